@@ -1,0 +1,138 @@
+import type { EndpointRecord, FeatureStatsMap, ResultKindValue, ResultStatusValue } from '../common/types.ts';
+
+/**
+ * The platform store: projects, functions, models, endpoints, controller state, leases,
+ * monitoring events and credentials. One implementation serves every SQL engine
+ * (`store/kysely-store.ts`); the backend is chosen from the connection URL.
+ */
+export interface Store {
+  readonly url: string;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createProject(p: ProjectRecord): Promise<void>;
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(): Promise<ProjectRecord[]>;
+  updateProject(name: string, patch: Partial<Omit<ProjectRecord, 'name' | 'createdAt'>>): Promise<void>;
+  deleteProject(name: string): Promise<void>;
+
+  putFunction(f: FunctionRecord): Promise<void>;
+  getFunction(project: string, name: string): Promise<FunctionRecord | undefined>;
+  listFunctions(project?: string): Promise<FunctionRecord[]>;
+  deleteFunction(project: string, name: string): Promise<void>;
+  /** Merges `status` into the function's status (health written by workers and the supervisor). */
+  updateFunctionStatus(project: string, name: string, status: Partial<FunctionStatus>): Promise<void>;
+
+  putModel(m: ModelRecord): Promise<void>;
+  getModel(project: string, key: string, tag?: string): Promise<ModelRecord | undefined>;
+  listModels(project: string): Promise<ModelRecord[]>;
+
+  /** Inserts the endpoint if its id is new; returns true when it was created. */
+  createEndpointIfMissing(e: EndpointRecord): Promise<boolean>;
+  getEndpoint(project: string, id: string): Promise<EndpointRecord | undefined>;
+  listEndpoints(project: string): Promise<EndpointRecord[]>;
+  patchEndpoint(project: string, id: string, patch: Partial<Omit<EndpointRecord, 'project' | 'id'>>): Promise<void>;
+  /** Adds to counters and widens first/last request, atomically. */
+  bumpEndpoint(project: string, id: string, delta: { errors?: number; firstRequest?: number; lastRequest?: number }): Promise<void>;
+
+  getLastAnalyzed(project: string, endpointId: string, app: string): Promise<number | undefined>;
+  setLastAnalyzed(project: string, endpointId: string, app: string, windowEnd: number): Promise<void>;
+
+  /**
+   * Takes or renews a named lease for `holder` until `now + ttlMs`. Returns true when
+   * `holder` holds it afterwards. One leader at a time among controllers.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
+
+  addEvents(events: MonitoringEvent[]): Promise<void>;
+  listEvents(project: string, filter?: { endpointId?: string; kind?: string; since?: number; limit?: number }): Promise<MonitoringEvent[]>;
+
+  getCredentials(project: string): Promise<Credentials | undefined>;
+  setCredentials(project: string, creds: Credentials): Promise<void>;
+}
+
+export interface ProjectRecord {
+  name: string;
+  description: string;
+  labels: Record<string, string>;
+  /** Monitoring settings, present once monitoring was enabled. */
+  monitoring: MonitoringSettings | null;
+  createdAt: number;
+}
+
+export interface MonitoringSettings {
+  enabled: boolean;
+  basePeriodMinutes: number;
+  /** Seconds a window waits after its end for late events. */
+  graceSeconds: number;
+  /** Windows one controller tick may hand out per (endpoint, app). */
+  maxWindowsPerTick: number;
+  enabledAt: number;
+}
+
+export type FunctionKind = 'serving' | 'monitoring-application' | 'infrastructure';
+
+export interface FunctionRecord {
+  project: string;
+  name: string;
+  kind: FunctionKind;
+  /** Kind-specific spec: serving models and tracking, application module/class and options. */
+  spec: Record<string, unknown>;
+  labels: Record<string, string>;
+  /** True once deployed: the platform runs it. */
+  deployed: boolean;
+  status: FunctionStatus;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface FunctionStatus {
+  state: 'not-deployed' | 'starting' | 'running' | 'crashed' | 'stopped';
+  /** Serving functions: where their HTTP server listens. */
+  address?: string;
+  pid?: number;
+  restarts?: number;
+  lastError?: string;
+  heartbeatAt?: number;
+}
+
+export interface ModelRecord {
+  project: string;
+  key: string;
+  tag: string;
+  /** `store://models/{project}/{key}:{tag}` */
+  uri: string;
+  /** Path of the model file under the artifact path, or the module to import. */
+  modelFile: string | null;
+  /** Optional: the class exported by `modelFile`. */
+  className: string | null;
+  featureNames: string[];
+  labelNames: string[];
+  featureStats: FeatureStatsMap;
+  labels: Record<string, string>;
+  createdAt: number;
+}
+
+/** An event raised by the writer (`data-drift-detected`, `mm-app-failed`, ...). */
+export interface MonitoringEvent {
+  id?: number;
+  project: string;
+  kind: string;
+  endpointId: string;
+  app: string;
+  resultName: string | null;
+  value: number | null;
+  kindValue: ResultKindValue | null;
+  status: ResultStatusValue | null;
+  windowStart: number;
+  windowEnd: number;
+  message: string;
+  time: number;
+}
+
+export interface Credentials {
+  endpointStoreConnection?: string;
+  tsdbConnection?: string;
+  streamPath?: string;
+}

@@ -1,0 +1,121 @@
+import type { ResultKindValue, ResultStatusValue, Window } from '../common/types.ts';
+
+/**
+ * Time-series tables of a project (SPEC section 3): predictions, errors, app results and
+ * metrics (history, with a latest view), and per-window histograms kept at ingest.
+ */
+export interface Tsdb {
+  readonly url: string;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Writes one stream-processor batch in a single transaction together with the consumer's
+   * checkpoint, so that a batch delivered again after a crash is recognised and skipped.
+   */
+  writeIngestBatch(batch: IngestBatch): Promise<void>;
+  /** Highest stream offset already written by `consumer` for `partition` (as a decimal string). */
+  getCheckpoint(consumer: string, partition: number): Promise<string | undefined>;
+
+  countPredictions(project: string, endpointId: string, window: Window): Promise<number>;
+  /** Rows of the window in time order; `limit` caps the number read. */
+  readPredictions(project: string, endpointId: string, window: Window, opts?: { limit?: number }): Promise<PredictionRow[]>;
+  readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]>;
+  /** Per (endpoint): count and mean latency of predictions since `since`. */
+  predictionSummary(project: string, since: number): Promise<{ endpointId: string; count: number; latencyAvgUs: number }[]>;
+  /** The histograms kept for one window (keyed by `windowStart` of the base period). */
+  readWindowHistograms(project: string, endpointId: string, windowStart: number, windowEnd: number): Promise<WindowHistogram[]>;
+
+  /** Stores results; history is keyed by (project, endpoint, app, name, windowStart), so writing again replaces. */
+  writeResults(rows: ResultRow[]): Promise<void>;
+  writeMetrics(rows: MetricRow[]): Promise<void>;
+  listResults(project: string, q?: SeriesQuery): Promise<ResultRow[]>;
+  listMetrics(project: string, q?: SeriesQuery): Promise<MetricRow[]>;
+  /** The latest result per (endpoint, app, name). */
+  latestResults(project: string, q?: { endpointId?: string; app?: string }): Promise<ResultRow[]>;
+  hasResults(project: string, endpointId: string, app: string, windowStart: number): Promise<boolean>;
+  deleteResults(project: string, endpointId: string, app: string, window: Window): Promise<void>;
+}
+
+export interface PredictionRow {
+  project: string;
+  endpointId: string;
+  time: number;
+  latencyUs: number;
+  requestId: string;
+  /** Row index inside the request (a request with N rows is N predictions). */
+  rowIndex: number;
+  features: unknown[];
+  outputs: unknown[];
+  labels?: Record<string, string> | null;
+}
+
+export interface ErrorRow {
+  project: string;
+  endpointId: string;
+  time: number;
+  requestId: string;
+  error: string;
+}
+
+/**
+ * Counts on the reference bin edges of one feature in one window; plus running moments so that
+ * window statistics need no raw rows.
+ */
+export interface WindowHistogram {
+  project: string;
+  endpointId: string;
+  windowStart: number;
+  windowEnd: number;
+  feature: string;
+  counts: number[];
+  count: number;
+  missing: number;
+  sum: number;
+  sumSq: number;
+  min: number | null;
+  max: number | null;
+}
+
+export interface IngestBatch {
+  predictions: PredictionRow[];
+  errors: ErrorRow[];
+  histograms: WindowHistogram[];
+  checkpoint?: { consumer: string; partition: number; offset: string };
+}
+
+export interface ResultRow {
+  project: string;
+  endpointId: string;
+  app: string;
+  name: string;
+  kind: ResultKindValue;
+  status: ResultStatusValue;
+  value: number;
+  extraData: Record<string, unknown>;
+  windowStart: number;
+  windowEnd: number;
+  writtenAt: number;
+}
+
+export interface MetricRow {
+  project: string;
+  endpointId: string;
+  app: string;
+  name: string;
+  value: number;
+  windowStart: number;
+  windowEnd: number;
+  writtenAt: number;
+}
+
+export interface SeriesQuery {
+  endpointId?: string;
+  app?: string;
+  name?: string;
+  /** Window start ≥ start. */
+  start?: number;
+  /** Window start < end. */
+  end?: number;
+  limit?: number;
+}

@@ -1,0 +1,54 @@
+/**
+ * A partitioned, durable message stream with consumer groups. Messages are partitioned by
+ * key (the endpoint id for inference events). Offsets are committed only by `ack`, after
+ * the consumer's writes are committed, so nothing acknowledged is ever lost.
+ */
+export interface Stream {
+  readonly url: string;
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  subscribe(topic: string, group: string, opts?: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}
+
+export interface OutgoingMessage {
+  key: string;
+  value: string;
+}
+
+export interface StreamMessage {
+  topic: string;
+  partition: number;
+  /** Monotonic within a partition; compare with {@link compareOffsets}. */
+  offset: string;
+  key: string;
+  value: string;
+  /** Epoch ms when appended. */
+  timestamp: number;
+}
+
+export interface SubscribeOptions {
+  /** Where a new group starts: the oldest message (default) or only new ones. */
+  from?: 'earliest' | 'latest';
+}
+
+export interface Subscription {
+  /** Up to `max` messages not yet handed out; waits up to `waitMs` (real time) when there are none. */
+  fetch(max: number, waitMs?: number): Promise<StreamMessage[]>;
+  /** Commits every message handed out up to and including these. */
+  ack(messages: StreamMessage[]): Promise<void>;
+  /** Messages appended and not yet acknowledged by this group (stream lag). */
+  lag(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function compareOffsets(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Topic names: one set per project. */
+export const topics = {
+  events: (project: string) => `mw.${project}.events`,
+  app: (project: string, app: string) => `mw.${project}.app.${app}`,
+  writer: (project: string) => `mw.${project}.writer`,
+};
