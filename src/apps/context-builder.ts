@@ -1,0 +1,100 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { FeatureStats, FeatureStatsMap, EndpointRecord } from '../common/types.ts';
+import type { Logger } from '../common/logger.ts';
+import type { Tsdb, WindowHistogram, PredictionRow } from '../store/tsdb-port.ts';
+import { currentStatsOnReference } from '../stats/feature-stats.ts';
+import type { MonitoringApplicationContext, WindowSample } from './context.ts';
+
+export interface BuildContextInput {
+  appName: string;
+  endpoint: EndpointRecord;
+  windowStart: number;
+  windowEnd: number;
+  tsdb: Tsdb;
+  artifactPath: string;
+  logger: Logger;
+  options: Record<string, unknown>;
+  /** Reservoir size for `sample`. @default 10_000 */
+  sampleSize?: number;
+  /** Seeded random source for the reservoir (tests). */
+  random?: () => number;
+}
+
+/** Builds the context an application sees for one (endpoint, window). */
+export async function buildContext(input: BuildContextInput): Promise<MonitoringApplicationContext> {
+  const { endpoint: ep, tsdb, windowStart, windowEnd } = input;
+  const window = { start: windowStart, end: windowEnd };
+  const rows = await tsdb.readPredictions(ep.project, ep.id, window);
+  const sample = toSample(ep, reservoir(rows, input.sampleSize ?? 10_000, input.random ?? Math.random), rows.length);
+  const hists = await tsdb.readWindowHistograms(ep.project, ep.id, windowStart, windowEnd);
+  // Histograms kept at ingest cover every row; they are used when they match this window
+  // (a changed base period leaves them on other boundaries, then the rows are binned here).
+  const sampleStats = hists.length > 0 && hists.every((h) => h.windowStart === windowStart && h.windowEnd === windowEnd)
+    ? statsFromHistograms(hists, ep.featureStats)
+    : currentStatsOnReference(ep.featureStats, toSample(ep, rows, rows.length).columns);
+  const logger = input.logger.child({ app: input.appName, endpoint: ep.id, windowStart: new Date(windowStart).toISOString() });
+  return {
+    applicationName: input.appName,
+    project: ep.project,
+    endpoint: { id: ep.id, name: ep.name, function: ep.function, model: ep.model, modelVersion: ep.modelVersion, featureNames: ep.featureNames, labelNames: ep.labelNames },
+    startMs: windowStart,
+    endMs: windowEnd,
+    windowStart: new Date(windowStart),
+    windowEnd: new Date(windowEnd),
+    sample,
+    sampleStats,
+    featureStats: ep.featureStats,
+    options: input.options,
+    logger: {
+      info: (msg, data) => logger.info(data ?? {}, msg),
+      warn: (msg, data) => logger.warn(data ?? {}, msg),
+      error: (msg, data) => logger.error(data ?? {}, msg),
+    },
+    logArtifact: async (name, body, opts) => {
+      if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`artifact name '${name}' may hold only letters, digits, '.', '_' and '-'`);
+      const format = opts?.format ?? (typeof body === 'string' ? (body.trimStart().startsWith('<') ? 'html' : 'csv') : 'json');
+      const dir = path.join(input.artifactPath, ep.project, 'apps', input.appName, ep.id, String(windowStart));
+      await fs.mkdir(dir, { recursive: true });
+      const file = path.join(dir, name.includes('.') ? name : `${name}.${format}`);
+      await fs.writeFile(file, typeof body === 'string' ? body : JSON.stringify(body, null, 2));
+      return file;
+    },
+  };
+}
+
+function reservoir<T>(rows: T[], k: number, random: () => number): T[] {
+  if (rows.length <= k) return rows;
+  const out = rows.slice(0, k);
+  for (let i = k; i < rows.length; i++) {
+    const j = Math.floor(random() * (i + 1));
+    if (j < k) out[j] = rows[i]!;
+  }
+  return out;
+}
+
+function toSample(ep: EndpointRecord, rows: PredictionRow[], total: number): WindowSample {
+  const columns: Record<string, unknown[]> = {};
+  ep.featureNames.forEach((name, i) => (columns[name] = rows.map((r) => r.features[i] ?? null)));
+  ep.labelNames.forEach((name, i) => (columns[name] = rows.map((r) => r.outputs[i] ?? null)));
+  return { columns, rowCount: rows.length, totalRows: total, requestIds: rows.map((r) => r.requestId), times: rows.map((r) => r.time) };
+}
+
+/** Window statistics from the histograms and moments kept at ingest. */
+export function statsFromHistograms(hists: WindowHistogram[], reference: FeatureStatsMap): FeatureStatsMap {
+  const out: FeatureStatsMap = {};
+  for (const h of hists) {
+    const n = h.count;
+    const mean = n > 0 ? h.sum / n : undefined;
+    const variance = n > 1 && mean !== undefined ? Math.max(0, (h.sumSq - n * mean * mean) / (n - 1)) : undefined;
+    const s: FeatureStats = { count: n, missing: h.missing };
+    if (mean !== undefined) s.mean = mean;
+    if (variance !== undefined) s.std = Math.sqrt(variance);
+    if (h.min !== null) s.min = h.min;
+    if (h.max !== null) s.max = h.max;
+    const edges = reference[h.feature]?.hist?.edges;
+    if (edges && h.counts.length === edges.length - 1) s.hist = { counts: h.counts, edges };
+    out[h.feature] = s;
+  }
+  return out;
+}

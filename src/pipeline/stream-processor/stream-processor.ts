@@ -1,0 +1,267 @@
+import { errorMessage } from '../../common/errors.ts';
+import { STREAM_FUNCTION } from '../../common/names.ts';
+import type { EndpointRecord, FeatureStatsMap, InferenceEvent } from '../../common/types.ts';
+import type { Platform } from '../../project/platform.ts';
+import type { ErrorRow, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
+import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
+import { windowStartOf, type Worker } from '../worker.ts';
+import { HistogramAccumulator } from './histogram-accumulator.ts';
+import { parseEvent } from './validate-event.ts';
+
+export interface StreamProcessorOptions {
+  /** Events read and written per batch. @default 2000 */
+  batchSize?: number;
+  /** How often live endpoint metrics are refreshed (clock ms). @default 5000 */
+  metricsIntervalMs?: number;
+}
+
+interface KnownEndpoint {
+  featureNames: string[];
+  labelNames: string[];
+  featureStats: FeatureStatsMap;
+}
+
+/**
+ * Consumes a project's inference events: validates them, registers endpoints on first sight,
+ * splits requests into rows, maps feature names, writes predictions and errors in batches,
+ * keeps per-window histograms on the reference edges, and refreshes live endpoint metrics.
+ */
+export class StreamProcessor implements Worker {
+  readonly name = STREAM_FUNCTION;
+  private sub: Subscription | undefined;
+  private readonly known = new Map<string, KnownEndpoint>();
+  private readonly checkpoints = new Map<number, string | undefined>();
+  private readonly touched = new Set<string>();
+  private lastMetricsAt = 0;
+  private readonly batchSize: number;
+  private readonly metricsIntervalMs: number;
+  /** Events that could not be attributed to any endpoint. */
+  invalidEvents = 0;
+  processedEvents = 0;
+
+  constructor(
+    private readonly platform: Platform,
+    readonly project: string,
+    opts: StreamProcessorOptions = {},
+  ) {
+    this.batchSize = opts.batchSize ?? 2000;
+    this.metricsIntervalMs = opts.metricsIntervalMs ?? 5000;
+  }
+
+  async step(): Promise<number> {
+    const stream = await this.platform.streamFor(this.project);
+    this.sub ??= await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
+    const messages = await this.sub.fetch(this.batchSize, 0);
+    if (messages.length === 0) {
+      await this.refreshMetrics(false);
+      return 0;
+    }
+    const tsdb = await this.platform.tsdbFor(this.project);
+    const byPartition = new Map<number, StreamMessage[]>();
+    for (const m of messages) {
+      const list = byPartition.get(m.partition) ?? [];
+      list.push(m);
+      byPartition.set(m.partition, list);
+    }
+    for (const [partition, list] of byPartition) await this.writePartition(tsdb, partition, list);
+    await this.sub.ack(messages);
+    this.processedEvents += messages.length;
+    await this.refreshMetrics(true);
+    return messages.length;
+  }
+
+  private async writePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<void> {
+    if (!this.checkpoints.has(partition)) this.checkpoints.set(partition, await tsdb.getCheckpoint(STREAM_FUNCTION, partition));
+    const done = this.checkpoints.get(partition);
+    // Messages at or below the checkpoint were written before a crash and delivered again.
+    const fresh = done === undefined ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
+    const last = messages[messages.length - 1];
+    if (!last) return;
+    const predictions: PredictionRow[] = [];
+    const errors: ErrorRow[] = [];
+    const hist = new HistogramAccumulator(this.project, await this.basePeriodMs());
+    const bumps = new Map<string, { errors: number; first: number; last: number }>();
+    for (const m of fresh) {
+      const parsed = parseEvent(m.value);
+      if (!parsed.ok) {
+        if (parsed.endpointId && parsed.project === this.project && (await this.endpointExists(parsed.endpointId))) {
+          const t = this.platform.clock.now();
+          errors.push({ project: this.project, endpointId: parsed.endpointId, time: t, requestId: `invalid-${m.offset}`, error: parsed.error });
+          bump(bumps, parsed.endpointId, t, true);
+        } else {
+          this.invalidEvents++;
+          this.platform.logger.warn({ project: this.project, offset: m.offset, error: parsed.error }, 'dropped an event that names no known endpoint');
+        }
+        continue;
+      }
+      const e = parsed.event;
+      if (e.project !== this.project) {
+        this.invalidEvents++;
+        continue;
+      }
+      const ep = await this.register(e);
+      const t = Date.parse(e.when);
+      if (e.error !== undefined) {
+        errors.push({ project: this.project, endpointId: e.endpointId, time: t, requestId: e.request.id, error: e.error });
+        bump(bumps, e.endpointId, t, true);
+        continue;
+      }
+      const outputs = e.response?.outputs ?? [];
+      e.request.inputs.forEach((row, i) => {
+        const out = outputs[i];
+        const outRow = out === undefined ? [] : Array.isArray(out) ? out : [out];
+        predictions.push({
+          project: this.project,
+          endpointId: e.endpointId,
+          time: t,
+          latencyUs: Math.round(e.latencyUs),
+          requestId: e.request.id,
+          rowIndex: i,
+          features: row,
+          outputs: outRow,
+          labels: e.labels ?? null,
+        });
+        hist.add(e.endpointId, t, ep, row, outRow);
+      });
+      bump(bumps, e.endpointId, t, false);
+    }
+    await tsdb.writeIngestBatch({
+      predictions,
+      errors,
+      histograms: hist.rows(),
+      checkpoint: { consumer: STREAM_FUNCTION, partition, offset: last.offset },
+    });
+    this.checkpoints.set(partition, last.offset);
+    for (const [id, b] of bumps) {
+      await this.platform.store.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
+      this.touched.add(id);
+    }
+  }
+
+  private async basePeriodMs(): Promise<number> {
+    const p = await this.platform.store.getProject(this.project);
+    return (p?.monitoring?.basePeriodMinutes ?? 10) * 60_000;
+  }
+
+  private async endpointExists(id: string): Promise<boolean> {
+    return this.known.has(id) || (await this.platform.store.getEndpoint(this.project, id)) !== undefined;
+  }
+
+  /** Registers the endpoint on first sight, taking reference stats from its logged model. */
+  private async register(e: InferenceEvent): Promise<KnownEndpoint> {
+    const cached = this.known.get(e.endpointId);
+    if (cached) return cached;
+    const store = this.platform.store;
+    let rec = await store.getEndpoint(this.project, e.endpointId);
+    if (!rec) {
+      const model = e.modelUri ? await modelFromUri(this.platform, e.modelUri) : undefined;
+      const width = e.request.inputs[0]?.length ?? 0;
+      const outWidth = outputWidth(e);
+      const now = this.platform.clock.now();
+      const featureNames = e.featureNames?.length ? e.featureNames : model?.featureNames.length ? model.featureNames : generated('f', width);
+      const labelNames = e.labelNames?.length ? e.labelNames : model?.labelNames.length ? model.labelNames : generated('p', outWidth);
+      const fresh: EndpointRecord = {
+        project: this.project,
+        id: e.endpointId,
+        name: e.version ? `${e.model}:${e.version}` : e.model,
+        function: e.function,
+        model: e.model,
+        modelVersion: e.version ?? '',
+        modelUri: e.modelUri ?? '',
+        tag: e.tag ?? 'latest',
+        featureNames,
+        labelNames,
+        featureStats: model?.featureStats ?? {},
+        currentStats: {},
+        firstRequest: null,
+        lastRequest: null,
+        errorCount: 0,
+        driftStatus: 'unknown',
+        driftMeasures: {},
+        monitoringMode: 'enabled',
+        labels: e.labels ?? {},
+        metrics: { predictions5m: 0, predictions1h: 0, latencyAvg5mUs: null, latencyAvg1hUs: null, predictionsPerSecond: 0 },
+        createdAt: now,
+        updatedAt: now,
+      };
+      if (await store.createEndpointIfMissing(fresh)) {
+        this.platform.logger.info({ project: this.project, endpoint: fresh.id, model: fresh.name }, 'registered model endpoint');
+      }
+      rec = (await store.getEndpoint(this.project, e.endpointId)) ?? fresh;
+    }
+    const known = { featureNames: rec.featureNames, labelNames: rec.labelNames, featureStats: rec.featureStats };
+    this.known.set(e.endpointId, known);
+    return known;
+  }
+
+  /** Recomputes the live metrics (5 min / 1 h counts and latency) of the endpoints touched. */
+  private async refreshMetrics(onlyIfDue: boolean): Promise<void> {
+    const now = this.platform.clock.now();
+    if (this.touched.size === 0 || (onlyIfDue && now - this.lastMetricsAt < this.metricsIntervalMs)) return;
+    this.lastMetricsAt = now;
+    try {
+      const tsdb = await this.platform.tsdbFor(this.project);
+      const [m5, h1, s1] = await Promise.all([
+        tsdb.predictionSummary(this.project, now - 5 * 60_000),
+        tsdb.predictionSummary(this.project, now - 60 * 60_000),
+        tsdb.predictionSummary(this.project, now - 60_000),
+      ]);
+      const ids = [...this.touched];
+      this.touched.clear();
+      for (const id of ids) {
+        const a = m5.find((x) => x.endpointId === id);
+        const b = h1.find((x) => x.endpointId === id);
+        const c = s1.find((x) => x.endpointId === id);
+        await this.platform.store.patchEndpoint(this.project, id, {
+          metrics: {
+            predictions5m: a?.count ?? 0,
+            predictions1h: b?.count ?? 0,
+            latencyAvg5mUs: a ? a.latencyAvgUs : null,
+            latencyAvg1hUs: b ? b.latencyAvgUs : null,
+            predictionsPerSecond: (c?.count ?? 0) / 60,
+          },
+          updatedAt: now,
+        });
+      }
+    } catch (err) {
+      this.platform.logger.warn({ err: errorMessage(err) }, 'could not refresh live endpoint metrics');
+    }
+  }
+
+  /** Forces the live metrics out now (drains and tests). */
+  async flush(): Promise<void> {
+    await this.refreshMetrics(false);
+  }
+
+  async close(): Promise<void> {
+    await this.sub?.close();
+    this.sub = undefined;
+  }
+}
+
+function bump(m: Map<string, { errors: number; first: number; last: number }>, id: string, t: number, isError: boolean): void {
+  const b = m.get(id);
+  if (!b) m.set(id, { errors: isError ? 1 : 0, first: t, last: t });
+  else {
+    if (isError) b.errors++;
+    b.first = Math.min(b.first, t);
+    b.last = Math.max(b.last, t);
+  }
+}
+
+function generated(prefix: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+}
+
+function outputWidth(e: InferenceEvent): number {
+  const o = e.response?.outputs?.[0];
+  return o === undefined ? 0 : Array.isArray(o) ? o.length : 1;
+}
+
+async function modelFromUri(platform: Platform, uri: string) {
+  const m = /^store:\/\/models\/([^/]+)\/([^:]+)(?::(.+))?$/.exec(uri);
+  if (!m) return undefined;
+  return platform.store.getModel(m[1]!, m[2]!, m[3] ?? 'latest');
+}
+
+export { windowStartOf };

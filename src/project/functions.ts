@@ -1,0 +1,123 @@
+import path from 'node:path';
+import { ValidationError } from '../common/errors.ts';
+import { checkFunctionName } from '../common/names.ts';
+import type { MonitoringApplication, MonitoringApplicationClass } from '../apps/base.ts';
+import type { ModelClass } from '../serving/model.ts';
+import type { ApplicationSpec } from './runtime.ts';
+import type { ModelInit, ModelSpec, ServingSpec } from './serving-worker.ts';
+
+/** Options of `addModel`. */
+export interface AddModelOptions {
+  /** A module file exporting the model class, or the `store://models/...` URI of a logged model. */
+  modelPath?: string;
+  /** The export of the module (or of the function's `source`) to use. */
+  className?: string;
+  /** Embedded mode: the model class or instance itself. */
+  model?: ModelClass | (new (init: ModelInit) => ModelClass);
+  /** The logged model this endpoint serves (reference statistics come from it). */
+  modelUri?: string;
+  version?: string;
+  options?: Record<string, unknown>;
+}
+
+/** A serving function being configured: models, tracking; deployed with `project.deployFunction`. */
+export class ServingFunction {
+  readonly kind = 'serving' as const;
+  readonly spec: ServingSpec;
+  /** In-process models (embedded mode only), by model name. */
+  readonly inProcessModels = new Map<string, ModelClass | (new (init: ModelInit) => ModelClass)>();
+  /** Set by the project: sends a request to the deployed function. */
+  invoker: ((fn: ServingFunction, urlPath: string, body?: unknown) => Promise<unknown>) | undefined;
+
+  constructor(
+    readonly project: string,
+    readonly name: string,
+    spec?: Partial<ServingSpec>,
+  ) {
+    checkFunctionName(name);
+    this.spec = {
+      ...(spec?.source ? { source: path.resolve(spec.source) } : {}),
+      models: spec?.models ?? [],
+      tracking: spec?.tracking ?? { enabled: false, samplingPercentage: 100 },
+      ...(spec?.host ? { host: spec.host } : {}),
+      ...(spec?.port !== undefined ? { port: spec.port } : {}),
+    };
+  }
+
+  /** Adds (or replaces) a model on this function's router. */
+  addModel(name: string, opts: AddModelOptions): this {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new ValidationError(`model name '${name}' may hold letters, digits, '.', '_' and '-'`);
+    const m: ModelSpec = { name };
+    if (opts.version) m.version = opts.version;
+    if (opts.options) m.options = opts.options;
+    if (opts.className) m.className = opts.className;
+    if (opts.modelUri) m.modelUri = opts.modelUri;
+    if (opts.modelPath?.startsWith('store://')) m.modelUri = opts.modelPath;
+    else if (opts.modelPath) m.modelPath = path.resolve(opts.modelPath);
+    if (opts.model) {
+      m.inProcess = true;
+      this.inProcessModels.set(name, opts.model);
+    }
+    if (!opts.model && !m.modelPath && !(m.modelUri && (m.className || this.spec.source))) {
+      throw new ValidationError(`addModel('${name}') needs a model: modelPath (module file), a logged model URI with className and the function's source, or (embedded) model`);
+    }
+    this.spec.models = [...this.spec.models.filter((x) => x.name !== name), m];
+    return this;
+  }
+
+  /** Turns tracking on: every request becomes an inference event on the monitoring stream. */
+  setTracking(opts: { streamPath?: string; samplingPercentage?: number; enabled?: boolean } = {}): this {
+    const pct = opts.samplingPercentage ?? 100;
+    if (typeof pct !== 'number' || !(pct > 0 && pct <= 100)) throw new ValidationError(`samplingPercentage must be in (0, 100], got ${pct}`);
+    this.spec.tracking = { enabled: opts.enabled ?? true, samplingPercentage: pct, ...(opts.streamPath ? { streamPath: opts.streamPath } : {}) };
+    return this;
+  }
+
+  /** Sends a request to the deployed function: `invoke('/v2/models/m/infer', body)`. */
+  async invoke(urlPath: string, body?: unknown): Promise<unknown> {
+    if (!this.invoker) throw new ValidationError(`function '${this.name}' is not deployed; call project.deployFunction(fn) first`);
+    return this.invoker(this, urlPath, body);
+  }
+}
+
+/** Options of `setModelMonitoringFunction` / `createModelMonitoringFunction`. */
+export interface MonitoringFunctionOptions {
+  name: string;
+  /** Module file exporting the app class, or (embedded) the class or instance itself. */
+  application: string | MonitoringApplicationClass | MonitoringApplication;
+  /** Export name in the module. @default the default export or the first application class */
+  className?: string;
+  /** Alias of className, as the peer calls it. */
+  handler?: string;
+  /** Handed to the app's constructor and context (thresholds and the like). */
+  options?: Record<string, unknown>;
+  labels?: Record<string, string>;
+}
+
+/** A monitoring application function, not running until deployed. */
+export class MonitoringFunction {
+  readonly kind = 'monitoring-application' as const;
+  readonly name: string;
+  readonly spec: ApplicationSpec;
+  readonly labels: Record<string, string>;
+  readonly inProcess: MonitoringApplicationClass | MonitoringApplication | undefined;
+
+  constructor(
+    readonly project: string,
+    opts: MonitoringFunctionOptions,
+  ) {
+    checkFunctionName(opts.name);
+    this.name = opts.name;
+    this.labels = opts.labels ?? {};
+    const className = opts.className ?? opts.handler;
+    if (typeof opts.application === 'string') {
+      this.spec = { application: path.resolve(opts.application), ...(className ? { className } : {}), options: opts.options ?? {} };
+      this.inProcess = undefined;
+    } else if (opts.application && (typeof opts.application === 'function' || typeof opts.application === 'object')) {
+      this.spec = { inProcess: true, options: opts.options ?? {} };
+      this.inProcess = opts.application;
+    } else {
+      throw new ValidationError(`monitoring function '${opts.name}' needs application: a module file, or a MonitoringApplication class`);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import { systemClock, type Clock } from '../common/clock.ts';
+import { compilePlatformOptions, type CompiledPlatformOptions, type PlatformOptions } from '../common/config.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
+import { openStore, openTsdb } from '../store/connect.ts';
+import type { Store } from '../store/port.ts';
+import type { Tsdb } from '../store/tsdb-port.ts';
+import { openStream } from '../stream/connect.ts';
+import type { Stream } from '../stream/port.ts';
+
+/**
+ * The shared handles of one modelwatch installation: the store, each project's time-series
+ * database and stream (per-project credentials may point elsewhere), the clock and the logger.
+ */
+export class Platform {
+  readonly options: CompiledPlatformOptions;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  private readonly tsdbs = new Map<string, Promise<Tsdb>>();
+  private readonly streams = new Map<string, Promise<Stream>>();
+
+  private constructor(options: CompiledPlatformOptions, store: Store, clock: Clock, logger: Logger) {
+    this.options = options;
+    this.store = store;
+    this.clock = clock;
+    this.logger = logger;
+  }
+
+  static async open(opts: PlatformOptions & { clock?: Clock; logger?: Logger } = {}): Promise<Platform> {
+    const options = compilePlatformOptions(opts);
+    fs.mkdirSync(options.home, { recursive: true });
+    fs.mkdirSync(options.artifactPath, { recursive: true });
+    const store = await openStore(options.storeUrl);
+    await store.migrate();
+    return new Platform(options, store, opts.clock ?? systemClock, opts.logger ?? createLogger());
+  }
+
+  /** The time-series database of a project: its credentials' `tsdbConnection`, else the default. */
+  async tsdbFor(project: string): Promise<Tsdb> {
+    const url = (await this.store.getCredentials(project))?.tsdbConnection ?? this.options.tsdbUrl;
+    let t = this.tsdbs.get(url);
+    if (!t) {
+      t = openTsdb(url).then(async (db) => {
+        await db.migrate();
+        return db;
+      });
+      t.catch(() => this.tsdbs.delete(url));
+      this.tsdbs.set(url, t);
+    }
+    return t;
+  }
+
+  /** The stream of a project: its credentials' `streamPath`, else the default. */
+  async streamFor(project: string): Promise<Stream> {
+    const url = (await this.store.getCredentials(project))?.streamPath ?? this.options.streamUrl;
+    let s = this.streams.get(url);
+    if (!s) {
+      s = openStream(url, { home: this.options.home, clock: this.clock });
+      s.catch(() => this.streams.delete(url));
+      this.streams.set(url, s);
+    }
+    return s;
+  }
+
+  async close(): Promise<void> {
+    const closing: Promise<unknown>[] = [];
+    for (const s of this.streams.values()) closing.push(s.then((x) => x.close()).catch(() => undefined));
+    for (const t of this.tsdbs.values()) closing.push(t.then((x) => x.close()).catch(() => undefined));
+    await Promise.all(closing);
+    this.streams.clear();
+    this.tsdbs.clear();
+    await this.store.close();
+  }
+}

@@ -1,0 +1,432 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ConflictError, NotFoundError, ValidationError } from '../common/errors.ts';
+import {
+  CONTROLLER_FUNCTION,
+  HISTOGRAM_DRIFT_APP,
+  RESERVED_FUNCTION_NAMES,
+  STREAM_FUNCTION,
+  WRITER_FUNCTION,
+  checkFunctionName,
+} from '../common/names.ts';
+import type { EndpointRecord } from '../common/types.ts';
+import { computeFeatureStats } from '../stats/feature-stats.ts';
+import { toColumns, type TabularInput } from '../data/tabular.ts';
+import { parseConnectionUrl } from '../store/connect.ts';
+import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
+import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
+import type { Platform } from './platform.ts';
+import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
+import type { InProcessRuntime } from './runtime.ts';
+
+export interface EnableMonitoringOptions {
+  /** Minutes between controller runs and the window length. @default 10 */
+  basePeriod?: number;
+  /** @default true */
+  deployHistogramDataDriftApp?: boolean;
+  /** Redeploy the infrastructure functions even when running. @default false */
+  rebuild?: boolean;
+  /** Seconds a window waits after its end for late events. @default 60 */
+  graceSeconds?: number;
+  /** Windows caught up per (endpoint, app) in one controller tick. @default 12 */
+  maxWindowsPerTick?: number;
+  /** Options of the built-in drift app (thresholds). */
+  histogramDataDriftOptions?: Record<string, unknown>;
+}
+
+export interface DisableMonitoringOptions {
+  /** Stop the controller and writer. @default true */
+  deleteResources?: boolean;
+  /** @default false */
+  deleteStreamFunction?: boolean;
+  /** @default true */
+  deleteHistogramDataDriftApp?: boolean;
+  /** @default false */
+  deleteUserApplications?: boolean;
+  /** Only these user apps (with deleteUserApplications). */
+  userApplicationList?: string[];
+}
+
+export interface LogModelOptions {
+  /** The model itself: a JSON-serialisable object (weights), stored as `model.json`. */
+  model?: unknown;
+  /** A model file to copy into the artifact path. */
+  modelFile?: string;
+  trainingSet: TabularInput;
+  labelColumn?: string | string[];
+  /** Feature names; default: every column but the labels. */
+  inputs?: string[];
+  outputs?: string[];
+  tag?: string;
+  labels?: Record<string, string>;
+  /** Column names when the training set is given as arrays of rows. */
+  columns?: string[];
+}
+
+/** What a read API shows of credentials: which are set and their scheme, never the secret. */
+export interface CredentialsView {
+  endpointStoreConnection?: string;
+  tsdbConnection?: string;
+  streamPath?: string;
+}
+
+/**
+ * A project: the SDK surface of SPEC section 2. The same calls back the REST API and the CLI.
+ * `runtime` (embedded mode) runs deployed functions in this process; without it, deploying
+ * marks the function for the server's supervisor.
+ */
+export class Project {
+  constructor(
+    readonly name: string,
+    private readonly platform: Platform,
+    private readonly runtime?: InProcessRuntime,
+  ) {}
+
+  async record(): Promise<ProjectRecord> {
+    const p = await this.platform.store.getProject(this.name);
+    if (!p) throw new NotFoundError('project', this.name);
+    return p;
+  }
+
+  // ---- monitoring infrastructure ----
+
+  async enableModelMonitoring(opts: EnableMonitoringOptions = {}): Promise<ProjectRecord['monitoring']> {
+    const basePeriod = opts.basePeriod ?? 10;
+    if (!Number.isInteger(basePeriod) || basePeriod < 1) throw new ValidationError(`basePeriod must be a whole number of minutes ≥ 1, got ${basePeriod}`);
+    if (basePeriod < 10) this.platform.logger.warn({ project: this.name, basePeriod }, 'basePeriod below 10 minutes: fine for tests and demos, costly in production');
+    const p = await this.record();
+    if (p.monitoring?.enabled && p.monitoring.basePeriodMinutes !== basePeriod && !opts.rebuild) {
+      throw new ConflictError(
+        `monitoring is enabled with basePeriod ${p.monitoring.basePeriodMinutes}; disable it first (or call updateModelMonitoringController) to change it to ${basePeriod}`,
+      );
+    }
+    const settings = {
+      enabled: true,
+      basePeriodMinutes: basePeriod,
+      graceSeconds: opts.graceSeconds ?? p.monitoring?.graceSeconds ?? 60,
+      maxWindowsPerTick: opts.maxWindowsPerTick ?? p.monitoring?.maxWindowsPerTick ?? 12,
+      enabledAt: p.monitoring?.enabled ? p.monitoring.enabledAt : this.platform.clock.now(),
+    };
+    if (settings.graceSeconds < 0) throw new ValidationError('graceSeconds must be ≥ 0');
+    if (!Number.isInteger(settings.maxWindowsPerTick) || settings.maxWindowsPerTick < 1) throw new ValidationError('maxWindowsPerTick must be a whole number ≥ 1');
+    await this.platform.store.updateProject(this.name, { monitoring: settings });
+    for (const name of [STREAM_FUNCTION, WRITER_FUNCTION, CONTROLLER_FUNCTION]) {
+      const existing = await this.platform.store.getFunction(this.name, name);
+      if (existing?.deployed && !opts.rebuild) continue;
+      await this.putFunction({ name, kind: 'infrastructure', spec: {}, labels: { 'mw-type': 'infrastructure' } });
+      await this.deployFunction(name);
+    }
+    if (opts.deployHistogramDataDriftApp ?? true) {
+      const existing = await this.platform.store.getFunction(this.name, HISTOGRAM_DRIFT_APP);
+      if (!existing?.deployed || opts.rebuild || opts.histogramDataDriftOptions) {
+        await this.putFunction({
+          name: HISTOGRAM_DRIFT_APP,
+          kind: 'monitoring-application',
+          spec: { builtin: HISTOGRAM_DRIFT_APP, options: opts.histogramDataDriftOptions ?? {} },
+          labels: { 'mw-type': 'monitoring-application', 'mw-builtin': 'true' },
+        });
+        await this.deployFunction(HISTOGRAM_DRIFT_APP);
+      }
+    }
+    return settings;
+  }
+
+  /** Changes the base period of a running controller. */
+  async updateModelMonitoringController(opts: { basePeriod: number }): Promise<void> {
+    const p = await this.record();
+    if (!p.monitoring?.enabled) throw new ConflictError('monitoring is not enabled on this project');
+    await this.enableModelMonitoring({ basePeriod: opts.basePeriod, deployHistogramDataDriftApp: false, rebuild: true });
+  }
+
+  async disableModelMonitoring(opts: DisableMonitoringOptions = {}): Promise<void> {
+    const p = await this.record();
+    if (p.monitoring) await this.platform.store.updateProject(this.name, { monitoring: { ...p.monitoring, enabled: false } });
+    if (opts.deleteResources ?? true) {
+      await this.undeploy(CONTROLLER_FUNCTION);
+      await this.undeploy(WRITER_FUNCTION);
+    }
+    if (opts.deleteStreamFunction ?? false) await this.undeploy(STREAM_FUNCTION);
+    if (opts.deleteHistogramDataDriftApp ?? true) await this.removeFunctionRecord(HISTOGRAM_DRIFT_APP);
+    if (opts.deleteUserApplications ?? false) {
+      const apps = await this.listModelMonitoringFunctions();
+      for (const a of apps) {
+        if (a.name === HISTOGRAM_DRIFT_APP) continue;
+        if (opts.userApplicationList && !opts.userApplicationList.includes(a.name)) continue;
+        await this.removeFunctionRecord(a.name);
+      }
+    }
+  }
+
+  // ---- monitoring applications ----
+
+  createModelMonitoringFunction(opts: MonitoringFunctionOptions): MonitoringFunction {
+    if ((RESERVED_FUNCTION_NAMES as readonly string[]).includes(opts.name)) {
+      throw new ValidationError(`'${opts.name}' is a reserved function name (${RESERVED_FUNCTION_NAMES.join(', ')})`);
+    }
+    return new MonitoringFunction(this.name, opts);
+  }
+
+  async setModelMonitoringFunction(opts: MonitoringFunctionOptions): Promise<MonitoringFunction> {
+    const fn = this.createModelMonitoringFunction(opts);
+    const existing = await this.platform.store.getFunction(this.name, fn.name);
+    if (existing && existing.kind !== 'monitoring-application') throw new ConflictError(`function '${fn.name}' exists and is a ${existing.kind} function`);
+    if (fn.inProcess) {
+      if (!this.runtime) throw new ValidationError('a class can be passed directly only in embedded mode; name the module file instead');
+      this.runtime.registry.apps.set(`${this.name}/${fn.name}`, fn.inProcess);
+    }
+    await this.putFunction({ name: fn.name, kind: 'monitoring-application', spec: fn.spec as Record<string, unknown>, labels: { ...fn.labels, 'mw-type': 'monitoring-application' } });
+    if (existing?.deployed) await this.deployFunction(fn.name);
+    return fn;
+  }
+
+  async listModelMonitoringFunctions(filter: { name?: string; labels?: Record<string, string> } = {}): Promise<FunctionRecord[]> {
+    const all = await this.platform.store.listFunctions(this.name);
+    return all.filter(
+      (f) =>
+        f.kind === 'monitoring-application' &&
+        (!filter.name || f.name === filter.name) &&
+        Object.entries(filter.labels ?? {}).every(([k, v]) => f.labels[k] === v),
+    );
+  }
+
+  async removeModelMonitoringFunction(names: string | string[]): Promise<void> {
+    for (const name of Array.isArray(names) ? names : [names]) {
+      const f = await this.platform.store.getFunction(this.name, name);
+      if (!f || f.kind !== 'monitoring-application') throw new NotFoundError('monitoring function', name);
+      await this.removeFunctionRecord(name);
+    }
+  }
+
+  // ---- credentials ----
+
+  async setModelMonitoringCredentials(creds: Credentials & { replace?: boolean }): Promise<CredentialsView & { notAvailable: string[] }> {
+    const { replace = false, ...given } = creds;
+    const notAvailable: string[] = [];
+    const checks: [keyof Credentials, 'store' | 'tsdb' | 'stream'][] = [
+      ['endpointStoreConnection', 'store'],
+      ['tsdbConnection', 'tsdb'],
+      ['streamPath', 'stream'],
+    ];
+    for (const [k, what] of checks) {
+      const v = given[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || !v) throw new ValidationError(`${k} must be a connection URL`);
+      const parsed = parseConnectionUrl(v, what);
+      if (!parsed.available) notAvailable.push(`${k} (${parsed.scheme}): not available yet in this build`);
+    }
+    const current = (await this.platform.store.getCredentials(this.name)) ?? {};
+    if (!replace) {
+      for (const [k] of checks) {
+        const v = given[k];
+        if (v !== undefined && current[k] !== undefined && current[k] !== v) {
+          throw new ConflictError(`${k} is already set for project '${this.name}'; pass replace: true to change it`);
+        }
+      }
+    }
+    await this.platform.store.setCredentials(this.name, { ...current, ...given });
+    return { ...(await this.getModelMonitoringCredentials()), notAvailable };
+  }
+
+  /** Which connections are set, with secrets hidden. */
+  async getModelMonitoringCredentials(): Promise<CredentialsView> {
+    const c = (await this.platform.store.getCredentials(this.name)) ?? {};
+    const out: CredentialsView = {};
+    for (const k of ['endpointStoreConnection', 'tsdbConnection', 'streamPath'] as const) {
+      const v = c[k];
+      if (v) out[k] = hideSecret(v);
+    }
+    return out;
+  }
+
+  // ---- models ----
+
+  async logModel(key: string, opts: LogModelOptions): Promise<ModelRecord> {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) throw new ValidationError(`model key '${key}' may hold letters, digits, '.', '_' and '-'`);
+    if (!opts.trainingSet) throw new ValidationError('logModel needs trainingSet (rows, columns, CSV, JSON lines or Parquet)');
+    const tag = opts.tag ?? 'latest';
+    const table = await toColumns(opts.trainingSet, opts.columns ? { columns: opts.columns } : undefined);
+    const labelNames = opts.outputs ?? (opts.labelColumn === undefined ? [] : Array.isArray(opts.labelColumn) ? opts.labelColumn : [opts.labelColumn]);
+    for (const l of labelNames) if (!table.names.includes(l)) throw new ValidationError(`label column '${l}' is not in the training set (columns: ${table.names.join(', ')})`);
+    const featureNames = opts.inputs ?? table.names.filter((n) => !labelNames.includes(n));
+    for (const f of featureNames) if (!table.names.includes(f)) throw new ValidationError(`input '${f}' is not in the training set`);
+    const used: Record<string, unknown[]> = {};
+    for (const n of [...featureNames, ...labelNames]) used[n] = table.columns[n]!;
+    const featureStats = computeFeatureStats(used);
+    const dir = path.join(this.platform.options.artifactPath, this.name, 'models', key, tag);
+    await fs.mkdir(dir, { recursive: true });
+    let modelFile: string | null = null;
+    if (opts.modelFile) {
+      modelFile = path.join(dir, path.basename(opts.modelFile));
+      await fs.copyFile(opts.modelFile, modelFile);
+    } else if (opts.model !== undefined) {
+      modelFile = path.join(dir, 'model.json');
+      await fs.writeFile(modelFile, JSON.stringify(opts.model));
+    }
+    await fs.writeFile(path.join(dir, 'feature-stats.json'), JSON.stringify(featureStats));
+    const rec: ModelRecord = {
+      project: this.name,
+      key,
+      tag,
+      uri: `store://models/${this.name}/${key}:${tag}`,
+      modelFile: modelFile ? path.relative(this.platform.options.artifactPath, modelFile) : null,
+      className: null,
+      featureNames,
+      labelNames,
+      featureStats,
+      labels: opts.labels ?? {},
+      createdAt: this.platform.clock.now(),
+    };
+    await this.platform.store.putModel(rec);
+    return rec;
+  }
+
+  async getModel(key: string, tag = 'latest'): Promise<ModelRecord> {
+    const m = await this.platform.store.getModel(this.name, key, tag);
+    if (!m) throw new NotFoundError('model', `${key}:${tag}`);
+    return m;
+  }
+
+  // ---- serving ----
+
+  /** Creates (or loads) a serving function; configure it, then `deployFunction(fn)`. */
+  async setFunction(name: string, opts: { kind: 'serving'; source?: string } = { kind: 'serving' }): Promise<ServingFunction> {
+    checkFunctionName(name);
+    if ((RESERVED_FUNCTION_NAMES as readonly string[]).includes(name)) throw new ValidationError(`'${name}' is a reserved function name`);
+    if (opts.kind !== 'serving') throw new ValidationError(`setFunction supports kind 'serving', got '${String(opts.kind)}'`);
+    const existing = await this.platform.store.getFunction(this.name, name);
+    const fn = new ServingFunction(this.name, name, existing?.kind === 'serving' ? (existing.spec as never) : opts.source ? { source: opts.source } : undefined);
+    fn.invoker = (f, p, b) => this.invoke(f.name, p, b);
+    return fn;
+  }
+
+  /** Registers (if given an object) and deploys a function: the platform runs it. */
+  async deployFunction(fn: string | ServingFunction | MonitoringFunction): Promise<FunctionRecord> {
+    let name: string;
+    if (typeof fn === 'string') name = fn;
+    else if (fn instanceof ServingFunction) {
+      name = fn.name;
+      if (fn.inProcessModels.size) {
+        if (!this.runtime) throw new ValidationError('models passed as classes can be deployed only in embedded mode; name their module with modelPath');
+        this.runtime.registry.models.set(`${this.name}/${fn.name}`, fn.inProcessModels);
+      }
+      await this.putFunction({ name, kind: 'serving', spec: fn.spec as unknown as Record<string, unknown>, labels: {} });
+    } else {
+      await this.setModelMonitoringFunction({ name: fn.name, application: fn.inProcess ?? fn.spec.application!, ...(fn.spec.className ? { className: fn.spec.className } : {}), options: fn.spec.options ?? {}, labels: fn.labels });
+      name = fn.name;
+    }
+    const rec = await this.platform.store.getFunction(this.name, name);
+    if (!rec) throw new NotFoundError('function', name);
+    const now = this.platform.clock.now();
+    await this.platform.store.putFunction({ ...rec, deployed: true, status: { ...rec.status, state: 'starting' }, updatedAt: now });
+    const deployed = { ...rec, deployed: true };
+    if (this.runtime) await this.runtime.deploy(deployed);
+    return (await this.platform.store.getFunction(this.name, name)) ?? deployed;
+  }
+
+  async getFunction(name: string): Promise<FunctionRecord> {
+    const f = await this.platform.store.getFunction(this.name, name);
+    if (!f) throw new NotFoundError('function', name);
+    return f;
+  }
+
+  async listFunctions(): Promise<FunctionRecord[]> {
+    return this.platform.store.listFunctions(this.name);
+  }
+
+  /** Sends a request to a deployed serving function. */
+  async invoke(functionName: string, urlPath: string, body?: unknown): Promise<unknown> {
+    const f = await this.getFunction(functionName);
+    if (f.kind !== 'serving') throw new ValidationError(`function '${functionName}' is not a serving function`);
+    if (!f.deployed || !f.status.address) throw new ValidationError(`serving function '${functionName}' is not running; deploy it first`);
+    const res = await fetch(new URL(urlPath, f.status.address), {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) {
+      const msg = (parsed as { message?: string } | undefined)?.message ?? text;
+      throw new InvokeError(res.status, `${functionName} ${urlPath} → ${res.status}: ${msg}`, parsed);
+    }
+    return parsed;
+  }
+
+  // ---- endpoints and results ----
+
+  async listModelEndpoints(): Promise<EndpointRecord[]> {
+    return this.platform.store.listEndpoints(this.name);
+  }
+
+  async getModelEndpoint(id: string): Promise<EndpointRecord> {
+    const e = await this.platform.store.getEndpoint(this.name, id);
+    if (!e) throw new NotFoundError('model endpoint', id);
+    return e;
+  }
+
+  async listResults(q: SeriesQuery = {}): Promise<ResultRow[]> {
+    return (await this.platform.tsdbFor(this.name)).listResults(this.name, q);
+  }
+
+  async listMetrics(q: SeriesQuery = {}): Promise<MetricRow[]> {
+    return (await this.platform.tsdbFor(this.name)).listMetrics(this.name, q);
+  }
+
+  async latestResults(q: { endpointId?: string; app?: string } = {}): Promise<ResultRow[]> {
+    return (await this.platform.tsdbFor(this.name)).latestResults(this.name, q);
+  }
+
+  async listEvents(q: { endpointId?: string; kind?: string; since?: number; limit?: number } = {}): Promise<MonitoringEvent[]> {
+    return this.platform.store.listEvents(this.name, q);
+  }
+
+  // ---- helpers ----
+
+  private async putFunction(f: Pick<FunctionRecord, 'name' | 'kind' | 'spec' | 'labels'>): Promise<void> {
+    const now = this.platform.clock.now();
+    const existing = await this.platform.store.getFunction(this.name, f.name);
+    await this.platform.store.putFunction({
+      project: this.name,
+      ...f,
+      deployed: existing?.deployed ?? false,
+      status: existing?.status ?? { state: 'not-deployed' },
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    });
+  }
+
+  private async undeploy(name: string): Promise<void> {
+    const f = await this.platform.store.getFunction(this.name, name);
+    if (!f) return;
+    await this.runtime?.undeploy(this.name, name);
+    await this.platform.store.putFunction({ ...f, deployed: false, status: { state: 'stopped' }, updatedAt: this.platform.clock.now() });
+  }
+
+  private async removeFunctionRecord(name: string): Promise<void> {
+    await this.runtime?.undeploy(this.name, name);
+    this.runtime?.registry.apps.delete(`${this.name}/${name}`);
+    await this.platform.store.deleteFunction(this.name, name);
+  }
+}
+
+/** A serving function answered with an error status. */
+export class InvokeError extends ValidationError {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(message, { status });
+  }
+}
+
+function hideSecret(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    if (u.username && u.password) return u.toString();
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,165 @@
+import { errorMessage } from '../common/errors.ts';
+import { CONTROLLER_FUNCTION, HISTOGRAM_DRIFT_APP, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
+import { isApplicationClass, type MonitoringApplication, type MonitoringApplicationClass } from '../apps/base.ts';
+import { HistogramDataDriftApplication } from '../apps/histogram-data-drift.ts';
+import { ApplicationRunner } from '../apps/runner.ts';
+import { Controller } from '../pipeline/controller/controller.ts';
+import { StreamProcessor } from '../pipeline/stream-processor/stream-processor.ts';
+import { runLoop, type Worker } from '../pipeline/worker.ts';
+import { Writer } from '../pipeline/writer/writer.ts';
+import type { FunctionRecord } from '../store/port.ts';
+import type { Platform } from './platform.ts';
+import { ServingWorker, type InProcessModels } from './serving-worker.ts';
+import { pathToFileURL } from 'node:url';
+
+/** What a monitoring-application function's spec keeps. */
+export interface ApplicationSpec {
+  /** `histogram-data-drift` for the built-in app. */
+  builtin?: string;
+  /** Module file exporting the app class. */
+  application?: string;
+  className?: string;
+  options?: Record<string, unknown>;
+  /** Embedded mode: the class was passed directly. */
+  inProcess?: boolean;
+}
+
+/** Classes and instances handed over in embedded mode, keyed by `project/function[/model]`. */
+export interface InProcessRegistry {
+  apps: Map<string, MonitoringApplication | MonitoringApplicationClass>;
+  models: Map<string, InProcessModels>;
+}
+
+export function newRegistry(): InProcessRegistry {
+  return { apps: new Map(), models: new Map() };
+}
+
+/** Builds the worker that runs a deployed function. */
+export async function createWorker(platform: Platform, fn: FunctionRecord, registry: InProcessRegistry = newRegistry()): Promise<Worker> {
+  if (fn.kind === 'infrastructure') {
+    if (fn.name === STREAM_FUNCTION) return new StreamProcessor(platform, fn.project);
+    if (fn.name === CONTROLLER_FUNCTION) return new Controller(platform, fn.project);
+    if (fn.name === WRITER_FUNCTION) return new Writer(platform, fn.project);
+    throw new Error(`unknown infrastructure function '${fn.name}'`);
+  }
+  if (fn.kind === 'serving') {
+    const w = new ServingWorker(platform, fn, registry.models.get(`${fn.project}/${fn.name}`));
+    await w.start();
+    return w;
+  }
+  const spec = fn.spec as ApplicationSpec;
+  const app = await loadApplication(fn, spec, registry);
+  return new ApplicationRunner(platform, fn.project, fn.name, app, { options: spec.options ?? {} });
+}
+
+async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry): Promise<MonitoringApplication> {
+  if (spec.builtin === HISTOGRAM_DRIFT_APP) return new HistogramDataDriftApplication(spec.options ?? {});
+  const given = registry.apps.get(`${fn.project}/${fn.name}`);
+  if (given) return isApplicationClass(given) ? new given(spec.options ?? {}) : given;
+  if (spec.inProcess) throw new Error(`application '${fn.name}' was given as an in-process class; run it from the same process or name its module`);
+  if (!spec.application) throw new Error(`application '${fn.name}' names no module`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(spec.application).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`could not import application module '${spec.application}': ${errorMessage(err)}`);
+  }
+  const exported = spec.className ? mod[spec.className] : (mod.default ?? Object.values(mod).find(isApplicationClass));
+  if (!isApplicationClass(exported)) {
+    throw new Error(`'${spec.application}' exports no monitoring application class${spec.className ? ` named '${spec.className}'` : ''}`);
+  }
+  return new exported(spec.options ?? {});
+}
+
+interface Running {
+  worker: Worker;
+  abort: AbortController;
+  loop: Promise<void> | undefined;
+}
+
+/**
+ * Runs deployed functions inside this process (embedded mode). With `background` the workers
+ * loop on their own; without it they move only when {@link InProcessRuntime.runUntilIdle} is
+ * called, which tests and the demo use together with a manual clock.
+ */
+export class InProcessRuntime {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly platform: Platform,
+    readonly registry: InProcessRegistry,
+    private readonly background: boolean,
+  ) {}
+
+  async deploy(fn: FunctionRecord): Promise<void> {
+    await this.undeploy(fn.project, fn.name);
+    try {
+      const worker = serialized(await createWorker(this.platform, fn, this.registry));
+      const abort = new AbortController();
+      const loop = this.background && fn.kind !== 'serving' ? runLoop(worker, abort.signal, this.platform.logger, fn.name === CONTROLLER_FUNCTION ? 1000 : 100) : undefined;
+      this.running.set(key(fn.project, fn.name), { worker, abort, loop });
+      if (fn.kind !== 'serving') await this.platform.store.updateFunctionStatus(fn.project, fn.name, { state: 'running', pid: process.pid });
+    } catch (err) {
+      await this.platform.store.updateFunctionStatus(fn.project, fn.name, { state: 'crashed', lastError: errorMessage(err) });
+      throw err;
+    }
+  }
+
+  async undeploy(project: string, name: string): Promise<void> {
+    const r = this.running.get(key(project, name));
+    if (!r) return;
+    this.running.delete(key(project, name));
+    r.abort.abort();
+    await r.loop;
+    await r.worker.flush?.().catch(() => undefined);
+    await r.worker.close?.();
+  }
+
+  worker(project: string, name: string): Worker | undefined {
+    return this.running.get(key(project, name))?.worker;
+  }
+
+  /**
+   * Steps every worker until none has anything left to do: tracking queues flushed, events
+   * ingested, closed windows analyzed, results written.
+   */
+  async runUntilIdle(maxRounds = 1000): Promise<void> {
+    for (let round = 0; round < maxRounds; round++) {
+      let did = 0;
+      for (const r of this.running.values()) await r.worker.flush?.();
+      for (const r of this.running.values()) did += await r.worker.step();
+      if (did === 0) {
+        for (const r of this.running.values()) await r.worker.flush?.();
+        return;
+      }
+    }
+    throw new Error(`workers were still busy after ${maxRounds} rounds`);
+  }
+
+  async close(): Promise<void> {
+    for (const k of [...this.running.keys()]) {
+      const [project, name] = k.split('\u0000') as [string, string];
+      await this.undeploy(project, name);
+    }
+  }
+}
+
+function key(project: string, name: string): string {
+  return `${project}\u0000${name}`;
+}
+
+/** One step or flush at a time, whether it comes from the loop or from runUntilIdle. */
+function serialized(w: Worker): Worker {
+  let chain: Promise<unknown> = Promise.resolve();
+  const run = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = chain.then(f, f);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+  return Object.assign(Object.create(w) as Worker, {
+    name: w.name,
+    step: () => run(() => w.step()),
+    flush: w.flush ? () => run(() => w.flush!()) : undefined,
+    close: w.close ? () => run(() => w.close!()) : undefined,
+  });
+}

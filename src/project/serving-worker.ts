@@ -1,0 +1,154 @@
+import path from 'node:path';
+import { ValidationError, NotFoundError } from '../common/errors.ts';
+import type { FunctionRecord } from '../store/port.ts';
+import type { Platform } from './platform.ts';
+import type { Worker } from '../pipeline/worker.ts';
+import { loadModelClass, type ModelClass } from '../serving/model.ts';
+import { createServingServer, type ServedModel } from '../serving/server.ts';
+import { Tracker } from '../tracking/tracker.ts';
+import { topics } from '../stream/port.ts';
+import { openStream } from '../stream/connect.ts';
+
+/** One model as a serving function's spec keeps it. */
+export interface ModelSpec {
+  name: string;
+  version?: string;
+  /** A module file (absolute once registered) exporting the model class. */
+  modelPath?: string;
+  className?: string;
+  /** `store://models/{project}/{key}[:{tag}]` of a logged model. */
+  modelUri?: string;
+  options?: Record<string, unknown>;
+  /** Embedded mode: the model was given as a class or instance, kept in-process. */
+  inProcess?: boolean;
+}
+
+export interface ServingSpec {
+  /** Module holding model classes named by `className` (for models given by store URI). */
+  source?: string;
+  models: ModelSpec[];
+  tracking: { enabled: boolean; streamPath?: string; samplingPercentage: number };
+  host?: string;
+  port?: number;
+}
+
+/** What a model class is constructed with. */
+export interface ModelInit {
+  name: string;
+  /** Absolute path of the logged model's file, when the model came from `logModel`. */
+  modelFile?: string;
+  featureNames: string[];
+  labelNames: string[];
+  options: Record<string, unknown>;
+}
+
+export type InProcessModels = Map<string, ModelClass | (new (init: ModelInit) => ModelClass)>;
+
+/** Runs a serving function: loads its models, serves the V2 protocol, tracks every request. */
+export class ServingWorker implements Worker {
+  readonly name: string;
+  private server: Awaited<ReturnType<typeof createServingServer>> | undefined;
+  private tracker: Tracker | undefined;
+  address: string | undefined;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly fn: FunctionRecord,
+    private readonly inProcess: InProcessModels = new Map(),
+  ) {
+    this.name = fn.name;
+  }
+
+  async start(): Promise<string> {
+    const spec = this.fn.spec as unknown as ServingSpec;
+    if (!spec.models?.length) throw new ValidationError(`serving function '${this.fn.name}' has no models; call addModel() first`);
+    const models: ServedModel[] = [];
+    for (const m of spec.models) models.push(await this.loadModel(spec, m));
+    if (spec.tracking?.enabled) {
+      const stream = spec.tracking.streamPath
+        ? await openStream(spec.tracking.streamPath, { home: this.platform.options.home, clock: this.platform.clock })
+        : await this.platform.streamFor(this.fn.project);
+      this.tracker = new Tracker({
+        stream,
+        topic: topics.events(this.fn.project),
+        samplingPercentage: spec.tracking.samplingPercentage,
+        onError: (err) => this.platform.logger.warn({ function: this.fn.name, err: String(err) }, 'tracking could not publish; retrying'),
+      });
+    }
+    this.server = createServingServer({
+      project: this.fn.project,
+      functionName: this.fn.name,
+      models,
+      ...(this.tracker ? { tracker: this.tracker } : {}),
+      clock: this.platform.clock,
+      logger: this.platform.logger,
+    });
+    this.address = await this.server.listen(spec.host ?? '127.0.0.1', spec.port ?? 0);
+    await this.platform.store.updateFunctionStatus(this.fn.project, this.fn.name, {
+      state: 'running',
+      address: this.address,
+      pid: process.pid,
+      heartbeatAt: this.platform.clock.now(),
+    });
+    return this.address;
+  }
+
+  private async loadModel(spec: ServingSpec, m: ModelSpec): Promise<ServedModel> {
+    const record = m.modelUri ? await modelRecord(this.platform, m.modelUri) : undefined;
+    const init: ModelInit = {
+      name: m.name,
+      ...(record?.modelFile ? { modelFile: path.resolve(this.platform.options.artifactPath, record.modelFile) } : {}),
+      featureNames: record?.featureNames ?? [],
+      labelNames: record?.labelNames ?? [],
+      options: m.options ?? {},
+    };
+    let model: ModelClass;
+    const given = this.inProcess.get(m.name);
+    if (given) {
+      model = typeof given === 'function' ? new given(init) : given;
+      await model.load?.();
+    } else if (m.inProcess) {
+      throw new ValidationError(`model '${m.name}' of '${this.fn.name}' was given as an in-process class; deploy it from the same process (embedded mode) or name its module with modelPath`);
+    } else {
+      const modulePath = m.modelPath ?? spec.source;
+      if (!modulePath) throw new ValidationError(`model '${m.name}' names no module: give modelPath (a module file) or the function's source`);
+      model = await loadModelClass({ modelPath: modulePath, ...(m.className ? { className: m.className } : {}), options: init as unknown as Record<string, unknown> });
+    }
+    return {
+      name: m.name,
+      ...(m.version ? { version: m.version } : {}),
+      model,
+      ...(m.modelUri ? { modelUri: m.modelUri } : {}),
+      featureNames: init.featureNames,
+      labelNames: init.labelNames,
+    };
+  }
+
+  async step(): Promise<number> {
+    return 0;
+  }
+
+  async flush(): Promise<void> {
+    await this.tracker?.flush();
+  }
+
+  trackingStats() {
+    return this.tracker?.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+    await this.tracker?.flush().catch(() => undefined);
+    await this.tracker?.close();
+    await this.platform.store.updateFunctionStatus(this.fn.project, this.fn.name, { state: 'stopped' }).catch(() => undefined);
+  }
+}
+
+/** Reads a logged model from its `store://models/{project}/{key}[:{tag}]` URI. */
+export async function modelRecord(platform: Platform, uri: string) {
+  const m = /^store:\/\/models\/([^/]+)\/([^:]+)(?::(.+))?$/.exec(uri);
+  if (!m) throw new ValidationError(`model URI '${uri}' is not of the form store://models/{project}/{key}[:{tag}]`);
+  const rec = await platform.store.getModel(m[1]!, m[2]!, m[3] ?? 'latest');
+  if (!rec) throw new NotFoundError('model', uri);
+  return rec;
+}

@@ -1,0 +1,230 @@
+import { ValidationError } from '../common/errors.ts';
+import { V2_DATATYPES, fitsDatatype, isV2Datatype, scalarDatatype, type V2Datatype } from './v2-datatype.ts';
+
+/** A parsed inference request: rows of feature values, in feature order. */
+export interface ParsedInferenceRequest {
+  /** The request's `id`, when the client sent one. */
+  id?: string;
+  /** One row per prediction; every row has the same width. */
+  rows: unknown[][];
+  /** Names of the row values, when the body carried them (several tensors, or row objects). */
+  featureNames?: string[];
+  parameters?: Record<string, unknown>;
+}
+
+/** What the parser knows about the model. */
+export interface ParseOptions {
+  /** The model's feature names: fixes the row width and the order of named inputs. */
+  featureNames?: readonly string[];
+}
+
+/** One output tensor of a V2 response. */
+export interface V2OutputTensor {
+  name: string;
+  shape: number[];
+  datatype: V2Datatype;
+  data: unknown[];
+}
+
+/** A V2 inference response body. */
+export interface V2InferenceResponse {
+  model_name: string;
+  model_version?: string;
+  id: string;
+  outputs: V2OutputTensor[];
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+// An element of `inputs` is a tensor when it has data plus a datatype or shape; anything else
+// that is an object is a row object. A row with features named `data` and `shape` is not expected.
+const isTensor = (v: unknown): v is Json => isObject(v) && 'data' in v && ('datatype' in v || 'shape' in v);
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+};
+
+/**
+ * Parses an Open Inference Protocol (KServe V2) request body into rows. Accepts:
+ * - one tensor `{ name, shape: [N, F], datatype, data }` (data flat or nested) → N rows;
+ *   one tensor of shape `[N]` → N rows of one value;
+ * - several tensors of shape `[N]` or `[N, 1]` → one column each, named by the tensor
+ *   (reordered to the model's feature order when the model declares feature names);
+ * - the short form `{ inputs: [[...], ...] }` (rows of values);
+ * - row objects `{ inputs: [{ feature: value, ... }, ...] }`.
+ * @throws ValidationError naming what is wrong (e.g. `inputs[0].shape [2,3] needs 6 values, got 5`).
+ */
+export function parseInferenceRequest(body: unknown, opts: ParseOptions = {}): ParsedInferenceRequest {
+  if (!isObject(body)) throw new ValidationError(`the request body must be a JSON object with 'inputs', got ${show(body)}`);
+  const { id, inputs, parameters } = body;
+  if (id !== undefined && typeof id !== 'string') throw new ValidationError(`'id' must be a string, got ${show(id)}`);
+  if (parameters !== undefined && !isObject(parameters)) throw new ValidationError(`'parameters' must be an object`);
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw new ValidationError(`'inputs' must be a non-empty array (tensors, rows or row objects)`);
+  }
+
+  const first = inputs[0];
+  const kind = isTensor(first) ? 'tensor' : Array.isArray(first) ? 'row' : isObject(first) ? 'object' : undefined;
+  if (!kind) {
+    throw new ValidationError(
+      `inputs[0] must be a tensor, a row (array) or a row object, got ${show(first)}; send one row as [[...]]`,
+    );
+  }
+  inputs.forEach((item, i) => {
+    const k = isTensor(item) ? 'tensor' : Array.isArray(item) ? 'row' : isObject(item) ? 'object' : 'other';
+    if (k !== kind) throw new ValidationError(`inputs[${i}] is not a ${kind} like inputs[0]: use one form for all inputs`);
+  });
+
+  const parsed =
+    kind === 'tensor' ? fromTensors(inputs as Json[], opts) : kind === 'row' ? fromRows(inputs as unknown[][], opts) : fromObjects(inputs as Json[], opts);
+  return { ...(id !== undefined ? { id } : {}), ...parsed, ...(parameters ? { parameters } : {}) };
+}
+
+function checkWidth(width: number, opts: ParseOptions, what: string): void {
+  const names = opts.featureNames;
+  if (names && names.length > 0 && width !== names.length) {
+    throw new ValidationError(`${what} ${width} values per row but the model has ${names.length} features (${names.join(', ')})`);
+  }
+}
+
+function fromRows(rows: unknown[][], opts: ParseOptions): { rows: unknown[][] } {
+  const width = rows[0]!.length;
+  rows.forEach((row, i) => {
+    if (row.length === 0) throw new ValidationError(`inputs[${i}] is an empty row`);
+    if (row.length !== width) throw new ValidationError(`inputs[${i}] has ${row.length} values, inputs[0] has ${width}`);
+  });
+  checkWidth(width, opts, 'rows have');
+  return { rows };
+}
+
+function fromObjects(objects: Json[], opts: ParseOptions): { rows: unknown[][]; featureNames: string[] } {
+  const names = opts.featureNames && opts.featureNames.length > 0 ? [...opts.featureNames] : Object.keys(objects[0]!);
+  if (names.length === 0) throw new ValidationError(`inputs[0] is an empty row object`);
+  const rows = objects.map((obj, i) => {
+    const unknown = Object.keys(obj).filter((k) => !names.includes(k));
+    if (unknown.length > 0) throw new ValidationError(`inputs[${i}] has unknown features ${unknown.join(', ')} (features: ${names.join(', ')})`);
+    return names.map((n) => {
+      if (!(n in obj)) throw new ValidationError(`inputs[${i}] is missing feature '${n}'`);
+      return obj[n];
+    });
+  });
+  return { rows, featureNames: names };
+}
+
+interface Tensor {
+  name: string;
+  shape: number[];
+  values: unknown[];
+}
+
+function readTensor(t: Json, i: number): Tensor {
+  const at = `inputs[${i}]`;
+  if (typeof t.name !== 'string' || t.name === '') throw new ValidationError(`${at}.name must be a non-empty string`);
+  if (!isV2Datatype(t.datatype)) {
+    const got = t.datatype === undefined ? 'is missing' : `${show(t.datatype)} is not a V2 datatype`;
+    throw new ValidationError(`${at}.datatype ${got} (one of ${V2_DATATYPES.join(', ')})`);
+  }
+  const { shape, datatype, data } = t;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw new ValidationError(`${at}.shape must be an array of whole numbers, got ${show(shape)}`);
+  }
+  if (shape.length < 1 || shape.length > 2) {
+    throw new ValidationError(`${at}.shape ${show(shape)} has ${shape.length} dimensions; send [N, features] or [N]`);
+  }
+  if (!Array.isArray(data)) throw new ValidationError(`${at}.data must be an array`);
+  const dims = shape as number[];
+  const values: unknown[] = [];
+  const check = (v: unknown, path: string): void => {
+    if (!fitsDatatype(v, datatype)) throw new ValidationError(`${at}.data${path} is ${show(v)}, not a ${datatype} value`);
+    values.push(v);
+  };
+  if (data.some(Array.isArray)) {
+    // Nested data must have exactly the tensor's shape, so rows are never silently re-cut.
+    const walk = (node: unknown, dim: number, path: string): void => {
+      if (dim === dims.length) {
+        if (Array.isArray(node)) throw new ValidationError(`${at}.data${path} is an array but shape ${show(dims)} has ${dims.length} dimensions`);
+        return check(node, path);
+      }
+      if (!Array.isArray(node)) throw new ValidationError(`${at}.data${path} is ${show(node)}, shape ${show(dims)} needs an array there`);
+      if (node.length !== dims[dim]) {
+        throw new ValidationError(`${at}.data${path} has ${node.length} values, shape ${show(dims)} needs ${dims[dim]}`);
+      }
+      node.forEach((child, k) => walk(child, dim + 1, `${path}[${k}]`));
+    };
+    walk(data, 0, '');
+  } else {
+    const needed = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== needed) throw new ValidationError(`${at}.shape ${show(dims)} needs ${needed} values, got ${data.length}`);
+    data.forEach((v, k) => check(v, `[${k}]`));
+  }
+  if (dims[0] === 0) throw new ValidationError(`${at}.shape ${show(dims)} has no rows`);
+  if (dims[1] === 0) throw new ValidationError(`${at}.shape ${show(dims)} has no features`);
+  return { name: t.name, shape: dims, values };
+}
+
+function fromTensors(items: Json[], opts: ParseOptions): { rows: unknown[][]; featureNames?: string[] } {
+  const tensors = items.map(readTensor);
+  if (tensors.length === 1) {
+    const t = tensors[0]!;
+    const n = t.shape[0]!;
+    const width = t.shape[1] ?? 1;
+    checkWidth(width, opts, `inputs[0] has`);
+    const rows = Array.from({ length: n }, (_, r) => t.values.slice(r * width, (r + 1) * width));
+    return { rows };
+  }
+
+  const n = tensors[0]!.shape[0]!;
+  const seen = new Set<string>();
+  tensors.forEach((t, i) => {
+    if (t.shape.length === 2 && t.shape[1] !== 1) {
+      throw new ValidationError(`inputs[${i}].shape ${show(t.shape)}: with several inputs each one is a feature column of shape [N] or [N, 1]`);
+    }
+    if (t.shape[0] !== n) throw new ValidationError(`inputs[${i}].shape ${show(t.shape)} has ${t.shape[0]} rows, inputs[0] has ${n}`);
+    if (seen.has(t.name)) throw new ValidationError(`inputs[${i}].name '${t.name}' is used twice`);
+    seen.add(t.name);
+  });
+
+  let order = tensors;
+  const model = opts.featureNames;
+  if (model && model.length > 0) {
+    const missing = model.filter((f) => !seen.has(f));
+    const unknown = tensors.map((t) => t.name).filter((name) => !model.includes(name));
+    if (missing.length > 0 || unknown.length > 0) {
+      const parts = [missing.length ? `missing ${missing.join(', ')}` : '', unknown.length ? `unknown ${unknown.join(', ')}` : ''];
+      throw new ValidationError(`input names do not match the model's features (${model.join(', ')}): ${parts.filter(Boolean).join('; ')}`);
+    }
+    order = model.map((f) => tensors.find((t) => t.name === f)!);
+  }
+  const rows = Array.from({ length: n }, (_, r) => order.map((t) => t.values[r]));
+  return { rows, featureNames: order.map((t) => t.name) };
+}
+
+/**
+ * Builds the V2 response: one output tensor `predict`. Scalar outputs give shape [N]; outputs
+ * that are equal-length arrays of scalars (e.g. class probabilities) give shape [N, C] with
+ * row-major flat data. The datatype is inferred (BOOL, INT64, FP64, BYTES); anything else
+ * (objects, mixed or ragged outputs) is sent as BYTES holding each output's JSON.
+ */
+export function buildV2Response(args: { modelName: string; modelVersion?: string; id: string; outputs: unknown[] }): V2InferenceResponse {
+  return {
+    model_name: args.modelName,
+    ...(args.modelVersion !== undefined ? { model_version: args.modelVersion } : {}),
+    id: args.id,
+    outputs: [outputTensor('predict', args.outputs)],
+  };
+}
+
+/** One V2 output tensor holding one output per row (see {@link buildV2Response}). */
+export function outputTensor(name: string, outputs: unknown[]): V2OutputTensor {
+  const n = outputs.length;
+  const scalar = scalarDatatype(outputs);
+  if (scalar) return { name, shape: [n], datatype: scalar, data: outputs };
+  const first = outputs[0];
+  if (Array.isArray(first) && first.length > 0 && outputs.every((o) => Array.isArray(o) && o.length === first.length)) {
+    const flat = (outputs as unknown[][]).flat();
+    const datatype = scalarDatatype(flat);
+    if (datatype) return { name, shape: [n, first.length], datatype, data: flat };
+  }
+  return { name, shape: [n], datatype: 'BYTES', data: outputs.map((o) => (typeof o === 'string' ? o : (JSON.stringify(o) ?? 'null'))) };
+}

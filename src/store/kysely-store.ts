@@ -1,0 +1,280 @@
+import { sql, type Kysely, type UpdateObject } from 'kysely';
+import { ConflictError, NotFoundError } from '../common/errors.ts';
+import type { EndpointRecord } from '../common/types.ts';
+import type { SqlBackend } from './backend.ts';
+import { fromJson, num, toJson } from './codec.ts';
+import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
+import type { Credentials, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store } from './port.ts';
+import type { Database } from './schema.ts';
+import * as rows from './store-rows.ts';
+
+/**
+ * The platform store over any Kysely database (SQLite today; PostgreSQL and MySQL share the code,
+ * differing only in {@link DialectTraits}). Multi-step writes run in transactions so that several
+ * processes (server and workers) can share one database.
+ */
+export class KyselyStore implements Store {
+  readonly url: string;
+  private readonly backend: SqlBackend;
+  private readonly db: Kysely<Database>;
+  private readonly traits: DialectTraits;
+
+  constructor(url: string, backend: SqlBackend) {
+    this.url = url;
+    this.backend = backend;
+    this.db = backend.db;
+    this.traits = backend.traits;
+  }
+
+  migrate(): Promise<void> {
+    return this.backend.migrate();
+  }
+
+  close(): Promise<void> {
+    return this.backend.release();
+  }
+
+  // ---- projects ------------------------------------------------------------------------------
+
+  async createProject(p: ProjectRecord): Promise<void> {
+    const n = await insertIgnore(this.db, this.traits, 'projects', [rows.projectToRow(p)]);
+    if (n === 0) throw new ConflictError(`project '${p.name}' already exists`, { project: p.name });
+  }
+
+  async getProject(name: string): Promise<ProjectRecord | undefined> {
+    const r = await this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && rows.rowToProject(r);
+  }
+
+  async listProjects(): Promise<ProjectRecord[]> {
+    const rs = await this.db.selectFrom('projects').selectAll().orderBy('name').execute();
+    return rs.map(rows.rowToProject);
+  }
+
+  async updateProject(name: string, patch: Partial<Omit<ProjectRecord, 'name' | 'createdAt'>>): Promise<void> {
+    const u = rows.projectPatchToRow(patch);
+    if (Object.keys(u).length > 0) await this.db.updateTable('projects').set(u).where('name', '=', name).execute();
+    // Checked by reading rather than by the update count: MySQL counts only rows that changed.
+    if (!(await this.getProject(name))) throw new NotFoundError('project', name);
+  }
+
+  /** Deletes the project and its platform data (functions, models, endpoints, state, events, credentials). */
+  async deleteProject(name: string): Promise<void> {
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const table of ['functions', 'models', 'endpoints', 'analysis_state', 'monitoring_events', 'credentials'] as const) {
+        await tx.deleteFrom(table).where('project', '=', name).execute();
+      }
+      await tx.deleteFrom('projects').where('name', '=', name).execute();
+    });
+  }
+
+  // ---- functions -----------------------------------------------------------------------------
+
+  async putFunction(f: FunctionRecord): Promise<void> {
+    await upsert(this.db, this.traits, 'functions', [rows.functionToRow(f)], ['project', 'name']);
+  }
+
+  async getFunction(project: string, name: string): Promise<FunctionRecord | undefined> {
+    const r = await this.db
+      .selectFrom('functions')
+      .selectAll()
+      .where('project', '=', project)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r && rows.rowToFunction(r);
+  }
+
+  async listFunctions(project?: string): Promise<FunctionRecord[]> {
+    let q = this.db.selectFrom('functions').selectAll();
+    if (project !== undefined) q = q.where('project', '=', project);
+    const rs = await q.orderBy('project').orderBy('name').execute();
+    return rs.map(rows.rowToFunction);
+  }
+
+  async deleteFunction(project: string, name: string): Promise<void> {
+    await this.db.deleteFrom('functions').where('project', '=', project).where('name', '=', name).execute();
+  }
+
+  async updateFunctionStatus(project: string, name: string, status: Partial<FunctionStatus>): Promise<void> {
+    await writeTx(this.db, this.traits, async (tx) => {
+      let q = tx.selectFrom('functions').select('status').where('project', '=', project).where('name', '=', name);
+      if (this.traits.flavor !== 'sqlite') q = q.forUpdate();
+      const r = await q.executeTakeFirst();
+      if (!r) throw new NotFoundError('function', `${project}/${name}`);
+      const merged = { ...fromJson<FunctionStatus>(r.status, { state: 'not-deployed' }), ...dropUndefined(status) };
+      await tx
+        .updateTable('functions')
+        .set({ status: toJson(merged) })
+        .where('project', '=', project)
+        .where('name', '=', name)
+        .execute();
+    });
+  }
+
+  // ---- models --------------------------------------------------------------------------------
+
+  async putModel(m: ModelRecord): Promise<void> {
+    await upsert(this.db, this.traits, 'models', [rows.modelToRow(m)], ['project', 'model_key', 'tag']);
+  }
+
+  /** Without `tag`: the `latest` tag if there is one, else the most recently logged version. */
+  async getModel(project: string, key: string, tag?: string): Promise<ModelRecord | undefined> {
+    const base = this.db.selectFrom('models').selectAll().where('project', '=', project).where('model_key', '=', key);
+    if (tag !== undefined) {
+      const r = await base.where('tag', '=', tag).executeTakeFirst();
+      return r && rows.rowToModel(r);
+    }
+    const r = await base
+      .orderBy(sql`case when ${sql.ref('tag')} = 'latest' then 0 else 1 end`)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r && rows.rowToModel(r);
+  }
+
+  async listModels(project: string): Promise<ModelRecord[]> {
+    const rs = await this.db.selectFrom('models').selectAll().where('project', '=', project).orderBy('model_key').orderBy('tag').execute();
+    return rs.map(rows.rowToModel);
+  }
+
+  // ---- endpoints -----------------------------------------------------------------------------
+
+  async createEndpointIfMissing(e: EndpointRecord): Promise<boolean> {
+    return (await insertIgnore(this.db, this.traits, 'endpoints', [rows.endpointToRow(e)])) > 0;
+  }
+
+  async getEndpoint(project: string, id: string): Promise<EndpointRecord | undefined> {
+    const r = await this.db.selectFrom('endpoints').selectAll().where('project', '=', project).where('id', '=', id).executeTakeFirst();
+    return r && rows.rowToEndpoint(r);
+  }
+
+  async listEndpoints(project: string): Promise<EndpointRecord[]> {
+    const rs = await this.db.selectFrom('endpoints').selectAll().where('project', '=', project).orderBy('name').orderBy('id').execute();
+    return rs.map(rows.rowToEndpoint);
+  }
+
+  async patchEndpoint(project: string, id: string, patch: Partial<Omit<EndpointRecord, 'project' | 'id'>>): Promise<void> {
+    const u = rows.endpointPatchToRow(patch);
+    const r =
+      Object.keys(u).length > 0
+        ? await this.db.updateTable('endpoints').set(u).where('project', '=', project).where('id', '=', id).executeTakeFirst()
+        : undefined;
+    if (r && r.numUpdatedRows > 0n) return;
+    const found = await this.db.selectFrom('endpoints').select('id').where('project', '=', project).where('id', '=', id).executeTakeFirst();
+    if (!found) throw new NotFoundError('model endpoint', id);
+  }
+
+  /** One UPDATE, so concurrent stream processors never lose each other's counts. Missing endpoints are ignored. */
+  async bumpEndpoint(project: string, id: string, delta: { errors?: number; firstRequest?: number; lastRequest?: number }): Promise<void> {
+    const { errors = 0, firstRequest, lastRequest } = delta;
+    if (errors === 0 && firstRequest === undefined && lastRequest === undefined) return;
+    await this.db
+      .updateTable('endpoints')
+      .set((eb) => {
+        const set: UpdateObject<Database, 'endpoints'> = { error_count: eb('error_count', '+', errors) };
+        if (firstRequest !== undefined) {
+          set.first_request = eb
+            .case()
+            .when(eb.or([eb('first_request', 'is', null), eb('first_request', '>', firstRequest)]))
+            .then(firstRequest)
+            .else(eb.ref('first_request'))
+            .end();
+        }
+        if (lastRequest !== undefined) {
+          set.last_request = eb
+            .case()
+            .when(eb.or([eb('last_request', 'is', null), eb('last_request', '<', lastRequest)]))
+            .then(lastRequest)
+            .else(eb.ref('last_request'))
+            .end();
+        }
+        return set;
+      })
+      .where('project', '=', project)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  // ---- controller state ----------------------------------------------------------------------
+
+  async getLastAnalyzed(project: string, endpointId: string, app: string): Promise<number | undefined> {
+    const r = await this.db
+      .selectFrom('analysis_state')
+      .select('last_window_end')
+      .where('project', '=', project)
+      .where('endpoint_id', '=', endpointId)
+      .where('app', '=', app)
+      .executeTakeFirst();
+    return r ? num(r.last_window_end) : undefined;
+  }
+
+  async setLastAnalyzed(project: string, endpointId: string, app: string, windowEnd: number): Promise<void> {
+    await upsert(this.db, this.traits, 'analysis_state', [{ project, endpoint_id: endpointId, app, last_window_end: windowEnd }], [
+      'project',
+      'endpoint_id',
+      'app',
+    ]);
+  }
+
+  /**
+   * Atomic across processes: the UPDATE takes the lease only from its holder or once expired, the
+   * INSERT only when no row exists, and the final read tells who holds it (MySQL's update count
+   * cannot, as it skips rows whose values did not change).
+   */
+  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const expiresAt = now + ttlMs;
+    return writeTx(this.db, this.traits, async (tx) => {
+      await tx
+        .updateTable('leases')
+        .set({ holder, expires_at: expiresAt })
+        .where('name', '=', name)
+        .where((eb) => eb.or([eb('holder', '=', holder), eb('expires_at', '<', now)]))
+        .execute();
+      await insertIgnore(tx, this.traits, 'leases', [{ name, holder, expires_at: expiresAt }]);
+      const r = await tx.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst();
+      return r?.holder === holder;
+    });
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+  }
+
+  // ---- monitoring events ---------------------------------------------------------------------
+
+  async addEvents(events: MonitoringEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const part of chunkRows(events.map(rows.eventToRow), this.traits)) await tx.insertInto('monitoring_events').values(part).execute();
+    });
+  }
+
+  /** Newest first. */
+  async listEvents(
+    project: string,
+    filter: { endpointId?: string; kind?: string; since?: number; limit?: number } = {},
+  ): Promise<MonitoringEvent[]> {
+    let q = this.db.selectFrom('monitoring_events').selectAll().where('project', '=', project);
+    if (filter.endpointId !== undefined) q = q.where('endpoint_id', '=', filter.endpointId);
+    if (filter.kind !== undefined) q = q.where('kind', '=', filter.kind);
+    if (filter.since !== undefined) q = q.where('time', '>=', filter.since);
+    q = q.orderBy('time', 'desc').orderBy('id', 'desc');
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    return (await q.execute()).map(rows.rowToEvent);
+  }
+
+  // ---- credentials ---------------------------------------------------------------------------
+
+  async getCredentials(project: string): Promise<Credentials | undefined> {
+    const r = await this.db.selectFrom('credentials').select('data').where('project', '=', project).executeTakeFirst();
+    return r ? fromJson<Credentials>(r.data, {}) : undefined;
+  }
+
+  async setCredentials(project: string, creds: Credentials): Promise<void> {
+    await upsert(this.db, this.traits, 'credentials', [{ project, data: toJson(dropUndefined(creds)) }], ['project']);
+  }
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,303 @@
+import type { Kysely } from 'kysely';
+import type { Window } from '../common/types.ts';
+import { compareOffsets } from '../stream/port.ts';
+import type { SqlBackend } from './backend.ts';
+import { num } from './codec.ts';
+import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
+import type { Database } from './schema.ts';
+import type {
+  ErrorRow,
+  IngestBatch,
+  MetricRow,
+  PredictionRow,
+  ResultRow,
+  SeriesQuery,
+  Tsdb,
+  WindowHistogram,
+} from './tsdb-port.ts';
+import * as rows from './tsdb-rows.ts';
+
+type SeriesTable = 'app_results' | 'metrics';
+
+/**
+ * The time-series tables over any Kysely database. Ingest writes a whole batch and the consumer's
+ * checkpoint in one transaction, so a batch delivered again after a crash is written once.
+ */
+export class KyselyTsdb implements Tsdb {
+  readonly url: string;
+  private readonly backend: SqlBackend;
+  private readonly db: Kysely<Database>;
+  private readonly traits: DialectTraits;
+
+  constructor(url: string, backend: SqlBackend) {
+    this.url = url;
+    this.backend = backend;
+    this.db = backend.db;
+    this.traits = backend.traits;
+  }
+
+  migrate(): Promise<void> {
+    return this.backend.migrate();
+  }
+
+  close(): Promise<void> {
+    return this.backend.release();
+  }
+
+  /**
+   * `checkpoint.offset` must be the highest offset of the batch: when the stored checkpoint is at
+   * or past it the batch was written before and nothing happens. A batch that only partly overlaps
+   * an earlier one is written in full — predictions dedupe on (request id, row) but errors and
+   * histogram counts do not, so callers drop messages at or below {@link getCheckpoint} first.
+   */
+  async writeIngestBatch(batch: IngestBatch): Promise<void> {
+    const cp = batch.checkpoint;
+    await writeTx(this.db, this.traits, async (tx) => {
+      if (cp) {
+        let q = tx
+          .selectFrom('ingest_checkpoints')
+          .select('stream_offset')
+          .where('consumer', '=', cp.consumer)
+          .where('stream_partition', '=', cp.partition);
+        if (this.traits.flavor !== 'sqlite') q = q.forUpdate();
+        const done = await q.executeTakeFirst();
+        if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
+      }
+      await insertIgnore(tx, this.traits, 'predictions', batch.predictions.map(rows.predictionToRow));
+      for (const part of chunkRows(batch.errors.map(rows.errorToRow), this.traits)) await tx.insertInto('errors').values(part).execute();
+      await this.addHistograms(tx, batch.histograms);
+      if (cp) {
+        await upsert(tx, this.traits, 'ingest_checkpoints', [{ consumer: cp.consumer, stream_partition: cp.partition, stream_offset: cp.offset }], [
+          'consumer',
+          'stream_partition',
+        ]);
+      }
+    });
+  }
+
+  /** Adds counts to stored histograms: read the rows of the batch's keys, write the sums (portable, no JSON SQL). */
+  private async addHistograms(tx: Kysely<Database>, histograms: readonly WindowHistogram[]): Promise<void> {
+    const incoming = rows.mergeByKey(histograms);
+    const groups = new Map<string, WindowHistogram[]>();
+    for (const h of incoming.values()) {
+      const g = JSON.stringify([h.project, h.endpointId, h.windowStart]);
+      groups.set(g, [...(groups.get(g) ?? []), h]);
+    }
+    const inserts: WindowHistogram[] = [];
+    for (const group of groups.values()) {
+      const head = group[0];
+      if (!head) continue;
+      const existing = new Map<string, WindowHistogram>();
+      for (const part of chunkRows(group, { ...this.traits, maxParams: this.traits.maxParams - 8 })) {
+        let q = tx
+          .selectFrom('window_histograms')
+          .selectAll()
+          .where('project', '=', head.project)
+          .where('endpoint_id', '=', head.endpointId)
+          .where('window_start', '=', head.windowStart)
+          .where(
+            'feature',
+            'in',
+            part.map((h) => h.feature),
+          );
+        if (this.traits.flavor !== 'sqlite') q = q.forUpdate();
+        for (const r of await q.execute()) existing.set(r.feature, rows.rowToHistogram(r));
+      }
+      for (const h of group) {
+        const prev = existing.get(h.feature);
+        if (!prev) {
+          inserts.push(h);
+          continue;
+        }
+        const { project, endpoint_id, window_start, feature, ...rest } = rows.histogramToRow(rows.mergeHistograms(prev, h));
+        await tx
+          .updateTable('window_histograms')
+          .set(rest)
+          .where('project', '=', project)
+          .where('endpoint_id', '=', endpoint_id)
+          .where('window_start', '=', window_start)
+          .where('feature', '=', feature)
+          .execute();
+      }
+    }
+    for (const part of chunkRows(inserts.map(rows.histogramToRow), this.traits)) await tx.insertInto('window_histograms').values(part).execute();
+  }
+
+  async getCheckpoint(consumer: string, partition: number): Promise<string | undefined> {
+    const r = await this.db
+      .selectFrom('ingest_checkpoints')
+      .select('stream_offset')
+      .where('consumer', '=', consumer)
+      .where('stream_partition', '=', partition)
+      .executeTakeFirst();
+    return r?.stream_offset;
+  }
+
+  async countPredictions(project: string, endpointId: string, window: Window): Promise<number> {
+    const r = await this.db
+      .selectFrom('predictions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('project', '=', project)
+      .where('endpoint_id', '=', endpointId)
+      .where('time', '>=', window.start)
+      .where('time', '<', window.end)
+      .executeTakeFirst();
+    return num(r?.n as number | string | bigint | undefined);
+  }
+
+  async readPredictions(project: string, endpointId: string, window: Window, opts: { limit?: number } = {}): Promise<PredictionRow[]> {
+    let q = this.db
+      .selectFrom('predictions')
+      .selectAll()
+      .where('project', '=', project)
+      .where('endpoint_id', '=', endpointId)
+      .where('time', '>=', window.start)
+      .where('time', '<', window.end)
+      .orderBy('time')
+      .orderBy('request_id')
+      .orderBy('row_index');
+    if (opts.limit !== undefined) q = q.limit(opts.limit);
+    return (await q.execute()).map(rows.rowToPrediction);
+  }
+
+  async readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]> {
+    const rs = await this.db
+      .selectFrom('errors')
+      .selectAll()
+      .where('project', '=', project)
+      .where('endpoint_id', '=', endpointId)
+      .where('time', '>=', window.start)
+      .where('time', '<', window.end)
+      .orderBy('time')
+      .execute();
+    return rs.map(rows.rowToError);
+  }
+
+  async predictionSummary(project: string, since: number): Promise<{ endpointId: string; count: number; latencyAvgUs: number }[]> {
+    const rs = await this.db
+      .selectFrom('predictions')
+      .select((eb) => ['endpoint_id', eb.fn.countAll().as('n'), eb.fn.avg('latency_us').as('latency')])
+      .where('project', '=', project)
+      .where('time', '>=', since)
+      .groupBy('endpoint_id')
+      .orderBy('endpoint_id')
+      .execute();
+    return rs.map((r) => ({ endpointId: r.endpoint_id, count: num(r.n as number | string | bigint), latencyAvgUs: num(r.latency) }));
+  }
+
+  /**
+   * The histograms of every base-period window starting in `[windowStart, windowEnd)`, added up
+   * per feature — one stored window when the range is one base period, their sum when it spans more.
+   */
+  async readWindowHistograms(project: string, endpointId: string, windowStart: number, windowEnd: number): Promise<WindowHistogram[]> {
+    const rs = await this.db
+      .selectFrom('window_histograms')
+      .selectAll()
+      .where('project', '=', project)
+      .where('endpoint_id', '=', endpointId)
+      .where('window_start', '>=', windowStart)
+      .where('window_start', '<', windowEnd)
+      .orderBy('window_start')
+      .orderBy('feature')
+      .execute();
+    const byFeature = new Map<string, WindowHistogram>();
+    for (const h of rs.map(rows.rowToHistogram)) {
+      const prev = byFeature.get(h.feature);
+      byFeature.set(h.feature, prev ? rows.mergeHistograms(prev, h) : h);
+    }
+    return [...byFeature.values()];
+  }
+
+  async writeResults(results: ResultRow[]): Promise<void> {
+    const rs = results.map(rows.resultToRow);
+    await writeTx(this.db, this.traits, (tx) => upsert(tx, this.traits, 'app_results', rs, ['project', 'endpoint_id', 'app', 'name', 'window_start']));
+  }
+
+  async writeMetrics(metrics: MetricRow[]): Promise<void> {
+    const rs = metrics.map(rows.metricToRow);
+    await writeTx(this.db, this.traits, (tx) => upsert(tx, this.traits, 'metrics', rs, ['project', 'endpoint_id', 'app', 'name', 'window_start']));
+  }
+
+  /** In window order; with `limit`, the most recent `limit` rows (still in window order). */
+  async listResults(project: string, q: SeriesQuery = {}): Promise<ResultRow[]> {
+    return (await this.series('app_results', project, q)).map((r) => rows.rowToResult(r as Parameters<typeof rows.rowToResult>[0]));
+  }
+
+  /** In window order; with `limit`, the most recent `limit` rows (still in window order). */
+  async listMetrics(project: string, q: SeriesQuery = {}): Promise<MetricRow[]> {
+    return (await this.series('metrics', project, q)).map((r) => rows.rowToMetric(r as Parameters<typeof rows.rowToMetric>[0]));
+  }
+
+  private async series(table: SeriesTable, project: string, q: SeriesQuery): Promise<Record<string, unknown>[]> {
+    let b = this.db.selectFrom(table).selectAll().where('project', '=', project);
+    if (q.endpointId !== undefined) b = b.where('endpoint_id', '=', q.endpointId);
+    if (q.app !== undefined) b = b.where('app', '=', q.app);
+    if (q.name !== undefined) b = b.where('name', '=', q.name);
+    if (q.start !== undefined) b = b.where('window_start', '>=', q.start);
+    if (q.end !== undefined) b = b.where('window_start', '<', q.end);
+    const dir = q.limit === undefined ? 'asc' : 'desc';
+    b = b.orderBy('window_start', dir).orderBy('endpoint_id', dir).orderBy('app', dir).orderBy('name', dir);
+    if (q.limit !== undefined) b = b.limit(q.limit);
+    const rs: Record<string, unknown>[] = await b.execute();
+    return q.limit === undefined ? rs : rs.reverse();
+  }
+
+  async latestResults(project: string, q: { endpointId?: string; app?: string } = {}): Promise<ResultRow[]> {
+    let latest = this.db
+      .selectFrom('app_results')
+      .select((eb) => ['endpoint_id', 'app', 'name', eb.fn.max('window_start').as('latest_start')])
+      .where('project', '=', project)
+      .groupBy(['endpoint_id', 'app', 'name']);
+    if (q.endpointId !== undefined) latest = latest.where('endpoint_id', '=', q.endpointId);
+    if (q.app !== undefined) latest = latest.where('app', '=', q.app);
+    const rs = await this.db
+      .selectFrom('app_results as r')
+      .innerJoin(latest.as('m'), (j) =>
+        j
+          .onRef('r.endpoint_id', '=', 'm.endpoint_id')
+          .onRef('r.app', '=', 'm.app')
+          .onRef('r.name', '=', 'm.name')
+          .onRef('r.window_start', '=', 'm.latest_start'),
+      )
+      .selectAll('r')
+      .where('r.project', '=', project)
+      .orderBy('r.endpoint_id')
+      .orderBy('r.app')
+      .orderBy('r.name')
+      .execute();
+    return rs.map(rows.rowToResult);
+  }
+
+  /** True when the window has any stored result or metric of the app (apps may return metrics only). */
+  async hasResults(project: string, endpointId: string, app: string, windowStart: number): Promise<boolean> {
+    for (const table of ['app_results', 'metrics'] as const) {
+      const r = await this.db
+        .selectFrom(table)
+        .select('name')
+        .where('project', '=', project)
+        .where('endpoint_id', '=', endpointId)
+        .where('app', '=', app)
+        .where('window_start', '=', windowStart)
+        .limit(1)
+        .executeTakeFirst();
+      if (r) return true;
+    }
+    return false;
+  }
+
+  /** Deletes the app's results and metrics of every window starting in `[window.start, window.end)`. */
+  async deleteResults(project: string, endpointId: string, app: string, window: Window): Promise<void> {
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const table of ['app_results', 'metrics'] as const) {
+        await tx
+          .deleteFrom(table)
+          .where('project', '=', project)
+          .where('endpoint_id', '=', endpointId)
+          .where('app', '=', app)
+          .where('window_start', '>=', window.start)
+          .where('window_start', '<', window.end)
+          .execute();
+      }
+    });
+  }
+}

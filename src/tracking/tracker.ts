@@ -1,0 +1,275 @@
+import type { InferenceEvent } from '../common/types.ts';
+import type { OutgoingMessage } from '../stream/port.ts';
+import { EventQueue } from './event-queue.ts';
+import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
+
+export type { TrackerOptions } from './tracker-options.ts';
+
+/** Counters of a {@link Tracker}. */
+export interface TrackerStats {
+  /** Events published. */
+  sent: number;
+  /** Events lost: queue full, not serializable, or still queued at close. */
+  dropped: number;
+  /** Publish attempts that failed (each is retried). */
+  failed: number;
+  /** Successful predictions left out by sampling. */
+  sampledOut: number;
+  /** Events held now: waiting plus being published. */
+  queued: number;
+}
+
+interface Entry {
+  event: InferenceEvent;
+  /** Topic and message, computed once in the background and kept for retries. */
+  topic?: string;
+  message?: OutgoingMessage;
+}
+
+/**
+ * Sends inference events to the stream off the request path. `track` only samples and
+ * enqueues (O(1), synchronous, never throws); a background loop publishes in batches of
+ * `batchSize` at least every `flushIntervalMs`, as messages keyed by endpoint id with the
+ * event's JSON as value.
+ *
+ * The queue is bounded by `maxQueue` events. When it is full the OLDEST waiting event is
+ * dropped (and counted) to make room: after an outage longer than the controller's grace,
+ * old events would land in windows that have already closed, while new ones still count.
+ * A failed publish goes back to the head of the queue and is retried with exponential backoff
+ * for as long as the tracker runs; a publish that times out is retried too, so delivery is
+ * at least once.
+ */
+export class Tracker {
+  private readonly opts: CompiledTrackerOptions;
+  private readonly pending = new EventQueue<Entry>();
+  private inflight = 0;
+  private counters = { sent: 0, dropped: 0, failed: 0, sampledOut: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private timerDueMs = 0;
+  private draining: Promise<unknown> | undefined;
+  private attempt = 0;
+  private closed = false;
+
+  constructor(options: TrackerOptions) {
+    this.opts = compileTrackerOptions(options);
+  }
+
+  /** Queues an event for sending. Synchronous; never throws; never waits for the stream. */
+  track(event: InferenceEvent): void {
+    try {
+      if (this.closed) {
+        this.counters.dropped += 1;
+        return;
+      }
+      const keep = event.error !== undefined || this.opts.samplingPercentage >= 100 || this.opts.random() * 100 < this.opts.samplingPercentage;
+      if (!keep) {
+        this.counters.sampledOut += 1;
+        return;
+      }
+      if (this.pending.length + this.inflight >= this.opts.maxQueue) {
+        this.counters.dropped += 1;
+        // Only when the whole queue is one batch in flight is there nothing older to drop.
+        if (this.pending.shift() === undefined) return;
+      }
+      this.pending.push({ event });
+      this.schedule(this.pending.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /**
+   * Publishes everything queued now, without waiting for batch timers or retry delays.
+   * Rejects with the stream's error if a publish fails (the events stay queued and the
+   * background retry goes on). Under constant traffic it returns once the queue is empty.
+   */
+  async flush(): Promise<void> {
+    this.clearTimer();
+    for (;;) {
+      if (this.draining) await this.draining;
+      if (this.pending.length === 0) return;
+      const err = await this.startDrain(true);
+      if (err !== undefined) throw err;
+    }
+  }
+
+  /**
+   * Stops taking events, then keeps flushing (with backoff) for up to `timeoutMs`; events
+   * still queued after that are dropped and counted. Never rejects.
+   */
+  async close(opts: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimer();
+    const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+    let attempt = 0;
+    while (this.pending.length > 0 || this.inflight > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const ok = await withTimeout(this.flush(), left, 'close').then(() => true, () => false);
+      if (ok) continue;
+      attempt += 1;
+      const wait = Math.min(this.backoffMs(attempt), deadline - Date.now());
+      if (wait <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    }
+    this.counters.dropped += this.pending.clear();
+  }
+
+  /** Current counters. */
+  stats(): TrackerStats {
+    return { ...this.counters, queued: this.pending.length + this.inflight };
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.draining) return; // a running drain picks new events up
+    const due = Date.now() + delayMs;
+    if (this.timer) {
+      if (this.attempt > 0 || due >= this.timerDueMs) return; // never cut a retry backoff short
+      clearTimeout(this.timer);
+    }
+    this.timerDueMs = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.startDrain(false);
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Runs one drain; resolves to its error (or undefined), never rejects, then plans the next one. */
+  private startDrain(force: boolean): Promise<unknown> {
+    if (this.draining) return this.draining;
+    const run = this.drain(force).then(
+      () => {
+        this.attempt = 0;
+        return undefined;
+      },
+      (err: unknown) => {
+        this.attempt += 1;
+        return err ?? new Error('publish failed');
+      },
+    );
+    const settled = run.then((err) => {
+      this.draining = undefined;
+      try {
+        if (err !== undefined) {
+          if (!this.closed) {
+            this.clearTimer();
+            this.timerDueMs = Date.now() + this.backoffMs(this.attempt);
+            this.timer = setTimeout(() => {
+              this.timer = undefined;
+              void this.startDrain(false);
+            }, this.timerDueMs - Date.now());
+            this.timer.unref();
+          }
+        } else if (this.pending.length > 0) {
+          this.schedule(this.pending.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs);
+        }
+      } catch (e) {
+        this.report(e);
+      }
+      return err;
+    });
+    this.draining = settled;
+    return settled;
+  }
+
+  // Full batches go out back to back; a partial one only first (its timer fired) or when forced.
+  private async drain(force: boolean): Promise<void> {
+    let first = true;
+    while (this.pending.length > 0 && (force || first || this.pending.length >= this.opts.batchSize)) {
+      first = false;
+      const batch = this.pending.take(this.opts.batchSize);
+      this.inflight += batch.length;
+      try {
+        await this.publishBatch(batch);
+      } finally {
+        this.inflight -= batch.length;
+      }
+    }
+  }
+
+  private async publishBatch(batch: Entry[]): Promise<void> {
+    const byTopic = new Map<string, Entry[]>();
+    for (const entry of batch) {
+      if (!this.prepare(entry)) continue;
+      const group = byTopic.get(entry.topic!);
+      if (group) group.push(entry);
+      else byTopic.set(entry.topic!, [entry]);
+    }
+    const groups = [...byTopic];
+    for (let i = 0; i < groups.length; i++) {
+      const [topic, entries] = groups[i]!;
+      try {
+        const publish = Promise.resolve().then(() => this.opts.stream.publish(topic, entries.map((e) => e.message!)));
+        await withTimeout(publish, this.opts.publishTimeoutMs, `publish to '${topic}'`);
+        this.counters.sent += entries.length;
+      } catch (err) {
+        this.counters.failed += 1;
+        this.report(err);
+        this.requeue(groups.slice(i).flatMap(([, e]) => e));
+        throw err;
+      }
+    }
+  }
+
+  /** Computes topic and message once; an event that cannot be serialized is dropped. */
+  private prepare(entry: Entry): boolean {
+    if (entry.message) return true;
+    try {
+      const topic = typeof this.opts.topic === 'string' ? this.opts.topic : this.opts.topic(entry.event);
+      if (typeof topic !== 'string' || topic === '') throw new Error(`topic function returned ${String(topic)}`);
+      entry.topic = topic;
+      entry.message = { key: entry.event.endpointId, value: JSON.stringify(entry.event) };
+      return true;
+    } catch (err) {
+      this.counters.dropped += 1;
+      this.report(new Error(`event of endpoint ${String(entry.event?.endpointId)} dropped: ${err instanceof Error ? err.message : String(err)}`));
+      return false;
+    }
+  }
+
+  /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */
+  private requeue(entries: Entry[]): void {
+    if (this.closed) {
+      this.counters.dropped += entries.length;
+      return;
+    }
+    // The batch is still counted in `inflight`; only events beyond the bound are dropped.
+    const otherInflight = this.inflight - entries.length;
+    const room = Math.max(0, this.opts.maxQueue - this.pending.length - Math.max(0, otherInflight));
+    const keep = entries.slice(Math.max(0, entries.length - room));
+    this.counters.dropped += entries.length - keep.length;
+    this.pending.unshiftAll(keep);
+  }
+
+  private backoffMs(attempt: number): number {
+    const base = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.max(0, attempt - 1));
+    // Jitter so many serving processes do not hammer a recovering stream in step.
+    return Math.round(base * (0.5 + Math.random() * 0.5));
+  }
+
+  private report(err: unknown): void {
+    try {
+      this.opts.onError(err);
+    } catch {
+      // The error handler itself must not break the background loop.
+    }
+  }
+}
+
+/** Rejects after `ms` unless `p` settles first; a late rejection of `p` is swallowed. */
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  p.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
