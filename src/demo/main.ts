@@ -63,7 +63,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoWindowReport[
     const resumeAt = Number(rec.labels.demoClockMs ?? 0);
     if (resumeAt > clock.now()) clock.set(resumeAt);
     const periodMs = BASE_PERIOD_MINUTES * 60_000;
-    clock.set(Math.ceil(clock.now() / periodMs) * periodMs);
 
     out(`modelwatch demo — home ${mw.platform.options.home}`);
     out(`training: ${training.length} winter days (2012-01 … 2013-02); traffic: winter 2014–15, then summer 2014–15`);
@@ -96,7 +95,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoWindowReport[
     out('');
     out('window  start (UTC)           traffic                   general_drift  status               most drifted features');
     for (const [i, step] of plan.entries()) {
-      const windowStart = clock.now();
+      // Each window starts on the wall-clock grid; the grace period after the previous one
+      // means the window in between stays empty, and the controller skips it.
+      const windowStart = Math.ceil(clock.now() / periodMs) * periodMs;
+      clock.set(windowStart);
       for (let r = 0; r < perWindow; r++) {
         const d = step.data[(i * perWindow + r) % step.data.length]!;
         await fn.invoke('/v2/models/weather/infer', {

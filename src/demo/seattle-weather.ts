@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 
 /** One day of the Seattle weather data set (vega-datasets). */
@@ -16,7 +17,8 @@ export interface WeatherDay {
 /** Reads the real public Seattle weather data (2012–2015) that the vega-datasets package ships. */
 export function loadSeattleWeather(): WeatherDay[] {
   const require = createRequire(import.meta.url);
-  const file = require.resolve('vega-datasets/data/seattle-weather.csv');
+  // The package exports only its JS entry; the data folder sits beside its build folder.
+  const file = path.join(path.dirname(require.resolve('vega-datasets')), '..', 'data', 'seattle-weather.csv');
   const [header, ...lines] = fs.readFileSync(file, 'utf8').trim().split('\n');
   const cols = header!.split(',');
   return lines.map((line) => {

@@ -1,5 +1,6 @@
 import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
+import type { AppMetric, AppResult } from '../common/types.ts';
 
 /**
  * A deployed function's work loop. `step()` does one unit of work and says how much it did,
@@ -33,8 +34,8 @@ export type WriterMessage =
       app: string;
       windowStart: number;
       windowEnd: number;
-      results: import('../common/types.ts').AppResult[];
-      metrics: import('../common/types.ts').AppMetric[];
+      results: AppResult[];
+      metrics: AppMetric[];
     }
   | { type: 'app-failed'; project: string; endpointId: string; app: string; windowStart: number; windowEnd: number; error: string };
 

@@ -112,13 +112,17 @@ export class Project {
     await this.platform.store.updateProject(this.name, { monitoring: settings });
     for (const name of [STREAM_FUNCTION, WRITER_FUNCTION, CONTROLLER_FUNCTION]) {
       const existing = await this.platform.store.getFunction(this.name, name);
-      if (existing?.deployed && !opts.rebuild) continue;
+      if (existing?.deployed && !opts.rebuild) {
+        await this.ensureRunning(existing);
+        continue;
+      }
       await this.putFunction({ name, kind: 'infrastructure', spec: {}, labels: { 'mw-type': 'infrastructure' } });
       await this.deployFunction(name);
     }
     if (opts.deployHistogramDataDriftApp ?? true) {
       const existing = await this.platform.store.getFunction(this.name, HISTOGRAM_DRIFT_APP);
-      if (!existing?.deployed || opts.rebuild || opts.histogramDataDriftOptions) {
+      if (existing?.deployed && !opts.rebuild && !opts.histogramDataDriftOptions) await this.ensureRunning(existing);
+      else {
         await this.putFunction({
           name: HISTOGRAM_DRIFT_APP,
           kind: 'monitoring-application',
@@ -393,6 +397,11 @@ export class Project {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     });
+  }
+
+  /** Embedded mode: a function the store lists as deployed runs in this process too. */
+  private async ensureRunning(f: FunctionRecord): Promise<void> {
+    if (this.runtime && !this.runtime.worker(this.name, f.name)) await this.runtime.deploy(f);
   }
 
   private async undeploy(name: string): Promise<void> {

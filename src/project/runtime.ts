@@ -62,7 +62,7 @@ async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, regist
   try {
     mod = (await import(pathToFileURL(spec.application).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`could not import application module '${spec.application}': ${errorMessage(err)}`);
+    throw new Error(`could not import application module '${spec.application}': ${errorMessage(err)}`, { cause: err });
   }
   const exported = spec.className ? mod[spec.className] : (mod.default ?? Object.values(mod).find(isApplicationClass));
   if (!isApplicationClass(exported)) {

@@ -105,8 +105,8 @@ export class ServingWorker implements Worker {
     let model: ModelClass;
     const given = this.inProcess.get(m.name);
     if (given) {
+      // The server calls load() once for every model, in-process ones included.
       model = typeof given === 'function' ? new given(init) : given;
-      await model.load?.();
     } else if (m.inProcess) {
       throw new ValidationError(`model '${m.name}' of '${this.fn.name}' was given as an in-process class; deploy it from the same process (embedded mode) or name its module with modelPath`);
     } else {

@@ -73,7 +73,8 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
   app.addHook('onRequest', async (req) => {
     starts.set(req, startRequest(clock));
   });
-  // curl -d sends form content type; inference bodies are JSON whatever the header says.
+  // curl -d sends a form content type and fetch a text one; inference bodies are JSON whatever the header says.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   const lookup = (params: Params, reply: FastifyReply): ModelEntry | undefined => {

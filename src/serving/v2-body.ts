@@ -136,7 +136,7 @@ function readTensor(t: Json, i: number): Tensor {
   const dims = shape as number[];
   const values: unknown[] = [];
   const check = (v: unknown, path: string): void => {
-    if (!fitsDatatype(v, datatype)) throw new ValidationError(`${at}.data${path} is ${show(v)}, not a ${datatype} value`);
+    if (!fitsDatatype(v, datatype)) throw new ValidationError(`${at}.data${path} is ${show(v)}, which does not fit ${datatype}`);
     values.push(v);
   };
   if (data.some(Array.isArray)) {

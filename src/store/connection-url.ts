@@ -79,7 +79,9 @@ export function parseConnectionUrl(url: string, what: ConnectionRole): ParsedCon
     }
     return { scheme: info.scheme, available: true, path: filePath };
   }
-  if (!/^\/\/[^/\s?#]+/.test(rest)) {
+  const authority = /^\/\/([^/?#]*)/.exec(rest)?.[1] ?? '';
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+  if (hosts === '' || /\s/.test(hosts) || hosts.startsWith(':')) {
     throw new ValidationError(`'${redactUrl(text)}' is not a valid ${name} URL: it needs a host, as in ${name}://host`, {
       scheme: info.scheme,
     });

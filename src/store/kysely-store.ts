@@ -1,4 +1,4 @@
-import { sql, type Kysely, type UpdateObject } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { ConflictError, NotFoundError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
@@ -6,6 +6,7 @@ import { fromJson, num, toJson } from './codec.ts';
 import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
 import type { Credentials, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store } from './port.ts';
 import type { Database } from './schema.ts';
+import { bumpEndpointCounters, takeLease } from './store-atomic.ts';
 import * as rows from './store-rows.ts';
 
 /**
@@ -166,33 +167,7 @@ export class KyselyStore implements Store {
 
   /** One UPDATE, so concurrent stream processors never lose each other's counts. Missing endpoints are ignored. */
   async bumpEndpoint(project: string, id: string, delta: { errors?: number; firstRequest?: number; lastRequest?: number }): Promise<void> {
-    const { errors = 0, firstRequest, lastRequest } = delta;
-    if (errors === 0 && firstRequest === undefined && lastRequest === undefined) return;
-    await this.db
-      .updateTable('endpoints')
-      .set((eb) => {
-        const set: UpdateObject<Database, 'endpoints'> = { error_count: eb('error_count', '+', errors) };
-        if (firstRequest !== undefined) {
-          set.first_request = eb
-            .case()
-            .when(eb.or([eb('first_request', 'is', null), eb('first_request', '>', firstRequest)]))
-            .then(firstRequest)
-            .else(eb.ref('first_request'))
-            .end();
-        }
-        if (lastRequest !== undefined) {
-          set.last_request = eb
-            .case()
-            .when(eb.or([eb('last_request', 'is', null), eb('last_request', '<', lastRequest)]))
-            .then(lastRequest)
-            .else(eb.ref('last_request'))
-            .end();
-        }
-        return set;
-      })
-      .where('project', '=', project)
-      .where('id', '=', id)
-      .execute();
+    await bumpEndpointCounters(this.db, project, id, delta);
   }
 
   // ---- controller state ----------------------------------------------------------------------
@@ -216,24 +191,9 @@ export class KyselyStore implements Store {
     ]);
   }
 
-  /**
-   * Atomic across processes: the UPDATE takes the lease only from its holder or once expired, the
-   * INSERT only when no row exists, and the final read tells who holds it (MySQL's update count
-   * cannot, as it skips rows whose values did not change).
-   */
+  /** Atomic across processes; see {@link takeLease}. */
   async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
-    const expiresAt = now + ttlMs;
-    return writeTx(this.db, this.traits, async (tx) => {
-      await tx
-        .updateTable('leases')
-        .set({ holder, expires_at: expiresAt })
-        .where('name', '=', name)
-        .where((eb) => eb.or([eb('holder', '=', holder), eb('expires_at', '<', now)]))
-        .execute();
-      await insertIgnore(tx, this.traits, 'leases', [{ name, holder, expires_at: expiresAt }]);
-      const r = await tx.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst();
-      return r?.holder === holder;
-    });
+    return writeTx(this.db, this.traits, (tx) => takeLease(tx, this.traits, name, holder, now + ttlMs, now));
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {

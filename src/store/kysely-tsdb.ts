@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Window } from '../common/types.ts';
-import { compareOffsets } from '../stream/port.ts';
 import type { SqlBackend } from './backend.ts';
 import { num } from './codec.ts';
-import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
+import { upsert, writeTx, type DialectTraits } from './dialect.ts';
+import { writeIngestBatchTx } from './ingest.ts';
 import type { Database } from './schema.ts';
 import type {
   ErrorRow,
@@ -45,82 +45,11 @@ export class KyselyTsdb implements Tsdb {
   }
 
   /**
-   * `checkpoint.offset` must be the highest offset of the batch: when the stored checkpoint is at
-   * or past it the batch was written before and nothing happens. A batch that only partly overlaps
-   * an earlier one is written in full — predictions dedupe on (request id, row) but errors and
-   * histogram counts do not, so callers drop messages at or below {@link getCheckpoint} first.
+   * `checkpoint.offset` must be the highest offset of the batch; see {@link writeIngestBatchTx}
+   * for what is skipped when a batch comes again.
    */
   async writeIngestBatch(batch: IngestBatch): Promise<void> {
-    const cp = batch.checkpoint;
-    await writeTx(this.db, this.traits, async (tx) => {
-      if (cp) {
-        let q = tx
-          .selectFrom('ingest_checkpoints')
-          .select('stream_offset')
-          .where('consumer', '=', cp.consumer)
-          .where('stream_partition', '=', cp.partition);
-        if (this.traits.flavor !== 'sqlite') q = q.forUpdate();
-        const done = await q.executeTakeFirst();
-        if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
-      }
-      await insertIgnore(tx, this.traits, 'predictions', batch.predictions.map(rows.predictionToRow));
-      for (const part of chunkRows(batch.errors.map(rows.errorToRow), this.traits)) await tx.insertInto('errors').values(part).execute();
-      await this.addHistograms(tx, batch.histograms);
-      if (cp) {
-        await upsert(tx, this.traits, 'ingest_checkpoints', [{ consumer: cp.consumer, stream_partition: cp.partition, stream_offset: cp.offset }], [
-          'consumer',
-          'stream_partition',
-        ]);
-      }
-    });
-  }
-
-  /** Adds counts to stored histograms: read the rows of the batch's keys, write the sums (portable, no JSON SQL). */
-  private async addHistograms(tx: Kysely<Database>, histograms: readonly WindowHistogram[]): Promise<void> {
-    const incoming = rows.mergeByKey(histograms);
-    const groups = new Map<string, WindowHistogram[]>();
-    for (const h of incoming.values()) {
-      const g = JSON.stringify([h.project, h.endpointId, h.windowStart]);
-      groups.set(g, [...(groups.get(g) ?? []), h]);
-    }
-    const inserts: WindowHistogram[] = [];
-    for (const group of groups.values()) {
-      const head = group[0];
-      if (!head) continue;
-      const existing = new Map<string, WindowHistogram>();
-      for (const part of chunkRows(group, { ...this.traits, maxParams: this.traits.maxParams - 8 })) {
-        let q = tx
-          .selectFrom('window_histograms')
-          .selectAll()
-          .where('project', '=', head.project)
-          .where('endpoint_id', '=', head.endpointId)
-          .where('window_start', '=', head.windowStart)
-          .where(
-            'feature',
-            'in',
-            part.map((h) => h.feature),
-          );
-        if (this.traits.flavor !== 'sqlite') q = q.forUpdate();
-        for (const r of await q.execute()) existing.set(r.feature, rows.rowToHistogram(r));
-      }
-      for (const h of group) {
-        const prev = existing.get(h.feature);
-        if (!prev) {
-          inserts.push(h);
-          continue;
-        }
-        const { project, endpoint_id, window_start, feature, ...rest } = rows.histogramToRow(rows.mergeHistograms(prev, h));
-        await tx
-          .updateTable('window_histograms')
-          .set(rest)
-          .where('project', '=', project)
-          .where('endpoint_id', '=', endpoint_id)
-          .where('window_start', '=', window_start)
-          .where('feature', '=', feature)
-          .execute();
-      }
-    }
-    for (const part of chunkRows(inserts.map(rows.histogramToRow), this.traits)) await tx.insertInto('window_histograms').values(part).execute();
+    await writeTx(this.db, this.traits, (tx) => writeIngestBatchTx(tx, this.traits, batch));
   }
 
   async getCheckpoint(consumer: string, partition: number): Promise<string | undefined> {

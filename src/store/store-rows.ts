@@ -16,6 +16,7 @@ export const EMPTY_LIVE_METRICS: EndpointLiveMetrics = Object.freeze({
   predictionsPerSecond: 0,
 });
 
+/** Encodes a record as a row (project). */
 export function projectToRow(p: ProjectRecord): Insertable<Database['projects']> {
   return {
     name: p.name,
@@ -26,6 +27,7 @@ export function projectToRow(p: ProjectRecord): Insertable<Database['projects']>
   };
 }
 
+/** Decodes a row into its record (Project). */
 export function rowToProject(r: Row<'projects'>): ProjectRecord {
   return {
     name: r.name,
@@ -36,6 +38,7 @@ export function rowToProject(r: Row<'projects'>): ProjectRecord {
   };
 }
 
+/** Encodes the fields present in a patch (project); undefined leaves a column as is. */
 export function projectPatchToRow(patch: Partial<Omit<ProjectRecord, 'name' | 'createdAt'>>): Updateable<Database['projects']> {
   const u: Updateable<Database['projects']> = {};
   if (patch.description !== undefined) u.description = patch.description;
@@ -44,6 +47,7 @@ export function projectPatchToRow(patch: Partial<Omit<ProjectRecord, 'name' | 'c
   return u;
 }
 
+/** Encodes a record as a row (function). */
 export function functionToRow(f: FunctionRecord): Insertable<Database['functions']> {
   return {
     project: f.project,
@@ -58,6 +62,7 @@ export function functionToRow(f: FunctionRecord): Insertable<Database['functions
   };
 }
 
+/** Decodes a row into its record (Function). */
 export function rowToFunction(r: Row<'functions'>): FunctionRecord {
   return {
     project: r.project,
@@ -72,6 +77,7 @@ export function rowToFunction(r: Row<'functions'>): FunctionRecord {
   };
 }
 
+/** Encodes a record as a row (model). */
 export function modelToRow(m: ModelRecord): Insertable<Database['models']> {
   return {
     project: m.project,
@@ -88,6 +94,7 @@ export function modelToRow(m: ModelRecord): Insertable<Database['models']> {
   };
 }
 
+/** Decodes a row into its record (Model). */
 export function rowToModel(r: Row<'models'>): ModelRecord {
   return {
     project: r.project,
@@ -104,6 +111,7 @@ export function rowToModel(r: Row<'models'>): ModelRecord {
   };
 }
 
+/** Encodes a record as a row (endpoint). */
 export function endpointToRow(e: EndpointRecord): Insertable<Database['endpoints']> {
   return {
     project: e.project,
@@ -158,6 +166,7 @@ export function endpointPatchToRow(patch: Partial<Omit<EndpointRecord, 'project'
   return u;
 }
 
+/** Decodes a row into its record (Endpoint). */
 export function rowToEndpoint(r: Row<'endpoints'>): EndpointRecord {
   return {
     project: r.project,
@@ -185,6 +194,7 @@ export function rowToEndpoint(r: Row<'endpoints'>): EndpointRecord {
   };
 }
 
+/** Encodes a record as a row (event). */
 export function eventToRow(e: MonitoringEvent): Insertable<Database['monitoring_events']> {
   return {
     project: e.project,
@@ -202,6 +212,7 @@ export function eventToRow(e: MonitoringEvent): Insertable<Database['monitoring_
   };
 }
 
+/** Decodes a row into its record (Event). */
 export function rowToEvent(r: Row<'monitoring_events'>): MonitoringEvent {
   return {
     id: num(r.id),

@@ -9,6 +9,7 @@ import type { ErrorRow, MetricRow, PredictionRow, ResultRow, WindowHistogram } f
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
 
+/** Encodes a record as a row (prediction). */
 export function predictionToRow(p: PredictionRow): Insertable<Database['predictions']> {
   return {
     project: p.project,
@@ -23,6 +24,7 @@ export function predictionToRow(p: PredictionRow): Insertable<Database['predicti
   };
 }
 
+/** Decodes a row into its record (Prediction). */
 export function rowToPrediction(r: Row<'predictions'>): PredictionRow {
   return {
     project: r.project,
@@ -37,14 +39,17 @@ export function rowToPrediction(r: Row<'predictions'>): PredictionRow {
   };
 }
 
+/** Encodes a record as a row (error). */
 export function errorToRow(e: ErrorRow): Insertable<Database['errors']> {
   return { project: e.project, endpoint_id: e.endpointId, time: e.time, request_id: e.requestId, error: e.error };
 }
 
+/** Decodes a row into its record (Error). */
 export function rowToError(r: Row<'errors'>): ErrorRow {
   return { project: r.project, endpointId: r.endpoint_id, time: num(r.time), requestId: r.request_id, error: r.error };
 }
 
+/** Encodes a record as a row (histogram). */
 export function histogramToRow(h: WindowHistogram): Insertable<Database['window_histograms']> {
   return {
     project: h.project,
@@ -62,6 +67,7 @@ export function histogramToRow(h: WindowHistogram): Insertable<Database['window_
   };
 }
 
+/** Decodes a row into its record (Histogram). */
 export function rowToHistogram(r: Row<'window_histograms'>): WindowHistogram {
   return {
     project: r.project,
@@ -127,6 +133,7 @@ function finiteValue(what: string, name: string, value: number): number {
   return value;
 }
 
+/** Encodes a record as a row (result). */
 export function resultToRow(r: ResultRow): Insertable<Database['app_results']> {
   return {
     project: r.project,
@@ -143,6 +150,7 @@ export function resultToRow(r: ResultRow): Insertable<Database['app_results']> {
   };
 }
 
+/** Decodes a row into its record (Result). */
 export function rowToResult(r: Row<'app_results'>): ResultRow {
   return {
     project: r.project,
@@ -159,6 +167,7 @@ export function rowToResult(r: Row<'app_results'>): ResultRow {
   };
 }
 
+/** Encodes a record as a row (metric). */
 export function metricToRow(m: MetricRow): Insertable<Database['metrics']> {
   return {
     project: m.project,
@@ -172,6 +181,7 @@ export function metricToRow(m: MetricRow): Insertable<Database['metrics']> {
   };
 }
 
+/** Decodes a row into its record (Metric). */
 export function rowToMetric(r: Row<'metrics'>): MetricRow {
   return {
     project: r.project,

@@ -48,7 +48,10 @@ export class Tracker {
   private timerDueMs = 0;
   private draining: Promise<unknown> | undefined;
   private attempt = 0;
+  /** No more track(); close() is flushing. */
   private closed = false;
+  /** close() has finished; late publish failures drop instead of requeueing. */
+  private finished = false;
 
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
@@ -74,6 +77,8 @@ export class Tracker {
       this.pending.push({ event });
       this.schedule(this.pending.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs);
     } catch (err) {
+      // Only a malformed event gets here (e.g. null); it is lost, so it counts as dropped.
+      this.counters.dropped += 1;
       this.report(err);
     }
   }
@@ -106,13 +111,15 @@ export class Tracker {
     while (this.pending.length > 0 || this.inflight > 0) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const ok = await withTimeout(this.flush(), left, 'close').then(() => true, () => false);
+      // Ref'd timers here: the caller awaits close at shutdown and the process must not exit under it.
+      const ok = await withTimeout(this.flush(), left, 'close', true).then(() => true, () => false);
       if (ok) continue;
       attempt += 1;
       const wait = Math.min(this.backoffMs(attempt), deadline - Date.now());
       if (wait <= 0) break;
-      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    this.finished = true;
     this.counters.dropped += this.pending.clear();
   }
 
@@ -236,7 +243,7 @@ export class Tracker {
 
   /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */
   private requeue(entries: Entry[]): void {
-    if (this.closed) {
+    if (this.finished) {
       this.counters.dropped += entries.length;
       return;
     }
@@ -264,12 +271,12 @@ export class Tracker {
 }
 
 /** Rejects after `ms` unless `p` settles first; a late rejection of `p` is swallowed. */
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: string, ref = false): Promise<T> {
   p.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref();
+    if (!ref) timer.unref();
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,6 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResult } from 'kysely';
 import { ModelwatchError } from '../../common/errors.ts';
-import { isBusyError, type SqlFlavor } from '../dialect.ts';
+import { retryBusy, type SqlFlavor } from '../dialect.ts';
 import { initialMigration } from './001-initial.ts';
 
 /**
@@ -33,19 +33,33 @@ export class MigrationError extends ModelwatchError {
 
 /**
  * Brings the schema to the latest version, recorded in `kysely_migration`. Safe to call from
- * several processes at once: on SQLite a process that loses the race sees the database busy and
- * tries again, then finds the migrations applied.
+ * several processes at once. PostgreSQL and MySQL serialise through Kysely's migration lock. On
+ * SQLite Kysely takes no lock and runs each statement on its own, so the whole run goes inside one
+ * `BEGIN IMMEDIATE` transaction: the first process migrates, the others wait on the write lock and
+ * then find nothing to do, and a failed migration leaves no half-built schema (SQLite DDL is
+ * transactional).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor): Promise<void> {
-  const migrator = new Migrator({ db, provider: new InlineMigrationProvider(flavor) });
-  for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
-    if (error === undefined) return;
-    if (attempt < 10 && isBusyError(error)) {
-      await new Promise((r) => setTimeout(r, 25 * attempt + Math.random() * 50));
-      continue;
-    }
-    throw new MigrationError(results?.find((r) => r.status === 'Error')?.migrationName, error);
+  const provider = new InlineMigrationProvider(flavor);
+  if (flavor !== 'sqlite') {
+    const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+    if (error !== undefined) throw new MigrationError(failedName(results), error);
+    return;
   }
+  await db.connection().execute(async (conn) => {
+    await retryBusy(() => sql`begin immediate`.execute(conn));
+    try {
+      const { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
+      if (error !== undefined) throw new MigrationError(failedName(results), error);
+      await sql`commit`.execute(conn);
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+function failedName(results: readonly MigrationResult[] | undefined): string | undefined {
+  return results?.find((r) => r.status === 'Error')?.migrationName;
 }

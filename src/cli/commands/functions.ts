@@ -1,0 +1,210 @@
+import fs from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ServingFunction } from '../../project/functions.ts';
+import type { FunctionRecord } from '../../store/port.ts';
+import { withProject } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { printFields, printJson, printTable, time } from '../output.ts';
+import { collect, stringPairs, valuePairs, wholeNumber } from '../parse.ts';
+
+interface SetFlags {
+  kind?: string;
+  application?: string;
+  className?: string;
+  option?: string[];
+  label?: string[];
+  model?: string[];
+  modelUri?: string[];
+  source?: string;
+  tracking?: boolean;
+  samplingPercentage?: number;
+  port?: number;
+  deploy?: boolean;
+  json?: boolean;
+}
+
+/** `functions set|create|list|get|remove|deploy|undeploy|invoke`. */
+export function registerFunctionCommands(program: Command): void {
+  const functions = program.command('functions').description('monitoring applications and serving functions of a project');
+
+  functions
+    .command('set <name>')
+    .description('register (or replace) a monitoring app (--application) or a serving function (--kind serving --model ...)')
+    .requiredOption('--project <name>', 'project')
+    .option('--kind <kind>', 'monitoring-application (default) or serving')
+    .option('--application <file>', 'monitoring app: module file exporting the app class')
+    .option('--class-name <name>', 'monitoring app: the export to use (default: the default export or the first app class)')
+    .option('--option <key=value>', 'monitoring app: option handed to the app (repeatable)', collect)
+    .option('--label <key=value>', 'label (repeatable)', collect)
+    .option('--model <name=module[:className]>', 'serving: a model and the module exporting its class (repeatable)', collect)
+    .option('--model-uri <name=store://models/...>', 'serving: the logged model a model serves, for reference statistics (repeatable)', collect)
+    .option('--source <file>', 'serving: module holding model classes named by className')
+    .option('--tracking', 'serving: send every request to the monitoring stream')
+    .option('--sampling-percentage <pct>', 'serving: share of requests tracked (default 100)', Number)
+    .option('--port <port>', 'serving: port to listen on (default: any free port)', wholeNumber)
+    .option('--deploy', 'deploy it too')
+    .option('--json', 'print the function as JSON')
+    .action(async (name: string, o: SetFlags, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const kind = o.kind ?? (o.model?.length ? 'serving' : 'monitoring-application');
+        let rec: FunctionRecord;
+        if (kind === 'serving') {
+          if (o.application || o.className || o.option?.length) throw new UsageError('--application, --class-name and --option are for monitoring apps, not --kind serving');
+          rec = await project.saveFunction(servingFunction(project.name, name, o), { labels: stringPairs(o.label, 'label') });
+        } else if (kind === 'monitoring-application') {
+          if (!o.application) throw new UsageError('functions set needs --application FILE (a monitoring app) or --kind serving with --model');
+          if (o.model?.length || o.source || o.tracking) throw new UsageError('--model, --source and --tracking are for --kind serving');
+          rec = await project.setModelMonitoringFunction({
+            name,
+            application: o.application,
+            ...(o.className ? { className: o.className } : {}),
+            options: valuePairs(o.option, 'option'),
+            labels: stringPairs(o.label, 'label'),
+          });
+        } else {
+          throw new UsageError(`--kind must be monitoring-application or serving, got '${kind}'`);
+        }
+        if (o.deploy) rec = await project.deployFunction(name);
+        if (o.json) return printJson(rec);
+        process.stdout.write(`${o.deploy ? 'deployed' : 'registered'} ${rec.kind} function '${name}'${o.deploy ? '' : `; deploy it with: modelwatch functions deploy ${name} --project ${project.name}`}\n`);
+      });
+    });
+
+  functions
+    .command('create <name>')
+    .description('build a monitoring app function and print it, without registering it')
+    .requiredOption('--project <name>', 'project')
+    .requiredOption('--application <file>', 'module file exporting the app class')
+    .option('--class-name <name>', 'the export to use')
+    .option('--option <key=value>', 'option handed to the app (repeatable)', collect)
+    .option('--label <key=value>', 'label (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: SetFlags, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const fn = project.createModelMonitoringFunction({
+          name,
+          application: o.application!,
+          ...(o.className ? { className: o.className } : {}),
+          options: valuePairs(o.option, 'option'),
+          labels: stringPairs(o.label, 'label'),
+        });
+        const out = { project: fn.project, name: fn.name, kind: fn.kind, spec: fn.spec, labels: fn.labels };
+        if (o.json) return printJson(out);
+        printFields({ name: out.name, kind: out.kind, application: fn.spec.application, 'class name': fn.spec.className, options: fn.spec.options, labels: out.labels });
+      });
+    });
+
+  functions
+    .command('list')
+    .description('list functions with their health')
+    .requiredOption('--project <name>', 'project')
+    .option('--kind <kind>', 'only serving, monitoring-application or infrastructure')
+    .option('--json', 'print JSON')
+    .action(async (o: { kind?: string; json?: boolean }, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const fns = await project.listFunctions(o.kind ? { kind: o.kind as FunctionRecord['kind'] } : {});
+        if (o.json) return printJson(fns);
+        printTable(fns, [
+          { header: 'name', get: (f) => f.name },
+          { header: 'kind', get: (f) => f.kind },
+          { header: 'deployed', get: (f) => f.deployed },
+          { header: 'state', get: (f) => f.status.state },
+          { header: 'pid', get: (f) => f.status.pid },
+          { header: 'restarts', get: (f) => f.status.restarts },
+          { header: 'address', get: (f) => f.status.address },
+          { header: 'updated', get: (f) => time(f.updatedAt) },
+        ], '(no functions)');
+      });
+    });
+
+  functions
+    .command('get <name>')
+    .description('show a function, its spec and health')
+    .requiredOption('--project <name>', 'project')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const f = await project.getFunction(name);
+        if (o.json) return printJson(f);
+        printFields({ name: f.name, kind: f.kind, deployed: f.deployed, ...f.status, 'last heartbeat': time(f.status.heartbeatAt), spec: f.spec, labels: f.labels, updated: time(f.updatedAt) });
+      });
+    });
+
+  functions
+    .command('remove <names...>')
+    .description('remove serving functions or monitoring apps (their workers stop)')
+    .requiredOption('--project <name>', 'project')
+    .action(async (names: string[], _o: unknown, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        for (const n of names) {
+          await project.deleteFunction(n);
+          process.stdout.write(`removed '${n}'\n`);
+        }
+      });
+    });
+
+  for (const [verb, what] of [
+    ['deploy', 'run the function (the server supervises it)'],
+    ['undeploy', 'stop the function and keep it registered'],
+  ] as const) {
+    functions
+      .command(`${verb} <names...>`)
+      .description(what)
+      .requiredOption('--project <name>', 'project')
+      .option('--json', 'print the function records as JSON')
+      .action(async (names: string[], o: { json?: boolean }, cmd: Command) => {
+        await withProject(cmd, async (project) => {
+          const recs: FunctionRecord[] = [];
+          for (const n of names) recs.push(verb === 'deploy' ? await project.deployFunction(n) : await project.undeployFunction(n));
+          if (o.json) return printJson(recs);
+          for (const r of recs) process.stdout.write(`${verb}ed '${r.name}'\n`);
+        });
+      });
+  }
+
+  functions
+    .command('invoke <name> <path>')
+    .description("send a request to a deployed serving function, e.g. /v2/models/NAME/infer")
+    .requiredOption('--project <name>', 'project')
+    .option('--body <json|@file>', 'JSON body (POST); without it the request is a GET')
+    .action(async (name: string, urlPath: string, o: { body?: string }, cmd: Command) => {
+      let body: unknown;
+      if (o.body !== undefined) {
+        const text = o.body.startsWith('@') ? await fs.readFile(o.body.slice(1), 'utf8') : o.body;
+        try {
+          body = JSON.parse(text);
+        } catch (err) {
+          throw new UsageError(`--body is not JSON: ${(err as Error).message}`);
+        }
+      }
+      await withProject(cmd, async (project) => printJson(await project.invoke(name, urlPath, body)));
+    });
+}
+
+/** A serving function from `--model name=module[:className]` and friends. */
+function servingFunction(project: string, name: string, o: SetFlags): ServingFunction {
+  if (!o.model?.length) throw new UsageError('--kind serving needs at least one --model name=module[:className]');
+  const fn = new ServingFunction(project, name, {
+    ...(o.source ? { source: o.source } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+  });
+  const uris = stringPairs(o.modelUri, 'model URI');
+  for (const m of o.model) {
+    const eq = m.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--model '${m}' is not of the form name=module[:className]`);
+    const modelName = m.slice(0, eq);
+    let modulePath = m.slice(eq + 1);
+    let className: string | undefined;
+    const colon = modulePath.lastIndexOf(':');
+    // `:Name` after the file picks the export; a colon inside a path (C:\...) is not one.
+    if (colon > 0 && /^[A-Za-z_$][\w$]*$/.test(modulePath.slice(colon + 1))) {
+      className = modulePath.slice(colon + 1);
+      modulePath = modulePath.slice(0, colon);
+    }
+    const uri = uris[modelName];
+    fn.addModel(modelName, { ...(modulePath ? { modelPath: modulePath } : {}), ...(className ? { className } : {}), ...(uri ? { modelUri: uri } : {}) });
+  }
+  for (const n of Object.keys(uris)) if (!o.model.some((m) => m.startsWith(`${n}=`))) throw new UsageError(`--model-uri names model '${n}', which no --model defines`);
+  if (o.tracking) fn.setTracking({ ...(o.samplingPercentage !== undefined ? { samplingPercentage: o.samplingPercentage } : {}) });
+  return fn;
+}

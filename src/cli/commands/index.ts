@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { registerCredentialsCommands } from './credentials.ts';
+import { registerDemoCommand } from './demo.ts';
+import { registerEndpointCommands } from './endpoints.ts';
+import { registerFunctionCommands } from './functions.ts';
+import { registerModelCommands } from './models.ts';
+import { registerMonitoringCommands } from './monitoring.ts';
+import { registerProjectCommands } from './project.ts';
+import { registerResultCommands } from './results.ts';
+import { registerUpCommand } from './up.ts';
+import { registerWorkerCommand } from './worker.ts';
+
+/**
+ * Every command group, in the order `--help` lists them. To add a command (`report`,
+ * `alerts`, `backfill`, ...), write `./<group>.ts` exporting `register<Group>Command(s)(program)`
+ * and add it here.
+ */
+export function registerCommands(program: Command): void {
+  registerUpCommand(program);
+  registerDemoCommand(program);
+  // registerReportCommand(program): `report --reference A --current B` goes here.
+  registerProjectCommands(program);
+  registerMonitoringCommands(program);
+  registerFunctionCommands(program);
+  registerCredentialsCommands(program);
+  registerModelCommands(program);
+  registerEndpointCommands(program);
+  registerResultCommands(program);
+  registerWorkerCommand(program);
+}

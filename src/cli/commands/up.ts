@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { Platform } from '../../project/platform.ts';
+import { createServer } from '../../server/app.ts';
+import { Supervisor } from '../../server/supervisor.ts';
+import { globalOptions, platformOptions } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { cliLogger } from '../logger.ts';
+import { wholeNumber } from '../parse.ts';
+
+/** `up`: the REST server and the supervisor of deployed functions, until SIGINT/SIGTERM. */
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('run the server (REST API) and every deployed function, supervised; uses --home and --token')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (0: any free port)', (v: string) => (v === '0' ? 0 : wholeNumber(v)), 8080)
+    .option('--no-workers', 'serve the API only; run functions with `modelwatch worker` elsewhere')
+    .option('--log-requests', 'log one line per request')
+    .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      if (g.url) throw new UsageError('up starts a server; --url is for talking to one');
+      const logger = cliLogger('info');
+      const platform = await Platform.open({ ...platformOptions(g), logger });
+      const app = createServer({ platform, ...(g.token ? { token: g.token } : {}), logger, requestLogging: o.logRequests ?? false });
+      const supervisor = o.workers ? new Supervisor(platform) : undefined;
+      try {
+        await app.listen({ host: o.host, port: o.port });
+      } catch (err) {
+        await platform.close();
+        throw err;
+      }
+      supervisor?.start();
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : o.port;
+      const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+      process.stdout.write(`modelwatch is up at http://${host}:${port} (home ${platform.options.home})\n`);
+      if (!g.token && !isLoopback(o.host)) process.stderr.write('warning: listening beyond this machine without --token; anyone who can reach it can change projects\n');
+
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (sig: string): void => {
+          if (stopping) {
+            process.stderr.write('second signal: exiting now\n');
+            process.exit(130);
+          }
+          stopping = true;
+          logger.info({ signal: sig }, 'shutting down');
+          void (async () => {
+            await supervisor?.stop();
+            await app.close();
+            await platform.close();
+            resolve();
+          })();
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      process.stdout.write('modelwatch stopped\n');
+    });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,66 @@
+import { createRequire } from 'node:module';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../common/logger.ts';
+import type { Platform } from '../project/platform.ts';
+import { installBearerAuth } from './auth.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { registerEndpointRoutes } from './routes/endpoints.ts';
+import { registerFunctionRoutes } from './routes/functions.ts';
+import { registerModelRoutes } from './routes/models.ts';
+import { registerMonitoringRoutes } from './routes/monitoring.ts';
+import { registerProjectRoutes } from './routes/projects.ts';
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  platform: Platform;
+  /** When set, every route but `/api/v1/health` needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** A pino logger, or `false` for none. @default the platform's logger */
+  logger?: Logger | false;
+  /** Log one line per request. @default false */
+  requestLogging?: boolean;
+}
+
+/** Every REST route lives under this prefix. */
+export const API_PREFIX = '/api/v1';
+
+const VERSION = ((): string => {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/**
+ * The modelwatch REST API (a Fastify app, not yet listening): the SDK's project operations
+ * under `/api/v1`. It acts on the store only; deployed functions are run by the
+ * {@link import('./supervisor.ts').Supervisor} (or by `modelwatch worker` processes elsewhere).
+ */
+export function createServer(opts: ServerOptions): FastifyInstance {
+  const logger = opts.logger === undefined ? opts.platform.logger : opts.logger;
+  const common = {
+    logController: new LogController({ disableRequestLogging: !(opts.requestLogging ?? false) }),
+    // Misspelt options must fail (400), not vanish: Fastify's default strips unknown properties.
+    ajv: { customOptions: { removeAdditional: false } },
+  };
+  const app = (logger
+    ? Fastify({ ...common, loggerInstance: logger as FastifyBaseLogger })
+    : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
+
+  if (opts.token) installBearerAuth(app, opts.token);
+  installErrorHandler(app);
+
+  app.register(
+    async (api) => {
+      api.get('/health', async () => ({ status: 'ok', version: VERSION }));
+      registerProjectRoutes(api, opts.platform);
+      registerMonitoringRoutes(api, opts.platform);
+      registerFunctionRoutes(api, opts.platform);
+      registerModelRoutes(api, opts.platform);
+      registerEndpointRoutes(api, opts.platform);
+    },
+    { prefix: API_PREFIX },
+  );
+  return app;
+}

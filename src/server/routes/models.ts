@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ValidationError } from '../../common/errors.ts';
+import type { TabularInput } from '../../data/tabular.ts';
+import type { Platform } from '../../project/platform.ts';
+import type { LogModelOptions } from '../../project/project.ts';
+import { openProject } from '../admin.ts';
+import { logModelBody, modelQuerystring } from '../schemas.ts';
+
+/** What `POST /models/:key` takes: `logModel` options, with a model file sent inline. */
+export interface LogModelBody extends Omit<LogModelOptions, 'modelFile' | 'trainingSet'> {
+  /** Rows (objects or arrays), columns (`{ name: values[] }`), `{ csv }` or `{ jsonl }` text. */
+  trainingSet: unknown;
+  modelFile?: { name: string; base64: string };
+}
+
+/** Training sets up to this size travel in one request body. */
+const MODEL_BODY_LIMIT = 256 * 1024 * 1024;
+
+/** Logged models: list, get, log. */
+export function registerModelRoutes(app: FastifyInstance, platform: Platform): void {
+  app.get<{ Params: { project: string } }>('/projects/:project/models', async (req) => {
+    await openProject(platform, req.params.project);
+    return platform.store.listModels(req.params.project);
+  });
+
+  app.get<{ Params: { project: string; key: string }; Querystring: { tag?: string } }>(
+    '/projects/:project/models/:key',
+    { schema: { querystring: modelQuerystring } },
+    async (req) => (await openProject(platform, req.params.project)).getModel(req.params.key, req.query.tag ?? 'latest'),
+  );
+
+  app.post<{ Params: { project: string; key: string }; Body: LogModelBody }>(
+    '/projects/:project/models/:key',
+    { schema: { body: logModelBody }, bodyLimit: MODEL_BODY_LIMIT },
+    async (req, reply) => {
+      const project = await openProject(platform, req.params.project);
+      const { modelFile, trainingSet, ...rest } = req.body;
+      const opts: LogModelOptions = { ...rest, trainingSet: checkTrainingSet(trainingSet) };
+      let tmp: string | undefined;
+      try {
+        if (modelFile) {
+          // logModel copies a file by path; an uploaded file lands in a private temp folder first.
+          tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'modelwatch-upload-'));
+          const file = path.join(tmp, safeFileName(modelFile.name));
+          await fs.writeFile(file, Buffer.from(modelFile.base64, 'base64'));
+          opts.modelFile = file;
+        }
+        return reply.status(201).send(await project.logModel(req.params.key, opts));
+      } finally {
+        if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+      }
+    },
+  );
+}
+
+/** Over the API a training set travels as data; `{ path }` would read files on the server. */
+function checkTrainingSet(t: unknown): TabularInput {
+  if (Array.isArray(t)) return t as TabularInput;
+  if (t && typeof t === 'object') {
+    const o = t as Record<string, unknown>;
+    if ('path' in o) throw new ValidationError('trainingSet { path } is not accepted over the API; send rows, columns, { csv } or { jsonl }');
+    if ('csv' in o && typeof o.csv !== 'string') throw new ValidationError('trainingSet.csv must be CSV text');
+    if ('jsonl' in o && typeof o.jsonl !== 'string') throw new ValidationError('trainingSet.jsonl must be JSON lines text');
+    return o as TabularInput;
+  }
+  throw new ValidationError('trainingSet must be rows, columns, { csv } or { jsonl }');
+}
+
+function safeFileName(name: string): string {
+  const base = path.basename(name).replace(/[^A-Za-z0-9._-]/g, '_');
+  if (!base || base === '.' || base === '..') throw new ValidationError(`'${name}' is not a usable model file name`);
+  return base;
+}

@@ -1,0 +1,152 @@
+/**
+ * JSON schemas of the REST bodies and query strings. Unknown properties are rejected (400)
+ * rather than dropped, so that a misspelt option does not silently fall back to a default.
+ */
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+
+export const projectParams = {
+  type: 'object',
+  properties: { project: { type: 'string' } },
+} as const;
+
+export const createProjectBody = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: { name: { type: 'string' }, description: { type: 'string' }, labels: stringMap },
+} as const;
+
+export const enableMonitoringBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    basePeriod: { type: 'integer' },
+    deployHistogramDataDriftApp: { type: 'boolean' },
+    rebuild: { type: 'boolean' },
+    graceSeconds: { type: 'number' },
+    maxWindowsPerTick: { type: 'integer' },
+    histogramDataDriftOptions: { type: 'object' },
+  },
+} as const;
+
+export const disableMonitoringBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    deleteResources: { type: 'boolean' },
+    deleteStreamFunction: { type: 'boolean' },
+    deleteHistogramDataDriftApp: { type: 'boolean' },
+    deleteUserApplications: { type: 'boolean' },
+    userApplicationList: stringList,
+  },
+} as const;
+
+export const controllerBody = {
+  type: 'object',
+  required: ['basePeriod'],
+  additionalProperties: false,
+  properties: { basePeriod: { type: 'integer' } },
+} as const;
+
+export const credentialsBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    endpointStoreConnection: { type: 'string', minLength: 1 },
+    tsdbConnection: { type: 'string', minLength: 1 },
+    streamPath: { type: 'string', minLength: 1 },
+    replace: { type: 'boolean' },
+  },
+} as const;
+
+export const putFunctionBody = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { type: 'string', enum: ['serving', 'monitoring-application'] },
+    name: { type: 'string' },
+    // serving
+    spec: { type: 'object' },
+    // monitoring-application
+    application: { type: 'string', minLength: 1 },
+    className: { type: 'string' },
+    handler: { type: 'string' },
+    options: { type: 'object' },
+    labels: stringMap,
+  },
+} as const;
+
+export const invokeBody = {
+  type: 'object',
+  required: ['path'],
+  additionalProperties: false,
+  // One leading slash only: `//host/x` would make the URL leave the function's address.
+  properties: { path: { type: 'string', pattern: '^/(?!/)' }, body: {} },
+} as const;
+
+export const logModelBody = {
+  type: 'object',
+  required: ['trainingSet'],
+  additionalProperties: false,
+  properties: {
+    trainingSet: { anyOf: [{ type: 'array' }, { type: 'object' }] },
+    labelColumn: { anyOf: [{ type: 'string' }, stringList] },
+    inputs: stringList,
+    outputs: stringList,
+    columns: stringList,
+    tag: { type: 'string' },
+    labels: stringMap,
+    model: {},
+    modelFile: {
+      type: 'object',
+      required: ['name', 'base64'],
+      additionalProperties: false,
+      properties: { name: { type: 'string', minLength: 1 }, base64: { type: 'string' } },
+    },
+  },
+} as const;
+
+export const seriesQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    endpoint: { type: 'string' },
+    app: { type: 'string' },
+    name: { type: 'string' },
+    start: { type: 'string' },
+    end: { type: 'string' },
+    limit: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+export const latestQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { endpoint: { type: 'string' }, app: { type: 'string' } },
+} as const;
+
+export const eventsQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    endpoint: { type: 'string' },
+    kind: { type: 'string' },
+    since: { type: 'string' },
+    limit: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+export const functionsQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { kind: { type: 'string', enum: ['serving', 'monitoring-application', 'infrastructure'] } },
+} as const;
+
+export const modelQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { tag: { type: 'string' } },
+} as const;

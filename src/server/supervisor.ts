@@ -1,0 +1,258 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { errorMessage } from '../common/errors.ts';
+import { redactUrl } from '../common/logger.ts';
+import type { Platform } from '../project/platform.ts';
+import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
+import { LineTail, forwardLines } from './child-output.ts';
+
+/** Options of the {@link Supervisor}. */
+export interface SupervisorOptions {
+  /** How often the store is read for deployed functions. @default 1000 */
+  pollMs?: number;
+  /** First restart delay after a crash; doubles per crash. @default 1000 */
+  initialBackoffMs?: number;
+  /** @default 30_000 */
+  maxBackoffMs?: number;
+  /** A child that ran this long before crashing starts again from the first delay. @default 60_000 */
+  healthyAfterMs?: number;
+  /** Time between SIGTERM and SIGKILL. @default 10_000 */
+  stopTimeoutMs?: number;
+  /** Extra environment for the children (tests set `MODELWATCH_LOG_LEVEL`). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Where children's output lines go. @default written to this process's stdout/stderr,
+   * prefixed with `[project/function]`
+   */
+  onOutput?: (fn: { project: string; name: string }, stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+/** What the supervisor knows of one child, as `children()` shows it. */
+export interface ChildInfo {
+  project: string;
+  name: string;
+  pid: number | undefined;
+  restarts: number;
+  state: FunctionStatus['state'];
+}
+
+interface Child {
+  project: string;
+  name: string;
+  /** The record's `updatedAt` this child was started for; a change means redeploy. */
+  version: number;
+  proc: ChildProcess | undefined;
+  exited: Promise<void>;
+  startedAt: number;
+  restarts: number;
+  backoffMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+  stopping: boolean;
+  state: FunctionStatus['state'];
+  tail: LineTail;
+}
+
+const MAIN_PATH = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+// Resolved here, not by the child: `--import tsx` would be looked up from the child's cwd,
+// which need not be a folder where tsx is installed.
+const TSX_LOADER = import.meta.resolve('tsx');
+
+/**
+ * Runs every deployed function as a child process (`modelwatch worker`), restarts crashed
+ * ones with exponential backoff, restarts redeployed ones, stops undeployed or removed ones,
+ * and records health (state, pid, restarts, last error) in the function's status.
+ */
+export class Supervisor {
+  private readonly children = new Map<string, Child>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
+  private readonly o: Required<Omit<SupervisorOptions, 'env' | 'onOutput'>> & Pick<SupervisorOptions, 'env' | 'onOutput'>;
+
+  constructor(
+    private readonly platform: Platform,
+    opts: SupervisorOptions = {},
+  ) {
+    this.o = {
+      pollMs: opts.pollMs ?? 1000,
+      initialBackoffMs: opts.initialBackoffMs ?? 1000,
+      maxBackoffMs: opts.maxBackoffMs ?? 30_000,
+      healthyAfterMs: opts.healthyAfterMs ?? 60_000,
+      stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
+      env: opts.env,
+      onOutput: opts.onOutput,
+    };
+  }
+
+  /** Starts polling; the first reconcile runs at once. */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    const loop = (): void => {
+      this.ticking = this.reconcile().finally(() => {
+        this.ticking = undefined;
+        if (!this.stopped) this.timer = setTimeout(loop, this.o.pollMs);
+      });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  /** Snapshot of the children, for tests and the `up` banner. */
+  list(): ChildInfo[] {
+    return [...this.children.values()].map((c) => ({ project: c.project, name: c.name, pid: c.proc?.pid, restarts: c.restarts, state: c.state }));
+  }
+
+  /** One pass: start what is deployed and not running, stop what is not deployed any more. */
+  async reconcile(): Promise<void> {
+    let fns: FunctionRecord[];
+    try {
+      fns = await this.platform.store.listFunctions();
+    } catch (err) {
+      this.platform.logger.error({ err: errorMessage(err) }, 'supervisor could not read functions; retrying');
+      return;
+    }
+    if (this.stopped) return;
+    const desired = new Map(fns.filter((f) => f.deployed).map((f) => [key(f.project, f.name), f]));
+    for (const [k, c] of this.children) {
+      if (c.stopping) continue; // leaves the map once it has exited
+      const f = desired.get(k);
+      if (!f) this.track(this.stopChild(c, true));
+      else if (f.updatedAt !== c.version) {
+        // Redeployed: a fresh child on the new spec, with a clean crash history.
+        this.track(this.stopChild(c, false).then(() => (this.stopped ? undefined : this.spawnChild(f, 0))));
+      }
+    }
+    for (const [k, f] of desired) if (!this.children.has(k)) this.spawnChild(f, 0);
+  }
+
+  /** Stops run in the background so that one slow child does not hold up the others. */
+  private track(p: Promise<void>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Stops polling and every child (SIGTERM, then SIGKILL after the stop timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+    await Promise.all([...this.pending, ...[...this.children.values()].map((c) => this.stopChild(c, true))]);
+  }
+
+  private spawnChild(f: FunctionRecord, restarts: number, previous?: Child): void {
+    const opts = this.platform.options;
+    const args = ['--import', TSX_LOADER, MAIN_PATH, 'worker', '--project', f.project, '--function', f.name, '--home', opts.home];
+    const proc = spawn(process.execPath, args, {
+      // Connection URLs may carry passwords: the environment keeps them out of `ps`.
+      env: {
+        ...process.env,
+        MODELWATCH_STORE_URL: opts.storeUrl,
+        MODELWATCH_TSDB_URL: opts.tsdbUrl,
+        MODELWATCH_STREAM_URL: opts.streamUrl,
+        MODELWATCH_ARTIFACT_PATH: opts.artifactPath,
+        ...this.o.env,
+      },
+      // The IPC channel lets the worker notice when this process dies and exit with it.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const c: Child = previous ?? {
+      project: f.project,
+      name: f.name,
+      version: f.updatedAt,
+      proc: undefined,
+      exited: Promise.resolve(),
+      startedAt: 0,
+      restarts,
+      backoffMs: this.o.initialBackoffMs,
+      restartTimer: undefined,
+      stopping: false,
+      state: 'starting',
+      tail: new LineTail(20),
+    };
+    c.proc = proc;
+    c.startedAt = Date.now();
+    c.restarts = restarts;
+    c.state = 'starting';
+    c.restartTimer = undefined;
+    this.children.set(key(f.project, f.name), c);
+    const label = { project: f.project, name: f.name };
+    const out = this.o.onOutput ?? defaultOutput;
+    forwardLines(proc.stdout, (line) => out(label, 'stdout', line));
+    forwardLines(proc.stderr, (line) => {
+      c.tail.push(line);
+      out(label, 'stderr', line);
+    });
+    c.exited = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => {
+        if (c.proc === proc) c.proc = undefined;
+        void this.onExit(c, f, code, signal).finally(resolve);
+      });
+      proc.once('error', (err) => {
+        // spawn itself failed (no exit event follows): count it as a crash.
+        c.tail.push(errorMessage(err));
+        if (c.proc === proc) c.proc = undefined;
+        void this.onExit(c, f, null, null).finally(resolve);
+      });
+    });
+    // The worker records `running` itself once its function is loaded and working.
+    this.status(c, { state: 'starting', pid: proc.pid, restarts });
+    proc.once('spawn', () => {
+      c.state = 'running';
+    });
+  }
+
+  private async onExit(c: Child, f: FunctionRecord, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+    if (c.stopping || this.stopped) return;
+    const ranMs = Date.now() - c.startedAt;
+    if (ranMs >= this.o.healthyAfterMs) c.backoffMs = this.o.initialBackoffMs;
+    const delay = c.backoffMs;
+    c.backoffMs = Math.min(c.backoffMs * 2, this.o.maxBackoffMs);
+    c.state = 'crashed';
+    const how = signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
+    const lastError = [`worker ${how}`, ...c.tail.lines()].join('\n');
+    this.platform.logger.warn({ project: c.project, function: c.name, how, restartInMs: delay }, 'worker stopped unexpectedly; restarting');
+    await this.statusNow(c, { state: 'crashed', lastError, restarts: c.restarts });
+    c.restartTimer = setTimeout(() => {
+      c.restartTimer = undefined;
+      if (this.stopped || c.stopping || this.children.get(key(c.project, c.name)) !== c) return;
+      this.spawnChild(f, c.restarts + 1, c);
+    }, delay);
+  }
+
+  /** Stops a child; `recordStopped` writes `stopped` to its status (when its record still exists). */
+  private async stopChild(c: Child, recordStopped: boolean): Promise<void> {
+    c.stopping = true;
+    clearTimeout(c.restartTimer);
+    const proc = c.proc;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const killer = setTimeout(() => proc.kill('SIGKILL'), this.o.stopTimeoutMs);
+      await c.exited;
+      clearTimeout(killer);
+    }
+    if (this.children.get(key(c.project, c.name)) === c) this.children.delete(key(c.project, c.name));
+    c.state = 'stopped';
+    if (recordStopped) await this.statusNow(c, { state: 'stopped' });
+  }
+
+  private status(c: Child, s: Partial<FunctionStatus>): void {
+    void this.statusNow(c, s);
+  }
+
+  private async statusNow(c: Child, s: Partial<FunctionStatus>): Promise<void> {
+    try {
+      await this.platform.store.updateFunctionStatus(c.project, c.name, s);
+    } catch (err) {
+      // The record may be gone (function removed): nothing to record then.
+      this.platform.logger.debug({ project: c.project, function: c.name, err: errorMessage(err) }, 'could not record function status');
+    }
+  }
+}
+
+function key(project: string, name: string): string {
+  return `${project}/${name}`;
+}
+
+function defaultOutput(fn: { project: string; name: string }, stream: 'stdout' | 'stderr', line: string): void {
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`[${fn.project}/${fn.name}] ${redactUrl(line)}\n`);
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ValidationError } from '../common/errors.ts';
+import { buildV2Response, parseInferenceRequest } from './v2-body.ts';
+
+const bad = (body: unknown, message: string | RegExp, featureNames?: string[]) =>
+  assert.throws(
+    () => parseInferenceRequest(body, featureNames ? { featureNames } : {}),
+    (err: unknown) => {
+      assert.ok(err instanceof ValidationError, `expected ValidationError, got ${String(err)}`);
+      if (typeof message === 'string') assert.equal(err.message, message);
+      else assert.match(err.message, message);
+      return true;
+    },
+  );
+
+describe('parseInferenceRequest: one tensor', () => {
+  it('cuts a [N, F] tensor into N rows, flat or nested', () => {
+    const flat = parseInferenceRequest({ id: 'r1', inputs: [{ name: 'x', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6] }] });
+    assert.deepEqual(flat, { id: 'r1', rows: [[1, 2, 3], [4, 5, 6]] });
+    const nested = parseInferenceRequest({ inputs: [{ name: 'x', shape: [2, 3], datatype: 'INT64', data: [[1, 2, 3], [4, 5, 6]] }] });
+    assert.deepEqual(nested.rows, [[1, 2, 3], [4, 5, 6]]);
+    const column = parseInferenceRequest({ inputs: [{ name: 'x', shape: [3], datatype: 'BYTES', data: ['a', 'b', 'c'] }] });
+    assert.deepEqual(column.rows, [['a'], ['b'], ['c']]);
+    assert.equal(column.featureNames, undefined);
+  });
+
+  it('says what is wrong with shape and data', () => {
+    const t = (extra: Record<string, unknown>) => ({ inputs: [{ name: 'x', shape: [2, 3], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6], ...extra }] });
+    bad(t({ data: [1, 2, 3, 4, 5] }), 'inputs[0].shape [2,3] needs 6 values, got 5');
+    bad(t({ data: [[1, 2, 3], [4, 5]] }), 'inputs[0].data[1] has 2 values, shape [2,3] needs 3');
+    bad(t({ data: [[1, 2, 3]] }), 'inputs[0].data has 1 values, shape [2,3] needs 2');
+    bad(t({ data: [[1, 2, [3]], [4, 5, 6]] }), /inputs\[0\]\.data\[0\]\[2\] is an array/);
+    bad(t({ shape: [0, 3], data: [] }), 'inputs[0].shape [0,3] has no rows');
+    bad(t({ shape: [2, 0], data: [] }), 'inputs[0].shape [2,0] has no features');
+    bad(t({ shape: [1, 2, 3] }), /has 3 dimensions/);
+    bad(t({ shape: [2, -3] }), /shape must be an array of whole numbers/);
+    bad(t({ data: 'nope' }), 'inputs[0].data must be an array');
+    bad(t({ name: '' }), 'inputs[0].name must be a non-empty string');
+  });
+
+  it('checks datatype names and values', () => {
+    const t = (datatype: unknown, data: unknown[]) => ({ inputs: [{ name: 'x', shape: [data.length], datatype, data }] });
+    bad(t('FLOAT', [1]), /inputs\[0\]\.datatype "FLOAT" is not a V2 datatype \(one of BOOL, UINT8/);
+    bad({ inputs: [{ name: 'x', shape: [1], data: [1] }] }, /inputs\[0\]\.datatype is missing/);
+    bad(t('INT32', [1, 1.5]), 'inputs[0].data[1] is 1.5, which does not fit INT32');
+    bad(t('UINT8', [256]), 'inputs[0].data[0] is 256, which does not fit UINT8');
+    bad(t('UINT16', [-1]), /does not fit UINT16/);
+    bad(t('INT8', [-129]), /does not fit INT8/);
+    bad(t('BOOL', [1]), 'inputs[0].data[0] is 1, which does not fit BOOL');
+    bad(t('BYTES', [3]), /does not fit BYTES/);
+    bad(t('FP16', [70000]), /does not fit FP16/);
+    bad(t('FP64', ['1.0']), /does not fit FP64/);
+    for (const [dt, v] of [['BOOL', true], ['UINT64', 5], ['INT16', -300], ['FP16', 1.5], ['FP32', 1e30], ['BYTES', 'x']] as const) {
+      assert.deepEqual(parseInferenceRequest(t(dt, [v])).rows, [[v]]);
+    }
+  });
+});
+
+describe('parseInferenceRequest: several tensors', () => {
+  const cols = (a: unknown[], b: unknown[], names = ['a', 'b']) => ({
+    inputs: [
+      { name: names[0], shape: [a.length], datatype: 'FP64', data: a },
+      { name: names[1], shape: [b.length, 1], datatype: 'FP64', data: b },
+    ],
+  });
+
+  it('makes one column per tensor, named by the tensor', () => {
+    assert.deepEqual(parseInferenceRequest(cols([1, 2], [3, 4])), { rows: [[1, 3], [2, 4]], featureNames: ['a', 'b'] });
+  });
+
+  it('reorders named columns to the model features and rejects names it does not know', () => {
+    assert.deepEqual(parseInferenceRequest(cols([1, 2], [3, 4]), { featureNames: ['b', 'a'] }), { rows: [[3, 1], [4, 2]], featureNames: ['b', 'a'] });
+    bad(cols([1], [2], ['a', 'c']), "input names do not match the model's features (a, b): missing b; unknown c", ['a', 'b']);
+  });
+
+  it('rejects mismatched rows, duplicate names and wide tensors', () => {
+    bad(cols([1, 2], [3]), 'inputs[1].shape [1,1] has 1 rows, inputs[0] has 2');
+    bad(cols([1], [2], ['a', 'a']), "inputs[1].name 'a' is used twice");
+    bad(
+      { inputs: [{ name: 'a', shape: [1], datatype: 'FP64', data: [1] }, { name: 'b', shape: [1, 2], datatype: 'FP64', data: [1, 2] }] },
+      /inputs\[1\]\.shape \[1,2\]: with several inputs each one is a feature column/,
+    );
+  });
+});
+
+describe('parseInferenceRequest: short forms', () => {
+  it('takes rows of values', () => {
+    assert.deepEqual(parseInferenceRequest({ inputs: [[1, 'x'], [2, 'y']] }), { rows: [[1, 'x'], [2, 'y']] });
+  });
+
+  it('takes row objects, in model feature order when known', () => {
+    assert.deepEqual(parseInferenceRequest({ inputs: [{ a: 1, b: 2 }, { b: 4, a: 3 }] }), { rows: [[1, 2], [3, 4]], featureNames: ['a', 'b'] });
+    assert.deepEqual(parseInferenceRequest({ inputs: [{ a: 1, b: 2 }] }, { featureNames: ['b', 'a'] }).rows, [[2, 1]]);
+    bad({ inputs: [{ a: 1, b: 2 }, { a: 3 }] }, "inputs[1] is missing feature 'b'");
+    bad({ inputs: [{ a: 1, b: 2 }, { a: 3, b: 4, c: 5 }] }, 'inputs[1] has unknown features c (features: a, b)');
+  });
+
+  it('rejects bodies that are not one clear form', () => {
+    bad(null, /the request body must be a JSON object/);
+    bad({}, "'inputs' must be a non-empty array (tensors, rows or row objects)");
+    bad({ inputs: [] }, /non-empty array/);
+    bad({ inputs: [1, 2, 3] }, /inputs\[0\] must be a tensor, a row \(array\) or a row object, got 1; send one row as \[\[\.\.\.\]\]/);
+    bad({ inputs: [[1, 2], { a: 1 }] }, 'inputs[1] is not a row like inputs[0]: use one form for all inputs');
+    bad({ inputs: [[1, 2], [3]] }, 'inputs[1] has 1 values, inputs[0] has 2');
+    bad({ inputs: [[]] }, 'inputs[0] is an empty row');
+    bad({ id: 7, inputs: [[1]] }, "'id' must be a string, got 7");
+    bad({ inputs: [[1, 2]] }, 'rows have 2 values per row but the model has 3 features (a, b, c)', ['a', 'b', 'c']);
+    bad({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP64', data: [1, 2] }] }, /inputs\[0\] has 2 values per row but the model has 3 features/, ['a', 'b', 'c']);
+  });
+});
+
+describe('buildV2Response', () => {
+  const out = (outputs: unknown[]) => buildV2Response({ modelName: 'm', id: 'r', outputs }).outputs[0];
+
+  it('infers shape and datatype', () => {
+    assert.deepEqual(out([1, 0, 1]), { name: 'predict', shape: [3], datatype: 'INT64', data: [1, 0, 1] });
+    assert.deepEqual(out([0.5, 1]), { name: 'predict', shape: [2], datatype: 'FP64', data: [0.5, 1] });
+    assert.deepEqual(out(['a']), { name: 'predict', shape: [1], datatype: 'BYTES', data: ['a'] });
+    assert.deepEqual(out([true, false]), { name: 'predict', shape: [2], datatype: 'BOOL', data: [true, false] });
+    assert.deepEqual(out([[0.2, 0.8], [0.6, 0.4]]), { name: 'predict', shape: [2, 2], datatype: 'FP64', data: [0.2, 0.8, 0.6, 0.4] });
+    assert.deepEqual(out([{ a: 1 }, null]), { name: 'predict', shape: [2], datatype: 'BYTES', data: ['{"a":1}', 'null'] });
+    assert.deepEqual(out([[1], [1, 2]]), { name: 'predict', shape: [2], datatype: 'BYTES', data: ['[1]', '[1,2]'] });
+  });
+
+  it('carries model name, version and id', () => {
+    const r = buildV2Response({ modelName: 'm', modelVersion: 'v2', id: 'abc', outputs: [1] });
+    assert.equal(r.model_name, 'm');
+    assert.equal(r.model_version, 'v2');
+    assert.equal(r.id, 'abc');
+    assert.equal('model_version' in buildV2Response({ modelName: 'm', id: 'abc', outputs: [1] }), false);
+  });
+});

@@ -1,0 +1,84 @@
+import type { Kysely } from 'kysely';
+import { compareOffsets } from '../stream/port.ts';
+import { chunkRows, insertIgnore, upsert, type DialectTraits } from './dialect.ts';
+import type { Database } from './schema.ts';
+import type { IngestBatch, WindowHistogram } from './tsdb-port.ts';
+import * as rows from './tsdb-rows.ts';
+
+/**
+ * Writes one stream-processor batch inside the caller's transaction `tx`, together with the
+ * consumer's checkpoint. `checkpoint.offset` must be the batch's highest offset: when the stored
+ * checkpoint is at or past it the batch was written before and nothing happens. A batch that only
+ * partly overlaps an earlier one is written in full — predictions dedupe on (request id, row) but
+ * errors and histogram counts cannot, so callers drop messages at or below the checkpoint first.
+ */
+export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTraits, batch: IngestBatch): Promise<void> {
+  const cp = batch.checkpoint;
+  if (cp) {
+    let q = tx
+      .selectFrom('ingest_checkpoints')
+      .select('stream_offset')
+      .where('consumer', '=', cp.consumer)
+      .where('stream_partition', '=', cp.partition);
+    if (traits.flavor !== 'sqlite') q = q.forUpdate();
+    const done = await q.executeTakeFirst();
+    if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
+  }
+  await insertIgnore(tx, traits, 'predictions', batch.predictions.map(rows.predictionToRow));
+  for (const part of chunkRows(batch.errors.map(rows.errorToRow), traits)) await tx.insertInto('errors').values(part).execute();
+  await addHistograms(tx, traits, batch.histograms);
+  if (cp) {
+    const row = { consumer: cp.consumer, stream_partition: cp.partition, stream_offset: cp.offset };
+    await upsert(tx, traits, 'ingest_checkpoints', [row], ['consumer', 'stream_partition']);
+  }
+}
+
+/**
+ * Adds counts to the stored histograms of the batch's keys: reads them, writes the sums. Done in
+ * the application rather than in SQL because the counts are a JSON array, which the three engines
+ * cannot add up in one common dialect. Safe because one consumer writes one endpoint's rows (the
+ * stream is partitioned by endpoint) and, off SQLite, the rows read are locked FOR UPDATE.
+ */
+async function addHistograms(tx: Kysely<Database>, traits: DialectTraits, histograms: readonly WindowHistogram[]): Promise<void> {
+  const groups = new Map<string, WindowHistogram[]>();
+  for (const h of rows.mergeByKey(histograms).values()) {
+    const g = JSON.stringify([h.project, h.endpointId, h.windowStart]);
+    groups.set(g, [...(groups.get(g) ?? []), h]);
+  }
+  const inserts: WindowHistogram[] = [];
+  for (const group of groups.values()) {
+    const head = group[0];
+    if (!head) continue;
+    const existing = new Map<string, WindowHistogram>();
+    const features = group.map((h) => h.feature);
+    const size = traits.maxParams - 8;
+    for (let i = 0; i < features.length; i += size) {
+      let q = tx
+        .selectFrom('window_histograms')
+        .selectAll()
+        .where('project', '=', head.project)
+        .where('endpoint_id', '=', head.endpointId)
+        .where('window_start', '=', head.windowStart)
+        .where('feature', 'in', features.slice(i, i + size));
+      if (traits.flavor !== 'sqlite') q = q.forUpdate();
+      for (const r of await q.execute()) existing.set(r.feature, rows.rowToHistogram(r));
+    }
+    for (const h of group) {
+      const prev = existing.get(h.feature);
+      if (!prev) {
+        inserts.push(h);
+        continue;
+      }
+      const { project, endpoint_id, window_start, feature, ...rest } = rows.histogramToRow(rows.mergeHistograms(prev, h));
+      await tx
+        .updateTable('window_histograms')
+        .set(rest)
+        .where('project', '=', project)
+        .where('endpoint_id', '=', endpoint_id)
+        .where('window_start', '=', window_start)
+        .where('feature', '=', feature)
+        .execute();
+    }
+  }
+  for (const part of chunkRows(inserts.map(rows.histogramToRow), traits)) await tx.insertInto('window_histograms').values(part).execute();
+}

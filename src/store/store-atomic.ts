@@ -1,0 +1,72 @@
+import type { Kysely, UpdateObject } from 'kysely';
+import { insertIgnore, type DialectTraits } from './dialect.ts';
+import type { Database } from './schema.ts';
+
+/*
+ * The store's writes that several processes race on, each built so that the database (not the
+ * application) decides the outcome.
+ */
+
+/**
+ * Adds to the error count and widens first/last request in one UPDATE (min/max through CASE, which
+ * every engine spells the same), so concurrent writers never lose each other's counts.
+ */
+export async function bumpEndpointCounters(
+  db: Kysely<Database>,
+  project: string,
+  id: string,
+  delta: { errors?: number; firstRequest?: number; lastRequest?: number },
+): Promise<void> {
+  const { errors = 0, firstRequest, lastRequest } = delta;
+  if (errors === 0 && firstRequest === undefined && lastRequest === undefined) return;
+  await db
+    .updateTable('endpoints')
+    .set((eb) => {
+      const set: UpdateObject<Database, 'endpoints'> = { error_count: eb('error_count', '+', errors) };
+      if (firstRequest !== undefined) {
+        set.first_request = eb
+          .case()
+          .when(eb.or([eb('first_request', 'is', null), eb('first_request', '>', firstRequest)]))
+          .then(firstRequest)
+          .else(eb.ref('first_request'))
+          .end();
+      }
+      if (lastRequest !== undefined) {
+        set.last_request = eb
+          .case()
+          .when(eb.or([eb('last_request', 'is', null), eb('last_request', '<', lastRequest)]))
+          .then(lastRequest)
+          .else(eb.ref('last_request'))
+          .end();
+      }
+      return set;
+    })
+    .where('project', '=', project)
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * Takes or renews lease `name` for `holder`, inside the caller's write transaction: the UPDATE
+ * takes it only from its holder or once expired (`expires_at < now`), the INSERT only when no row
+ * exists, and the final read tells who holds it — MySQL's update count cannot, as it leaves out
+ * rows whose values did not change.
+ */
+export async function takeLease(
+  tx: Kysely<Database>,
+  traits: DialectTraits,
+  name: string,
+  holder: string,
+  expiresAt: number,
+  now: number,
+): Promise<boolean> {
+  await tx
+    .updateTable('leases')
+    .set({ holder, expires_at: expiresAt })
+    .where('name', '=', name)
+    .where((eb) => eb.or([eb('holder', '=', holder), eb('expires_at', '<', now)]))
+    .execute();
+  await insertIgnore(tx, traits, 'leases', [{ name, holder, expires_at: expiresAt }]);
+  const r = await tx.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst();
+  return r?.holder === holder;
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { fetchN, runStreamContract } from '../../../test/contract/stream.case.ts';
+import { ManualClock } from '../../common/clock.ts';
+import { BackendNotAvailableError, ValidationError } from '../../common/errors.ts';
+import { openStream } from '../connect.ts';
+import { partitionFor } from '../partition.ts';
+import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
+import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshFile = () => path.join(root, `s-${++n}`, 'stream.db');
+const values = (ms: { value: string }[]) => ms.map((m) => m.value);
+const msgs = (prefix: string, count: number, key = 'k') => Array.from({ length: count }, (_, i) => ({ key, value: `${prefix}${i}` }));
+
+runStreamContract('sqlite', async () => {
+  const file = freshFile();
+  const open: SqliteStream[] = [];
+  return {
+    open: async (o = {}) => {
+      const s = new SqliteStream({ file, ownerId: o.owner, subscribeTimeoutMs: 200, partitions: 3 });
+      open.push(s);
+      return s;
+    },
+    cleanup: async () => {
+      for (const s of open) await s.close();
+    },
+  };
+});
+
+describe('SqliteStream', () => {
+  const opened: SqliteStream[] = [];
+  after(async () => {
+    for (const s of opened) await s.close();
+  });
+  const make = (o: SqliteStreamOptions) => {
+    const s = new SqliteStream(o);
+    opened.push(s);
+    return s;
+  };
+
+  it('hands a group over once the holder lease expires, and the old holder learns it lost it', async () => {
+    const file = freshFile();
+    const clock = new ManualClock();
+    const common = { file, clock, leaseTtlMs: 1000, renewIntervalMs: 0, subscribeTimeoutMs: 150 };
+    const a = make({ ...common, ownerId: 'a' });
+    const b = make({ ...common, ownerId: 'b' });
+    await a.publish('t', msgs('m', 4));
+    const subA = await a.subscribe('t', 'g');
+    await subA.ack(await fetchN(subA, 2));
+    await assert.rejects(b.subscribe('t', 'g'), StreamGroupBusyError);
+    clock.advance(1001);
+    const subB = await b.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(subB, 2)), ['m2', 'm3']);
+    await assert.rejects(subA.fetch(10), StreamLeaseLostError);
+    await assert.rejects(subA.ack([]), StreamLeaseLostError);
+    await subA.close();
+    await subB.close();
+  });
+
+  it('waits in subscribe until the holder closes', async () => {
+    const file = freshFile();
+    const a = make({ file, ownerId: 'a' });
+    const b = make({ file, ownerId: 'b', subscribeTimeoutMs: 5000 });
+    const subA = await a.subscribe('t', 'g');
+    setTimeout(() => void subA.close(), 100);
+    const subB = await b.subscribe('t', 'g');
+    await subB.close();
+  });
+
+  it('refuses a second subscription to one group from the same handle until the first closes', async () => {
+    const s = make({ file: freshFile(), subscribeTimeoutMs: 100 });
+    const first = await s.subscribe('t', 'g');
+    await assert.rejects(s.subscribe('t', 'g'), StreamGroupBusyError);
+    const other = await s.subscribe('t', 'other-group');
+    await first.close();
+    const again = await s.subscribe('t', 'g');
+    await again.close();
+    await other.close();
+  });
+
+  it('lets a restarted consumer with the same owner id resume at once', async () => {
+    const file = freshFile();
+    const crashed = make({ file, ownerId: 'worker-1', renewIntervalMs: 0 });
+    await crashed.publish('t', msgs('m', 3));
+    const old = await crashed.subscribe('t', 'g');
+    await old.ack(await fetchN(old, 1));
+    const restarted = make({ file, ownerId: 'worker-1', subscribeTimeoutMs: 100 });
+    const sub = await restarted.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(sub, 2)), ['m1', 'm2']);
+    await sub.close();
+  });
+
+  it('keeps a group from a second process while the first holds it, then takes over after a crash', async () => {
+    const file = freshFile();
+    const parent = make({ file, ownerId: 'parent', subscribeTimeoutMs: 200 });
+    await parent.publish('t', msgs('m', 6));
+    const fixture = fileURLToPath(new URL('./subscriber.fixture.ts', import.meta.url));
+    const child = fork(fixture, [file, '600'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const got = await new Promise<string[]>((resolve, reject) => {
+      child.on('message', (m) => resolve((m as { got: string[] }).got));
+      child.on('error', reject);
+    });
+    assert.deepEqual(got, ['m0', 'm1', 'm2']);
+    await assert.rejects(parent.subscribe('t', 'g'), StreamGroupBusyError);
+    child.send('exit');
+    await exited;
+    const patient = make({ file, ownerId: 'parent-2', subscribeTimeoutMs: 5000 });
+    const sub = await patient.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(sub, 3)), ['m3', 'm4', 'm5']);
+    await sub.close();
+  });
+
+  it('truncates only messages every group acknowledged and that are old enough', async () => {
+    const clock = new ManualClock();
+    const s = make({ file: freshFile(), clock });
+    await s.publish('t', msgs('m', 5));
+    await s.publish('unread', msgs('u', 2));
+    const g = await s.subscribe('t', 'g');
+    const h = await s.subscribe('t', 'h');
+    await g.ack((await fetchN(g, 5)).slice(0, 3));
+    await h.ack(await fetchN(h, 5));
+    assert.equal(await s.truncate({ olderThanMs: 60_000 }), 0, 'nothing is old enough yet');
+    clock.advance(120_000);
+    await s.publish('t', msgs('new', 1));
+    assert.equal(await s.truncate({ olderThanMs: 60_000 }), 3);
+    await g.close();
+    const again = await s.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(again, 3)), ['m3', 'm4', 'new0']);
+    const late = await s.subscribe('unread', 'x');
+    assert.deepEqual(values(await fetchN(late, 2)), ['u0', 'u1'], 'topics nobody read keep their messages');
+  });
+
+  it('partitions by a stable hash of the key and records the partition count', async () => {
+    const file = freshFile();
+    const s = make({ file, partitions: 4 });
+    const keys = Array.from({ length: 20 }, (_, i) => `endpoint-${i}`);
+    await s.publish('t', keys.map((key) => ({ key, value: key })));
+    const sub = await s.subscribe('t', 'g');
+    const got = await fetchN(sub, 20);
+    assert.ok(got.every((m) => m.partition === partitionFor(m.key, 4)));
+    assert.ok(new Set(got.map((m) => m.partition)).size > 1);
+    assert.equal(make({ file }).partitions, 4);
+    assert.throws(() => new SqliteStream({ file, partitions: 2 }), ValidationError);
+  });
+
+  it('refuses work after close', async () => {
+    const s = new SqliteStream({ file: freshFile() });
+    const sub = await s.subscribe('t', 'g');
+    await s.close();
+    await assert.rejects(s.publish('t', msgs('m', 1)), StreamClosedError);
+    await assert.rejects(sub.fetch(1), StreamClosedError);
+  });
+});
+
+describe('openStream', () => {
+  it('opens the embedded log from every URL form', async () => {
+    const home = path.join(root, 'home');
+    const cases: [string, string][] = [
+      ['', path.join(home, 'stream.db')],
+      ['embedded://', path.join(home, 'stream.db')],
+      [`embedded://${path.join(root, 'abs', 'e.db')}`, path.join(root, 'abs', 'e.db')],
+      [`sqlite://${path.join(root, 'abs', 's.db')}`, path.join(root, 'abs', 's.db')],
+      ['sqlite:rel/r.db', path.join(home, 'rel', 'r.db')],
+    ];
+    for (const [url, file] of cases) {
+      const s = await openStream(url, { home });
+      assert.ok(s instanceof SqliteStream);
+      assert.equal(s.file, file, url);
+      assert.ok(fs.existsSync(file), url);
+      await s.close();
+    }
+  });
+
+  it('reports stream backends that are not built yet', async () => {
+    await assert.rejects(openStream('nats://localhost:4222', { home: root }), BackendNotAvailableError);
+    await assert.rejects(openStream('kafka://localhost:9092', { home: root }), BackendNotAvailableError);
+    await assert.rejects(openStream('postgres://h/db', { home: root }), ValidationError);
+  });
+});

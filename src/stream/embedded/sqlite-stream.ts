@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type BetterSqlite3 from 'better-sqlite3';
+import { systemClock, type Clock } from '../../common/clock.ts';
+import { ValidationError } from '../../common/errors.ts';
+import { partitionFor } from '../partition.ts';
+import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '../port.ts';
+import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
+import { GroupLeases } from './group-lease.ts';
+import { openLogDatabase, settlePartitions } from './log-db.ts';
+import { SqliteSubscription } from './sqlite-subscription.ts';
+
+/** Options of {@link SqliteStream}. */
+export interface SqliteStreamOptions {
+  /** The log's SQLite file (created with its folder if missing); `:memory:` for a private log. */
+  file: string;
+  /** The URL it was opened from. @default `sqlite://<file>` */
+  url?: string;
+  /** Partitions of the log, fixed on first use. @default the recorded count, else 1 */
+  partitions?: number;
+  /** Stamps message timestamps and lease times. @default systemClock */
+  clock?: Clock;
+  /** Names this consumer in group leases; a restarted worker with the same id resumes its lease at once. @default host:pid:random */
+  ownerId?: string;
+  /** How long a group lease lasts without renewal (clock time). @default 15000 */
+  leaseTtlMs?: number;
+  /** Real time `subscribe` waits for a busy group before failing. @default 2 × leaseTtlMs */
+  subscribeTimeoutMs?: number;
+  /** Real-time period of background lease renewal; 0 renews only on fetch and ack. @default leaseTtlMs / 3 */
+  renewIntervalMs?: number;
+  /** Real time between polls while `fetch` waits for messages. @default 20 */
+  pollIntervalMs?: number;
+  /** Milliseconds to wait for another process's write lock. @default 5000 */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * The embedded stream: a durable log in a SQLite file that producers (serving, tracking) and
+ * consumers (stream processor, controller, writer) in any number of processes share. One
+ * consumer at a time reads a (topic, group), enforced by a lease row; offsets are the log's seq
+ * numbers as decimal strings. better-sqlite3 is synchronous and each call is one short
+ * transaction, so no lock is ever held across an `await`.
+ */
+export class SqliteStream implements Stream {
+  readonly url: string;
+  readonly file: string;
+  readonly partitions: number;
+  readonly ownerId: string;
+  private readonly db: BetterSqlite3.Database;
+  private readonly clock: Clock;
+  private readonly leases: GroupLeases;
+  private readonly leaseTtlMs: number;
+  private readonly subscribeTimeoutMs: number;
+  private readonly renewIntervalMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly append: BetterSqlite3.Statement;
+  private readonly active = new Map<string, SqliteSubscription>();
+  private closed = false;
+
+  constructor(opts: SqliteStreamOptions) {
+    this.file = opts.file;
+    this.url = opts.url ?? `sqlite://${opts.file}`;
+    this.clock = opts.clock ?? systemClock;
+    this.ownerId = opts.ownerId ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.leaseTtlMs = positive('leaseTtlMs', opts.leaseTtlMs ?? 15_000);
+    this.subscribeTimeoutMs = Math.max(0, opts.subscribeTimeoutMs ?? 2 * this.leaseTtlMs);
+    this.renewIntervalMs = Math.max(0, opts.renewIntervalMs ?? Math.ceil(this.leaseTtlMs / 3));
+    this.pollIntervalMs = positive('pollIntervalMs', opts.pollIntervalMs ?? 20);
+    this.db = openLogDatabase(opts.file, opts.busyTimeoutMs ?? 5000);
+    try {
+      this.partitions = settlePartitions(this.db, opts.partitions);
+      this.leases = new GroupLeases(this.db);
+      this.append = this.db.prepare('INSERT INTO log (topic, partition, key, value, ts) VALUES (?, ?, ?, ?, ?)');
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  /** Appends the messages in one transaction: all of them or none. */
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    this.checkOpen();
+    checkName('topic', topic);
+    if (messages.length === 0) return;
+    for (const m of messages) {
+      if (typeof m.key !== 'string' || typeof m.value !== 'string') {
+        throw new ValidationError(`stream messages need a string key and a string value (topic '${topic}')`);
+      }
+    }
+    const ts = this.clock.now();
+    this.db
+      .transaction(() => {
+        for (const m of messages) this.append.run(topic, partitionFor(m.key, this.partitions), m.key, m.value, ts);
+      })
+      .immediate();
+  }
+
+  /**
+   * Becomes the group's only consumer. When another consumer (in this or another process) holds
+   * the group, waits for it to close or for its lease to expire, up to `subscribeTimeoutMs`.
+   * @throws StreamGroupBusyError when the group stays held.
+   */
+  async subscribe(topic: string, group: string, opts: SubscribeOptions = {}): Promise<Subscription> {
+    this.checkOpen();
+    checkName('topic', topic);
+    checkName('group', group);
+    const key = JSON.stringify([topic, group]);
+    const started = Date.now();
+    while (this.active.has(key) || !this.leases.acquire(topic, group, this.ownerId, this.clock.now(), this.leaseTtlMs)) {
+      const waited = Date.now() - started;
+      if (waited >= this.subscribeTimeoutMs) {
+        const holder = this.active.has(key) ? this.ownerId : this.leases.holder(topic, group)?.owner;
+        throw new StreamGroupBusyError(topic, group, holder, waited);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(5, this.subscribeTimeoutMs - waited))));
+      this.checkOpen();
+    }
+    const committedSeq = this.db
+      .transaction(() => {
+        const start = opts.from === 'latest' ? (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM log').get() as { s: number }).s : 0;
+        this.db.prepare('INSERT INTO group_offsets (topic, grp, committed_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(topic, group, start);
+        return (this.db.prepare('SELECT committed_seq AS s FROM group_offsets WHERE topic = ? AND grp = ?').get(topic, group) as { s: number }).s;
+      })
+      .immediate();
+    const sub = new SqliteSubscription({
+      db: this.db,
+      leases: this.leases,
+      clock: this.clock,
+      topic,
+      group,
+      owner: this.ownerId,
+      leaseTtlMs: this.leaseTtlMs,
+      renewIntervalMs: this.renewIntervalMs,
+      pollIntervalMs: this.pollIntervalMs,
+      committedSeq,
+      onClose: () => {
+        if (this.active.get(key) === sub) this.active.delete(key);
+      },
+    });
+    this.active.set(key, sub);
+    return sub;
+  }
+
+  /**
+   * Retention: deletes messages older than `olderThanMs` (clock time) that every group of their
+   * topic has acknowledged. Topics nobody subscribed to keep their messages. Returns how many went.
+   */
+  async truncate(opts: { olderThanMs: number }): Promise<number> {
+    this.checkOpen();
+    const cutoff = this.clock.now() - Math.max(0, opts.olderThanMs);
+    return this.db
+      .transaction(() => {
+        const floors = this.db.prepare('SELECT topic, MIN(committed_seq) AS seq FROM group_offsets GROUP BY topic').all() as {
+          topic: string;
+          seq: number;
+        }[];
+        const del = this.db.prepare('DELETE FROM log WHERE topic = ? AND seq <= ? AND ts < ?');
+        let n = 0;
+        for (const f of floors) n += del.run(f.topic, f.seq, cutoff).changes;
+        return n;
+      })
+      .immediate();
+  }
+
+  /** Closes every subscription (giving their leases back) and the database. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sub of [...this.active.values()]) await sub.close().catch(() => undefined);
+    this.active.clear();
+    this.db.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StreamClosedError(`the stream '${this.url}'`);
+  }
+}
+
+function checkName(what: string, name: string): void {
+  if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`a stream ${what} must be a non-empty string`);
+}
+
+function positive(what: string, n: number): number {
+  if (!(n > 0) || !Number.isFinite(n)) throw new ValidationError(`${what} must be a positive number, got ${String(n)}`);
+  return n;
+}

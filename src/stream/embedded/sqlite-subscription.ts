@@ -1,0 +1,156 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Clock } from '../../common/clock.ts';
+import { ValidationError } from '../../common/errors.ts';
+import type { StreamMessage, Subscription } from '../port.ts';
+import { StreamClosedError, StreamLeaseLostError } from './errors.ts';
+import type { GroupLeases } from './group-lease.ts';
+
+/** What a subscription needs from its stream. */
+export interface SubscriptionContext {
+  db: BetterSqlite3.Database;
+  leases: GroupLeases;
+  clock: Clock;
+  topic: string;
+  group: string;
+  owner: string;
+  leaseTtlMs: number;
+  /** Real-time period of the background lease renewal; 0 turns it off. */
+  renewIntervalMs: number;
+  pollIntervalMs: number;
+  /** Seq the group had committed when this subscription started. */
+  committedSeq: number;
+  onClose: () => void;
+}
+
+interface LogRow {
+  seq: number;
+  partition: number;
+  key: string;
+  value: string;
+  ts: number;
+}
+
+/**
+ * The single active reader of one (topic, group). Its cursor starts at the group's committed seq,
+ * so whatever an earlier holder fetched and did not acknowledge is delivered again.
+ */
+export class SqliteSubscription implements Subscription {
+  private readonly c: SubscriptionContext;
+  private readonly read: BetterSqlite3.Statement;
+  private readonly commit: BetterSqlite3.Statement;
+  private readonly committed: BetterSqlite3.Statement;
+  private readonly count: BetterSqlite3.Statement;
+  private cursor: number;
+  private lastRenewAt: number;
+  private lost = false;
+  private closed = false;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(c: SubscriptionContext) {
+    this.c = c;
+    this.cursor = c.committedSeq;
+    this.lastRenewAt = c.clock.now();
+    this.read = c.db.prepare('SELECT seq, partition, key, value, ts FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.commit = c.db.prepare(
+      `UPDATE group_offsets SET committed_seq = MAX(committed_seq, @seq)
+       WHERE topic = @topic AND grp = @grp
+         AND EXISTS (SELECT 1 FROM group_leases l WHERE l.topic = @topic AND l.grp = @grp AND l.owner = @owner)`,
+    );
+    this.committed = c.db.prepare('SELECT committed_seq AS seq FROM group_offsets WHERE topic = ? AND grp = ?');
+    this.count = c.db.prepare('SELECT count(*) AS n FROM log WHERE topic = ? AND seq > ?');
+    if (c.renewIntervalMs > 0) {
+      // Keeps the lease while this process lives, even when one batch takes longer than the lease.
+      this.timer = setInterval(() => this.backgroundRenew(), c.renewIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  async fetch(max: number, waitMs = 0): Promise<StreamMessage[]> {
+    this.checkUsable();
+    this.keepLease();
+    if (!(max >= 1)) return [];
+    const until = Date.now() + Math.max(0, waitMs);
+    for (;;) {
+      const rows = this.read.all(this.c.topic, this.cursor, Math.trunc(max)) as LogRow[];
+      const last = rows[rows.length - 1];
+      if (last) {
+        this.cursor = last.seq;
+        return rows.map((r) => ({
+          topic: this.c.topic,
+          partition: r.partition,
+          offset: String(r.seq),
+          key: r.key,
+          value: r.value,
+          timestamp: r.ts,
+        }));
+      }
+      const left = until - Date.now();
+      if (left <= 0 || this.closed) return [];
+      await new Promise((r) => setTimeout(r, Math.min(this.c.pollIntervalMs, left)));
+      if (this.closed) return [];
+      this.keepLease();
+    }
+  }
+
+  async ack(messages: StreamMessage[]): Promise<void> {
+    this.checkUsable();
+    let seq = 0;
+    for (const m of messages) {
+      if (m.topic !== this.c.topic) throw new ValidationError(`cannot acknowledge a message of topic '${m.topic}' on a subscription to '${this.c.topic}'`);
+      seq = Math.max(seq, Number(m.offset));
+    }
+    if (seq === 0) return;
+    const { topic, group: grp, owner, leaseTtlMs, clock } = this.c;
+    const now = clock.now();
+    const ok = this.c.db
+      .transaction(() => this.commit.run({ seq, topic, grp, owner }).changes > 0 && this.c.leases.renew(topic, grp, owner, now, leaseTtlMs))
+      .immediate();
+    if (!ok) this.markLost();
+    this.lastRenewAt = now;
+  }
+
+  async lag(): Promise<number> {
+    this.checkUsable();
+    const r = this.committed.get(this.c.topic, this.c.group) as { seq: number } | undefined;
+    return (this.count.get(this.c.topic, r?.seq ?? 0) as { n: number }).n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    try {
+      if (!this.lost && this.c.db.open) this.c.leases.release(this.c.topic, this.c.group, this.c.owner);
+    } finally {
+      this.c.onClose();
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new StreamClosedError(`the subscription of group '${this.c.group}' to '${this.c.topic}'`);
+    if (this.lost) throw new StreamLeaseLostError(this.c.topic, this.c.group);
+  }
+
+  /** Renews once a third of the lease has passed: often enough never to lapse, rarely enough to keep fetches read-only. */
+  private keepLease(): void {
+    const now = this.c.clock.now();
+    if (now - this.lastRenewAt < this.c.leaseTtlMs / 3) return;
+    if (!this.c.leases.renew(this.c.topic, this.c.group, this.c.owner, now, this.c.leaseTtlMs)) this.markLost();
+    this.lastRenewAt = now;
+  }
+
+  private backgroundRenew(): void {
+    if (this.closed || this.lost || !this.c.db.open) return;
+    try {
+      this.keepLease();
+    } catch {
+      // Lost leases surface on the next fetch or ack; a busy database is retried on the next tick.
+    }
+  }
+
+  private markLost(): never {
+    this.lost = true;
+    if (this.timer) clearInterval(this.timer);
+    throw new StreamLeaseLostError(this.c.topic, this.c.group);
+  }
+}

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ValidationError } from '../common/errors.ts';
+import type { InferenceEvent } from '../common/types.ts';
+import { MemoryStream } from '../stream/memory-stream.ts';
+import { seededRandom } from './seeded-random.ts';
+import { Tracker } from './tracker.ts';
+
+const unhandled: unknown[] = [];
+const onUnhandled = (err: unknown) => unhandled.push(err);
+before(() => process.on('unhandledRejection', onUnhandled));
+after(() => {
+  process.off('unhandledRejection', onUnhandled);
+  assert.deepEqual(unhandled, [], 'the background loop must never leave an unhandled rejection');
+});
+
+function event(i: number, extra: Partial<InferenceEvent> = {}): InferenceEvent {
+  return {
+    v: 1,
+    endpointId: `ep${i % 3}`,
+    project: 'p',
+    function: 'f',
+    model: 'm',
+    when: '2026-01-01T00:00:00.000000Z',
+    latencyUs: 10,
+    request: { id: `r${i}`, inputs: [[i]] },
+    response: { outputs: [i] },
+    ...extra,
+  };
+}
+
+const ids = (s: MemoryStream, topic = 't') => s.messages(topic).map((m) => (JSON.parse(m.value) as InferenceEvent).request.id);
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+describe('Tracker', () => {
+  it('publishes events keyed by endpoint id with the event JSON as value', async () => {
+    const stream = new MemoryStream({ partitions: 2 });
+    const tracker = new Tracker({ stream, topic: 't', onError: () => undefined });
+    for (let i = 0; i < 5; i++) tracker.track(event(i));
+    await tracker.flush();
+    const msgs = stream.messages('t');
+    assert.equal(msgs.length, 5);
+    assert.equal(msgs[0]!.key, 'ep0');
+    assert.deepEqual(JSON.parse(msgs[1]!.value), event(1));
+    assert.deepEqual(tracker.stats(), { sent: 5, dropped: 0, failed: 0, sampledOut: 0, queued: 0 });
+  });
+
+  it('sends in batches of batchSize, and a partial batch on its own after flushIntervalMs', async () => {
+    const stream = new MemoryStream();
+    const tracker = new Tracker({ stream, topic: 't', batchSize: 4, flushIntervalMs: 250 });
+    const t0 = Date.now();
+    for (let i = 0; i < 9; i++) tracker.track(event(i));
+    assert.equal(stream.publishCalls, 0, 'track never publishes inline');
+    await until(() => tracker.stats().sent === 8);
+    // Full batches go at once; the partial one waits for the interval.
+    if (Date.now() - t0 < 200) assert.equal(stream.publishCalls, 2);
+    await until(() => tracker.stats().sent === 9);
+    assert.equal(stream.publishCalls, 3);
+    assert.deepEqual(ids(stream), Array.from({ length: 9 }, (_, i) => `r${i}`));
+    await tracker.close();
+  });
+
+  it('routes events by a topic function', async () => {
+    const stream = new MemoryStream();
+    const tracker = new Tracker({ stream, topic: (e) => `events.${e.endpointId}` });
+    for (let i = 0; i < 9; i++) tracker.track(event(i));
+    await tracker.flush();
+    assert.deepEqual(ids(stream, 'events.ep0'), ['r0', 'r3', 'r6']);
+    assert.deepEqual(ids(stream, 'events.ep2'), ['r2', 'r5', 'r8']);
+  });
+
+  it('samples successful predictions at the given percentage and never samples out errors', async () => {
+    const stream = new MemoryStream();
+    const tracker = new Tracker({ stream, topic: 't', samplingPercentage: 30, random: seededRandom(42), maxQueue: 20_000 });
+    for (let i = 0; i < 10_000; i++) tracker.track(event(i));
+    for (let i = 0; i < 100; i++) tracker.track(event(i, { error: 'boom', response: undefined }));
+    await tracker.flush();
+    const s = tracker.stats();
+    const errorsSent = stream.messages('t').filter((m) => (JSON.parse(m.value) as InferenceEvent).error === 'boom').length;
+    assert.equal(errorsSent, 100);
+    const okSent = s.sent - 100;
+    assert.equal(okSent + s.sampledOut, 10_000);
+    assert.ok(Math.abs(okSent - 3000) <= 150, `sent ${okSent} of 10000 at 30%`);
+
+    const none = new Tracker({ stream, topic: 'zero', samplingPercentage: 0 });
+    none.track(event(1));
+    none.track(event(2, { error: 'x' }));
+    await none.flush();
+    assert.deepEqual(none.stats(), { sent: 1, dropped: 0, failed: 0, sampledOut: 1, queued: 0 });
+  });
+
+  it('validates its options', () => {
+    const stream = new MemoryStream();
+    for (const samplingPercentage of [-1, 101, Number.NaN]) {
+      assert.throws(() => new Tracker({ stream, topic: 't', samplingPercentage }), ValidationError);
+    }
+    assert.throws(() => new Tracker({ stream, topic: 't', maxQueue: 0 }), /maxQueue must be a whole number >= 1/);
+    assert.throws(() => new Tracker({ stream, topic: '' }), /topic must be/);
+  });
+
+  it('retries a failed publish with the batch kept at the head, in order', async () => {
+    const stream = new MemoryStream();
+    let failures = 3;
+    stream.beforePublish = () => {
+      if (failures-- > 0) throw new Error('stream down');
+    };
+    const errors: unknown[] = [];
+    const tracker = new Tracker({ stream, topic: 't', batchSize: 5, flushIntervalMs: 1, retryInitialMs: 5, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 12; i++) tracker.track(event(i));
+    await until(() => tracker.stats().sent === 12);
+    assert.deepEqual(ids(stream), Array.from({ length: 12 }, (_, i) => `r${i}`));
+    assert.equal(tracker.stats().failed, 3);
+    assert.equal(errors.length, 3);
+    assert.match(String(errors[0]), /stream down/);
+  });
+
+  it('flush rejects while the stream is down and keeps the events', async () => {
+    const stream = new MemoryStream();
+    stream.beforePublish = () => {
+      throw new Error('stream down');
+    };
+    const tracker = new Tracker({ stream, topic: 't', onError: () => undefined, retryInitialMs: 10_000 });
+    tracker.track(event(1));
+    await assert.rejects(tracker.flush(), /stream down/);
+    assert.equal(tracker.stats().queued, 1);
+    stream.beforePublish = undefined;
+    await tracker.flush();
+    assert.deepEqual(tracker.stats(), { sent: 1, dropped: 0, failed: 1, sampledOut: 0, queued: 0 });
+  });
+
+  it('bounds the queue when publish hangs, dropping the oldest and counting them, without blocking track', async () => {
+    const stream = new MemoryStream();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    stream.beforePublish = () => gate;
+    const tracker = new Tracker({ stream, topic: 't', maxQueue: 100, batchSize: 10, flushIntervalMs: 1, publishTimeoutMs: 60_000 });
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) tracker.track(event(i));
+    const ms1 = performance.now() - t0;
+    await until(() => stream.publishCalls === 1); // the first batch is now stuck in publish
+    const t1 = performance.now();
+    for (let i = 1000; i < 11_000; i++) tracker.track(event(i));
+    const ms = ms1 + performance.now() - t1;
+    assert.ok(ms < 500, `11k track calls took ${ms} ms`);
+    const s = tracker.stats();
+    assert.equal(s.queued, 100);
+    assert.equal(s.dropped, 10_900);
+    assert.equal(s.sent, 0);
+
+    release();
+    await tracker.flush();
+    const sent = ids(stream);
+    assert.equal(sent.length, 100);
+    // The batch that was in flight (the oldest survivors of the first burst) went out, then the newest 90.
+    assert.deepEqual(sent.slice(0, 10), Array.from({ length: 10 }, (_, i) => `r${900 + i}`));
+    assert.deepEqual(sent.slice(10), Array.from({ length: 90 }, (_, i) => `r${10_910 + i}`));
+    assert.deepEqual(tracker.stats(), { sent: 100, dropped: 10_900, failed: 0, sampledOut: 0, queued: 0 });
+  });
+
+  it('times out a hanging publish, counts it failed, and delivers once the stream answers', async () => {
+    const stream = new MemoryStream();
+    let hang = true;
+    stream.beforePublish = () => (hang ? new Promise<void>(() => undefined) : undefined);
+    const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 1, publishTimeoutMs: 20, retryInitialMs: 5, retryMaxMs: 20, onError: () => undefined });
+    tracker.track(event(1));
+    await until(() => tracker.stats().failed >= 2);
+    hang = false;
+    await until(() => tracker.stats().sent === 1);
+    assert.deepEqual(ids(stream), ['r1']);
+  });
+
+  it('drops what it cannot serialize and keeps going', async () => {
+    const stream = new MemoryStream();
+    const errors: string[] = [];
+    const tracker = new Tracker({ stream, topic: 't', onError: (e) => errors.push(String(e)) });
+    tracker.track(event(1, { request: { id: 'big', inputs: [[10n]] } }));
+    tracker.track(event(2));
+    tracker.track(null as unknown as InferenceEvent);
+    await tracker.flush();
+    assert.deepEqual(ids(stream), ['r2']);
+    assert.equal(tracker.stats().dropped, 2);
+    assert.match(errors.join('\n'), /event of endpoint ep1 dropped: .*BigInt/);
+  });
+
+  it('close flushes, then drops and counts what it could not send in time', async () => {
+    const up = new MemoryStream();
+    const ok = new Tracker({ stream: up, topic: 't', flushIntervalMs: 10_000 });
+    ok.track(event(1));
+    await ok.close();
+    assert.equal(up.messages('t').length, 1);
+    ok.track(event(2));
+    assert.equal(ok.stats().dropped, 1);
+
+    const down = new MemoryStream();
+    down.beforePublish = () => {
+      throw new Error('down');
+    };
+    const t = new Tracker({ stream: down, topic: 't', retryInitialMs: 10, onError: () => undefined });
+    for (let i = 0; i < 3; i++) t.track(event(i));
+    const t0 = Date.now();
+    await t.close({ timeoutMs: 100 });
+    assert.ok(Date.now() - t0 < 1000);
+    const s = t.stats();
+    assert.equal(s.dropped, 3);
+    assert.equal(s.queued, 0);
+    assert.ok(s.failed >= 2, `failed ${s.failed}`);
+  });
+});

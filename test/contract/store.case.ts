@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConflictError, NotFoundError } from '../../src/common/errors.ts';
+import type { EndpointRecord } from '../../src/common/types.ts';
+import type { FunctionRecord, ModelRecord, MonitoringEvent, Store } from '../../src/store/port.ts';
+
+/** Cases a backend may skip, each with the reason it gives. */
+export interface StoreContractOptions {
+  skip?: Partial<Record<'concurrency', string>>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A complete endpoint record for tests. */
+export function sampleEndpoint(over: Partial<EndpointRecord> = {}): EndpointRecord {
+  return {
+    project: 'p1',
+    id: 'ep-1',
+    name: 'model-a',
+    function: 'serving',
+    model: 'model-a',
+    modelVersion: 'v1',
+    modelUri: 'store://models/p1/model-a:latest',
+    tag: 'latest',
+    featureNames: ['f0', 'f1'],
+    labelNames: ['label'],
+    featureStats: { f0: { count: 10, missing: 0, mean: 1.5, hist: { counts: [1, 2, 3], edges: [0, 1, 2, 3] } } },
+    currentStats: {},
+    firstRequest: null,
+    lastRequest: null,
+    errorCount: 0,
+    driftStatus: 'unknown',
+    driftMeasures: {},
+    monitoringMode: 'enabled',
+    labels: { team: 'ml' },
+    metrics: { predictions5m: 0, predictions1h: 0, latencyAvg5mUs: null, latencyAvg1hUs: null, predictionsPerSecond: 0 },
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+/**
+ * The contract every {@link Store} backend passes. `open` returns a fresh, empty store each call
+ * (not yet migrated); the suite closes what it opens.
+ */
+export function runStoreContract(name: string, open: () => Promise<Store>, opts: StoreContractOptions = {}): void {
+  async function withStore(fn: (s: Store) => Promise<void>): Promise<void> {
+    const s = await open();
+    try {
+      await s.migrate();
+      await fn(s);
+    } finally {
+      await s.close();
+    }
+  }
+
+  describe(`Store contract: ${name}`, () => {
+    it('migrates idempotently', () =>
+      withStore(async (s) => {
+        await s.migrate();
+        await s.migrate();
+        assert.deepEqual(await s.listProjects(), []);
+      }));
+
+    it('creates, reads, updates and deletes projects', () =>
+      withStore(async (s) => {
+        await s.createProject({ name: 'p1', description: 'first', labels: { a: 'b' }, monitoring: null, createdAt: T0 });
+        await assert.rejects(s.createProject({ name: 'p1', description: '', labels: {}, monitoring: null, createdAt: T0 }), ConflictError);
+        const monitoring = { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 3, enabledAt: T0 };
+        await s.updateProject('p1', { monitoring, description: 'changed' });
+        assert.deepEqual(await s.getProject('p1'), { name: 'p1', description: 'changed', labels: { a: 'b' }, monitoring, createdAt: T0 });
+        await s.updateProject('p1', { monitoring: null });
+        assert.equal((await s.getProject('p1'))?.monitoring, null);
+        await assert.rejects(s.updateProject('nope', { description: 'x' }), NotFoundError);
+        await s.createProject({ name: 'p0', description: '', labels: {}, monitoring: null, createdAt: T0 });
+        assert.deepEqual((await s.listProjects()).map((p) => p.name), ['p0', 'p1']);
+        await s.createEndpointIfMissing(sampleEndpoint());
+        await s.deleteProject('p1');
+        assert.equal(await s.getProject('p1'), undefined);
+        assert.equal(await s.getEndpoint('p1', 'ep-1'), undefined);
+      }));
+
+    it('round-trips functions and merges their status', () =>
+      withStore(async (s) => {
+        const f: FunctionRecord = {
+          project: 'p1',
+          name: 'my-app',
+          kind: 'monitoring-application',
+          spec: { application: 'apps/x.js', options: { thresholds: [0.5, 0.7] }, nested: { deep: [1, { z: null }] } },
+          labels: { x: 'y' },
+          deployed: true,
+          status: { state: 'running', pid: 12, restarts: 0 },
+          createdAt: T0,
+          updatedAt: T0,
+        };
+        await s.putFunction(f);
+        assert.deepEqual(await s.getFunction('p1', 'my-app'), f);
+        await s.putFunction({ ...f, deployed: false, updatedAt: T0 + 1 });
+        assert.equal((await s.getFunction('p1', 'my-app'))?.deployed, false);
+        await s.updateFunctionStatus('p1', 'my-app', { state: 'crashed', lastError: 'boom' });
+        assert.deepEqual((await s.getFunction('p1', 'my-app'))?.status, { state: 'crashed', pid: 12, restarts: 0, lastError: 'boom' });
+        await assert.rejects(s.updateFunctionStatus('p1', 'missing', { state: 'running' }), NotFoundError);
+        await s.putFunction({ ...f, project: 'p2', name: 'other' });
+        assert.equal((await s.listFunctions()).length, 2);
+        assert.deepEqual((await s.listFunctions('p2')).map((x) => x.name), ['other']);
+        await s.deleteFunction('p1', 'my-app');
+        assert.equal(await s.getFunction('p1', 'my-app'), undefined);
+      }));
+
+    it('round-trips models and picks a version without a tag', () =>
+      withStore(async (s) => {
+        const m: ModelRecord = {
+          project: 'p1',
+          key: 'weather',
+          tag: 'v1',
+          uri: 'store://models/p1/weather:v1',
+          modelFile: 'models/weather.js',
+          className: 'WeatherModel',
+          featureNames: ['temp', 'wind'],
+          labelNames: ['rain'],
+          featureStats: { temp: { count: 3, missing: 1, min: -2.5, max: 30, hist: { counts: [0, 1, 2, 0], edges: [-1e308, 0, 10, 30, 1e308] } } },
+          labels: {},
+          createdAt: T0,
+        };
+        await s.putModel(m);
+        await s.putModel({ ...m, tag: 'v2', createdAt: T0 + 10, modelFile: null, className: null });
+        assert.deepEqual(await s.getModel('p1', 'weather', 'v1'), m);
+        assert.equal((await s.getModel('p1', 'weather'))?.tag, 'v2');
+        await s.putModel({ ...m, tag: 'latest', createdAt: T0 + 5 });
+        assert.equal((await s.getModel('p1', 'weather'))?.tag, 'latest');
+        assert.equal((await s.listModels('p1')).length, 3);
+        assert.equal(await s.getModel('p1', 'nothing'), undefined);
+      }));
+
+    it('creates endpoints once, patches and bumps them', () =>
+      withStore(async (s) => {
+        const e = sampleEndpoint();
+        assert.equal(await s.createEndpointIfMissing(e), true);
+        assert.equal(await s.createEndpointIfMissing({ ...e, name: 'other' }), false);
+        assert.deepEqual(await s.getEndpoint('p1', 'ep-1'), e);
+        await s.patchEndpoint('p1', 'ep-1', { driftStatus: 'detected', driftMeasures: { general_drift: 0.8 }, updatedAt: T0 + 1 });
+        const got = await s.getEndpoint('p1', 'ep-1');
+        assert.equal(got?.driftStatus, 'detected');
+        assert.deepEqual(got?.driftMeasures, { general_drift: 0.8 });
+        assert.equal(got?.name, 'model-a');
+        await assert.rejects(s.patchEndpoint('p1', 'missing', { name: 'x' }), NotFoundError);
+
+        await s.bumpEndpoint('p1', 'ep-1', { errors: 2, firstRequest: T0 + 100, lastRequest: T0 + 200 });
+        await s.bumpEndpoint('p1', 'ep-1', { firstRequest: T0 + 50, lastRequest: T0 + 150 });
+        await s.bumpEndpoint('p1', 'ep-1', { errors: 1, firstRequest: T0 + 70, lastRequest: T0 + 300 });
+        const b = await s.getEndpoint('p1', 'ep-1');
+        assert.deepEqual([b?.errorCount, b?.firstRequest, b?.lastRequest], [3, T0 + 50, T0 + 300]);
+        await Promise.all(Array.from({ length: 20 }, () => s.bumpEndpoint('p1', 'ep-1', { errors: 1 })));
+        assert.equal((await s.getEndpoint('p1', 'ep-1'))?.errorCount, 23);
+        await s.bumpEndpoint('p1', 'missing', { errors: 1 });
+
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-0', name: 'a-first' }));
+        assert.deepEqual((await s.listEndpoints('p1')).map((x) => x.id), ['ep-0', 'ep-1']);
+      }));
+
+    it('keeps the last analyzed window per endpoint and app', () =>
+      withStore(async (s) => {
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'app'), undefined);
+        await s.setLastAnalyzed('p1', 'ep-1', 'app', T0 + 600_000);
+        await s.setLastAnalyzed('p1', 'ep-1', 'app', T0 + 1_200_000);
+        await s.setLastAnalyzed('p1', 'ep-1', 'other', T0);
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'app'), T0 + 1_200_000);
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'other'), T0);
+      }));
+
+    it('gives a lease to one holder until it expires or is released', () =>
+      withStore(async (s) => {
+        assert.equal(await s.acquireLease('controller', 'a', 1000, T0), true);
+        assert.equal(await s.acquireLease('controller', 'b', 1000, T0 + 500), false);
+        assert.equal(await s.acquireLease('controller', 'a', 1000, T0 + 900), true, 'the holder renews');
+        assert.equal(await s.acquireLease('controller', 'b', 1000, T0 + 1800), false, 'renewed lease still held');
+        assert.equal(await s.acquireLease('controller', 'b', 1000, T0 + 2000), true, 'expired lease is taken');
+        assert.equal(await s.acquireLease('controller', 'a', 1000, T0 + 2100), false);
+        await s.releaseLease('controller', 'a');
+        assert.equal(await s.acquireLease('controller', 'a', 1000, T0 + 2200), false, 'only the holder releases');
+        await s.releaseLease('controller', 'b');
+        assert.equal(await s.acquireLease('controller', 'a', 1000, T0 + 2300), true);
+        assert.equal(await s.acquireLease('other-lease', 'b', 1000, T0 + 2300), true, 'leases are independent');
+      }));
+
+    it('lets exactly one of many racing holders win a lease', { skip: opts.skip?.concurrency }, () =>
+      withStore(async (s) => {
+        const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => s.acquireLease('race', `h${i}`, 1000, T0)));
+        assert.equal(wins.filter(Boolean).length, 1);
+      }));
+
+    it('stores monitoring events and lists them newest first', () =>
+      withStore(async (s) => {
+        const ev = (i: number, over: Partial<MonitoringEvent> = {}): MonitoringEvent => ({
+          project: 'p1',
+          kind: 'data-drift-detected',
+          endpointId: 'ep-1',
+          app: 'histogram-data-drift',
+          resultName: 'general_drift',
+          value: 0.5 + i / 100,
+          kindValue: 0,
+          status: 2,
+          windowStart: T0 + i * 60_000,
+          windowEnd: T0 + (i + 1) * 60_000,
+          message: `event ${i}`,
+          time: T0 + i * 60_000,
+          ...over,
+        });
+        await s.addEvents([ev(0), ev(1), ev(2, { kind: 'mm-app-failed', resultName: null, value: null, kindValue: null, status: null })]);
+        await s.addEvents([ev(3, { endpointId: 'ep-2' }), ev(4, { project: 'p2' })]);
+        await s.addEvents([]);
+        const all = await s.listEvents('p1');
+        assert.deepEqual(all.map((e) => e.message), ['event 3', 'event 2', 'event 1', 'event 0']);
+        assert.ok(all.every((e) => typeof e.id === 'number'));
+        const { id: _id, ...rest } = all[1] ?? assert.fail('missing');
+        assert.deepEqual(rest, ev(2, { kind: 'mm-app-failed', resultName: null, value: null, kindValue: null, status: null }));
+        assert.equal((await s.listEvents('p1', { endpointId: 'ep-2' })).length, 1);
+        assert.equal((await s.listEvents('p1', { kind: 'mm-app-failed' })).length, 1);
+        assert.deepEqual((await s.listEvents('p1', { since: T0 + 120_000 })).map((e) => e.message), ['event 3', 'event 2']);
+        assert.deepEqual((await s.listEvents('p1', { limit: 1 })).map((e) => e.message), ['event 3']);
+      }));
+
+    it('stores credentials per project', () =>
+      withStore(async (s) => {
+        assert.equal(await s.getCredentials('p1'), undefined);
+        await s.setCredentials('p1', { tsdbConnection: 'postgres://u:secret@h/db', streamPath: 'embedded://' });
+        assert.deepEqual(await s.getCredentials('p1'), { tsdbConnection: 'postgres://u:secret@h/db', streamPath: 'embedded://' });
+        await s.setCredentials('p1', { endpointStoreConnection: 'sqlite:///x.db' });
+        assert.deepEqual(await s.getCredentials('p1'), { endpointStoreConnection: 'sqlite:///x.db' });
+      }));
+  });
+}

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compareOffsets, type Stream, type StreamMessage, type Subscription } from '../../src/stream/port.ts';
+
+/**
+ * One backing log for one test. `open` may be called several times: every handle sees the same
+ * messages and committed offsets (as processes sharing a deployment do); `owner` names a distinct
+ * consumer, as a separate process would be.
+ */
+export interface StreamHarness {
+  open(opts?: { owner?: string }): Promise<Stream>;
+  cleanup(): Promise<void>;
+}
+
+/** Reads until `n` messages arrived or `waitMs` passed. */
+export async function fetchN(sub: Subscription, n: number, waitMs = 2000): Promise<StreamMessage[]> {
+  const out: StreamMessage[] = [];
+  const until = Date.now() + waitMs;
+  while (out.length < n && Date.now() < until) out.push(...(await sub.fetch(n - out.length, 50)));
+  return out;
+}
+
+const msgs = (prefix: string, n: number, key = 'k') => Array.from({ length: n }, (_, i) => ({ key, value: `${prefix}${i}` }));
+
+/**
+ * The contract every {@link Stream} backend passes: durable, ordered per key, consumer groups that
+ * resume after their acknowledged offset, and a group's messages never handed to two live consumers.
+ */
+export function runStreamContract(name: string, setup: () => Promise<StreamHarness>): void {
+  async function withHarness(fn: (h: StreamHarness) => Promise<void>): Promise<void> {
+    const h = await setup();
+    try {
+      await fn(h);
+    } finally {
+      await h.cleanup();
+    }
+  }
+
+  describe(`Stream contract: ${name}`, () => {
+    it('delivers messages in order with growing offsets', () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        await s.publish('t', msgs('m', 5));
+        await s.publish('t', []);
+        const sub = await s.subscribe('t', 'g');
+        const got = await fetchN(sub, 5);
+        assert.deepEqual(got.map((m) => m.value), ['m0', 'm1', 'm2', 'm3', 'm4']);
+        for (let i = 1; i < got.length; i++) assert.ok(compareOffsets(got[i - 1]?.offset ?? '', got[i]?.offset ?? '') < 0);
+        assert.ok(got.every((m) => m.topic === 't' && m.key === 'k' && typeof m.timestamp === 'number' && Number.isInteger(m.partition)));
+        assert.deepEqual(await sub.fetch(10, 0), []);
+        await s.close();
+      }));
+
+    it('keeps per-key order and one partition per key', () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        const keys = ['a', 'b', 'c', 'd'];
+        for (let i = 0; i < 5; i++) await s.publish('t', keys.map((key) => ({ key, value: `${key}${i}` })));
+        const sub = await s.subscribe('t', 'g');
+        const got = await fetchN(sub, 20);
+        for (const key of keys) {
+          const mine = got.filter((m) => m.key === key);
+          assert.deepEqual(mine.map((m) => m.value), [0, 1, 2, 3, 4].map((i) => `${key}${i}`));
+          assert.equal(new Set(mine.map((m) => m.partition)).size, 1);
+        }
+        await s.close();
+      }));
+
+    it('resumes a group after its acknowledged offset when reopened', () =>
+      withHarness(async (h) => {
+        const s1 = await h.open();
+        await s1.publish('t', msgs('m', 5));
+        const sub1 = await s1.subscribe('t', 'g');
+        const first = await fetchN(sub1, 3);
+        assert.equal(first.length, 3);
+        await sub1.ack(first.slice(0, 2));
+        await s1.close();
+
+        const s2 = await h.open();
+        const sub2 = await s2.subscribe('t', 'g');
+        const again = await fetchN(sub2, 3);
+        assert.deepEqual(again.map((m) => m.value), ['m2', 'm3', 'm4'], 'the un-acknowledged message comes again');
+        await sub2.ack(again);
+        assert.equal(await sub2.lag(), 0);
+        await s2.close();
+      }));
+
+    it('keeps groups independent', () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        await s.publish('t', msgs('m', 3));
+        const a = await s.subscribe('t', 'ga');
+        const b = await s.subscribe('t', 'gb');
+        const fromA = await fetchN(a, 3);
+        await a.ack(fromA);
+        assert.deepEqual((await fetchN(b, 3)).map((m) => m.value), ['m0', 'm1', 'm2']);
+        assert.equal(await a.lag(), 0);
+        assert.equal(await b.lag(), 3);
+        await s.close();
+      }));
+
+    it('counts lag as appended and not acknowledged', () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        const sub = await s.subscribe('t', 'g');
+        assert.equal(await sub.lag(), 0);
+        await s.publish('t', msgs('m', 4));
+        await s.publish('other-topic', msgs('x', 2));
+        assert.equal(await sub.lag(), 4);
+        const got = await fetchN(sub, 4);
+        assert.equal(await sub.lag(), 4, 'fetching does not acknowledge');
+        await sub.ack(got.slice(0, 2));
+        assert.equal(await sub.lag(), 2);
+        await s.close();
+      }));
+
+    it("starts a new group at the end with from: 'latest'", () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        await s.publish('t', msgs('old', 2));
+        const sub = await s.subscribe('t', 'late', { from: 'latest' });
+        await s.publish('t', msgs('new', 1));
+        assert.deepEqual((await fetchN(sub, 1)).map((m) => m.value), ['new0']);
+        assert.deepEqual(await sub.fetch(5, 0), []);
+        await s.close();
+      }));
+
+    it('wakes a waiting fetch when a message arrives', () =>
+      withHarness(async (h) => {
+        const consumer = await h.open();
+        const producer = await h.open({ owner: 'producer' });
+        const sub = await consumer.subscribe('t', 'g');
+        const started = Date.now();
+        setTimeout(() => void producer.publish('t', msgs('late', 1)), 100);
+        const got = await sub.fetch(10, 5000);
+        assert.deepEqual(got.map((m) => m.value), ['late0']);
+        assert.ok(Date.now() - started < 4000);
+        await producer.close();
+        await consumer.close();
+      }));
+
+    it('never hands one message to two live consumers of a group', () =>
+      withHarness(async (h) => {
+        const a = await h.open({ owner: 'consumer-a' });
+        const b = await h.open({ owner: 'consumer-b' });
+        await a.publish('t', msgs('m', 10, 'k1').concat(msgs('n', 10, 'k2')));
+        const subA = await a.subscribe('t', 'g');
+        let subB: Subscription | undefined;
+        try {
+          subB = await b.subscribe('t', 'g');
+        } catch {
+          subB = undefined; // a backend may refuse the second consumer outright
+        }
+        const fromA = await fetchN(subA, 20, 500);
+        const fromB = subB ? await fetchN(subB, 20, 500) : [];
+        const id = (m: StreamMessage) => `${m.partition}:${m.offset}`;
+        const seenA = new Set(fromA.map(id));
+        assert.ok(fromB.every((m) => !seenA.has(id(m))), 'no message went to both consumers');
+        assert.equal(fromA.length + fromB.length, 20);
+        await b.close();
+        await a.close();
+      }));
+  });
+}

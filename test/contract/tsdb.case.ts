@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ValidationError } from '../../src/common/errors.ts';
+import type { IngestBatch, MetricRow, PredictionRow, ResultRow, Tsdb, WindowHistogram } from '../../src/store/tsdb-port.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+function prediction(i: number, over: Partial<PredictionRow> = {}): PredictionRow {
+  return {
+    project: 'p1',
+    endpointId: 'ep-1',
+    time: T0 + i * 1000,
+    latencyUs: 1000 + i,
+    requestId: `req-${i}`,
+    rowIndex: 0,
+    features: [i, i * 0.5, 'cat', null],
+    outputs: [i % 2],
+    labels: { source: 'test' },
+    ...over,
+  };
+}
+
+function hist(feature: string, counts: number[], over: Partial<WindowHistogram> = {}): WindowHistogram {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return {
+    project: 'p1',
+    endpointId: 'ep-1',
+    windowStart: T0,
+    windowEnd: T0 + 10 * MIN,
+    feature,
+    counts,
+    count: total,
+    missing: 0,
+    sum: total,
+    sumSq: total * 2,
+    min: 0,
+    max: 10,
+    ...over,
+  };
+}
+
+function result(name: string, windowStart: number, over: Partial<ResultRow> = {}): ResultRow {
+  return {
+    project: 'p1',
+    endpointId: 'ep-1',
+    app: 'histogram-data-drift',
+    name,
+    kind: 0,
+    status: 0,
+    value: 0.1,
+    extraData: { feature: { tvd: 0.1 }, list: [1, 2] },
+    windowStart,
+    windowEnd: windowStart + 10 * MIN,
+    writtenAt: windowStart + 11 * MIN,
+    ...over,
+  };
+}
+
+/**
+ * The contract every {@link Tsdb} backend passes. `open` returns a fresh, empty tsdb each call
+ * (not yet migrated); the suite closes what it opens.
+ */
+export function runTsdbContract(name: string, open: () => Promise<Tsdb>): void {
+  async function withTsdb(fn: (t: Tsdb) => Promise<void>): Promise<void> {
+    const t = await open();
+    try {
+      await t.migrate();
+      await fn(t);
+    } finally {
+      await t.close();
+    }
+  }
+  const win = { start: T0, end: T0 + 10 * MIN };
+
+  describe(`Tsdb contract: ${name}`, () => {
+    it('migrates idempotently', () =>
+      withTsdb(async (t) => {
+        await t.migrate();
+        await t.migrate();
+        assert.equal(await t.countPredictions('p1', 'ep-1', win), 0);
+      }));
+
+    it('writes an ingest batch and reads it back', () =>
+      withTsdb(async (t) => {
+        await t.writeIngestBatch({
+          predictions: [prediction(2), prediction(1), prediction(1, { rowIndex: 1, labels: null }), prediction(3, { endpointId: 'ep-2' })],
+          errors: [{ project: 'p1', endpointId: 'ep-1', time: T0 + 5, requestId: 'bad', error: 'no inputs' }],
+          histograms: [hist('f0', [1, 2, 0]), hist('f1', [0, 0, 3], { min: null, max: null })],
+          checkpoint: { consumer: 'stream', partition: 0, offset: '42' },
+        });
+        assert.equal(await t.countPredictions('p1', 'ep-1', win), 3);
+        const rows = await t.readPredictions('p1', 'ep-1', win);
+        assert.deepEqual(rows.map((r) => [r.requestId, r.rowIndex]), [['req-1', 0], ['req-1', 1], ['req-2', 0]]);
+        assert.deepEqual(rows[0], prediction(1));
+        assert.equal(rows[1]?.labels, null);
+        assert.equal((await t.readPredictions('p1', 'ep-1', win, { limit: 1 })).length, 1);
+        assert.deepEqual(await t.readErrors('p1', 'ep-1', win), [{ project: 'p1', endpointId: 'ep-1', time: T0 + 5, requestId: 'bad', error: 'no inputs' }]);
+        assert.equal(await t.getCheckpoint('stream', 0), '42');
+        assert.equal(await t.getCheckpoint('stream', 1), undefined);
+        const hs = await t.readWindowHistograms('p1', 'ep-1', win.start, win.end);
+        assert.deepEqual(hs.find((h) => h.feature === 'f0'), hist('f0', [1, 2, 0]));
+        assert.deepEqual(hs.find((h) => h.feature === 'f1'), hist('f1', [0, 0, 3], { min: null, max: null }));
+      }));
+
+    it('writes a batch delivered twice only once', () =>
+      withTsdb(async (t) => {
+        const batch: IngestBatch = {
+          predictions: [prediction(1), prediction(2)],
+          errors: [{ project: 'p1', endpointId: 'ep-1', time: T0, requestId: 'r', error: 'x' }],
+          histograms: [hist('f0', [1, 1])],
+          checkpoint: { consumer: 'stream', partition: 0, offset: '10' },
+        };
+        await t.writeIngestBatch(batch);
+        await t.writeIngestBatch(batch);
+        await t.writeIngestBatch({ ...batch, checkpoint: { consumer: 'stream', partition: 0, offset: '9' } });
+        assert.equal(await t.countPredictions('p1', 'ep-1', win), 2);
+        assert.equal((await t.readErrors('p1', 'ep-1', win)).length, 1);
+        assert.deepEqual((await t.readWindowHistograms('p1', 'ep-1', win.start, win.end))[0]?.counts, [1, 1]);
+        assert.equal(await t.getCheckpoint('stream', 0), '10');
+        // Offsets compare as numbers, not as text: '100' is after '10' and '9'.
+        await t.writeIngestBatch({ ...batch, predictions: [prediction(3)], checkpoint: { consumer: 'stream', partition: 0, offset: '100' } });
+        assert.equal(await t.getCheckpoint('stream', 0), '100');
+        assert.equal(await t.countPredictions('p1', 'ep-1', win), 3);
+        // A checkpoint is per partition.
+        await t.writeIngestBatch({ ...batch, predictions: [], errors: [], histograms: [], checkpoint: { consumer: 'stream', partition: 1, offset: '5' } });
+        assert.equal(await t.getCheckpoint('stream', 1), '5');
+      }));
+
+    it('skips predictions already stored (same request id and row)', () =>
+      withTsdb(async (t) => {
+        await t.writeIngestBatch({ predictions: [prediction(1)], errors: [], histograms: [] });
+        await t.writeIngestBatch({ predictions: [prediction(1, { latencyUs: 9 }), prediction(2)], errors: [], histograms: [] });
+        const rows = await t.readPredictions('p1', 'ep-1', win);
+        assert.deepEqual(rows.map((r) => [r.requestId, r.latencyUs]), [['req-1', 1001], ['req-2', 1002]]);
+      }));
+
+    it('adds histogram counts across batches and windows', () =>
+      withTsdb(async (t) => {
+        const w2 = { windowStart: T0 + 10 * MIN, windowEnd: T0 + 20 * MIN };
+        await t.writeIngestBatch({
+          predictions: [],
+          errors: [],
+          histograms: [hist('f0', [1, 0, 2], { min: 1, max: 5 }), hist('f0', [0, 1, 0], { min: 0.5, max: 2 }), hist('f0', [5, 5, 5], w2)],
+          checkpoint: { consumer: 'c', partition: 0, offset: '1' },
+        });
+        await t.writeIngestBatch({
+          predictions: [],
+          errors: [],
+          histograms: [hist('f0', [1, 1, 1], { min: 3, max: 12, missing: 2 }), hist('f1', [4])],
+          checkpoint: { consumer: 'c', partition: 0, offset: '2' },
+        });
+        const [f0, f1] = await t.readWindowHistograms('p1', 'ep-1', T0, T0 + 10 * MIN);
+        assert.deepEqual(f0, { ...hist('f0', [2, 2, 3]), sum: 7, sumSq: 14, min: 0.5, max: 12, missing: 2 });
+        assert.deepEqual(f1, hist('f1', [4]));
+        const both = await t.readWindowHistograms('p1', 'ep-1', T0, T0 + 20 * MIN);
+        const f0both = both.find((h) => h.feature === 'f0');
+        assert.deepEqual(f0both?.counts, [7, 7, 8]);
+        assert.equal(f0both?.windowEnd, T0 + 20 * MIN);
+      }));
+
+    it('writes large batches in chunks', () =>
+      withTsdb(async (t) => {
+        const many = Array.from({ length: 7000 }, (_, i) => prediction(i % 500, { requestId: `big-${i}` }));
+        await t.writeIngestBatch({ predictions: many, errors: [], histograms: [], checkpoint: { consumer: 'c', partition: 0, offset: '1' } });
+        assert.equal(await t.countPredictions('p1', 'ep-1', win), 7000);
+      }));
+
+    it('summarises predictions per endpoint', () =>
+      withTsdb(async (t) => {
+        await t.writeIngestBatch({
+          predictions: [prediction(1, { latencyUs: 100 }), prediction(2, { latencyUs: 300 }), prediction(3, { endpointId: 'ep-2', latencyUs: 50 })],
+          errors: [],
+          histograms: [],
+        });
+        assert.deepEqual(await t.predictionSummary('p1', T0), [
+          { endpointId: 'ep-1', count: 2, latencyAvgUs: 200 },
+          { endpointId: 'ep-2', count: 1, latencyAvgUs: 50 },
+        ]);
+        assert.deepEqual(await t.predictionSummary('p1', T0 + 2500), [{ endpointId: 'ep-2', count: 1, latencyAvgUs: 50 }]);
+        assert.deepEqual(await t.predictionSummary('p2', T0), []);
+      }));
+
+    it('replaces results on their key, keeps history and a latest view', () =>
+      withTsdb(async (t) => {
+        await t.writeResults([result('general_drift', T0), result('general_drift', T0 + 10 * MIN, { value: 0.6, status: 1 })]);
+        await t.writeResults([result('general_drift', T0, { value: 0.2 }), result('other', T0, { app: 'my-app', kind: 2 })]);
+        await t.writeResults([result('general_drift', T0, { endpointId: 'ep-2', value: 0.9, status: 2 })]);
+        const history = await t.listResults('p1', { endpointId: 'ep-1', app: 'histogram-data-drift' });
+        assert.deepEqual(history.map((r) => [r.windowStart, r.value]), [[T0, 0.2], [T0 + 10 * MIN, 0.6]]);
+        assert.deepEqual(history[1], result('general_drift', T0 + 10 * MIN, { value: 0.6, status: 1 }));
+        const latest = await t.latestResults('p1');
+        assert.deepEqual(latest.map((r) => [r.endpointId, r.app, r.name, r.windowStart, r.value]), [
+          ['ep-1', 'histogram-data-drift', 'general_drift', T0 + 10 * MIN, 0.6],
+          ['ep-1', 'my-app', 'other', T0, 0.1],
+          ['ep-2', 'histogram-data-drift', 'general_drift', T0, 0.9],
+        ]);
+        assert.equal((await t.latestResults('p1', { endpointId: 'ep-2' })).length, 1);
+        assert.equal((await t.latestResults('p1', { app: 'my-app' })).length, 1);
+        assert.deepEqual((await t.listResults('p1', { limit: 1, endpointId: 'ep-1', name: 'general_drift' })).map((r) => r.windowStart), [T0 + 10 * MIN]);
+        assert.deepEqual((await t.listResults('p1', { start: T0 + 1, end: T0 + 20 * MIN })).map((r) => r.windowStart), [T0 + 10 * MIN]);
+        await assert.rejects(t.writeResults([result('bad', T0, { value: Number.NaN })]), ValidationError);
+      }));
+
+    it('stores metrics, answers hasResults and deletes an app window', () =>
+      withTsdb(async (t) => {
+        const metric = (name: string, windowStart: number, value: number): MetricRow => ({
+          project: 'p1',
+          endpointId: 'ep-1',
+          app: 'metrics-only',
+          name,
+          value,
+          windowStart,
+          windowEnd: windowStart + 10 * MIN,
+          writtenAt: windowStart + 11 * MIN,
+        });
+        await t.writeMetrics([metric('hellinger_mean', T0, 0.1), metric('hellinger_mean', T0 + 10 * MIN, 0.2)]);
+        await t.writeMetrics([metric('hellinger_mean', T0, 0.15)]);
+        assert.deepEqual((await t.listMetrics('p1', { app: 'metrics-only' })).map((m) => m.value), [0.15, 0.2]);
+        assert.deepEqual(await t.listMetrics('p1', { name: 'hellinger_mean', start: T0, end: T0 + 1 }), [metric('hellinger_mean', T0, 0.15)]);
+        assert.equal(await t.hasResults('p1', 'ep-1', 'metrics-only', T0), true);
+        await t.writeResults([result('r', T0, { app: 'metrics-only' })]);
+        await t.deleteResults('p1', 'ep-1', 'metrics-only', { start: T0, end: T0 + 10 * MIN });
+        assert.equal(await t.hasResults('p1', 'ep-1', 'metrics-only', T0), false);
+        assert.equal(await t.hasResults('p1', 'ep-1', 'metrics-only', T0 + 10 * MIN), true);
+        assert.deepEqual(await t.listResults('p1', { app: 'metrics-only' }), []);
+      }));
+  });
+}
