@@ -70,7 +70,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     try {
       await platform.store.updateFunctionStatus(opts.project, name, { state: 'running', pid: process.pid, heartbeatAt: platform.clock.now() });
       heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 10_000);
-      log.info({ pid: process.pid }, 'worker running');
+      log.info('worker running');
       if (rec.kind === 'serving') {
         // The HTTP server answers on its own; this process only waits to be told to stop.
         await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));

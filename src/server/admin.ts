@@ -40,7 +40,7 @@ export async function deleteProject(platform: Platform, name: string): Promise<v
 export async function saveServingFunction(platform: Platform, project: string, name: string, spec: Partial<ServingSpec>, labels: Record<string, string> = {}): Promise<FunctionRecord> {
   checkFunctionName(name);
   if ((RESERVED_FUNCTION_NAMES as readonly string[]).includes(name)) throw new ValidationError(`'${name}' is a reserved function name`);
-  if (spec.models !== undefined && !Array.isArray(spec.models)) throw new ValidationError('spec.models must be an array');
+  if (!Array.isArray(spec.models) || spec.models.length === 0) throw new ValidationError('a serving function needs spec.models with at least one model');
   const fn = new ServingFunction(project, name, {
     ...(typeof spec.source === 'string' ? { source: spec.source } : {}),
     ...(typeof spec.host === 'string' ? { host: spec.host } : {}),

@@ -41,8 +41,9 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   const logger = opts.logger === undefined ? opts.platform.logger : opts.logger;
   const common = {
     logController: new LogController({ disableRequestLogging: !(opts.requestLogging ?? false) }),
-    // Misspelt options must fail (400), not vanish: Fastify's default strips unknown properties.
-    ajv: { customOptions: { removeAdditional: false } },
+    // Misspelt options must fail (400), not vanish, and `"5"` is not a number: Fastify's
+    // defaults strip unknown properties and coerce types. Query strings parse their own numbers.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   };
   const app = (logger
     ? Fastify({ ...common, loggerInstance: logger as FastifyBaseLogger })

@@ -8,7 +8,7 @@ export interface SeriesQueryString {
   name?: string;
   start?: string;
   end?: string;
-  limit?: number;
+  limit?: string;
 }
 
 /** A time given as epoch milliseconds or ISO-8601. */
@@ -31,6 +31,6 @@ export function seriesQuery(q: SeriesQueryString, endpointId?: string): SeriesQu
   if (start !== undefined) out.start = start;
   if (end !== undefined) out.end = end;
   if (start !== undefined && end !== undefined && end < start) throw new ValidationError('end must not be before start');
-  if (q.limit !== undefined) out.limit = q.limit;
+  if (q.limit !== undefined) out.limit = Number(q.limit);
   return out;
 }

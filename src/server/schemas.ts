@@ -5,6 +5,8 @@
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const stringList = { type: 'array', items: { type: 'string' } } as const;
+/** Query strings are text (types are not coerced); `parseLimit` turns this into a number. */
+const positiveIntegerText = { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } as const;
 
 export const projectParams = {
   type: 'object',
@@ -118,7 +120,7 @@ export const seriesQuerystring = {
     name: { type: 'string' },
     start: { type: 'string' },
     end: { type: 'string' },
-    limit: { type: 'integer', minimum: 1 },
+    limit: positiveIntegerText,
   },
 } as const;
 
@@ -135,7 +137,7 @@ export const eventsQuerystring = {
     endpoint: { type: 'string' },
     kind: { type: 'string' },
     since: { type: 'string' },
-    limit: { type: 'integer', minimum: 1 },
+    limit: positiveIntegerText,
   },
 } as const;
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { ModelwatchError } from '../common/errors.ts';
 import { startRequest, type RequestStart } from '../tracking/event.ts';
@@ -64,7 +64,7 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
   const clock = opts.clock ?? systemClock;
   const sinks = { tracker: opts.tracker, onRequestError: opts.onRequestError };
   const app = (opts.logger
-    ? Fastify({ loggerInstance: opts.logger, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024, disableRequestLogging: true })
+    ? Fastify({ loggerInstance: opts.logger, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) })
     : Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024 })) as unknown as FastifyInstance;
   const starts = new WeakMap<FastifyRequest, RequestStart>();
   const startOf = (req: FastifyRequest): RequestStart => starts.get(req) ?? startRequest(clock);

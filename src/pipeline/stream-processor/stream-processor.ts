@@ -150,7 +150,7 @@ export class StreamProcessor implements Worker {
   /** Registers the endpoint on first sight, taking reference stats from its logged model. */
   private async register(e: InferenceEvent): Promise<KnownEndpoint> {
     const cached = this.known.get(e.endpointId);
-    if (cached) return cached;
+    if (cached) return e.error === undefined ? this.completeNames(e, cached) : cached;
     const store = this.platform.store;
     let rec = await store.getEndpoint(this.project, e.endpointId);
     if (!rec) {
@@ -191,7 +191,18 @@ export class StreamProcessor implements Worker {
     }
     const known = { featureNames: rec.featureNames, labelNames: rec.labelNames, featureStats: rec.featureStats };
     this.known.set(e.endpointId, known);
-    return known;
+    return e.error === undefined ? this.completeNames(e, known) : known;
+  }
+
+  /** An endpoint first seen through an error event learns its names from its first prediction. */
+  private async completeNames(e: InferenceEvent, known: KnownEndpoint): Promise<KnownEndpoint> {
+    if (known.featureNames.length > 0 || (e.request.inputs[0]?.length ?? 0) === 0) return known;
+    const featureNames = e.featureNames?.length ? e.featureNames : generated('f', e.request.inputs[0]!.length);
+    const labelNames = known.labelNames.length ? known.labelNames : e.labelNames?.length ? e.labelNames : generated('p', outputWidth(e));
+    await this.platform.store.patchEndpoint(this.project, e.endpointId, { featureNames, labelNames });
+    const updated = { ...known, featureNames, labelNames };
+    this.known.set(e.endpointId, updated);
+    return updated;
   }
 
   /** Recomputes the live metrics (5 min / 1 h counts and latency) of the endpoints touched. */

@@ -48,7 +48,7 @@ export function registerEndpointRoutes(app: FastifyInstance, platform: Platform)
     },
   );
 
-  app.get<{ Params: ProjectParams; Querystring: { endpoint?: string; kind?: string; since?: string; limit?: number } }>(
+  app.get<{ Params: ProjectParams; Querystring: { endpoint?: string; kind?: string; since?: string; limit?: string } }>(
     '/projects/:project/events',
     { schema: { querystring: eventsQuerystring } },
     async (req) => {
@@ -57,7 +57,7 @@ export function registerEndpointRoutes(app: FastifyInstance, platform: Platform)
       if (req.query.kind) q.kind = req.query.kind;
       const since = parseTimeParam('since', req.query.since);
       if (since !== undefined) q.since = since;
-      if (req.query.limit !== undefined) q.limit = req.query.limit;
+      if (req.query.limit !== undefined) q.limit = Number(req.query.limit);
       return (await openProject(platform, req.params.project)).listEvents(q);
     },
   );

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ManualClock } from '../common/clock.ts';
+import { endpointId } from '../common/ids.ts';
+import type { InferenceEvent } from '../common/types.ts';
+import { Platform } from '../project/platform.ts';
+import { topics } from '../stream/port.ts';
+import { tempHome } from '../../test/e2e/helpers.ts';
+import { Controller } from './controller/controller.ts';
+import { StreamProcessor } from './stream-processor/stream-processor.ts';
+import { Writer, eventKindFor } from './writer/writer.ts';
+
+const T0 = Date.UTC(2026, 4, 1);
+let platform: Platform;
+let clock: ManualClock;
+let cleanup: () => void;
+const ep = endpointId({ project: 'pipe', function: 'svc', model: 'm' });
+
+function event(over: Partial<InferenceEvent> = {}, at = clock.now()): InferenceEvent {
+  return {
+    v: 1,
+    endpointId: ep,
+    project: 'pipe',
+    function: 'svc',
+    model: 'm',
+    when: new Date(at).toISOString(),
+    latencyUs: 1500,
+    request: { id: `r-${Math.random()}`, inputs: [[1, 2], [3, 4]] },
+    response: { outputs: [10, 20] },
+    ...over,
+  };
+}
+
+async function publish(...values: (InferenceEvent | string)[]): Promise<void> {
+  const stream = await platform.streamFor('pipe');
+  await stream.publish(topics.events('pipe'), values.map((v) => ({ key: ep, value: typeof v === 'string' ? v : JSON.stringify(v) })));
+}
+
+before(async () => {
+  const t = tempHome('mw-pipe-');
+  cleanup = t.cleanup;
+  clock = new ManualClock(T0);
+  platform = await Platform.open({ home: t.home, clock });
+  await platform.store.createProject({ name: 'pipe', description: '', labels: {}, monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 2, enabledAt: T0 }, createdAt: T0 });
+});
+
+after(async () => {
+  await platform.close();
+  cleanup();
+});
+
+test('the stream processor survives bad events, counts them, and names unknown features', async () => {
+  const sp = new StreamProcessor(platform, 'pipe');
+  await publish('not json', JSON.stringify({ endpointId: 'nobody', project: 'pipe' }));
+  assert.equal(await sp.step(), 2);
+  assert.equal(sp.invalidEvents, 2, 'events naming no known endpoint are counted and dropped');
+  assert.equal((await platform.store.listEndpoints('pipe')).length, 0);
+
+  await publish(event());
+  await publish(event({ request: { id: 'bad', inputs: [[1, 2]] }, response: { outputs: [1, 2, 3] } }));
+  await publish(event({ error: 'model blew up', request: { id: 'e1', inputs: [] } }));
+  while ((await sp.step()) > 0);
+  await sp.flush();
+  const rec = await platform.store.getEndpoint('pipe', ep);
+  assert.ok(rec);
+  assert.deepEqual(rec.featureNames, ['f0', 'f1']);
+  assert.deepEqual(rec.labelNames, ['p0']);
+  assert.equal(rec.errorCount, 2, 'a malformed event of a known endpoint and an error event');
+  assert.equal(rec.metrics.predictions5m, 2);
+  assert.equal(rec.metrics.latencyAvg5mUs, 1500);
+  const tsdb = await platform.tsdbFor('pipe');
+  const errors = await tsdb.readErrors('pipe', ep, { start: T0, end: T0 + 600_000 });
+  assert.deepEqual(errors.map((e) => e.error).sort(), ['event has 1 input rows but 3 outputs', 'model blew up']);
+  await sp.close();
+});
+
+test('the controller waits for the grace period, skips empty windows and bounds catch-up per tick', async () => {
+  const tsdb = await platform.tsdbFor('pipe');
+  const stream = await platform.streamFor('pipe');
+  const now = platform.clock.now();
+  await platform.store.putFunction({ project: 'pipe', name: 'app', kind: 'monitoring-application', spec: {}, labels: {}, deployed: true, status: { state: 'running' }, createdAt: now, updatedAt: now });
+  // Traffic in windows 0, 2, 3 and 4 (window 1 stays empty).
+  const sp = new StreamProcessor(platform, 'pipe');
+  for (const w of [0, 2, 3, 4]) await publish(event({}, T0 + w * 600_000 + 1000));
+  while ((await sp.step()) > 0);
+  await sp.close();
+  assert.equal(await tsdb.countPredictions('pipe', ep, { start: T0, end: T0 + 600_000 }), 4);
+
+  const c = new Controller(platform, 'pipe', { holder: 'c1' });
+  const other = new Controller(platform, 'pipe', { holder: 'c2' });
+  const jobs = await stream.subscribe(topics.app('pipe', 'app'), 'probe');
+  clock.set(T0 + 600_000 + 59_000);
+  assert.equal(await c.step(), 0, 'window 0 is still in its grace period');
+  clock.set(T0 + 5 * 600_000 + 60_000);
+  assert.equal(await c.step(), 2, 'two windows per tick (maxWindowsPerTick)');
+  assert.equal(await other.step(), 0, 'the second controller does not hold the lease');
+  assert.equal(await c.step(), 2);
+  assert.equal(await c.step(), 0);
+  assert.equal(c.windowsSkipped, 1);
+  const sent = (await jobs.fetch(100)).map((m) => (JSON.parse(m.value) as { windowStart: number }).windowStart);
+  assert.deepEqual(sent, [0, 2, 3, 4].map((w) => T0 + w * 600_000));
+  await jobs.close();
+  await c.close();
+  clock.advance(1000);
+  assert.equal(await other.step(), 0, 'nothing left once the leader is gone: state is in the store');
+});
+
+test('the writer keeps history, updates drift from the newest window, and names events by kind and status', async () => {
+  assert.equal(eventKindFor({ kind: 0, status: 2 }), 'data-drift-detected');
+  assert.equal(eventKindFor({ kind: 1, status: 1 }), 'concept-drift-suspected');
+  assert.equal(eventKindFor({ kind: 3, status: 0 }), undefined);
+  const stream = await platform.streamFor('pipe');
+  const w = new Writer(platform, 'pipe');
+  const msg = (ws: number, value: number, status: 0 | 1 | 2) => ({
+    key: ep,
+    value: JSON.stringify({
+      type: 'outputs', project: 'pipe', endpointId: ep, app: 'histogram-data-drift', windowStart: ws, windowEnd: ws + 600_000,
+      results: [{ name: 'general_drift', value, kind: 0, status, extraData: { features: { f0: { tvd: value } } } }],
+      metrics: [{ name: 'tvd_mean', value }],
+    }),
+  });
+  await stream.publish(topics.writer('pipe'), [msg(T0 + 600_000, 0.9, 2), msg(T0, 0.1, 0)]);
+  await stream.publish(topics.writer('pipe'), [
+    { key: ep, value: JSON.stringify({ type: 'app-failed', project: 'pipe', endpointId: ep, app: 'x', windowStart: T0, windowEnd: T0 + 600_000, error: 'boom' }) },
+  ]);
+  while ((await w.step()) > 0);
+  const rec = (await platform.store.getEndpoint('pipe', ep))!;
+  assert.equal(rec.driftStatus, 'detected', 'an older window written later does not overwrite the newer status');
+  assert.equal(rec.driftMeasures.general_drift, 0.9);
+  const results = await (await platform.tsdbFor('pipe')).listResults('pipe', { endpointId: ep });
+  assert.equal(results.length, 2);
+  const events = await platform.store.listEvents('pipe', { endpointId: ep });
+  assert.deepEqual(events.map((e) => e.kind).sort(), ['data-drift-detected', 'mm-app-failed']);
+  // Delivered again (at least once): the history is replaced, not duplicated.
+  await stream.publish(topics.writer('pipe'), [msg(T0, 0.1, 0)]);
+  while ((await w.step()) > 0);
+  assert.equal((await (await platform.tsdbFor('pipe')).listResults('pipe', { endpointId: ep })).length, 2);
+  await w.close();
+});

@@ -1,0 +1,51 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Platform } from '../../src/project/platform.ts';
+import { createServer, type ServerOptions } from '../../src/server/app.ts';
+
+/** A fresh home folder, removed by the returned cleanup. */
+export async function tempHome(prefix = 'mw-test-'): Promise<{ home: string; cleanup: () => Promise<void> }> {
+  const home = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  return { home, cleanup: () => fs.rm(home, { recursive: true, force: true }) };
+}
+
+/** A platform on a temp home whose logs are silent. */
+export async function openPlatform(home: string): Promise<Platform> {
+  const { pino } = await import('pino');
+  return Platform.open({ home, logger: pino({ level: 'silent' }) });
+}
+
+/** A REST server on 127.0.0.1 and a free port, with its base URL. */
+export async function startServer(platform: Platform, opts: Omit<ServerOptions, 'platform'> = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const app = createServer({ platform, logger: false, ...opts });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url: address };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** The environment for child processes of tests: silent logs, not mistaken for test runners. */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, MODELWATCH_LOG_LEVEL: 'silent', ...extra };
+  delete env.NODE_TEST_CONTEXT;
+  delete env.MODELWATCH_URL;
+  delete env.MODELWATCH_HOME;
+  delete env.MODELWATCH_TOKEN;
+  return env;
+}
