@@ -44,8 +44,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has printed its message already.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // Help shown because a command group was given without a command: 1, as commander says.
+      if (err.code === 'commander.help') return err.exitCode;
       return 2;
     }
     process.stderr.write(`error: ${errorMessage(err)}\n`);

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelwatchError, ValidationError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
-import type { TabularInput } from '../data/tabular.ts';
 import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, MonitoringSettings, ProjectRecord } from '../store/port.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';

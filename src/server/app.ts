@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../common/logger.ts';
 import type { Platform } from '../project/platform.ts';
 import { installBearerAuth } from './auth.ts';
+import { installEmptyBodyAsObject } from './body.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFunctionRoutes } from './routes/functions.ts';
@@ -51,6 +52,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
 
   if (opts.token) installBearerAuth(app, opts.token);
   installErrorHandler(app);
+  installEmptyBodyAsObject(app);
 
   app.register(
     async (api) => {

@@ -85,8 +85,9 @@ export const invokeBody = {
   type: 'object',
   required: ['path'],
   additionalProperties: false,
-  // One leading slash only: `//host/x` would make the URL leave the function's address.
-  properties: { path: { type: 'string', pattern: '^/(?!/)' }, body: {} },
+  // One leading slash only: `//host/x` (or `/\\host/x`, which URL parsing reads the same way)
+  // would make the request leave the function's address.
+  properties: { path: { type: 'string', pattern: '^/(?![/\\\\])' }, body: {} },
 } as const;
 
 export const logModelBody = {

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../common/errors.ts';
 import { redactUrl } from '../common/logger.ts';
@@ -18,6 +20,12 @@ export interface SupervisorOptions {
   healthyAfterMs?: number;
   /** Time between SIGTERM and SIGKILL. @default 10_000 */
   stopTimeoutMs?: number;
+  /**
+   * How long the supervisor lease lasts without renewal. One supervisor per store runs the
+   * functions, so a second `up` on the same home does not start every worker twice.
+   * @default 15_000
+   */
+  leaseMs?: number;
   /** Extra environment for the children (tests set `MODELWATCH_LOG_LEVEL`). */
   env?: NodeJS.ProcessEnv;
   /**
@@ -52,6 +60,7 @@ interface Child {
   tail: LineTail;
 }
 
+const LEASE = 'modelwatch-supervisor';
 const MAIN_PATH = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 // Resolved here, not by the child: `--import tsx` would be looked up from the child's cwd,
 // which need not be a folder where tsx is installed.
@@ -68,6 +77,8 @@ export class Supervisor {
   private ticking: Promise<void> | undefined;
   private readonly pending = new Set<Promise<void>>();
   private stopped = false;
+  private leader = false;
+  private readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly o: Required<Omit<SupervisorOptions, 'env' | 'onOutput'>> & Pick<SupervisorOptions, 'env' | 'onOutput'>;
 
   constructor(
@@ -80,6 +91,7 @@ export class Supervisor {
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       healthyAfterMs: opts.healthyAfterMs ?? 60_000,
       stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
+      leaseMs: opts.leaseMs ?? 15_000,
       env: opts.env,
       onOutput: opts.onOutput,
     };
@@ -106,6 +118,15 @@ export class Supervisor {
   async reconcile(): Promise<void> {
     let fns: FunctionRecord[];
     try {
+      const leader = await this.platform.store.acquireLease(LEASE, this.holder, this.o.leaseMs, Date.now());
+      if (leader !== this.leader) {
+        this.platform.logger.info({ holder: this.holder }, leader ? 'supervising deployed functions' : 'another supervisor runs the functions of this store; standing by');
+      }
+      this.leader = leader;
+      if (!leader) {
+        for (const c of this.children.values()) if (!c.stopping) this.track(this.stopChild(c, false));
+        return;
+      }
       fns = await this.platform.store.listFunctions();
     } catch (err) {
       this.platform.logger.error({ err: errorMessage(err) }, 'supervisor could not read functions; retrying');
@@ -137,6 +158,8 @@ export class Supervisor {
     clearTimeout(this.timer);
     await this.ticking;
     await Promise.all([...this.pending, ...[...this.children.values()].map((c) => this.stopChild(c, true))]);
+    if (this.leader) await this.platform.store.releaseLease(LEASE, this.holder).catch(() => undefined);
+    this.leader = false;
   }
 
   private spawnChild(f: FunctionRecord, restarts: number, previous?: Child): void {
@@ -183,15 +206,19 @@ export class Supervisor {
       out(label, 'stderr', line);
     });
     c.exited = new Promise((resolve) => {
-      proc.once('exit', (code, signal) => {
+      let settled = false;
+      const ended = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (settled) return;
+        settled = true;
         if (c.proc === proc) c.proc = undefined;
         void this.onExit(c, f, code, signal).finally(resolve);
-      });
-      proc.once('error', (err) => {
-        // spawn itself failed (no exit event follows): count it as a crash.
+      };
+      // 'close' comes after the output pipes are drained, so the tail holds the last words.
+      proc.once('close', ended);
+      proc.on('error', (err) => {
         c.tail.push(errorMessage(err));
-        if (c.proc === proc) c.proc = undefined;
-        void this.onExit(c, f, null, null).finally(resolve);
+        // No pid: spawn itself failed and no close may follow; count it as a crash.
+        if (proc.pid === undefined) ended(null, null);
       });
     });
     // The worker records `running` itself once its function is loaded and working.

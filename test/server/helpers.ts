@@ -42,10 +42,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 /** The environment for child processes of tests: silent logs, not mistaken for test runners. */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, MODELWATCH_LOG_LEVEL: 'silent', ...extra };
-  delete env.NODE_TEST_CONTEXT;
-  delete env.MODELWATCH_URL;
-  delete env.MODELWATCH_HOME;
-  delete env.MODELWATCH_TOKEN;
-  return env;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['NODE_TEST_CONTEXT', 'MODELWATCH_URL', 'MODELWATCH_HOME', 'MODELWATCH_TOKEN', 'MODELWATCH_STORE_URL', 'MODELWATCH_TSDB_URL', 'MODELWATCH_STREAM_URL']) delete env[k];
+  return { ...env, MODELWATCH_LOG_LEVEL: 'silent', ...extra };
 }

@@ -192,7 +192,11 @@ describe('REST API', () => {
 
     // Not deployed: invoking says so; a path that would leave the function's address is refused.
     assert.equal((await call('POST', '/projects/alpha/functions/serving/invoke', { path: '/v2/health/ready' })).status, 400);
-    assert.equal((await call('POST', '/projects/alpha/functions/serving/invoke', { path: '//evil.example/x' })).status, 400);
+    for (const path of ['//evil.example/x', '/\\evil.example/x', 'http://evil.example/x']) {
+      const r = await call('POST', '/projects/alpha/functions/serving/invoke', { path });
+      assert.equal(r.status, 400, path);
+      assert.match(String((r.body as Rec).message), /pattern/, path);
+    }
     assert.equal((await call('POST', '/projects/alpha/functions/serving/invoke', {})).status, 400);
   });
 

@@ -126,7 +126,8 @@ export function registerFunctionCommands(program: Command): void {
       await withProject(cmd, async (project) => {
         const f = await project.getFunction(name);
         if (o.json) return printJson(f);
-        printFields({ name: f.name, kind: f.kind, deployed: f.deployed, ...f.status, 'last heartbeat': time(f.status.heartbeatAt), spec: f.spec, labels: f.labels, updated: time(f.updatedAt) });
+        const { heartbeatAt, ...status } = f.status;
+        printFields({ name: f.name, kind: f.kind, deployed: f.deployed, ...status, 'last heartbeat': time(heartbeatAt), spec: f.spec, labels: f.labels, updated: time(f.updatedAt) });
       });
     });
 

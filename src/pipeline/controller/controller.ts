@@ -22,6 +22,8 @@ export class Controller implements Worker {
   readonly name = CONTROLLER_FUNCTION;
   private readonly leaseTtlMs: number;
   private readonly holder: string;
+  private nextDueAt: number | undefined;
+  private settingsKey = '';
   windowsSent = 0;
   windowsSkipped = 0;
 
@@ -41,6 +43,9 @@ export class Controller implements Worker {
     const settings = project?.monitoring;
     if (!settings?.enabled) return 0;
     const now = clock.now();
+    const settingsKey = `${settings.basePeriodMinutes}/${settings.graceSeconds}/${settings.maxWindowsPerTick}`;
+    // Windows close only on the base-period grid: between closings a tick costs one read.
+    if (this.nextDueAt !== undefined && settingsKey === this.settingsKey && now < this.nextDueAt) return 0;
     if (!(await store.acquireLease(`controller:${this.project}`, this.holder, this.leaseTtlMs, now))) return 0;
     const periodMs = settings.basePeriodMinutes * 60_000;
     const graceMs = settings.graceSeconds * 1000;
@@ -52,6 +57,7 @@ export class Controller implements Worker {
     // The newest window whose end (plus grace) has passed.
     const lastClosedEnd = windowStartOf(now - graceMs, periodMs);
     let sent = 0;
+    let backlog = false;
     for (const ep of endpoints) {
       const firstStart = windowStartOf(ep.firstRequest!, periodMs);
       const counts = new Map<number, number>();
@@ -75,6 +81,7 @@ export class Controller implements Worker {
           jobs.push({ type: 'window', project: this.project, endpointId: ep.id, app: app.name, windowStart: start, windowEnd: end });
           n++;
         }
+        if (start + periodMs <= lastClosedEnd) backlog = true;
         if (jobs.length > 0) {
           await stream.publish(
             topics.app(this.project, app.name),
@@ -87,6 +94,9 @@ export class Controller implements Worker {
       }
     }
     this.windowsSent += sent;
+    this.settingsKey = settingsKey;
+    // Caught up: sleep until the next window closes. Behind (catch-up bounded per tick): go on.
+    this.nextDueAt = backlog ? undefined : lastClosedEnd + periodMs + graceMs;
     return sent;
   }
 

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { connect, type RemoteProject } from '../../src/project/client.ts';
+import type { Platform } from '../../src/project/platform.ts';
+import { Supervisor } from '../../src/server/supervisor.ts';
+import { childEnv, openPlatform, startServer, tempHome, waitFor } from './helpers.ts';
+
+const MODEL = `export class SumModel {
+  predict(rows) { return rows.map((r) => r.reduce((a, b) => a + b, 0)); }
+}
+`;
+
+describe('server + supervisor: a tracked serving function end to end', { timeout: 120_000 }, () => {
+  let platform: Platform;
+  let app: FastifyInstance;
+  let supervisor: Supervisor;
+  let home: string;
+  let cleanup: () => Promise<void>;
+  let project: RemoteProject;
+
+  before(async () => {
+    ({ home, cleanup } = await tempHome('mw-e2e-'));
+    platform = await openPlatform(home);
+    const s = await startServer(platform);
+    app = s.app;
+    supervisor = new Supervisor(platform, { pollMs: 200, env: childEnv(), onOutput: () => undefined });
+    supervisor.start();
+    project = await connect({ url: s.url }).createProject('e2e');
+  });
+
+  after(async () => {
+    await supervisor.stop();
+    await app.close();
+    await platform.close();
+    await cleanup();
+  });
+
+  test('deploy, invoke through the API, and the endpoint appears from the stream', async () => {
+    await project.enableModelMonitoring({ basePeriod: 1, deployHistogramDataDriftApp: false });
+    const rows = Array.from({ length: 40 }, (_, i) => ({ a: i % 9, b: (i * 5) % 13 }));
+    const model = await project.logModel('sum', { trainingSet: rows });
+    const modelFile = path.join(home, 'sum-model.mjs');
+    await fs.writeFile(modelFile, MODEL);
+
+    const fn = await project.setFunction('serving');
+    fn.addModel('sum', { modelPath: modelFile, className: 'SumModel', modelUri: model.uri }).setTracking();
+    await project.deployFunction(fn);
+
+    await waitFor('serving address', async () => {
+      const f = await project.getFunction('serving');
+      return f.status.state === 'running' && f.status.address ? f : undefined;
+    });
+    const out = (await waitFor('inference', async () => fn.invoke('/v2/models/sum/infer', { inputs: [[1, 2], [3, 4]] }))) as { outputs: unknown };
+    assert.ok(JSON.stringify(out).includes('3') && JSON.stringify(out).includes('7'), JSON.stringify(out));
+
+    const ep = await waitFor('endpoint registered by the stream processor', async () => {
+      const eps = await project.listModelEndpoints();
+      return eps.length ? eps : undefined;
+    });
+    assert.equal(ep.length, 1);
+    assert.equal(ep[0]!.function, 'serving');
+    assert.equal(ep[0]!.model, 'sum');
+
+    // A bad request is answered by the model server's own 4xx, passed through.
+    await assert.rejects(fn.invoke('/v2/models/nope/infer', { inputs: [[1]] }), (err: { httpStatus?: number }) => err.httpStatus === 404);
+  });
+});
