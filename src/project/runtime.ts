@@ -113,6 +113,8 @@ export class InProcessRuntime {
     await r.loop;
     await r.worker.flush?.().catch(() => undefined);
     await r.worker.close?.();
+    // Still deployed (the intent stays), but no longer running in this process.
+    await this.platform.store.updateFunctionStatus(project, name, { state: 'stopped' }).catch(() => undefined);
   }
 
   worker(project: string, name: string): Worker | undefined {
