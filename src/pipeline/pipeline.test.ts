@@ -137,3 +137,18 @@ test('the writer keeps history, updates drift from the newest window, and names 
   assert.equal((await (await platform.tsdbFor('pipe')).listResults('pipe', { endpointId: ep })).length, 2);
   await w.close();
 });
+
+test('two projects sharing one store and stream keep separate checkpoints', async () => {
+  const now = platform.clock.now();
+  await platform.store.createProject({ name: 'other', description: '', labels: {}, monitoring: null, createdAt: now });
+  const stream = await platform.streamFor('other');
+  const otherEp = endpointId({ project: 'other', function: 'svc', model: 'm' });
+  const ev = (i: number) => JSON.stringify(event({ project: 'other', endpointId: otherEp, request: { id: `o${i}`, inputs: [[i, i]] }, response: { outputs: [i] } }));
+  // 'pipe' has consumed offsets far past these: they must not be mistaken for replays.
+  await stream.publish(topics.events('other'), Array.from({ length: 5 }, (_, i) => ({ key: otherEp, value: ev(i) })));
+  const sp = new StreamProcessor(platform, 'other');
+  while ((await sp.step()) > 0);
+  await sp.close();
+  const tsdb = await platform.tsdbFor('other');
+  assert.equal(await tsdb.countPredictions('other', otherEp, { start: 0, end: now + 3_600_000 }), 5);
+});

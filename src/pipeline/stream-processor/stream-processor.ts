@@ -30,8 +30,9 @@ export class StreamProcessor implements Worker {
   readonly name = STREAM_FUNCTION;
   private sub: Subscription | undefined;
   private readonly known = new Map<string, KnownEndpoint>();
-  private readonly checkpoints = new Map<number, string | undefined>();
   private readonly touched = new Set<string>();
+  /** Checkpoints are per consumed topic: offsets of different projects' topics never compare. */
+  private readonly consumer: string;
   private lastMetricsAt = 0;
   private readonly batchSize: number;
   private readonly metricsIntervalMs: number;
@@ -45,6 +46,7 @@ export class StreamProcessor implements Worker {
     opts: StreamProcessorOptions = {},
   ) {
     this.batchSize = opts.batchSize ?? 2000;
+    this.consumer = `${STREAM_FUNCTION}:${topics.events(project)}`;
     this.metricsIntervalMs = opts.metricsIntervalMs ?? 5000;
   }
 
@@ -71,8 +73,8 @@ export class StreamProcessor implements Worker {
   }
 
   private async writePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<void> {
-    if (!this.checkpoints.has(partition)) this.checkpoints.set(partition, await tsdb.getCheckpoint(STREAM_FUNCTION, partition));
-    const done = this.checkpoints.get(partition);
+    // Read fresh every batch: another processor may have owned this partition in between.
+    const done = await tsdb.getCheckpoint(this.consumer, partition);
     // Messages at or below the checkpoint were written before a crash and delivered again.
     const fresh = done === undefined ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
     const last = messages[messages.length - 1];
@@ -129,9 +131,8 @@ export class StreamProcessor implements Worker {
       predictions,
       errors,
       histograms: hist.rows(),
-      checkpoint: { consumer: STREAM_FUNCTION, partition, offset: last.offset },
+      checkpoint: { consumer: this.consumer, partition, offset: last.offset },
     });
-    this.checkpoints.set(partition, last.offset);
     for (const [id, b] of bumps) {
       await this.platform.store.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
       this.touched.add(id);
