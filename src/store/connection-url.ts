@@ -24,10 +24,10 @@ const SQL: readonly ConnectionRole[] = ['store', 'tsdb'];
 const SCHEMES: Record<string, SchemeInfo> = {
   sqlite: { scheme: 'sqlite', roles: ['store', 'tsdb', 'stream'], available: true, file: true },
   embedded: { scheme: 'embedded', roles: ['stream'], available: true, file: true },
-  postgres: { scheme: 'postgres', roles: SQL, available: false, file: false },
-  postgresql: { scheme: 'postgres', roles: SQL, available: false, file: false },
-  mysql: { scheme: 'mysql', roles: SQL, available: false, file: false },
-  mariadb: { scheme: 'mysql', roles: SQL, available: false, file: false },
+  postgres: { scheme: 'postgres', roles: SQL, available: true, file: false },
+  postgresql: { scheme: 'postgres', roles: SQL, available: true, file: false },
+  mysql: { scheme: 'mysql', roles: SQL, available: true, file: false },
+  mariadb: { scheme: 'mysql', roles: SQL, available: true, file: false },
   nats: { scheme: 'nats', roles: ['stream'], available: false, file: false },
   kafka: { scheme: 'kafka', roles: ['stream'], available: false, file: false },
 };

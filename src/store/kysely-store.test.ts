@@ -6,15 +6,15 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runStoreContract } from '../../test/contract/store.case.ts';
-import { BackendNotAvailableError, ValidationError } from '../common/errors.ts';
-import { openStore, openTsdb, parseConnectionUrl } from './connect.ts';
+import { ValidationError } from '../common/errors.ts';
+import { BackendUnreachableError, openStore, openTsdb, parseConnectionUrl } from './connect.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-store-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const freshUrl = () => `sqlite://${path.join(dir, `store-${++n}.db`)}`;
 
-runStoreContract('sqlite', () => openStore(freshUrl()));
+runStoreContract('sqlite', () => openStore(freshUrl()), { openSame: (url) => openStore(url) });
 
 describe('SQLite store', () => {
   it('shares one database between a store and a tsdb on the same file', async () => {
@@ -65,8 +65,9 @@ describe('parseConnectionUrl', () => {
     assert.deepEqual(parseConnectionUrl('sqlite:///abs/x.db', 'store'), { scheme: 'sqlite', available: true, path: '/abs/x.db' });
     assert.deepEqual(parseConnectionUrl('sqlite:rel.db', 'tsdb'), { scheme: 'sqlite', available: true, path: 'rel.db' });
     assert.deepEqual(parseConnectionUrl('./plain.db', 'store'), { scheme: 'sqlite', available: true, path: './plain.db' });
-    assert.deepEqual(parseConnectionUrl('postgresql://u:p@db:5432/mw', 'tsdb'), { scheme: 'postgres', available: false });
-    assert.deepEqual(parseConnectionUrl('mysql://db/mw', 'store'), { scheme: 'mysql', available: false });
+    assert.deepEqual(parseConnectionUrl('postgresql://u:p@db:5432/mw', 'tsdb'), { scheme: 'postgres', available: true });
+    assert.deepEqual(parseConnectionUrl('mysql://db/mw', 'store'), { scheme: 'mysql', available: true });
+    assert.deepEqual(parseConnectionUrl('mariadb://db/mw?pool=4', 'store'), { scheme: 'mysql', available: true });
     assert.deepEqual(parseConnectionUrl('', 'stream'), { scheme: 'embedded', available: true });
     assert.deepEqual(parseConnectionUrl('embedded://', 'stream'), { scheme: 'embedded', available: true });
     assert.deepEqual(parseConnectionUrl('embedded:///h/stream.db', 'stream'), { scheme: 'embedded', available: true, path: '/h/stream.db' });
@@ -94,8 +95,14 @@ describe('parseConnectionUrl', () => {
     );
   });
 
-  it('reports backends that are not built yet', async () => {
-    await assert.rejects(openStore('postgres://u:p@localhost/mw'), BackendNotAvailableError);
-    await assert.rejects(openTsdb('mysql://localhost/mw'), BackendNotAvailableError);
+  it('reports a server that does not answer without its password', async () => {
+    // Port 1 on localhost: nothing listens, the connection is refused at once.
+    for (const url of ['postgres://u:hunter2@127.0.0.1:1/mw', 'mysql://u:hunter2@127.0.0.1:1/mw']) {
+      await assert.rejects(
+        openStore(url),
+        (e: Error) => e instanceof BackendUnreachableError && e.message.includes('u:***@') && !e.message.includes('hunter2'),
+      );
+    }
+    await assert.rejects(openTsdb('postgres://127.0.0.1:1/mw?pool=0'), ValidationError);
   });
 });

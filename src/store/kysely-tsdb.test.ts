@@ -9,4 +9,4 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-tsdb-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
-runTsdbContract('sqlite', () => openTsdb(`sqlite://${path.join(dir, `tsdb-${++n}.db`)}`));
+runTsdbContract('sqlite', () => openTsdb(`sqlite://${path.join(dir, `tsdb-${++n}.db`)}`), { openSame: (url) => openTsdb(url) });

@@ -4,6 +4,7 @@ import type { SqlBackend } from './backend.ts';
 import { num } from './codec.ts';
 import { upsert, writeTx, type DialectTraits } from './dialect.ts';
 import { writeIngestBatchTx } from './ingest.ts';
+import { DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from './retention.ts';
 import type { Database } from './schema.ts';
 import type {
   ErrorRow,
@@ -11,6 +12,7 @@ import type {
   MetricRow,
   PredictionRow,
   ResultRow,
+  RetentionCounts,
   SeriesQuery,
   Tsdb,
   WindowHistogram,
@@ -18,6 +20,16 @@ import type {
 import * as rows from './tsdb-rows.ts';
 
 type SeriesTable = 'app_results' | 'metrics';
+
+/** Options of {@link KyselyTsdb}. */
+export interface KyselyTsdbOptions {
+  /** Delete rows older than this many days, hourly in the background. @default undefined (keep all) */
+  retentionDays?: number;
+  /** Milliseconds between retention rounds. @default 3600000 */
+  retentionIntervalMs?: number;
+  /** Where background retention failures go. @default ignored (the next round tries again) */
+  onRetentionError?: (err: unknown) => void;
+}
 
 /**
  * The time-series tables over any Kysely database. Ingest writes a whole batch and the consumer's
@@ -28,12 +40,18 @@ export class KyselyTsdb implements Tsdb {
   private readonly backend: SqlBackend;
   private readonly db: Kysely<Database>;
   private readonly traits: DialectTraits;
+  private readonly stopRetention: (() => void) | undefined;
 
-  constructor(url: string, backend: SqlBackend) {
+  constructor(url: string, backend: SqlBackend, opts: KyselyTsdbOptions = {}) {
     this.url = url;
     this.backend = backend;
     this.db = backend.db;
     this.traits = backend.traits;
+    const days = opts.retentionDays;
+    this.stopRetention =
+      days === undefined || days <= 0
+        ? undefined
+        : startRetention((cutoff) => this.deleteOlderThan(cutoff), days, { intervalMs: opts.retentionIntervalMs, onError: opts.onRetentionError });
   }
 
   migrate(): Promise<void> {
@@ -41,7 +59,13 @@ export class KyselyTsdb implements Tsdb {
   }
 
   close(): Promise<void> {
+    this.stopRetention?.();
     return this.backend.release();
+  }
+
+  /** Batched deletes by the time-led indexes; see {@link deleteOlderThan} in `retention.ts`. */
+  deleteOlderThan(cutoffMs: number, opts: { batchSize?: number } = {}): Promise<RetentionCounts> {
+    return deleteOlderThan(this.db, this.traits, cutoffMs, opts.batchSize ?? DEFAULT_RETENTION_BATCH);
   }
 
   /**

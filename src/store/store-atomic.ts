@@ -1,4 +1,5 @@
 import type { Kysely, UpdateObject } from 'kysely';
+import { num } from './codec.ts';
 import { insertIgnore, type DialectTraits } from './dialect.ts';
 import type { Database } from './schema.ts';
 
@@ -47,10 +48,12 @@ export async function bumpEndpointCounters(
 }
 
 /**
- * Takes or renews lease `name` for `holder`, inside the caller's write transaction: the UPDATE
- * takes it only from its holder or once expired (`expires_at < now`), the INSERT only when no row
- * exists, and the final read tells who holds it — MySQL's update count cannot, as it leaves out
- * rows whose values did not change.
+ * Takes or renews lease `name` for `holder`, inside the caller's write transaction. The row is
+ * first made to exist (an INSERT that skips an existing key: whoever creates it holds it), then
+ * read under a row lock (`FOR UPDATE` off SQLite, where the transaction holds the database's write
+ * lock anyway), and taken only from its holder or once expired (`expires_at < now`). Locking a row
+ * that exists — rather than updating a maybe-missing one and inserting after — keeps MySQL from
+ * taking gap locks, which deadlock two contenders for a new lease.
  */
 export async function takeLease(
   tx: Kysely<Database>,
@@ -60,13 +63,13 @@ export async function takeLease(
   expiresAt: number,
   now: number,
 ): Promise<boolean> {
-  await tx
-    .updateTable('leases')
-    .set({ holder, expires_at: expiresAt })
-    .where('name', '=', name)
-    .where((eb) => eb.or([eb('holder', '=', holder), eb('expires_at', '<', now)]))
-    .execute();
-  await insertIgnore(tx, traits, 'leases', [{ name, holder, expires_at: expiresAt }]);
-  const r = await tx.selectFrom('leases').select('holder').where('name', '=', name).executeTakeFirst();
-  return r?.holder === holder;
+  if ((await insertIgnore(tx, traits, 'leases', [{ name, holder, expires_at: expiresAt }])) > 0) return true;
+  let q = tx.selectFrom('leases').select(['holder', 'expires_at']).where('name', '=', name);
+  if (traits.flavor !== 'sqlite') q = q.forUpdate();
+  const r = await q.executeTakeFirst();
+  // Released between our insert and our read: the next attempt will find the name free.
+  if (!r) return false;
+  if (r.holder !== holder && num(r.expires_at) >= now) return false;
+  await tx.updateTable('leases').set({ holder, expires_at: expiresAt }).where('name', '=', name).execute();
+  return true;
 }

@@ -35,6 +35,22 @@ export interface Tsdb {
   latestResults(project: string, q?: { endpointId?: string; app?: string }): Promise<ResultRow[]>;
   hasResults(project: string, endpointId: string, app: string, windowStart: number): Promise<boolean>;
   deleteResults(project: string, endpointId: string, app: string, window: Window): Promise<void>;
+
+  /**
+   * Retention: deletes predictions and errors stamped before `cutoffMs`, and histograms, results
+   * and metrics of windows that ended by then, in batches of `batchSize` rows (default 10,000).
+   * Optional: a backend without it keeps everything.
+   */
+  deleteOlderThan?(cutoffMs: number, opts?: { batchSize?: number }): Promise<RetentionCounts>;
+}
+
+/** Rows deleted per table by {@link Tsdb.deleteOlderThan}. */
+export interface RetentionCounts {
+  predictions: number;
+  errors: number;
+  window_histograms: number;
+  app_results: number;
+  metrics: number;
 }
 
 export interface PredictionRow {

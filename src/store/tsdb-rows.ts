@@ -39,9 +39,13 @@ export function rowToPrediction(r: Row<'predictions'>): PredictionRow {
   };
 }
 
-/** Encodes a record as a row (error). */
+/**
+ * Encodes a record as a row (error). NUL characters become U+FFFD: PostgreSQL text cannot hold
+ * them, and one such message from a model would otherwise fail its whole ingest batch, again on
+ * every redelivery.
+ */
 export function errorToRow(e: ErrorRow): Insertable<Database['errors']> {
-  return { project: e.project, endpoint_id: e.endpointId, time: e.time, request_id: e.requestId, error: e.error };
+  return { project: e.project, endpoint_id: e.endpointId, time: e.time, request_id: e.requestId, error: e.error.replace(/\0/g, '\uFFFD') };
 }
 
 /** Decodes a row into its record (Error). */

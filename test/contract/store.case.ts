@@ -7,6 +7,11 @@ import type { FunctionRecord, ModelRecord, MonitoringEvent, Store } from '../../
 /** Cases a backend may skip, each with the reason it gives. */
 export interface StoreContractOptions {
   skip?: Partial<Record<'concurrency', string>>;
+  /**
+   * Opens a second handle on the database of `url` (the `url` of a store `open` returned), as
+   * another process would: the two-handle races run only when it is given.
+   */
+  openSame?: (url: string) => Promise<Store>;
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -53,6 +58,20 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
     } finally {
       await s.close();
     }
+  }
+
+  const openSame = opts.openSame;
+  const twoHandles = opts.skip?.concurrency ?? (openSame ? undefined : 'no second handle (openSame) given');
+  async function withTwoStores(fn: (a: Store, b: Store) => Promise<void>): Promise<void> {
+    await withStore(async (a) => {
+      const b = await (openSame ?? assert.fail('openSame missing'))(a.url);
+      try {
+        await b.migrate();
+        await fn(a, b);
+      } finally {
+        await b.close();
+      }
+    });
   }
 
   describe(`Store contract: ${name}`, () => {
@@ -188,6 +207,31 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
       withStore(async (s) => {
         const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => s.acquireLease('race', `h${i}`, 1000, T0)));
         assert.equal(wins.filter(Boolean).length, 1);
+      }));
+
+    it('lets exactly one of two store handles win a lease, fresh or expired', { skip: twoHandles }, () =>
+      withTwoStores(async (a, b) => {
+        for (let round = 0; round < 5; round++) {
+          const wins = await Promise.all(
+            Array.from({ length: 4 }, (_, i) => [a.acquireLease(`race-${round}`, `a${i}`, 1000, T0), b.acquireLease(`race-${round}`, `b${i}`, 1000, T0)]).flat(),
+          );
+          assert.equal(wins.filter(Boolean).length, 1, `round ${round}`);
+        }
+        const late = await Promise.all([a.acquireLease('race-0', 'late-a', 1000, T0 + 5000), b.acquireLease('race-0', 'late-b', 1000, T0 + 5000)]);
+        assert.equal(late.filter(Boolean).length, 1, 'one of two takes over an expired lease');
+      }));
+
+    it('adds up bumpEndpoint and creates an endpoint once across two store handles', { skip: twoHandles }, () =>
+      withTwoStores(async (a, b) => {
+        const created = await Promise.all([a, b, a, b].map((s) => s.createEndpointIfMissing(sampleEndpoint())));
+        assert.equal(created.filter(Boolean).length, 1);
+        await Promise.all(
+          Array.from({ length: 40 }, (_, i) =>
+            (i % 2 === 0 ? a : b).bumpEndpoint('p1', 'ep-1', { errors: 1, firstRequest: T0 + 1000 - i, lastRequest: T0 + 2000 + i }),
+          ),
+        );
+        const e = await b.getEndpoint('p1', 'ep-1');
+        assert.deepEqual([e?.errorCount, e?.firstRequest, e?.lastRequest], [40, T0 + 1000 - 39, T0 + 2000 + 39]);
       }));
 
     it('stores monitoring events and lists them newest first', () =>

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it as nodeIt } from 'node:test';
 import { compareOffsets, type Stream, type StreamMessage, type Subscription } from '../../src/stream/port.ts';
 
 /**
@@ -26,7 +26,7 @@ const msgs = (prefix: string, n: number, key = 'k') => Array.from({ length: n },
  * The contract every {@link Stream} backend passes: durable, ordered per key, consumer groups that
  * resume after their acknowledged offset, and a group's messages never handed to two live consumers.
  */
-export function runStreamContract(name: string, setup: () => Promise<StreamHarness>): void {
+export function runStreamContract(name: string, setup: () => Promise<StreamHarness>, opts: { skip?: string } = {}): void {
   async function withHarness(fn: (h: StreamHarness) => Promise<void>): Promise<void> {
     const h = await setup();
     try {
@@ -35,6 +35,11 @@ export function runStreamContract(name: string, setup: () => Promise<StreamHarne
       await h.cleanup();
     }
   }
+
+  // Skipped cases are reported one by one, with the reason (a backend without its server).
+  const it = (title: string, fn: () => Promise<void>): void => {
+    nodeIt(title, opts.skip ? { skip: opts.skip } : {}, fn);
+  };
 
   describe(`Stream contract: ${name}`, () => {
     it('delivers messages in order with growing offsets', () =>
@@ -160,5 +165,111 @@ export function runStreamContract(name: string, setup: () => Promise<StreamHarne
         await b.close();
         await a.close();
       }));
+
+    it('splits a group between two members: every message once, per-key order kept', () =>
+      withHarness(async (h) => {
+        const a = await h.open({ owner: 'member-a' });
+        const b = await h.open({ owner: 'member-b' });
+        const keys = Array.from({ length: 12 }, (_, i) => `key-${i}`);
+        const subA = await a.subscribe('t', 'g');
+        const subB = await subscribeOrRefused(b, 't', 'g');
+        for (let round = 0; round < 10; round++) await a.publish('t', keys.map((key) => ({ key, value: `${key}:${round}` })));
+        const got = await drainGroup([subA, subB], 120, 15_000);
+        assertOnceInKeyOrder(got, keys, 10);
+        await b.close();
+        await a.close();
+      }));
+
+    it("hands a closed member's partitions to the rest of the group", () =>
+      withHarness(async (h) => {
+        const a = await h.open({ owner: 'member-a' });
+        const b = await h.open({ owner: 'member-b' });
+        const keys = Array.from({ length: 12 }, (_, i) => `key-${i}`);
+        const subA = await a.subscribe('t', 'g');
+        let subB = await subscribeOrRefused(b, 't', 'g');
+        for (let round = 0; round < 5; round++) await a.publish('t', keys.map((key) => ({ key, value: `${key}:${round}` })));
+        const first = await drainGroup([subA, subB], 60, 15_000);
+        await a.close();
+        subB ??= await b.subscribe('t', 'g');
+        for (let round = 5; round < 10; round++) await b.publish('t', keys.map((key) => ({ key, value: `${key}:${round}` })));
+        const rest = await drainGroup([subB], 60, 15_000);
+        assert.ok(rest.every((m) => Number(m.value.split(':')[1]) >= 5), 'nothing acknowledged comes again');
+        assertOnceInKeyOrder([...first, ...rest], keys, 10);
+        await b.close();
+      }));
+
+    it('redelivers what a closed member did not acknowledge to another member', () =>
+      withHarness(async (h) => {
+        const a = await h.open({ owner: 'member-a' });
+        const b = await h.open({ owner: 'member-b' });
+        await a.publish('t', msgs('m', 30, 'k1').concat(msgs('n', 30, 'k2')));
+        const subA = await a.subscribe('t', 'g');
+        const taken = await fetchN(subA, 20, 3000);
+        assert.equal(taken.length, 20);
+        const acked: StreamMessage[] = [];
+        for (const key of ['k1', 'k2']) acked.push(...taken.filter((m) => m.key === key).slice(0, 3));
+        await subA.ack(acked);
+        await a.close();
+        const subB = await b.subscribe('t', 'g');
+        const ackedValues = new Set(acked.map((m) => m.value));
+        const all = msgs('m', 30, 'k1').concat(msgs('n', 30, 'k2'));
+        const again = await fetchN(subB, all.length - acked.length, 5000);
+        assert.equal(again.length, all.length - acked.length, 'everything not acknowledged comes to the other member');
+        for (const key of ['k1', 'k2']) {
+          const mine = again.filter((m) => m.key === key).map((m) => m.value);
+          assert.deepEqual(mine, all.filter((m) => m.key === key && !ackedValues.has(m.value)).map((m) => m.value), `order of ${key}`);
+        }
+        assert.deepEqual(await subB.fetch(10, 100), []);
+        await b.close();
+      }));
+
+    it('publishes 20,000 small messages in one call and delivers them all', () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        const n = 20_000;
+        const batch = Array.from({ length: n }, (_, i) => ({ key: `endpoint-${i % 50}`, value: `{"i":${i}}` }));
+        await s.publish('t', batch);
+        const sub = await s.subscribe('t', 'g');
+        const got = await drainGroup([sub], n, 60_000);
+        assert.equal(got.length, n);
+        assert.equal(new Set(got.map((m) => m.value)).size, n);
+        assert.equal(await sub.lag(), 0);
+        await s.close();
+      }));
   });
+}
+
+/** Subscribes, or returns undefined when the backend lets only one consumer read a group. */
+async function subscribeOrRefused(s: Stream, topic: string, group: string): Promise<Subscription | undefined> {
+  try {
+    return await s.subscribe(topic, group);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fetches and acknowledges from every subscription in turn until `n` messages came or `waitMs` passed. */
+async function drainGroup(subs: (Subscription | undefined)[], n: number, waitMs: number): Promise<StreamMessage[]> {
+  const got: StreamMessage[] = [];
+  const until = Date.now() + waitMs;
+  while (got.length < n && Date.now() < until) {
+    for (const sub of subs) {
+      if (!sub) continue;
+      const batch = await sub.fetch(Math.min(5000, n), 20);
+      got.push(...batch);
+      if (batch.length > 0) await sub.ack(batch);
+    }
+  }
+  return got;
+}
+
+/** Every `key:round` message arrived exactly once, and each key's rounds in order. */
+function assertOnceInKeyOrder(got: StreamMessage[], keys: string[], rounds: number): void {
+  const values = got.map((m) => m.value);
+  assert.equal(new Set(values).size, values.length, 'no message delivered twice');
+  assert.equal(values.length, keys.length * rounds, 'every message delivered');
+  for (const key of keys) {
+    const mine = got.filter((m) => m.key === key).map((m) => Number(m.value.split(':')[1]));
+    assert.deepEqual(mine, Array.from({ length: rounds }, (_, i) => i), `order of ${key}`);
+  }
 }

@@ -57,11 +57,21 @@ function result(name: string, windowStart: number, over: Partial<ResultRow> = {}
   };
 }
 
+/** Cases a backend may skip, each with the reason it gives, and what the two-handle cases need. */
+export interface TsdbContractOptions {
+  skip?: Partial<Record<'concurrency' | 'retention', string>>;
+  /**
+   * Opens a second handle on the database of `url` (the `url` of a tsdb `open` returned), as
+   * another process would: the two-handle cases run only when it is given.
+   */
+  openSame?: (url: string) => Promise<Tsdb>;
+}
+
 /**
  * The contract every {@link Tsdb} backend passes. `open` returns a fresh, empty tsdb each call
  * (not yet migrated); the suite closes what it opens.
  */
-export function runTsdbContract(name: string, open: () => Promise<Tsdb>): void {
+export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: TsdbContractOptions = {}): void {
   async function withTsdb(fn: (t: Tsdb) => Promise<void>): Promise<void> {
     const t = await open();
     try {
@@ -70,6 +80,19 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>): void {
     } finally {
       await t.close();
     }
+  }
+  const openSame = opts.openSame;
+  const twoHandles = opts.skip?.concurrency ?? (openSame ? undefined : 'no second handle (openSame) given');
+  async function withTwoTsdbs(fn: (a: Tsdb, b: Tsdb) => Promise<void>): Promise<void> {
+    await withTsdb(async (a) => {
+      const b = await (openSame ?? assert.fail('openSame missing'))(a.url);
+      try {
+        await b.migrate();
+        await fn(a, b);
+      } finally {
+        await b.close();
+      }
+    });
   }
   const win = { start: T0, end: T0 + 10 * MIN };
 
@@ -125,6 +148,57 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>): void {
         // A checkpoint is per partition.
         await t.writeIngestBatch({ ...batch, predictions: [], errors: [], histograms: [], checkpoint: { consumer: 'stream', partition: 1, offset: '5' } });
         assert.equal(await t.getCheckpoint('stream', 1), '5');
+      }));
+
+    it('writes a batch delivered to two handles at once only once', { skip: twoHandles }, () =>
+      withTwoTsdbs(async (a, b) => {
+        const batch: IngestBatch = {
+          predictions: [prediction(1), prediction(2)],
+          errors: [{ project: 'p1', endpointId: 'ep-1', time: T0, requestId: 'r', error: 'x' }],
+          histograms: [hist('f0', [1, 1]), hist('f1', [2])],
+          checkpoint: { consumer: 'stream', partition: 3, offset: '7' },
+        };
+        await Promise.all([a, b, a, b].map((t) => t.writeIngestBatch(batch)));
+        assert.equal(await a.countPredictions('p1', 'ep-1', win), 2);
+        assert.equal((await b.readErrors('p1', 'ep-1', win)).length, 1);
+        const hs = await a.readWindowHistograms('p1', 'ep-1', win.start, win.end);
+        assert.deepEqual(hs.map((h) => [h.feature, h.counts]), [['f0', [1, 1]], ['f1', [2]]]);
+        assert.equal(await b.getCheckpoint('stream', 3), '7');
+      }));
+
+    it('adds histogram counts of batches from two partitions written at once', { skip: twoHandles }, () =>
+      withTwoTsdbs(async (a, b) => {
+        const batch = (partition: number, offset: number): IngestBatch => ({
+          predictions: [prediction(offset, { requestId: `p${partition}-${offset}` })],
+          errors: [],
+          histograms: [hist('f0', [1, 0]), hist('f1', [0, 1])],
+          checkpoint: { consumer: 'stream', partition, offset: String(offset) },
+        });
+        // Each partition's batches in order (as one consumer delivers them), the partitions at once.
+        await Promise.all(
+          Array.from({ length: 8 }, async (_, partition) => {
+            const t = partition % 2 === 0 ? a : b;
+            for (let offset = 1; offset <= 3; offset++) await t.writeIngestBatch(batch(partition, offset));
+          }),
+        );
+        const hs = await a.readWindowHistograms('p1', 'ep-1', win.start, win.end);
+        assert.deepEqual(hs.map((h) => [h.feature, h.counts, h.count]), [['f0', [24, 0], 24], ['f1', [0, 24], 24]]);
+        assert.equal(await b.countPredictions('p1', 'ep-1', win), 24);
+      }));
+
+    it('round-trips quotes, backslashes, newlines, tabs and non-ASCII text', () =>
+      withTsdb(async (t) => {
+        const text = `it's "quoted" \\ back\\slash\ttab\nnew line; é ü 日本 😀 {,} \\N NULL`;
+        const p = prediction(1, { features: [text, 1.5, null, { nested: text }], outputs: [text], labels: { [text]: text } });
+        await t.writeIngestBatch({
+          predictions: [p],
+          errors: [{ project: 'p1', endpointId: 'ep-1', time: T0, requestId: 'r', error: `${text} \u0000 nul` }],
+          histograms: [],
+        });
+        assert.deepEqual(await t.readPredictions('p1', 'ep-1', win), [p]);
+        assert.equal((await t.readErrors('p1', 'ep-1', win))[0]?.error, `${text} \uFFFD nul`);
+        await t.writeResults([result('r', T0, { extraData: { text, list: [text] } })]);
+        assert.deepEqual((await t.listResults('p1'))[0]?.extraData, { text, list: [text] });
       }));
 
     it('skips predictions already stored (same request id and row)', () =>
@@ -200,6 +274,38 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>): void {
         assert.deepEqual((await t.listResults('p1', { limit: 1, endpointId: 'ep-1', name: 'general_drift' })).map((r) => r.windowStart), [T0 + 10 * MIN]);
         assert.deepEqual((await t.listResults('p1', { start: T0 + 1, end: T0 + 20 * MIN })).map((r) => r.windowStart), [T0 + 10 * MIN]);
         await assert.rejects(t.writeResults([result('bad', T0, { value: Number.NaN })]), ValidationError);
+      }));
+
+    it('deletes rows older than a cutoff in batches', { skip: opts.skip?.retention }, () =>
+      withTsdb(async (t) => {
+        const deleteOlderThan = t.deleteOlderThan?.bind(t) ?? assert.fail('deleteOlderThan is missing; skip retention with a reason');
+        const w2 = { windowStart: T0 + 10 * MIN, windowEnd: T0 + 20 * MIN };
+        await t.writeIngestBatch({
+          predictions: Array.from({ length: 20 }, (_, i) => prediction(i, { time: T0 + i * MIN, endpointId: i % 2 ? 'ep-1' : 'ep-2' })),
+          errors: [
+            { project: 'p1', endpointId: 'ep-1', time: T0 + 5, requestId: 'old', error: 'x' },
+            { project: 'p2', endpointId: 'ep-1', time: T0 + 15 * MIN, requestId: 'new', error: 'y' },
+          ],
+          histograms: [hist('f0', [1]), hist('f1', [1]), hist('f0', [2], w2)],
+        });
+        await t.writeResults([result('r', T0), result('r', T0 + 10 * MIN)]);
+        const metric = (windowStart: number): MetricRow => {
+          const { kind: _k, status: _s, extraData: _e, ...rest } = result('m', windowStart);
+          return { ...rest, value: 1 };
+        };
+        await t.writeMetrics([metric(T0), metric(T0 + 10 * MIN), metric(T0 + 20 * MIN)]);
+
+        const counts = await deleteOlderThan(T0 + 10 * MIN, { batchSize: 3 });
+        assert.deepEqual(counts, { predictions: 10, errors: 1, window_histograms: 2, app_results: 1, metrics: 1 });
+        const all = { start: 0, end: T0 + 60 * MIN };
+        const left = [...(await t.readPredictions('p1', 'ep-1', all)), ...(await t.readPredictions('p1', 'ep-2', all))];
+        assert.deepEqual(left.map((p) => p.time).sort((x, y) => x - y), Array.from({ length: 10 }, (_, i) => T0 + (i + 10) * MIN));
+        assert.deepEqual(await t.readErrors('p1', 'ep-1', all), []);
+        assert.equal((await t.readErrors('p2', 'ep-1', all)).length, 1);
+        assert.deepEqual((await t.readWindowHistograms('p1', 'ep-1', 0, all.end)).map((h) => [h.feature, h.counts]), [['f0', [2]]]);
+        assert.deepEqual((await t.listResults('p1')).map((r) => r.windowStart), [T0 + 10 * MIN]);
+        assert.deepEqual((await t.listMetrics('p1')).map((r) => r.windowStart), [T0 + 10 * MIN, T0 + 20 * MIN]);
+        assert.deepEqual(await deleteOlderThan(T0 + 10 * MIN), { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0 });
       }));
 
     it('stores metrics, answers hasResults and deletes an app window', () =>

@@ -154,10 +154,10 @@ test('functions and credentials follow the SDK contract', async () => {
   const apps = await project.listModelMonitoringFunctions();
   assert.deepEqual(apps.map((a) => a.name).sort(), ['broken', 'histogram-data-drift', 'row-count']);
   await assert.rejects(project.setModelMonitoringFunction({ name: 'model-monitoring-writer', application: RowCountApp }), /reserved/);
-  const c = await project.setModelMonitoringCredentials({ tsdbConnection: 'postgres://user:secret@127.0.0.1/test' });
-  assert.equal(c.tsdbConnection?.includes('secret'), false);
+  const c = await project.setModelMonitoringCredentials({ streamPath: 'kafka://user:secret@127.0.0.1:9092' });
+  assert.equal(c.streamPath?.includes('secret'), false);
   assert.equal(c.notAvailable.length, 1);
-  await assert.rejects(project.setModelMonitoringCredentials({ tsdbConnection: 'postgres://127.0.0.1/other' }), /replace/);
+  await assert.rejects(project.setModelMonitoringCredentials({ streamPath: 'kafka://127.0.0.1:9093' }), /replace/);
   await assert.rejects(project.setModelMonitoringCredentials({ streamPath: 'ftp://x' }), /stream/);
   await project.removeModelMonitoringFunction('broken');
   assert.equal((await project.listModelMonitoringFunctions({ name: 'broken' })).length, 0);

@@ -6,6 +6,7 @@ import { registerFunctionCommands } from './functions.ts';
 import { registerModelCommands } from './models.ts';
 import { registerMonitoringCommands } from './monitoring.ts';
 import { registerProjectCommands } from './project.ts';
+import { registerReportCommand } from './report.ts';
 import { registerResultCommands } from './results.ts';
 import { registerUpCommand } from './up.ts';
 import { registerWorkerCommand } from './worker.ts';
@@ -18,7 +19,7 @@ import { registerWorkerCommand } from './worker.ts';
 export function registerCommands(program: Command): void {
   registerUpCommand(program);
   registerDemoCommand(program);
-  // registerReportCommand(program): `report --reference A --current B` goes here.
+  registerReportCommand(program);
   registerProjectCommands(program);
   registerMonitoringCommands(program);
   registerFunctionCommands(program);

@@ -1,12 +1,20 @@
 import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, type Migration } from 'kysely';
 import type { SqlFlavor } from '../dialect.ts';
+import { createIndexOnce, mysqlTableOptions } from './ddl.ts';
 
 /*
  * Written once for SQLite, PostgreSQL and MySQL/MariaDB:
  * - keys are bounded varchar, because MySQL indexes only bounded columns (3072 bytes per key
  *   with utf8mb4, so every composite key below stays under 768 characters);
  * - JSON is text (MySQL `longtext`, since its `text` stops at 64 KB and reference stats grow past it);
- * - times are epoch ms in bigint, measures in double precision, booleans in integer.
+ * - times are epoch ms in bigint, measures in double precision, booleans in integer;
+ * - on MySQL every table is InnoDB in utf8mb4 with the binary collation, so that keys compare
+ *   byte for byte as on SQLite and PostgreSQL (the server default `utf8mb4_general_ci` would make
+ *   `Age` and `age` one key), and `predictions` gets an auto-increment primary key: InnoDB
+ *   clusters rows on the primary key, or else on the first unique key, which for predictions is
+ *   (project, endpoint, request id, row) — random order for ingest and wide secondary indexes;
+ * - tables and indexes are created "if not exists": MySQL DDL is not transactional, so a run that
+ *   failed half-way must be able to run again.
  */
 
 const PROJECT = 'varchar(64)';
@@ -22,9 +30,11 @@ function notNull(c: ColumnDefinitionBuilder): ColumnDefinitionBuilder {
   return c.notNull();
 }
 
-/** The first schema. `flavor` covers the two spots where the engines cannot share one spelling. */
+/** The first schema. `flavor` covers the spots where the engines cannot share one spelling. */
 export function initialMigration(flavor: SqlFlavor): Migration {
   const json = flavor === 'mysql' ? sql`longtext` : sql`text`;
+  /** Free text (messages, errors): MySQL `text` stops at 64 KB. */
+  const longText = flavor === 'mysql' ? sql`longtext` : sql`text`;
   const autoId = (t: Table): Table => {
     if (flavor === 'sqlite') return t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
     if (flavor === 'postgres') return t.addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity());
@@ -33,13 +43,14 @@ export function initialMigration(flavor: SqlFlavor): Migration {
 
   return {
     async up(db: Kysely<any>): Promise<void> {
-      const s = db.schema;
+      const s = { createTable: (name: string): Table => mysqlTableOptions(db.schema.createTable(name).ifNotExists(), flavor) };
+      const index = (name: string, table: string, columns: string[]) => createIndexOnce(db, flavor, name, table, columns);
 
       // ---- platform data -------------------------------------------------------------------
       await s
         .createTable('projects')
         .addColumn('name', PROJECT, (c) => c.primaryKey())
-        .addColumn('description', 'text', notNull)
+        .addColumn('description', longText, notNull)
         .addColumn('labels', json, notNull)
         .addColumn('monitoring', json)
         .addColumn('created_at', 'bigint', notNull)
@@ -65,7 +76,7 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .addColumn('model_key', NAME, notNull)
         .addColumn('tag', 'varchar(64)', notNull)
         .addColumn('uri', 'varchar(1024)', notNull)
-        .addColumn('model_file', 'text')
+        .addColumn('model_file', longText)
         .addColumn('class_name', NAME)
         .addColumn('feature_names', json, notNull)
         .addColumn('label_names', json, notNull)
@@ -129,10 +140,10 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .addColumn('status', 'integer')
         .addColumn('window_start', 'bigint', notNull)
         .addColumn('window_end', 'bigint', notNull)
-        .addColumn('message', 'text', notNull)
+        .addColumn('message', longText, notNull)
         .addColumn('time', 'bigint', notNull)
         .execute();
-      await s.createIndex('monitoring_events_project_time').on('monitoring_events').columns(['project', 'time']).execute();
+      await index('monitoring_events_project_time', 'monitoring_events', ['project', 'time']);
 
       await s
         .createTable('credentials')
@@ -141,8 +152,9 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .execute();
 
       // ---- time series ---------------------------------------------------------------------
-      await s
-        .createTable('predictions')
+      let predictions = s.createTable('predictions');
+      if (flavor === 'mysql') predictions = predictions.addColumn('id', 'bigint', (c) => c.primaryKey().autoIncrement());
+      await predictions
         .addColumn('project', PROJECT, notNull)
         .addColumn('endpoint_id', ENDPOINT, notNull)
         .addColumn('time', 'bigint', notNull)
@@ -154,8 +166,8 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .addColumn('labels', json)
         .addUniqueConstraint('predictions_request_row', ['project', 'endpoint_id', 'request_id', 'row_index'])
         .execute();
-      await s.createIndex('predictions_endpoint_time').on('predictions').columns(['project', 'endpoint_id', 'time']).execute();
-      await s.createIndex('predictions_project_time').on('predictions').columns(['project', 'time']).execute();
+      await index('predictions_endpoint_time', 'predictions', ['project', 'endpoint_id', 'time']);
+      await index('predictions_project_time', 'predictions', ['project', 'time']);
 
       await s
         .createTable('errors')
@@ -163,9 +175,9 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .addColumn('endpoint_id', ENDPOINT, notNull)
         .addColumn('time', 'bigint', notNull)
         .addColumn('request_id', NAME, notNull)
-        .addColumn('error', 'text', notNull)
+        .addColumn('error', longText, notNull)
         .execute();
-      await s.createIndex('errors_endpoint_time').on('errors').columns(['project', 'endpoint_id', 'time']).execute();
+      await index('errors_endpoint_time', 'errors', ['project', 'endpoint_id', 'time']);
 
       await s
         .createTable('window_histograms')
@@ -199,7 +211,7 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .addColumn('written_at', 'bigint', notNull)
         .addUniqueConstraint('app_results_key', ['project', 'endpoint_id', 'app', 'name', 'window_start'])
         .execute();
-      await s.createIndex('app_results_project_window').on('app_results').columns(['project', 'window_start']).execute();
+      await index('app_results_project_window', 'app_results', ['project', 'window_start']);
 
       await s
         .createTable('metrics')
@@ -213,7 +225,7 @@ export function initialMigration(flavor: SqlFlavor): Migration {
         .addColumn('written_at', 'bigint', notNull)
         .addUniqueConstraint('metrics_key', ['project', 'endpoint_id', 'app', 'name', 'window_start'])
         .execute();
-      await s.createIndex('metrics_project_window').on('metrics').columns(['project', 'window_start']).execute();
+      await index('metrics_project_window', 'metrics', ['project', 'window_start']);
 
       await s
         .createTable('ingest_checkpoints')

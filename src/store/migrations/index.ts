@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, typ
 import { ModelwatchError } from '../../common/errors.ts';
 import { retryBusy, type SqlFlavor } from '../dialect.ts';
 import { initialMigration } from './001-initial.ts';
+import { timeIndexesMigration } from './002-time-indexes.ts';
 
 /**
  * Every schema migration, in order. Names sort by their numeric prefix; a migration is never
@@ -10,6 +11,7 @@ import { initialMigration } from './001-initial.ts';
 export function migrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     '001-initial': initialMigration(flavor),
+    '002-time-indexes': timeIndexesMigration(flavor),
   };
 }
 
@@ -33,25 +35,55 @@ export class MigrationError extends ModelwatchError {
 
 /**
  * Brings the schema to the latest version, recorded in `kysely_migration`. Safe to call from
- * several processes at once. PostgreSQL and MySQL serialise through Kysely's migration lock. On
- * SQLite Kysely takes no lock and runs each statement on its own, so the whole run goes inside one
- * `BEGIN IMMEDIATE` transaction: the first process migrates, the others wait on the write lock and
- * then find nothing to do, and a failed migration leaves no half-built schema (SQLite DDL is
- * transactional).
+ * several processes at once:
+ * - PostgreSQL and MySQL: the whole run (Kysely's bookkeeping tables included, which it creates
+ *   before taking its own lock) holds a database-wide advisory lock on one connection —
+ *   `pg_advisory_lock`, or MySQL's `GET_LOCK` named after the database (its locks are server-wide).
+ *   The first process migrates, the others wait and then find nothing to do. PostgreSQL runs the
+ *   migrations in one transaction; MySQL DDL commits as it goes, so its migrations are written to
+ *   run again after a failure.
+ * - SQLite: Kysely takes no lock and runs each statement on its own, so the whole run goes inside
+ *   one `BEGIN IMMEDIATE` transaction: the others wait on the write lock, and a failed migration
+ *   leaves no half-built schema (SQLite DDL is transactional).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor): Promise<void> {
   const provider = new InlineMigrationProvider(flavor);
-  if (flavor !== 'sqlite') {
-    const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const run = async (conn: Kysely<unknown>): Promise<void> => {
+    const { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
     if (error !== undefined) throw new MigrationError(failedName(results), error);
+  };
+  if (flavor === 'postgres') {
+    await db.connection().execute(async (conn) => {
+      // A migration may outlast the pool's 60 s lock timeout; the lock waits up to 10 minutes.
+      await sql`set lock_timeout = '600s'`.execute(conn);
+      await sql`select pg_advisory_lock(${sql.lit(PG_MIGRATION_LOCK)})`.execute(conn);
+      try {
+        await run(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${sql.lit(PG_MIGRATION_LOCK)})`.execute(conn);
+        await sql`set lock_timeout = '60s'`.execute(conn);
+      }
+    });
+    return;
+  }
+  if (flavor === 'mysql') {
+    await db.connection().execute(async (conn) => {
+      const name = sql`concat('modelwatch-migrate:', sha1(coalesce(database(), '')))`;
+      const got = await sql<{ ok: number | null }>`select get_lock(${name}, 600) as ok`.execute(conn);
+      if (Number(got.rows[0]?.ok ?? 0) !== 1) throw new MigrationError(undefined, new Error('timed out waiting for the migration lock'));
+      try {
+        await run(conn);
+      } finally {
+        await sql`select release_lock(${name})`.execute(conn);
+      }
+    });
     return;
   }
   await db.connection().execute(async (conn) => {
     await retryBusy(() => sql`begin immediate`.execute(conn));
     try {
-      const { error, results } = await new Migrator({ db: conn, provider }).migrateToLatest();
-      if (error !== undefined) throw new MigrationError(failedName(results), error);
+      await run(conn);
       await sql`commit`.execute(conn);
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => undefined);
@@ -59,6 +91,9 @@ export async function migrateToLatest(db: Kysely<any>, flavor: SqlFlavor): Promi
     }
   });
 }
+
+/** Key of modelwatch's migration advisory lock on PostgreSQL (advisory locks are per database). */
+const PG_MIGRATION_LOCK = 7_312_022_811_004;
 
 function failedName(results: readonly MigrationResult[] | undefined): string | undefined {
   return results?.find((r) => r.status === 'Error')?.migrationName;

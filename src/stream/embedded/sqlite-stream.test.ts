@@ -7,8 +7,9 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { fetchN, runStreamContract } from '../../../test/contract/stream.case.ts';
 import { ManualClock } from '../../common/clock.ts';
-import { BackendNotAvailableError, ValidationError } from '../../common/errors.ts';
+import { ValidationError } from '../../common/errors.ts';
 import { openStream } from '../connect.ts';
+import { StreamUnavailableError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
@@ -180,9 +181,10 @@ describe('openStream', () => {
     }
   });
 
-  it('reports stream backends that are not built yet', async () => {
-    await assert.rejects(openStream('nats://localhost:4222', { home: root }), BackendNotAvailableError);
-    await assert.rejects(openStream('kafka://localhost:9092', { home: root }), BackendNotAvailableError);
+  it('hands nats:// and kafka:// to their backends and refuses other schemes', async () => {
+    await assert.rejects(openStream('nats://127.0.0.1:1', { home: root, nats: { connectTimeoutMs: 300 } }), StreamUnavailableError);
+    await assert.rejects(openStream('nats://localhost:4222?partitions=0', { home: root }), ValidationError);
+    await assert.rejects(openStream('kafka://localhost:9092?unknown=1', { home: root }), ValidationError);
     await assert.rejects(openStream('postgres://h/db', { home: root }), ValidationError);
   });
 });

@@ -1,0 +1,63 @@
+import { apiErrorCode, isWrongLastSequence, toStreamError, type NatsLink } from './nats-connection.ts';
+
+/**
+ * What a consumer group knows about one partition, kept as the only message of a subject in the
+ * record stream (max one message per subject). `owner` holds the partition ('' when free); `next`
+ * is the first offset not acknowledged and `seq` the stream sequence to read from to reach it.
+ * The record is both the lease and the committed offset: every change is a compare-and-set on the
+ * subject's last sequence (`rev`), so an owner that lost the partition cannot commit any more.
+ */
+export interface GroupRecord {
+  owner: string;
+  next: number;
+  seq: number;
+}
+
+/** A record with the revision (stream sequence) it was read or written at. */
+export interface RecordAt extends GroupRecord {
+  rev: number;
+}
+
+/** Someone else changed the record since `rev`. */
+export class RecordConflict extends Error {
+  constructor(subject: string) {
+    super(`group record '${subject}' changed concurrently`);
+    this.name = 'RecordConflict';
+  }
+}
+
+/** Reads and compare-and-sets group records of one meta stream. */
+export class GroupRecords {
+  constructor(
+    private readonly link: NatsLink,
+    private readonly metaStream: string,
+  ) {}
+
+  async read(subject: string): Promise<RecordAt | undefined> {
+    let m;
+    try {
+      m = await this.link.jsm.streams.getMessage(this.metaStream, { last_by_subj: subject });
+    } catch (err) {
+      if (apiErrorCode(err) === 10037) return undefined;
+      throw toStreamError(err, `reading group record '${subject}'`);
+    }
+    if (!m) return undefined;
+    const r = m.json<Partial<GroupRecord>>();
+    return { rev: m.seq, owner: typeof r.owner === 'string' ? r.owner : '', next: Number(r.next ?? 0), seq: Number(r.seq ?? 1) };
+  }
+
+  /**
+   * Writes `record` if the subject's last revision is still `rev` (0: no record yet).
+   * @returns the new revision.
+   * @throws RecordConflict when it is not.
+   */
+  async write(subject: string, rev: number, record: GroupRecord): Promise<number> {
+    try {
+      const ack = await this.link.js.publish(subject, JSON.stringify(record), { expect: { lastSubjectSequence: rev } });
+      return ack.seq;
+    } catch (err) {
+      if (isWrongLastSequence(err)) throw new RecordConflict(subject);
+      throw toStreamError(err, `writing group record '${subject}'`);
+    }
+  }
+}

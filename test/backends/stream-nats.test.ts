@@ -1,0 +1,329 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it as nodeIt } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { ValidationError } from '../../src/common/errors.ts';
+import { openStream } from '../../src/stream/connect.ts';
+import { StreamUnavailableError } from '../../src/stream/errors.ts';
+import { NatsStream, type NatsStreamOptions } from '../../src/stream/nats/nats-stream.ts';
+import { partitionFor } from '../../src/stream/partition.ts';
+import { fetchN, runStreamContract } from '../contract/stream.case.ts';
+
+/**
+ * NATS JetStream backend: the shared stream contract plus NATS specifics. Needs a JetStream server
+ * at MODELWATCH_TEST_NATS (default 127.0.0.1:4222); without one the tests are skipped, except under
+ * CI where a missing server is a failure. Every test works in its own namespace and deletes its streams.
+ */
+const SERVER = process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
+const reachable = await canConnect(SERVER);
+const skip = reachable || process.env.CI ? undefined : `no NATS server at ${SERVER} (set MODELWATCH_TEST_NATS=host:port or start nats-server -js)`;
+const NATS_SERVER = process.env.MODELWATCH_NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+const FAST = { leaseTtlMs: 1500, heartbeatMs: 150, joinWaitMs: 60, tickMs: 50, pullExpiresMs: 1000 } satisfies Partial<NatsStreamOptions>;
+
+const namespaces: string[] = [];
+after(async () => {
+  if (!reachable) return;
+  const nc = await connect({ servers: SERVER });
+  const jsm = await jetstreamManager(nc);
+  for await (const name of jsm.streams.names()) {
+    if (namespaces.some((ns) => name.startsWith(`MW_X_${ns}_`) || name.startsWith(`MWMETA_MW_X_${ns}_`))) await jsm.streams.delete(name);
+  }
+  await nc.close();
+});
+
+/** Opens handles on one fresh namespace. */
+function harness(extra: Partial<NatsStreamOptions> = {}) {
+  const ns = `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  namespaces.push(ns);
+  const open: NatsStream[] = [];
+  return {
+    ns,
+    open: async (o: { owner?: string } & Partial<NatsStreamOptions> = {}) => {
+      const { owner, ...rest } = o;
+      const s = await NatsStream.connect({ url: `nats://${SERVER}?partitions=3`, namespace: ns, ...FAST, ...extra, ...rest, ...(owner ? { ownerId: owner } : {}) });
+      open.push(s);
+      return s;
+    },
+    cleanup: async () => {
+      for (const s of open) await s.close();
+    },
+  };
+}
+
+runStreamContract('nats', async () => harness(), skip ? { skip } : {});
+
+const it = (title: string, fn: () => Promise<void>): void => {
+  nodeIt(title, skip ? { skip } : {}, fn);
+};
+
+describe('NatsStream', () => {
+  it('numbers events per partition from 0 and packs a publish into few JetStream messages', async () => {
+    const h = harness();
+    try {
+      const s = await h.open();
+      const batch = Array.from({ length: 3000 }, (_, i) => ({ key: `endpoint-${i % 7}`, value: String(i) }));
+      await s.publish('mw.demo.events', batch);
+      const sub = await s.subscribe('mw.demo.events', 'g');
+      const got = await fetchN(sub, 3000, 5000);
+      assert.equal(got.length, 3000);
+      for (let p = 0; p < 3; p++) {
+        const offsets = got.filter((m) => m.partition === p).map((m) => Number(m.offset));
+        assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p} offsets`);
+      }
+      assert.ok(got.every((m) => m.partition === partitionFor(m.key, 3)));
+      const nc = await connect({ servers: SERVER });
+      const info = await (await jetstreamManager(nc)).streams.info(s.streamsOf('mw.demo.events').data);
+      assert.ok(info.state.messages <= 6, `3000 events in ${info.state.messages} JetStream messages`);
+      await nc.close();
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('keeps offsets gap-free when two producers write the same partition at once', async () => {
+    const h = harness();
+    try {
+      const [p1, p2, c] = await Promise.all([h.open(), h.open(), h.open()]);
+      const calls: Promise<void>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const who = i % 2 === 0 ? p1 : p2;
+        calls.push(who.publish('t', Array.from({ length: 25 }, (_, j) => ({ key: 'same', value: `${i}:${j}` }))));
+      }
+      await Promise.all(calls);
+      const sub = await c.subscribe('t', 'g');
+      const got = await fetchN(sub, 1000, 5000);
+      assert.equal(got.length, 1000);
+      assert.deepEqual(got.map((m) => Number(m.offset)), got.map((_, i) => i));
+      assert.equal(new Set(got.map((m) => m.value)).size, 1000);
+      for (let i = 0; i < 40; i++) {
+        const js = got.filter((m) => m.value.startsWith(`${i}:`)).map((m) => Number(m.value.split(':')[1]));
+        assert.deepEqual(js, Array.from({ length: 25 }, (_, j) => j), `call ${i} stays in order`);
+      }
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('shares partitions between live members and takes them all back when one leaves', async () => {
+    const h = harness();
+    try {
+      const a = await h.open({ owner: 'a' });
+      const b = await h.open({ owner: 'b' });
+      const subA = (await a.subscribe('t', 'g')) as unknown as { ownedPartitions(): number[] };
+      const subB = (await b.subscribe('t', 'g')) as unknown as { ownedPartitions(): number[]; close(): Promise<void> };
+      await waitFor(() => subA.ownedPartitions().length === 2 && subB.ownedPartitions().length === 1, 5000);
+      assert.deepEqual(subA.ownedPartitions(), [0, 2]);
+      assert.deepEqual(subB.ownedPartitions(), [1]);
+      await subB.close();
+      await waitFor(() => subA.ownedPartitions().length === 3, 5000);
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it("takes over a crashed member's partitions after its lease and redelivers what it had not acknowledged", async () => {
+    const h = harness();
+    try {
+      const crashed = await h.open({ owner: 'crashed' });
+      await crashed.publish('t', Array.from({ length: 30 }, (_, i) => ({ key: `k${i % 3}`, value: String(i) })));
+      const sub = await crashed.subscribe('t', 'g');
+      const first = await fetchN(sub, 30, 3000);
+      assert.equal(first.length, 30);
+      await sub.ack(first.filter((m) => Number(m.value) < 9));
+      // A crash: the process stops heartbeating and renewing without releasing anything.
+      (crashed as unknown as { link: { nc: { close(): Promise<void> } } }).link.nc.close().catch(() => undefined);
+      const survivor = await h.open({ owner: 'survivor' });
+      const started = Date.now();
+      const sub2 = await survivor.subscribe('t', 'g');
+      const again = await fetchN(sub2, 21, 10_000);
+      assert.deepEqual(again.map((m) => Number(m.value)).sort((x, y) => x - y), Array.from({ length: 21 }, (_, i) => i + 9));
+      assert.ok(Date.now() - started >= FAST.leaseTtlMs * 0.9, 'waited for the lease to lapse');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('gives a partition to a new member only after its handed-out messages are acknowledged', async () => {
+    const h = harness();
+    try {
+      const a = await h.open({ owner: 'a' });
+      const b = await h.open({ owner: 'b' });
+      const keys = Array.from({ length: 9 }, (_, i) => `key-${i}`);
+      await a.publish('t', keys.map((key) => ({ key, value: `${key}:0` })));
+      const subA = (await a.subscribe('t', 'g')) as Awaited<ReturnType<NatsStream['subscribe']>> & { ownedPartitions(): number[] };
+      const held = await fetchN(subA, 9, 3000);
+      assert.equal(held.length, 9);
+      const subB = (await b.subscribe('t', 'g')) as typeof subA;
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(subB.ownedPartitions(), [], 'nothing moves while a holds un-acknowledged messages');
+      assert.deepEqual(await subB.fetch(10, 100), []);
+      await subA.ack(held);
+      await waitFor(() => subB.ownedPartitions().length === 1, 5000);
+      await b.publish('t', keys.map((key) => ({ key, value: `${key}:1` })));
+      const fromA = await fetchN(subA, 9, 600);
+      const fromB = await fetchN(subB, 9, 600);
+      assert.equal(fromA.length + fromB.length, 9);
+      assert.ok(fromB.length > 0 && fromB.every((m) => m.partition === subB.ownedPartitions()[0]));
+      assert.ok([...fromA, ...fromB].every((m) => m.value.endsWith(':1')), 'acknowledged messages do not come again');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('lets a restarted member with the same owner id take its partitions back at once', async () => {
+    const h = harness({ leaseTtlMs: 10_000 });
+    try {
+      const first = await h.open({ owner: 'worker-1' });
+      await first.publish('t', Array.from({ length: 6 }, (_, i) => ({ key: 'k', value: String(i) })));
+      const sub = await first.subscribe('t', 'g');
+      await sub.ack((await fetchN(sub, 6, 3000)).slice(0, 2));
+      (first as unknown as { link: { nc: { close(): Promise<void> } } }).link.nc.close().catch(() => undefined);
+      const restarted = await h.open({ owner: 'worker-1' });
+      const started = Date.now();
+      const again = await fetchN(await restarted.subscribe('t', 'g'), 4, 3000);
+      assert.deepEqual(again.map((m) => m.value), ['2', '3', '4', '5']);
+      assert.ok(Date.now() - started < 5000, 'no wait for the 10 s lease');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  const noServerBin = fs.existsSync(NATS_SERVER) ? undefined : `no ${NATS_SERVER} to start a private server (set MODELWATCH_NATS_SERVER_BIN)`;
+  nodeIt('rides out a server restart: publishes retry, the member keeps its partitions and loses nothing', { skip: skip ?? noServerBin ?? false }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-nats-'));
+    const port = 14_000 + Math.floor(Math.random() * 1000);
+    let server = await startServer(port, dir);
+    const opts = { url: `nats://127.0.0.1:${port}?partitions=2`, leaseTtlMs: 4000, heartbeatMs: 200, joinWaitMs: 50, tickMs: 50, pullExpiresMs: 1000 };
+    const producer = await NatsStream.connect(opts);
+    const consumer = await NatsStream.connect(opts);
+    try {
+      const batch = (from: number) => Array.from({ length: 50 }, (_, i) => ({ key: `k${(from + i) % 5}`, value: String(from + i) }));
+      await producer.publish('t', batch(0));
+      const sub = await consumer.subscribe('t', 'g');
+      const first = await fetchN(sub, 50, 3000);
+      await sub.ack(first);
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+      const publishing = producer.publish('t', batch(50));
+      await new Promise((r) => setTimeout(r, 500));
+      server = await startServer(port, dir);
+      await publishing;
+      const rest = await fetchN(sub, 50, 10_000);
+      await sub.ack(rest);
+      const values = [...first, ...rest].map((m) => Number(m.value));
+      assert.deepEqual([...values].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+      assert.equal(await sub.lag(), 0);
+    } finally {
+      await producer.close();
+      await consumer.close();
+      server.kill('SIGTERM');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('records the partition count on the stream and refuses a different one', async () => {
+    const h = harness();
+    try {
+      const s = await h.open();
+      assert.equal(await s.partitionsOf('mw.p1.events'), 3);
+      const other = await h.open({ partitions: 5 });
+      await assert.rejects(other.partitionsOf('mw.p1.events'), ValidationError);
+      assert.equal(await other.partitionsOf('other.topic'), 5, 'a new stream takes the asked count');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('is opened by openStream from a nats:// URL and reports an unreachable server', async () => {
+    const ns = `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+    namespaces.push(ns);
+    const s = await openStream(`nats://${SERVER}?partitions=2&namespace=${ns}`, { home: '/nonexistent' });
+    assert.ok(s instanceof NatsStream);
+    assert.equal(await s.partitionsOf('t'), 2);
+    await s.close();
+    await assert.rejects(openStream('nats://127.0.0.1:1', { home: '/nonexistent', nats: { connectTimeoutMs: 500 } }), StreamUnavailableError);
+    await assert.rejects(openStream('nats://127.0.0.1:4222?bogus=1', { home: '/nonexistent' }), ValidationError);
+  });
+
+  it('publish throughput (printed, not asserted): 50,000 events', async () => {
+    const h = harness();
+    try {
+      const s = await h.open({ partitions: 8 });
+      await s.publish('mw.bench.events', [{ key: 'warm', value: 'up' }]);
+      const event = JSON.stringify({ project: 'bench', endpointId: 'x'.repeat(40), when: new Date().toISOString(), request: { id: 'r', inputs: [[1.5, 2.25, 3, 4]] }, response: { outputs: [0.5] }, latencyUs: 1200 });
+      const n = 50_000;
+      const events = Array.from({ length: n }, (_, i) => ({ key: `endpoint-${i % 20}`, value: event }));
+      let t0 = performance.now();
+      await s.publish('mw.bench.events', events);
+      const oneCall = n / ((performance.now() - t0) / 1000);
+      t0 = performance.now();
+      const calls: Promise<void>[] = [];
+      for (let i = 0; i < n; i += 500) calls.push(s.publish('mw.bench.events', events.slice(i, i + 500)));
+      await Promise.all(calls);
+      const concurrent = n / ((performance.now() - t0) / 1000);
+      t0 = performance.now();
+      for (let i = 0; i < n; i += 1000) await s.publish('mw.bench.events', events.slice(i, i + 1000));
+      const sequential = n / ((performance.now() - t0) / 1000);
+      const sub = await s.subscribe('mw.bench.events', 'bench');
+      t0 = performance.now();
+      let read = 0;
+      while (read < 3 * n + 1) {
+        const got = await sub.fetch(2000, 1000);
+        if (got.length === 0) break;
+        read += got.length;
+        await sub.ack(got);
+      }
+      const consume = read / ((performance.now() - t0) / 1000);
+      console.log(
+        `NATS publish throughput, ${n} events of ${event.length} bytes: one call ${Math.round(oneCall)}/s, ` +
+          `100 concurrent calls of 500 ${Math.round(concurrent)}/s, 50 sequential calls of 1000 ${Math.round(sequential)}/s; ` +
+          `consume+ack ${Math.round(consume)}/s (${read} events)`,
+      );
+      assert.equal(read, 3 * n + 1);
+    } finally {
+      await h.cleanup();
+    }
+  });
+});
+
+async function canConnect(hostPort: string): Promise<boolean> {
+  const [host = '127.0.0.1', port = '4222'] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port: Number(port) });
+    sock.setTimeout(1000);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Starts a private JetStream server (for the restart test) and waits until it accepts connections. */
+async function startServer(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  while (!(await canConnect(`127.0.0.1:${port}`))) {
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`nats-server did not start on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
