@@ -12,7 +12,7 @@ import {
 import type { EndpointRecord } from '../common/types.ts';
 import { computeFeatureStats } from '../stats/feature-stats.ts';
 import { toColumns, type TabularInput } from '../data/tabular.ts';
-import { parseConnectionUrl } from '../store/connect.ts';
+import { parseConnectionUrl, redactUrl } from '../store/connect.ts';
 import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
@@ -237,7 +237,7 @@ export class Project {
     const out: CredentialsView = {};
     for (const k of ['endpointStoreConnection', 'tsdbConnection', 'streamPath'] as const) {
       const v = c[k];
-      if (v) out[k] = hideSecret(v);
+      if (v) out[k] = redactUrl(v);
     }
     return out;
   }
@@ -426,16 +426,5 @@ export class InvokeError extends ValidationError {
     readonly body: unknown,
   ) {
     super(message, { status });
-  }
-}
-
-function hideSecret(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.username && u.password) return u.toString();
-    return u.toString();
-  } catch {
-    return url;
   }
 }
