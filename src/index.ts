@@ -13,3 +13,18 @@ export { ModelwatchError, ValidationError, NotFoundError, ConflictError, Backend
 export type { ModelClass } from './serving/model.ts';
 export { Tracker } from './tracking/tracker.ts';
 export { connect, type RemoteClient } from './project/client.ts';
+export { DataDriftReportApplication, type DataDriftReportAppOptions } from './apps/data-drift-report.ts';
+export { BUILTIN_APPLICATIONS } from './apps/builtin.ts';
+export {
+  dataDriftReport,
+  renderReportHtml,
+  readReportInput,
+  DRIFT_METHODS,
+  type DataDriftReport,
+  type DataDriftReportOptions,
+  type ColumnDrift,
+  type ReportInput,
+  type ReportTable,
+  type DriftMethod,
+} from './report/index.ts';
+export * as stats from './stats/tests/index.ts';

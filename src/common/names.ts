@@ -15,6 +15,8 @@ export const STREAM_FUNCTION = 'model-monitoring-stream';
 export const CONTROLLER_FUNCTION = 'model-monitoring-controller';
 export const WRITER_FUNCTION = 'model-monitoring-writer';
 export const HISTOGRAM_DRIFT_APP = 'histogram-data-drift';
+/** The built-in Evidently-compatible report app (registered under any name the user picks). */
+export const DATA_DRIFT_REPORT_APP = 'data-drift-report';
 
 export function checkProjectName(name: string): string {
   if (typeof name !== 'string' || !PROJECT_RE.test(name)) {

@@ -309,10 +309,11 @@ export class RemoteProject {
   }
 
   private async putApplication(fn: MonitoringFunction): Promise<FunctionRecord> {
-    if (fn.inProcess || !fn.spec.application) throw new ValidationError(`monitoring function '${fn.name}': a class cannot be sent to a server; name its module file in application`);
+    const application = fn.applicationRef;
+    if (fn.inProcess || !application) throw new ValidationError(`monitoring function '${fn.name}': a class cannot be sent to a server; name its module file (or a built-in app) in application`);
     return this.http.request('PUT', this.path(`/functions/${seg(fn.name)}`), {
       kind: 'monitoring-application',
-      application: fn.spec.application,
+      application,
       ...(fn.spec.className ? { className: fn.spec.className } : {}),
       options: fn.spec.options ?? {},
       labels: fn.labels,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ValidationError } from '../common/errors.ts';
 import { checkFunctionName } from '../common/names.ts';
 import type { MonitoringApplication, MonitoringApplicationClass } from '../apps/base.ts';
+import { isBuiltinApplication } from '../apps/builtin.ts';
 import type { ModelClass } from '../serving/model.ts';
 import type { ApplicationSpec } from './runtime.ts';
 import type { ModelInit, ModelSpec, ServingSpec } from './serving-worker.ts';
@@ -83,7 +84,10 @@ export class ServingFunction {
 /** Options of `setModelMonitoringFunction` / `createModelMonitoringFunction`. */
 export interface MonitoringFunctionOptions {
   name: string;
-  /** Module file exporting the app class, or (embedded) the class or instance itself. */
+  /**
+   * Module file exporting the app class, a built-in app's name (`data-drift-report`,
+   * `histogram-data-drift`), or (embedded) the class or instance itself.
+   */
   application: string | MonitoringApplicationClass | MonitoringApplication;
   /** Export name in the module. @default the default export or the first application class */
   className?: string;
@@ -110,14 +114,23 @@ export class MonitoringFunction {
     this.name = opts.name;
     this.labels = opts.labels ?? {};
     const className = opts.className ?? opts.handler;
-    if (typeof opts.application === 'string') {
+    if (typeof opts.application === 'string' && isBuiltinApplication(opts.application)) {
+      if (className) throw new ValidationError(`the built-in application '${opts.application}' takes no className`);
+      this.spec = { builtin: opts.application, options: opts.options ?? {} };
+      this.inProcess = undefined;
+    } else if (typeof opts.application === 'string') {
       this.spec = { application: path.resolve(opts.application), ...(className ? { className } : {}), options: opts.options ?? {} };
       this.inProcess = undefined;
     } else if (opts.application && (typeof opts.application === 'function' || typeof opts.application === 'object')) {
       this.spec = { inProcess: true, options: opts.options ?? {} };
       this.inProcess = opts.application;
     } else {
-      throw new ValidationError(`monitoring function '${opts.name}' needs application: a module file, or a MonitoringApplication class`);
+      throw new ValidationError(`monitoring function '${opts.name}' needs application: a module file, a built-in app name (data-drift-report), or a MonitoringApplication class`);
     }
+  }
+
+  /** What a server is told to load: the built-in's name or the module file (undefined for an in-process class). */
+  get applicationRef(): string | undefined {
+    return this.spec.builtin ?? this.spec.application;
   }
 }

@@ -315,7 +315,7 @@ export class Project {
       }
       await this.putFunction({ name, kind: 'serving', spec: fn.spec as unknown as Record<string, unknown>, labels: {} });
     } else {
-      await this.setModelMonitoringFunction({ name: fn.name, application: fn.inProcess ?? fn.spec.application!, ...(fn.spec.className ? { className: fn.spec.className } : {}), options: fn.spec.options ?? {}, labels: fn.labels });
+      await this.setModelMonitoringFunction({ name: fn.name, application: fn.inProcess ?? fn.applicationRef!, ...(fn.spec.className ? { className: fn.spec.className } : {}), options: fn.spec.options ?? {}, labels: fn.labels });
       name = fn.name;
     }
     const rec = await this.platform.store.getFunction(this.name, name);

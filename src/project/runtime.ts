@@ -1,7 +1,7 @@
 import { errorMessage } from '../common/errors.ts';
-import { CONTROLLER_FUNCTION, HISTOGRAM_DRIFT_APP, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
+import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
 import { isApplicationClass, type MonitoringApplication, type MonitoringApplicationClass } from '../apps/base.ts';
-import { HistogramDataDriftApplication } from '../apps/histogram-data-drift.ts';
+import { BUILTIN_APPLICATIONS } from '../apps/builtin.ts';
 import { ApplicationRunner } from '../apps/runner.ts';
 import { Controller } from '../pipeline/controller/controller.ts';
 import { StreamProcessor } from '../pipeline/stream-processor/stream-processor.ts';
@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 
 /** What a monitoring-application function's spec keeps. */
 export interface ApplicationSpec {
-  /** `histogram-data-drift` for the built-in app. */
+  /** A built-in app's name (`histogram-data-drift`, `data-drift-report`). */
   builtin?: string;
   /** Module file exporting the app class. */
   application?: string;
@@ -53,7 +53,11 @@ export async function createWorker(platform: Platform, fn: FunctionRecord, regis
 }
 
 async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry): Promise<MonitoringApplication> {
-  if (spec.builtin === HISTOGRAM_DRIFT_APP) return new HistogramDataDriftApplication(spec.options ?? {});
+  if (spec.builtin !== undefined) {
+    const Builtin = BUILTIN_APPLICATIONS[spec.builtin];
+    if (!Builtin) throw new Error(`application '${fn.name}' names the built-in '${spec.builtin}', which does not exist (${Object.keys(BUILTIN_APPLICATIONS).join(', ')})`);
+    return new Builtin(spec.options ?? {});
+  }
   const given = registry.apps.get(`${fn.project}/${fn.name}`);
   if (given) return isApplicationClass(given) ? new given(spec.options ?? {}) : given;
   if (spec.inProcess) throw new Error(`application '${fn.name}' was given as an in-process class; run it from the same process or name its module`);

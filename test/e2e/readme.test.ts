@@ -32,3 +32,19 @@ test('the README SDK example runs as written', () => {
     cleanup();
   }
 });
+
+test('the README report example runs as written', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const m = /<!-- readme-report:start -->\s*```ts\n([\s\S]*?)```\s*<!-- readme-report:end -->/.exec(readme);
+  assert.ok(m, 'README has the marked report example');
+  const file = path.join(root, 'test', 'e2e', `.readme-report-${process.pid}.ts`);
+  fs.writeFileSync(file, m[1]!);
+  try {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, `example failed:\n${r.stderr}`);
+    // 10 reference rows: Kolmogorov–Smirnov on age (every current age is above the reference median).
+    assert.deepEqual(r.stdout.trim().split('\n'), ['true ks true', 'true']);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});

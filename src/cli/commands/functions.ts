@@ -32,7 +32,7 @@ export function registerFunctionCommands(program: Command): void {
     .description('register (or replace) a monitoring app (--application) or a serving function (--kind serving --model ...)')
     .requiredOption('--project <name>', 'project')
     .option('--kind <kind>', 'monitoring-application (default) or serving')
-    .option('--application <file>', 'monitoring app: module file exporting the app class')
+    .option('--application <file>', 'monitoring app: module file exporting the app class, or a built-in app (data-drift-report)')
     .option('--class-name <name>', 'monitoring app: the export to use (default: the default export or the first app class)')
     .option('--option <key=value>', 'monitoring app: option handed to the app (repeatable)', collect)
     .option('--label <key=value>', 'label (repeatable)', collect)
@@ -90,7 +90,7 @@ export function registerFunctionCommands(program: Command): void {
         });
         const out = { project: fn.project, name: fn.name, kind: fn.kind, spec: fn.spec, labels: fn.labels };
         if (o.json) return printJson(out);
-        printFields({ name: out.name, kind: out.kind, application: fn.spec.application, 'class name': fn.spec.className, options: fn.spec.options, labels: out.labels });
+        printFields({ name: out.name, kind: out.kind, application: fn.applicationRef, 'class name': fn.spec.className, options: fn.spec.options, labels: out.labels });
       });
     });
 

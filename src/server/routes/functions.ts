@@ -47,7 +47,7 @@ export function registerFunctionRoutes(app: FastifyInstance, platform: Platform)
       return saveServingFunction(platform, projectName, name, b.spec ?? {}, b.labels ?? {});
     }
     if (b.spec !== undefined) throw new ValidationError('a monitoring application takes application, className and options, not spec');
-    if (!b.application) throw new ValidationError('a monitoring application needs application: the module file exporting its class');
+    if (!b.application) throw new ValidationError('a monitoring application needs application: the module file exporting its class, or a built-in app name (data-drift-report)');
     await project.setModelMonitoringFunction({
       name,
       application: b.application,
