@@ -4,6 +4,7 @@ import { StreamClosedError, StreamPartitionLostError } from '../errors.ts';
 import type { StreamMessage, Subscription } from '../port.ts';
 import { toKafkaError, type KafkaLogger } from './kafka-errors.ts';
 import { KafkaFetchBuffer } from './kafka-fetch-buffer.ts';
+import { DataSignal } from '../data-signal.ts';
 
 /** Consumer settings of a {@link KafkaSubscription}. */
 export interface KafkaConsumerTimings {
@@ -48,7 +49,7 @@ export class KafkaSubscription implements Subscription {
   private readonly c: KafkaSubscriptionContext;
   private readonly buffer: KafkaFetchBuffer;
   private readonly consumer: Consumer;
-  private readonly waiters = new Set<() => void>();
+  private readonly data = new DataSignal();
   private closed = false;
   private joined: (() => void) | undefined;
 
@@ -71,7 +72,7 @@ export class KafkaSubscription implements Subscription {
       if (pause.length > 0) this.consumer.pause([{ topic: c.kafkaTopic, partitions: pause }]);
       if (resume.length > 0) this.consumer.resume([{ topic: c.kafkaTopic, partitions: resume }]);
       this.joined?.();
-      this.notify();
+      this.data.notify();
     });
     this.consumer.on(CRASH, (e) => {
       c.logger?.warn({ groupId: c.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart }, 'Kafka consumer crashed');
@@ -113,7 +114,7 @@ export class KafkaSubscription implements Subscription {
       this.take(limit, out);
       if (out.length >= limit || this.closed || Date.now() >= until) return out;
       if (waitMs > 0 ? out.length > 0 : !(await this.behind())) return out;
-      await this.waitForData(Math.max(1, Math.min(until - Date.now(), waitMs > 0 ? 250 : 50)));
+      await this.data.wait(Math.max(1, Math.min(until - Date.now(), waitMs > 0 ? 250 : 50)));
     }
   }
 
@@ -155,7 +156,7 @@ export class KafkaSubscription implements Subscription {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.notify();
+    this.data.notify();
     try {
       await this.consumer.disconnect();
     } catch (err) {
@@ -206,25 +207,10 @@ export class KafkaSubscription implements Subscription {
     if (this.closed || !isRunning() || isStale() || batch.messages.length === 0) return;
     const full = this.buffer.push(batch.partition, batch.messages);
     resolveOffset(batch.lastOffset());
-    this.notify();
+    this.data.notify();
     if (full) this.consumer.pause([{ topic: this.c.kafkaTopic, partitions: [batch.partition] }]);
   }
 
-  private waitForData(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.waiters.add(done);
-    });
-  }
-
-  private notify(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
 
   private checkOpen(): void {
     if (this.closed) throw new StreamClosedError(`the subscription of group '${this.c.group}' to '${this.c.topic}'`);

@@ -8,6 +8,7 @@ import type { NatsLink } from './nats-connection.ts';
 import { partitionSubject, type GroupPlace, type TopicPlace } from './nats-names.ts';
 import { PartitionLease } from './partition-lease.ts';
 import { PartitionReader, type CommitPoint, type ReaderLogger } from './partition-reader.ts';
+import { DataSignal } from '../data-signal.ts';
 
 /** Timings of a group member (all real time, ms). */
 export interface MemberTimings {
@@ -62,7 +63,7 @@ export class NatsSubscription implements Subscription {
   private readonly owned = new Map<number, Owned>();
   private readonly observed = new Map<number, { rev: number; since: number }>();
   private readonly membership: GroupMembership;
-  private readonly waiters = new Set<() => void>();
+  private readonly data = new DataSignal();
   /** Which reader handed a message out: one from an earlier ownership of its partition cannot be committed. */
   private readonly handedBy = new WeakMap<StreamMessage, PartitionReader>();
   private timer: NodeJS.Timeout | undefined;
@@ -111,14 +112,14 @@ export class NatsSubscription implements Subscription {
         this.take(limit, out);
         const left = until - Date.now();
         if (out.length > 0 || this.closed || left <= 0) return out;
-        await this.waitForData(Math.min(left, 250));
+        await this.data.wait(Math.min(left, 250));
       }
     }
     const until = Date.now() + this.c.timings.settleWaitMs;
     for (;;) {
       this.take(limit, out);
       if (out.length >= limit || this.closed || Date.now() >= until || !(await this.behind())) return out;
-      await this.waitForData(Math.max(1, Math.min(until - Date.now(), 50)));
+      await this.data.wait(Math.max(1, Math.min(until - Date.now(), 50)));
     }
   }
 
@@ -186,7 +187,7 @@ export class NatsSubscription implements Subscription {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    for (const wake of [...this.waiters]) wake();
+    this.data.notify();
     try {
       await this.membership.stop();
       await this.rebalancing;
@@ -229,21 +230,6 @@ export class NatsSubscription implements Subscription {
     this.rotate = (this.rotate + 1) % Math.max(1, n);
   }
 
-  private waitForData(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.waiters.add(done);
-    });
-  }
-
-  private notify(): void {
-    for (const wake of [...this.waiters]) wake();
-  }
 
   private tick(): void {
     if (this.closed) return;
@@ -342,7 +328,7 @@ export class NatsSubscription implements Subscription {
       pullExpiresMs: t.pullExpiresMs,
       ackWaitMs: t.ackWaitMs,
       canPull: () => lease.valid(),
-      onData: () => this.notify(),
+      onData: () => this.data.notify(),
       ...(this.c.logger ? { logger: this.c.logger } : {}),
     });
     if (this.closed) {
