@@ -8,6 +8,12 @@ import type { ApplicationOutput } from './results.ts';
 export abstract class MonitoringApplication {
   /** Options given at registration (`setModelMonitoringFunction({ ..., options })`). */
   readonly options: Record<string, unknown>;
+  /**
+   * Whether `doTracking` reads `ctx.sample` (the window's rows). An app that works from
+   * `sampleStats` and `featureStats` alone sets this to false, and its windows are analyzed
+   * without reading the rows (reading `ctx.sample` then throws).
+   */
+  readonly usesSample: boolean = true;
 
   constructor(options: Record<string, unknown> = {}) {
     this.options = options;

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FeatureStats, FeatureStatsMap, EndpointRecord } from '../common/types.ts';
+import { ApplicationError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Tsdb, WindowHistogram, PredictionRow } from '../store/tsdb-port.ts';
 import { currentStatsOnReference } from '../stats/feature-stats.ts';
@@ -19,20 +20,29 @@ export interface BuildContextInput {
   sampleSize?: number;
   /** Seeded random source for the reservoir (tests). */
   random?: () => number;
+  /**
+   * Read the window's rows for `sample`. False for apps that work from `sampleStats` alone (see
+   * `MonitoringApplication.usesSample`): the rows are then read only when no ingest histograms
+   * match the window, and `ctx.sample` throws. @default true
+   */
+  withSample?: boolean;
 }
 
-/** Builds the context an application sees for one (endpoint, window). */
+/**
+ * Builds the context an application sees for one (endpoint, window). The window's rows are
+ * read only when they are needed: for `sample` (unless `withSample` is false) or when no
+ * histograms kept at ingest match the window.
+ */
 export async function buildContext(input: BuildContextInput): Promise<MonitoringApplicationContext> {
   const { endpoint: ep, tsdb, windowStart, windowEnd } = input;
   const window = { start: windowStart, end: windowEnd };
-  const rows = await tsdb.readPredictions(ep.project, ep.id, window);
-  const sample = toSample(ep, reservoir(rows, input.sampleSize ?? 10_000, input.random ?? Math.random), rows.length);
   const hists = await tsdb.readWindowHistograms(ep.project, ep.id, windowStart, windowEnd);
   // Histograms kept at ingest cover every row; they are used when they match this window
   // (a changed base period leaves them on other boundaries, then the rows are binned here).
-  const sampleStats = hists.length > 0 && hists.every((h) => h.windowStart === windowStart && h.windowEnd === windowEnd)
-    ? statsFromHistograms(hists, ep.featureStats)
-    : currentStatsOnReference(ep.featureStats, toSample(ep, rows, rows.length).columns);
+  const histsMatch = hists.length > 0 && hists.every((h) => h.windowStart === windowStart && h.windowEnd === windowEnd);
+  const rows = input.withSample !== false || !histsMatch ? await tsdb.readPredictions(ep.project, ep.id, window) : undefined;
+  const sampleStats = histsMatch ? statsFromHistograms(hists, ep.featureStats) : currentStatsOnReference(ep.featureStats, toSample(ep, rows ?? [], rows?.length ?? 0).columns);
+  const sample = rows ? toSample(ep, reservoir(rows, input.sampleSize ?? 10_000, input.random ?? Math.random), rows.length) : undefined;
   const logger = input.logger.child({ app: input.appName, endpoint: ep.id, windowStart: new Date(windowStart).toISOString() });
   return {
     applicationName: input.appName,
@@ -42,7 +52,10 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
     endMs: windowEnd,
     windowStart: new Date(windowStart),
     windowEnd: new Date(windowEnd),
-    sample,
+    get sample(): WindowSample {
+      if (!sample) throw new ApplicationError(input.appName, 'reads ctx.sample but declares usesSample = false, so the window rows were not loaded; drop that declaration to get them');
+      return sample;
+    },
     sampleStats,
     featureStats: ep.featureStats,
     options: input.options,

@@ -18,6 +18,9 @@ export interface HistogramDataDriftOptions {
  * edges), averaged over features; `general_drift` = mean(hellinger_mean, tvd_mean).
  */
 export class HistogramDataDriftApplication extends MonitoringApplication {
+  /** Works from the window histograms (`sampleStats`): the rows are not read. */
+  override readonly usesSample = false;
+
   doTracking(ctx: MonitoringApplicationContext): ApplicationOutput {
     const opts = { ...(ctx.options as HistogramDataDriftOptions), ...(this.options as HistogramDataDriftOptions) };
     const current: Record<string, number[]> = {};

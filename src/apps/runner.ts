@@ -1,10 +1,24 @@
 import { errorMessage } from '../common/errors.ts';
+import type { EndpointRecord } from '../common/types.ts';
 import type { Platform } from '../project/platform.ts';
+import type { Tsdb } from '../store/tsdb-port.ts';
 import { topics, type Subscription } from '../stream/port.ts';
 import type { Worker, WindowJob, WriterMessage } from '../pipeline/worker.ts';
 import type { MonitoringApplication } from './base.ts';
 import { buildContext } from './context-builder.ts';
 import { normalizeOutput } from './results.ts';
+
+/** Options of {@link ApplicationRunner}. */
+export interface ApplicationRunnerOptions {
+  /** The app's registration options, handed to it as `ctx.options`. */
+  options?: Record<string, unknown>;
+  /** Reservoir size of `ctx.sample`. @default 10_000 */
+  sampleSize?: number;
+  /** Window jobs taken per step. @default 50 */
+  batchSize?: number;
+  /** Windows analyzed at once within a step (their reads overlap on server databases). @default 4 */
+  concurrency?: number;
+}
 
 /**
  * Runs one deployed monitoring application: takes window jobs from the controller, builds the
@@ -21,48 +35,56 @@ export class ApplicationRunner implements Worker {
     readonly project: string,
     readonly name: string,
     private readonly app: MonitoringApplication,
-    private readonly opts: { options?: Record<string, unknown>; sampleSize?: number; batchSize?: number } = {},
+    private readonly opts: ApplicationRunnerOptions = {},
   ) {}
 
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
     this.sub ??= await stream.subscribe(topics.app(this.project, this.name), `app-${this.name}`);
-    const jobs = await this.sub.fetch(this.opts.batchSize ?? 50, 0);
-    if (jobs.length === 0) return 0;
-    const out: WriterMessage[] = [];
-    for (const m of jobs) {
-      let job: WindowJob;
+    const messages = await this.sub.fetch(this.opts.batchSize ?? 50, 0);
+    if (messages.length === 0) return 0;
+    const jobs: WindowJob[] = [];
+    for (const m of messages) {
       try {
-        job = JSON.parse(m.value) as WindowJob;
+        jobs.push(JSON.parse(m.value) as WindowJob);
       } catch {
         this.platform.logger.error({ app: this.name, offset: m.offset }, 'window job is not JSON; skipped');
-        continue;
       }
-      out.push(await this.runOne(job));
     }
+    // The batch's endpoints in one query, and the tsdb looked up once.
+    const mine = jobs.filter((j) => j.project === this.project).map((j) => j.endpointId);
+    const endpoints = new Map((await this.platform.store.getEndpoints(this.project, mine)).map((e) => [e.id, e]));
+    const tsdb = await this.platform.tsdbFor(this.project);
+    const out = await mapLimit(jobs, this.opts.concurrency ?? 4, (job) =>
+      job.project === this.project ? this.runOne(job, { endpoint: endpoints.get(job.endpointId) ?? null, tsdb }) : this.runOne(job),
+    );
     if (out.length) {
       await stream.publish(topics.writer(this.project), out.map((o) => ({ key: o.endpointId, value: JSON.stringify(o) })));
     }
-    await this.sub.ack(jobs);
-    return jobs.length;
+    await this.sub.ack(messages);
+    return messages.length;
   }
 
-  /** Runs the app on one window; never throws. */
-  async runOne(job: WindowJob): Promise<WriterMessage> {
+  /**
+   * Runs the app on one window; never throws. `prefetched` hands in the endpoint (null: it does
+   * not exist) and the tsdb when the caller already has them.
+   */
+  async runOne(job: WindowJob, prefetched?: { endpoint: EndpointRecord | null; tsdb: Tsdb }): Promise<WriterMessage> {
     const base = { project: job.project, endpointId: job.endpointId, app: this.name, windowStart: job.windowStart, windowEnd: job.windowEnd };
     this.runs++;
     try {
-      const endpoint = await this.platform.store.getEndpoint(job.project, job.endpointId);
+      const endpoint = prefetched ? prefetched.endpoint : await this.platform.store.getEndpoint(job.project, job.endpointId);
       if (!endpoint) throw new Error(`model endpoint '${job.endpointId}' no longer exists`);
       const ctx = await buildContext({
         appName: this.name,
         endpoint,
         windowStart: job.windowStart,
         windowEnd: job.windowEnd,
-        tsdb: await this.platform.tsdbFor(job.project),
+        tsdb: prefetched?.tsdb ?? (await this.platform.tsdbFor(job.project)),
         artifactPath: this.platform.options.artifactPath,
         logger: this.platform.logger,
         options: this.opts.options ?? {},
+        withSample: this.app.usesSample,
         ...(this.opts.sampleSize ? { sampleSize: this.opts.sampleSize } : {}),
       });
       const { results, metrics } = normalizeOutput(this.name, await this.app.doTracking(ctx));
@@ -78,4 +100,18 @@ export class ApplicationRunner implements Worker {
     await this.sub?.close();
     this.sub = undefined;
   }
+}
+
+/** `fn` over `items` with at most `limit` calls pending at once; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return out;
 }

@@ -2,13 +2,18 @@ import { errorMessage } from '../common/errors.ts';
 import type { PlatformOptions } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
-import { runLoop } from '../pipeline/worker.ts';
+import { Controller } from '../pipeline/controller/controller.ts';
+import { runLoop, type Worker } from '../pipeline/worker.ts';
 import { Platform } from '../project/platform.ts';
 import { createWorker } from '../project/runtime.ts';
+import type { FunctionRecord } from '../store/port.ts';
 import { UsageError } from './errors.ts';
 
-/** The infrastructure role names `--role` takes, and the functions they stand for. */
-export const ROLES = { stream: STREAM_FUNCTION, controller: CONTROLLER_FUNCTION, writer: WRITER_FUNCTION } as const;
+/**
+ * The roles `--role` takes: the infrastructure functions they stand for, and `apps`, which runs
+ * every deployed monitoring application of the project.
+ */
+export const ROLES = { stream: STREAM_FUNCTION, controller: CONTROLLER_FUNCTION, writer: WRITER_FUNCTION, apps: undefined } as const;
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {
@@ -19,20 +24,26 @@ export interface WorkerOptions {
   logger: Logger;
   /** @default 10_000 */
   heartbeatMs?: number;
+  /** The controller's leadership lease (real ms); a crashed leader is replaced after it. @default the controller's (60 s) */
+  leaseTtlMs?: number;
+  /** `--role apps`: how often the deployed applications are listed again (real ms). @default 10_000 */
+  appsRefreshMs?: number;
   /** Stops the worker when aborted (tests); SIGTERM and SIGINT always do. */
   signal?: AbortSignal;
 }
 
 /**
- * Runs one deployed function until SIGTERM/SIGINT (or the supervising parent goes away):
- * loads its record, builds its worker, loops, then finishes the step in flight, flushes and
- * closes. Stream processors thereby ack their in-flight batch; a serving function keeps
- * answering until the signal. Resolves with the process exit code.
+ * Runs one deployed function — or, with `--role apps`, every deployed monitoring application —
+ * until SIGTERM/SIGINT (or the supervising parent goes away): loads the records, builds the
+ * workers, loops, then finishes the steps in flight, flushes and closes. Stream processors thereby
+ * ack their in-flight batch; a serving function keeps answering until the signal. Resolves with
+ * the process exit code.
  */
 export async function runWorker(opts: WorkerOptions): Promise<number> {
   const name = functionName(opts);
+  if (opts.leaseTtlMs !== undefined && name !== CONTROLLER_FUNCTION) throw new UsageError('a lease length applies to the controller only');
   const stop = new AbortController();
-  const log = opts.logger.child({ project: opts.project, function: name });
+  const log = opts.logger.child({ project: opts.project, ...(name ? { function: name } : { role: 'apps' }) });
   let signals = 0;
   const onSignal = (sig: string): void => {
     signals++;
@@ -54,36 +65,9 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   opts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
 
   const platform = await Platform.open({ ...opts.platform, logger: opts.logger });
-  let heartbeat: NodeJS.Timeout | undefined;
   try {
-    const rec = await platform.store.getFunction(opts.project, name);
-    if (!rec) throw new UsageError(`function '${name}' of project '${opts.project}' was not found`);
-    if (!rec.deployed) throw new UsageError(`function '${name}' of project '${opts.project}' is not deployed; deploy it first`);
-    const worker = await createWorker(platform, rec);
-    const beat = async (): Promise<void> => {
-      try {
-        await platform.store.updateFunctionStatus(opts.project, name, { heartbeatAt: platform.clock.now() });
-      } catch (err) {
-        log.warn({ err: errorMessage(err) }, 'could not record heartbeat');
-      }
-    };
-    try {
-      await platform.store.updateFunctionStatus(opts.project, name, { state: 'running', pid: process.pid, heartbeatAt: platform.clock.now() });
-      heartbeat = setInterval(() => void beat(), opts.heartbeatMs ?? 10_000);
-      log.info('worker running');
-      if (rec.kind === 'serving') {
-        // The HTTP server answers on its own; this process only waits to be told to stop.
-        await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener('abort', () => resolve(), { once: true })));
-      } else {
-        await runLoop(worker, stop.signal, log, name === CONTROLLER_FUNCTION ? 1000 : 100);
-      }
-    } finally {
-      clearInterval(heartbeat);
-      await worker.flush?.().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'flush on stop failed'));
-      await worker.close?.();
-    }
-    await platform.store.updateFunctionStatus(opts.project, name, { state: 'stopped' }).catch(() => undefined);
-    log.info('worker stopped');
+    if (name === undefined) await runApps(platform, opts, stop.signal, log);
+    else await runFunction(platform, name, opts, stop.signal, log);
     return 0;
   } finally {
     process.off('SIGTERM', onTerm);
@@ -93,11 +77,177 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   }
 }
 
-function functionName(opts: WorkerOptions): string {
+/** One deployed function in this process. */
+async function runFunction(platform: Platform, name: string, opts: WorkerOptions, signal: AbortSignal, log: Logger): Promise<void> {
+  const rec = await platform.store.getFunction(opts.project, name);
+  if (!rec) throw new UsageError(`function '${name}' of project '${opts.project}' was not found`);
+  if (!rec.deployed) throw new UsageError(`function '${name}' of project '${opts.project}' is not deployed; deploy it first`);
+  const worker =
+    name === CONTROLLER_FUNCTION && opts.leaseTtlMs !== undefined
+      ? new Controller(platform, opts.project, { leaseTtlMs: opts.leaseTtlMs })
+      : await createWorker(platform, rec);
+  const heartbeat = new Heartbeat(platform, opts.project, log);
+  try {
+    await heartbeat.started(name);
+    heartbeat.start(opts.heartbeatMs ?? 10_000);
+    log.info('worker running');
+    if (rec.kind === 'serving') {
+      // The HTTP server answers on its own; this process only waits to be told to stop.
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    } else {
+      await runLoop(worker, signal, log, name === CONTROLLER_FUNCTION ? 1000 : 100);
+    }
+  } finally {
+    heartbeat.stop();
+    await stopWorker(worker, log);
+  }
+  await heartbeat.stopped(name);
+  log.info('worker stopped');
+}
+
+interface RunningApp {
+  worker: Worker;
+  /** The spec it was built from: a redeployed app with another spec is restarted. */
+  spec: string;
+  abort: AbortController;
+  loop: Promise<void>;
+}
+
+/**
+ * Every deployed monitoring application of the project, each as its own worker and loop. The
+ * deployed set is listed again every `appsRefreshMs`: new apps start, undeployed ones stop,
+ * redeployed ones restart. Each app reads its topic as the consumer group `app-<name>`, so several
+ * such processes share the windows and none is analyzed by two of them.
+ */
+async function runApps(platform: Platform, opts: WorkerOptions, signal: AbortSignal, log: Logger): Promise<void> {
+  const running = new Map<string, RunningApp>();
+  /** Apps whose worker could not be built, with the spec that failed: tried again once it changes. */
+  const failed = new Map<string, string>();
+  const heartbeat = new Heartbeat(platform, opts.project, log);
+  const stopApp = async (name: string, r: RunningApp): Promise<void> => {
+    running.delete(name);
+    r.abort.abort();
+    await r.loop;
+    await stopWorker(r.worker, log.child({ function: name }));
+    await heartbeat.stopped(name);
+  };
+  const sync = async (): Promise<void> => {
+    let deployed: FunctionRecord[];
+    try {
+      deployed = (await platform.store.listFunctions(opts.project)).filter((f) => f.kind === 'monitoring-application' && f.deployed);
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'could not list the deployed monitoring applications; keeping the running ones');
+      return;
+    }
+    const wanted = new Map(deployed.map((f) => [f.name, f]));
+    for (const [name, r] of [...running]) {
+      const f = wanted.get(name);
+      if (!f || JSON.stringify(f.spec) !== r.spec) {
+        log.info({ function: name }, f ? 'application redeployed; restarting it' : 'application undeployed; stopping it');
+        await stopApp(name, r);
+      }
+    }
+    for (const f of deployed) {
+      const spec = JSON.stringify(f.spec);
+      if (running.has(f.name) || failed.get(f.name) === spec || signal.aborted) continue;
+      const appLog = log.child({ function: f.name });
+      let worker: Worker;
+      try {
+        worker = await createWorker(platform, f);
+      } catch (err) {
+        failed.set(f.name, spec);
+        appLog.error({ err: errorMessage(err) }, 'could not start the application');
+        await platform.store.updateFunctionStatus(opts.project, f.name, { state: 'crashed', lastError: errorMessage(err) }).catch(() => undefined);
+        continue;
+      }
+      failed.delete(f.name);
+      const abort = new AbortController();
+      running.set(f.name, { worker, spec, abort, loop: runLoop(worker, abort.signal, appLog, 100) });
+      await heartbeat.started(f.name).catch((err: unknown) => appLog.warn({ err: errorMessage(err) }, 'could not record the running state'));
+      appLog.info('application running');
+    }
+  };
+
+  await sync();
+  if (running.size === 0 && failed.size === 0) log.warn('no monitoring application is deployed yet; waiting for one');
+  heartbeat.start(opts.heartbeatMs ?? 10_000);
+  try {
+    while (!signal.aborted) {
+      await pause(opts.appsRefreshMs ?? 10_000, signal);
+      if (!signal.aborted) await sync();
+    }
+  } finally {
+    heartbeat.stop();
+    await Promise.all([...running].map(([name, r]) => stopApp(name, r)));
+  }
+  log.info('worker stopped');
+}
+
+/** Flushes and closes a worker; a failed flush is logged, not thrown. */
+async function stopWorker(worker: Worker, log: Logger): Promise<void> {
+  await worker.flush?.().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'flush on stop failed'));
+  await worker.close?.();
+}
+
+/** Records state, pid and heartbeats of the functions this process runs. */
+class Heartbeat {
+  readonly names = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly project: string,
+    private readonly log: Logger,
+  ) {}
+
+  async started(name: string): Promise<void> {
+    this.names.add(name);
+    await this.platform.store.updateFunctionStatus(this.project, name, { state: 'running', pid: process.pid, heartbeatAt: this.platform.clock.now() });
+  }
+
+  async stopped(name: string): Promise<void> {
+    this.names.delete(name);
+    await this.platform.store.updateFunctionStatus(this.project, name, { state: 'stopped' }).catch(() => undefined);
+  }
+
+  start(everyMs: number): void {
+    this.timer = setInterval(() => void this.beat(), everyMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async beat(): Promise<void> {
+    for (const name of [...this.names]) {
+      try {
+        await this.platform.store.updateFunctionStatus(this.project, name, { heartbeatAt: this.platform.clock.now() });
+      } catch (err) {
+        this.log.warn({ function: name, err: errorMessage(err) }, 'could not record heartbeat');
+      }
+    }
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The function `--function`/`--role` names; undefined for `--role apps`. */
+function functionName(opts: WorkerOptions): string | undefined {
+  const roles = Object.keys(ROLES);
   if (opts.function && opts.role) throw new UsageError('give --function or --role, not both');
   if (opts.function) return opts.function;
-  if (!opts.role) throw new UsageError(`worker needs --function NAME or --role ${Object.keys(ROLES).join('|')}`);
-  const n = ROLES[opts.role as keyof typeof ROLES];
-  if (!n) throw new UsageError(`--role must be one of ${Object.keys(ROLES).join(', ')}, got '${opts.role}'`);
-  return n;
+  if (!opts.role) throw new UsageError(`worker needs --function NAME or --role ${roles.join('|')}`);
+  if (!Object.hasOwn(ROLES, opts.role)) throw new UsageError(`--role must be one of ${roles.join(', ')}, got '${opts.role}'`);
+  return ROLES[opts.role as keyof typeof ROLES];
 }

@@ -348,7 +348,7 @@ export class Project {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    const parsed = parseBody(text, res.headers.get('content-type'));
     if (!res.ok) {
       const msg = (parsed as { message?: string } | undefined)?.message ?? text;
       throw new InvokeError(res.status, `${functionName} ${urlPath} → ${res.status}: ${msg}`, parsed);
@@ -427,4 +427,17 @@ export class InvokeError extends ValidationError {
   ) {
     super(message, { status });
   }
+}
+
+/** A response body: JSON when it says so (or looks like it), else the text as it came. */
+function parseBody(text: string, contentType: string | null): unknown {
+  if (!text) return undefined;
+  if (contentType?.includes('json') || /^\s*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
 }

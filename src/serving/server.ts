@@ -63,8 +63,15 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
   const registry = new ModelRegistry(opts.project, opts.functionName, opts.models);
   const clock = opts.clock ?? systemClock;
   const sinks = { tracker: opts.tracker, onRequestError: opts.onRequestError };
+  // With a logger, fastify would make a child logger (binding the request id) for every request;
+  // serving logs only failures, so those lines carry `reqId` themselves and requests share the logger.
   const app = (opts.logger
-    ? Fastify({ loggerInstance: opts.logger, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024, logController: new LogController({ disableRequestLogging: true }) })
+    ? Fastify({
+        loggerInstance: opts.logger,
+        bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024,
+        logController: new LogController({ disableRequestLogging: true }),
+        childLoggerFactory: (logger) => logger,
+      })
     : Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024 })) as unknown as FastifyInstance;
   const starts = new WeakMap<FastifyRequest, RequestStart>();
   const startOf = (req: FastifyRequest): RequestStart => starts.get(req) ?? startRequest(clock);
@@ -128,7 +135,7 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
     const entry = lookup(req.params as Params, reply);
     if (!entry) return reply;
     const outcome = await runInference(entry, req.body, startOf(req), sinks);
-    if (outcome.status >= 500) req.log.warn({ model: entry.served.name, status: outcome.status }, 'inference failed');
+    if (outcome.status >= 500) req.log.warn({ reqId: req.id, model: entry.served.name, status: outcome.status }, 'inference failed');
     return reply.code(outcome.status).send(outcome.body);
   };
   app.post('/v2/models/:name/infer', infer);
@@ -141,7 +148,7 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
     const status = err instanceof ModelwatchError ? err.httpStatus : (err.statusCode ?? 500);
     const code = errorCode(err, status);
     const message = status >= 500 && !(err instanceof ModelwatchError) ? 'internal server error' : err.message;
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (status >= 500) req.log.error({ reqId: req.id, err }, 'request failed');
     // Bodies fastify rejects before our handler (too large, broken JSON) are endpoint errors too.
     const params = req.params as Partial<Params> | undefined;
     if (req.routeOptions.url?.endsWith('/infer') && typeof params?.name === 'string') {

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { DialectTraits } from './dialect.ts';
 import type { Database } from './schema.ts';
@@ -9,6 +10,11 @@ import type { Database } from './schema.ts';
 export interface SqlBackend {
   readonly db: Kysely<Database>;
   readonly traits: DialectTraits;
+  /**
+   * SQLite only: the better-sqlite3 handle behind `db`, for statements prepared once and reused.
+   * Use it only while holding `db`'s connection (`db.connection().execute(...)`).
+   */
+  readonly sqlite?: BetterSqlite3.Database;
   /** Applies pending migrations; runs once per open database however many references ask. */
   migrate(): Promise<void>;
   /** Gives this reference back; the last one closes the database. Calling it twice is harmless. */

@@ -28,8 +28,8 @@ const SCHEMES: Record<string, SchemeInfo> = {
   postgresql: { scheme: 'postgres', roles: SQL, available: true, file: false },
   mysql: { scheme: 'mysql', roles: SQL, available: true, file: false },
   mariadb: { scheme: 'mysql', roles: SQL, available: true, file: false },
-  nats: { scheme: 'nats', roles: ['stream'], available: false, file: false },
-  kafka: { scheme: 'kafka', roles: ['stream'], available: false, file: false },
+  nats: { scheme: 'nats', roles: ['stream'], available: true, file: false },
+  kafka: { scheme: 'kafka', roles: ['stream'], available: true, file: false },
 };
 
 const EXAMPLES: Record<ConnectionRole, string> = {

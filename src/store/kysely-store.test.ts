@@ -71,8 +71,8 @@ describe('parseConnectionUrl', () => {
     assert.deepEqual(parseConnectionUrl('', 'stream'), { scheme: 'embedded', available: true });
     assert.deepEqual(parseConnectionUrl('embedded://', 'stream'), { scheme: 'embedded', available: true });
     assert.deepEqual(parseConnectionUrl('embedded:///h/stream.db', 'stream'), { scheme: 'embedded', available: true, path: '/h/stream.db' });
-    assert.deepEqual(parseConnectionUrl('nats://localhost:4222', 'stream'), { scheme: 'nats', available: false });
-    assert.deepEqual(parseConnectionUrl('kafka://b1:9092,b2:9092', 'stream'), { scheme: 'kafka', available: false });
+    assert.deepEqual(parseConnectionUrl('nats://localhost:4222', 'stream'), { scheme: 'nats', available: true });
+    assert.deepEqual(parseConnectionUrl('kafka://b1:9092,b2:9092', 'stream'), { scheme: 'kafka', available: true });
   });
 
   it('rejects malformed URLs and schemes of another role without leaking passwords', () => {

@@ -149,9 +149,32 @@ export class KyselyStore implements Store {
     return r && rows.rowToEndpoint(r);
   }
 
+  async getEndpoints(project: string, ids: readonly string[]): Promise<EndpointRecord[]> {
+    const out: EndpointRecord[] = [];
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += ID_CHUNK) {
+      const rs = await this.db.selectFrom('endpoints').selectAll().where('project', '=', project).where('id', 'in', unique.slice(i, i + ID_CHUNK)).execute();
+      for (const r of rs) out.push(rows.rowToEndpoint(r));
+    }
+    return out;
+  }
+
   async listEndpoints(project: string): Promise<EndpointRecord[]> {
     const rs = await this.db.selectFrom('endpoints').selectAll().where('project', '=', project).orderBy('name').orderBy('id').execute();
     return rs.map(rows.rowToEndpoint);
+  }
+
+  async listMonitoredEndpoints(project: string): Promise<{ id: string; firstRequest: number }[]> {
+    const rs = await this.db
+      .selectFrom('endpoints')
+      .select(['id', 'first_request'])
+      .where('project', '=', project)
+      .where('monitoring_mode', '=', 'enabled')
+      .where('first_request', 'is not', null)
+      .orderBy('name')
+      .orderBy('id')
+      .execute();
+    return rs.map((r) => ({ id: r.id, firstRequest: num(r.first_request as number | string | bigint) }));
   }
 
   async patchEndpoint(project: string, id: string, patch: Partial<Omit<EndpointRecord, 'project' | 'id'>>): Promise<void> {
@@ -163,6 +186,14 @@ export class KyselyStore implements Store {
     if (r && r.numUpdatedRows > 0n) return;
     const found = await this.db.selectFrom('endpoints').select('id').where('project', '=', project).where('id', '=', id).executeTakeFirst();
     if (!found) throw new NotFoundError('model endpoint', id);
+  }
+
+  async patchEndpoints(project: string, patches: readonly { id: string; patch: Partial<Omit<EndpointRecord, 'project' | 'id'>> }[]): Promise<void> {
+    const updates = patches.map((p) => ({ id: p.id, u: rows.endpointPatchToRow(p.patch) })).filter((p) => Object.keys(p.u).length > 0);
+    if (updates.length === 0) return;
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const { id, u } of updates) await tx.updateTable('endpoints').set(u).where('project', '=', project).where('id', '=', id).execute();
+    });
   }
 
   /** One UPDATE, so concurrent stream processors never lose each other's counts. Missing endpoints are ignored. */
@@ -189,6 +220,22 @@ export class KyselyStore implements Store {
       'endpoint_id',
       'app',
     ]);
+  }
+
+  async listLastAnalyzed(project: string, app: string): Promise<Map<string, number>> {
+    const rs = await this.db
+      .selectFrom('analysis_state')
+      .select(['endpoint_id', 'last_window_end'])
+      .where('project', '=', project)
+      .where('app', '=', app)
+      .execute();
+    return new Map(rs.map((r) => [r.endpoint_id, num(r.last_window_end)]));
+  }
+
+  async setLastAnalyzedMany(project: string, app: string, windowEnds: ReadonlyMap<string, number>): Promise<void> {
+    if (windowEnds.size === 0) return;
+    const rs = [...windowEnds].map(([endpointId, end]) => ({ project, endpoint_id: endpointId, app, last_window_end: end }));
+    await writeTx(this.db, this.traits, (tx) => upsert(tx, this.traits, 'analysis_state', rs, ['project', 'endpoint_id', 'app']));
   }
 
   /** Atomic across processes; see {@link takeLease}. */
@@ -234,6 +281,9 @@ export class KyselyStore implements Store {
     await upsert(this.db, this.traits, 'credentials', [{ project, data: toJson(dropUndefined(creds)) }], ['project']);
   }
 }
+
+/** Ids per `in (...)` list: well within every engine's parameter limit. */
+const ID_CHUNK = 1000;
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

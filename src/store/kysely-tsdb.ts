@@ -2,10 +2,11 @@ import type { Kysely } from 'kysely';
 import type { Window } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { num } from './codec.ts';
-import { upsert, writeTx, type DialectTraits } from './dialect.ts';
+import { retryBusy, upsert, writeTx, type DialectTraits } from './dialect.ts';
 import { writeIngestBatchTx } from './ingest.ts';
 import { DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from './retention.ts';
 import type { Database } from './schema.ts';
+import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
 import type {
   ErrorRow,
   IngestBatch,
@@ -20,6 +21,9 @@ import type {
 import * as rows from './tsdb-rows.ts';
 
 type SeriesTable = 'app_results' | 'metrics';
+
+/** Ids per `in (...)` list: well within every engine's parameter limit. */
+const ID_CHUNK = 1000;
 
 /** Options of {@link KyselyTsdb}. */
 export interface KyselyTsdbOptions {
@@ -73,6 +77,12 @@ export class KyselyTsdb implements Tsdb {
    * for what is skipped when a batch comes again.
    */
   async writeIngestBatch(batch: IngestBatch): Promise<void> {
+    const raw = this.backend.sqlite;
+    if (raw) {
+      // Holding the connection keeps every Kysely query (and transaction) off the handle meanwhile.
+      await this.db.connection().execute(() => retryBusy(async () => writeIngestBatchSqlite(raw, batch)));
+      return;
+    }
     await writeTx(this.db, this.traits, (tx) => writeIngestBatchTx(tx, this.traits, batch));
   }
 
@@ -98,6 +108,25 @@ export class KyselyTsdb implements Tsdb {
     return num(r?.n as number | string | bigint | undefined);
   }
 
+  /** Named endpoints, so that each count is a range of the (project, endpoint, time) index. */
+  async countPredictionsByEndpoint(project: string, endpointIds: readonly string[], window: Window): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const ids = [...new Set(endpointIds)];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const rs = await this.db
+        .selectFrom('predictions')
+        .select((eb) => ['endpoint_id', eb.fn.countAll().as('n')])
+        .where('project', '=', project)
+        .where('endpoint_id', 'in', ids.slice(i, i + ID_CHUNK))
+        .where('time', '>=', window.start)
+        .where('time', '<', window.end)
+        .groupBy('endpoint_id')
+        .execute();
+      for (const r of rs) out.set(r.endpoint_id, num(r.n as number | string | bigint));
+    }
+    return out;
+  }
+
   async readPredictions(project: string, endpointId: string, window: Window, opts: { limit?: number } = {}): Promise<PredictionRow[]> {
     let q = this.db
       .selectFrom('predictions')
@@ -111,6 +140,21 @@ export class KyselyTsdb implements Tsdb {
       .orderBy('row_index');
     if (opts.limit !== undefined) q = q.limit(opts.limit);
     return (await q.execute()).map(rows.rowToPrediction);
+  }
+
+  /** By the unique (project, endpoint, request id, row) index. */
+  async readPredictionsByRequest(project: string, endpointId: string, requestIds: readonly string[]): Promise<PredictionRow[]> {
+    if (requestIds.length === 0) return [];
+    const rs = await this.db
+      .selectFrom('predictions')
+      .selectAll()
+      .where('project', '=', project)
+      .where('endpoint_id', '=', endpointId)
+      .where('request_id', 'in', [...requestIds])
+      .orderBy('request_id')
+      .orderBy('row_index')
+      .execute();
+    return rs.map(rows.rowToPrediction);
   }
 
   async readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]> {

@@ -30,13 +30,23 @@ export interface Store {
   /** Inserts the endpoint if its id is new; returns true when it was created. */
   createEndpointIfMissing(e: EndpointRecord): Promise<boolean>;
   getEndpoint(project: string, id: string): Promise<EndpointRecord | undefined>;
+  /** The endpoints among `ids` that exist, in no particular order (one query per few thousand ids). */
+  getEndpoints(project: string, ids: readonly string[]): Promise<EndpointRecord[]>;
   listEndpoints(project: string): Promise<EndpointRecord[]>;
+  /** Id and first request of the endpoints with monitoring enabled that have seen a request (what the controller plans from). */
+  listMonitoredEndpoints(project: string): Promise<{ id: string; firstRequest: number }[]>;
   patchEndpoint(project: string, id: string, patch: Partial<Omit<EndpointRecord, 'project' | 'id'>>): Promise<void>;
   /** Adds to counters and widens first/last request, atomically. */
   bumpEndpoint(project: string, id: string, delta: { errors?: number; firstRequest?: number; lastRequest?: number }): Promise<void>;
+  /** {@link Store.patchEndpoint} for several endpoints in one transaction; endpoints that no longer exist are skipped. */
+  patchEndpoints(project: string, patches: readonly { id: string; patch: Partial<Omit<EndpointRecord, 'project' | 'id'>> }[]): Promise<void>;
 
   getLastAnalyzed(project: string, endpointId: string, app: string): Promise<number | undefined>;
   setLastAnalyzed(project: string, endpointId: string, app: string, windowEnd: number): Promise<void>;
+  /** The last analyzed window end of every endpoint of the project for `app`, keyed by endpoint id. */
+  listLastAnalyzed(project: string, app: string): Promise<Map<string, number>>;
+  /** {@link Store.setLastAnalyzed} for many endpoints of one app, in one transaction. */
+  setLastAnalyzedMany(project: string, app: string, windowEnds: ReadonlyMap<string, number>): Promise<void>;
 
   /**
    * Takes or renews a named lease for `holder` until `now + ttlMs`. Returns true when

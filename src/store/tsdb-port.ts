@@ -18,8 +18,12 @@ export interface Tsdb {
   getCheckpoint(consumer: string, partition: number): Promise<string | undefined>;
 
   countPredictions(project: string, endpointId: string, window: Window): Promise<number>;
+  /** Predictions of the window per endpoint among `endpointIds`; endpoints without any are absent. */
+  countPredictionsByEndpoint(project: string, endpointIds: readonly string[], window: Window): Promise<Map<string, number>>;
   /** Rows of the window in time order; `limit` caps the number read. */
   readPredictions(project: string, endpointId: string, window: Window, opts?: { limit?: number }): Promise<PredictionRow[]>;
+  /** The prediction rows of these requests of one endpoint (any time), e.g. to see that events have landed. */
+  readPredictionsByRequest(project: string, endpointId: string, requestIds: readonly string[]): Promise<PredictionRow[]>;
   readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]>;
   /** Per (endpoint): count and mean latency of predictions since `since`. */
   predictionSummary(project: string, since: number): Promise<{ endpointId: string; count: number; latencyAvgUs: number }[]>;

@@ -48,6 +48,9 @@ export class Tracker {
   private timerDueMs = 0;
   private draining: Promise<unknown> | undefined;
   private attempt = 0;
+  /** Events per publish slice, adapted to the stream's synchronous cost. */
+  private sliceSize: number;
+  private syncMsPerEvent: number | undefined;
   /** No more track(); close() is flushing. */
   private closed = false;
   /** close() has finished; late publish failures drop instead of requeueing. */
@@ -55,6 +58,7 @@ export class Tracker {
 
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
+    this.sliceSize = Math.min(FIRST_SLICE, this.opts.batchSize);
   }
 
   /** Queues an event for sending. Synchronous; never throws; never waits for the stream. */
@@ -190,6 +194,7 @@ export class Tracker {
   private async drain(force: boolean): Promise<void> {
     let first = true;
     while (this.pending.length > 0 && (force || first || this.pending.length >= this.opts.batchSize)) {
+      if (!first) await yieldToEventLoop();
       first = false;
       const batch = this.pending.take(this.opts.batchSize);
       this.inflight += batch.length;
@@ -201,44 +206,90 @@ export class Tracker {
     }
   }
 
+  /**
+   * Publishes a batch per topic, in slices serialized just before their publish, yielding to the
+   * event loop between slices. The embedded stream writes synchronously, and a whole batch at
+   * once would hold up the requests of a serving process for milliseconds; slices are sized so
+   * that their synchronous work (serializing plus the stream's synchronous part) stays near
+   * {@link SLICE_BUDGET_MS}. A stream that only queues (NATS, Kafka) gets whole batches.
+   */
   private async publishBatch(batch: Entry[]): Promise<void> {
     const byTopic = new Map<string, Entry[]>();
     for (const entry of batch) {
-      if (!this.prepare(entry)) continue;
+      if (!this.route(entry)) continue;
       const group = byTopic.get(entry.topic!);
       if (group) group.push(entry);
       else byTopic.set(entry.topic!, [entry]);
     }
     const groups = [...byTopic];
-    for (let i = 0; i < groups.length; i++) {
-      const [topic, entries] = groups[i]!;
-      try {
-        const publish = Promise.resolve().then(() => this.opts.stream.publish(topic, entries.map((e) => e.message!)));
-        await withTimeout(publish, this.opts.publishTimeoutMs, `publish to '${topic}'`);
-        this.counters.sent += entries.length;
-      } catch (err) {
-        this.counters.failed += 1;
-        this.report(err);
-        this.requeue(groups.slice(i).flatMap(([, e]) => e));
-        throw err;
+    let first = true;
+    for (let g = 0; g < groups.length; g++) {
+      const [topic, entries] = groups[g]!;
+      for (let at = 0; at < entries.length; ) {
+        if (!first) await yieldToEventLoop();
+        first = false;
+        const slice = entries.slice(at, at + this.sliceSize);
+        at += slice.length;
+        const t0 = performance.now();
+        const ready = slice.filter((e) => this.serialize(e));
+        if (ready.length === 0) continue;
+        let publish: Promise<void>;
+        try {
+          publish = Promise.resolve(this.opts.stream.publish(topic, ready.map((e) => e.message!)));
+        } catch (err) {
+          publish = Promise.reject(err);
+        }
+        this.adaptSlice(ready.length, performance.now() - t0);
+        try {
+          await withTimeout(publish, this.opts.publishTimeoutMs, `publish to '${topic}'`);
+          this.counters.sent += ready.length;
+        } catch (err) {
+          this.counters.failed += 1;
+          this.report(err);
+          this.requeue([...ready, ...entries.slice(at), ...groups.slice(g + 1).flatMap(([, e]) => e)]);
+          throw err;
+        }
       }
     }
   }
 
-  /** Computes topic and message once; an event that cannot be serialized is dropped. */
-  private prepare(entry: Entry): boolean {
-    if (entry.message) return true;
+  /** Sizes the next slice from a smoothed synchronous cost per event. */
+  private adaptSlice(events: number, syncMs: number): void {
+    const perEvent = syncMs / events;
+    this.syncMsPerEvent = this.syncMsPerEvent === undefined ? perEvent : 0.8 * this.syncMsPerEvent + 0.2 * perEvent;
+    const fit = Math.floor(SLICE_BUDGET_MS / Math.max(this.syncMsPerEvent, 1e-6));
+    this.sliceSize = Math.max(MIN_SLICE, Math.min(this.opts.batchSize, fit));
+  }
+
+  /** Computes the topic once; an event whose topic cannot be computed is dropped. */
+  private route(entry: Entry): boolean {
+    if (entry.topic !== undefined) return true;
     try {
       const topic = typeof this.opts.topic === 'string' ? this.opts.topic : this.opts.topic(entry.event);
       if (typeof topic !== 'string' || topic === '') throw new Error(`topic function returned ${String(topic)}`);
       entry.topic = topic;
+      return true;
+    } catch (err) {
+      this.drop(entry, err);
+      return false;
+    }
+  }
+
+  /** Computes the message once (kept for retries); an event that cannot be serialized is dropped. */
+  private serialize(entry: Entry): boolean {
+    if (entry.message) return true;
+    try {
       entry.message = { key: entry.event.endpointId, value: JSON.stringify(entry.event) };
       return true;
     } catch (err) {
-      this.counters.dropped += 1;
-      this.report(new Error(`event of endpoint ${String(entry.event?.endpointId)} dropped: ${err instanceof Error ? err.message : String(err)}`));
+      this.drop(entry, err);
       return false;
     }
+  }
+
+  private drop(entry: Entry, err: unknown): void {
+    this.counters.dropped += 1;
+    this.report(new Error(`event of endpoint ${String(entry.event?.endpointId)} dropped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */
@@ -268,6 +319,21 @@ export class Tracker {
       // The error handler itself must not break the background loop.
     }
   }
+}
+
+/**
+ * Synchronous work (serializing, the stream's synchronous part of publish) done in one go by the
+ * background loop before it lets requests run again, in milliseconds.
+ */
+const SLICE_BUDGET_MS = 0.5;
+/** Fewest events per slice: below that, per-publish overhead would dominate. */
+const MIN_SLICE = 16;
+/** Events per slice before any publish has been timed. */
+const FIRST_SLICE = 64;
+
+/** Lets pending I/O (incoming requests) run before the next slice of background work. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Rejects after `ms` unless `p` settles first; a late rejection of `p` is swallowed. */

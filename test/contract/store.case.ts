@@ -188,6 +188,34 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'other'), T0);
       }));
 
+    it('reads and writes endpoints and analysis state in bulk', () =>
+      withStore(async (s) => {
+        await s.createProject({ name: 'p1', description: '', labels: {}, monitoring: null, createdAt: T0 });
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-1', firstRequest: T0 }));
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-2', name: 'model-b' }));
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-3', name: 'model-c', firstRequest: T0 + 5, monitoringMode: 'disabled' }));
+        const got = await s.getEndpoints('p1', ['ep-2', 'ep-1', 'missing', 'ep-1']);
+        assert.deepEqual(got.map((e) => e.id).sort(), ['ep-1', 'ep-2']);
+        assert.deepEqual(got.find((e) => e.id === 'ep-1'), await s.getEndpoint('p1', 'ep-1'));
+        assert.deepEqual(await s.getEndpoints('p1', []), []);
+        assert.deepEqual(await s.listMonitoredEndpoints('p1'), [{ id: 'ep-1', firstRequest: T0 }], 'enabled endpoints that have seen a request');
+        await s.patchEndpoints('p1', [
+          { id: 'ep-1', patch: { driftStatus: 'detected', driftMeasures: { general_drift: 0.8 } } },
+          { id: 'gone', patch: { driftStatus: 'detected' } },
+          { id: 'ep-2', patch: { driftStatus: 'no_detection', updatedAt: T0 + 9 } },
+        ]);
+        assert.equal((await s.getEndpoint('p1', 'ep-1'))?.driftStatus, 'detected');
+        assert.deepEqual((await s.getEndpoint('p1', 'ep-1'))?.driftMeasures, { general_drift: 0.8 });
+        assert.equal((await s.getEndpoint('p1', 'ep-2'))?.updatedAt, T0 + 9);
+        await s.setLastAnalyzed('p1', 'ep-1', 'app', T0);
+        await s.setLastAnalyzedMany('p1', 'app', new Map([['ep-1', T0 + 600_000], ['ep-2', T0 + 1_200_000]]));
+        await s.setLastAnalyzedMany('p1', 'other', new Map([['ep-1', T0 + 1]]));
+        await s.setLastAnalyzedMany('p1', 'app', new Map());
+        assert.deepEqual([...(await s.listLastAnalyzed('p1', 'app'))].sort(), [['ep-1', T0 + 600_000], ['ep-2', T0 + 1_200_000]]);
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'other'), T0 + 1);
+        assert.equal((await s.listLastAnalyzed('p2', 'app')).size, 0);
+      }));
+
     it('gives a lease to one holder until it expires or is released', () =>
       withStore(async (s) => {
         assert.equal(await s.acquireLease('controller', 'a', 1000, T0), true);

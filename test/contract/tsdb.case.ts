@@ -126,6 +126,18 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         assert.deepEqual(hs.find((h) => h.feature === 'f1'), hist('f1', [0, 0, 3], { min: null, max: null }));
       }));
 
+    it('counts predictions of a window per endpoint', () =>
+      withTsdb(async (t) => {
+        await t.writeIngestBatch({
+          predictions: [prediction(1), prediction(2), prediction(3, { endpointId: 'ep-2' }), prediction(4, { endpointId: 'ep-3' }), prediction(700, { endpointId: 'ep-2' })],
+          errors: [],
+          histograms: [],
+        });
+        const c = await t.countPredictionsByEndpoint('p1', ['ep-1', 'ep-2', 'ep-4'], { start: T0, end: T0 + 600_000 });
+        assert.deepEqual([...c].sort(), [['ep-1', 2], ['ep-2', 1]], 'only the endpoints asked for, only rows of the window');
+        assert.equal((await t.countPredictionsByEndpoint('p1', [], win)).size, 0);
+      }));
+
     it('writes a batch delivered twice only once', () =>
       withTsdb(async (t) => {
         const batch: IngestBatch = {

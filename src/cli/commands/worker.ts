@@ -1,26 +1,62 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { globalOptions, platformOptions } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { cliLogger } from '../logger.ts';
 import { ROLES, runWorker } from '../worker.ts';
 
-/** `worker`: runs one deployed function in this process (what the supervisor starts; also for scale-out). */
+/**
+ * `worker`: runs one deployed function, or one role, in this process (what the supervisor
+ * starts; also for scale-out: run several on other machines against the same store and stream).
+ */
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run one deployed function until SIGTERM/SIGINT (the server starts these; run more on other machines to scale out)')
+    .description(
+      'run one deployed function (or role) until SIGTERM/SIGINT against the shared store and stream; the server starts these, and more ' +
+        'can run on other machines: stream processors, writers and apps share their topics as consumer groups, controllers elect one leader',
+    )
     .requiredOption('--project <name>', 'project')
     .option('--function <name>', 'the function to run')
-    .option('--role <role>', `an infrastructure role instead of --function: ${Object.keys(ROLES).join('|')}`)
-    .action(async (o: { project: string; function?: string; role?: string }, cmd: Command) => {
+    .option(
+      '--role <role>',
+      `a role instead of --function: ${Object.keys(ROLES).join('|')} (apps: every deployed monitoring application, picked up as they are deployed)`,
+    )
+    .option(
+      '--lease-seconds <s>',
+      'controller: how long the leadership lease lasts, i.e. how soon another controller takes over from a crashed leader (default 60; env MODELWATCH_CONTROLLER_LEASE_SECONDS)',
+      positiveSeconds,
+    )
+    .option('--refresh-seconds <s>', 'apps: how often the deployed applications are listed again (default 10)', positiveSeconds)
+    .action(async (o: { project: string; function?: string; role?: string; leaseSeconds?: number; refreshSeconds?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('worker opens the store itself; give --home or --store-url, not --url');
+      const envLease = process.env.MODELWATCH_CONTROLLER_LEASE_SECONDS;
+      const leaseSeconds = o.leaseSeconds ?? (envLease ? leaseFromEnv(envLease) : undefined);
+      const controller = o.role === 'controller' || o.function === ROLES.controller;
+      if (o.leaseSeconds !== undefined && !controller) throw new UsageError('--lease-seconds applies to the controller only');
+      if (o.refreshSeconds !== undefined && o.role !== 'apps') throw new UsageError('--refresh-seconds applies to --role apps only');
       process.exitCode = await runWorker({
         project: o.project,
         ...(o.function ? { function: o.function } : {}),
         ...(o.role ? { role: o.role } : {}),
+        ...(leaseSeconds !== undefined && controller ? { leaseTtlMs: Math.round(leaseSeconds * 1000) } : {}),
+        ...(o.refreshSeconds !== undefined ? { appsRefreshMs: Math.round(o.refreshSeconds * 1000) } : {}),
         platform: platformOptions(g),
         logger: cliLogger('info'),
       });
     });
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.001) throw new InvalidArgumentError('must be a number of seconds > 0');
+  return n;
+}
+
+function leaseFromEnv(value: string): number {
+  try {
+    return positiveSeconds(value);
+  } catch {
+    throw new UsageError(`MODELWATCH_CONTROLLER_LEASE_SECONDS must be a number of seconds > 0, got '${value}'`);
+  }
 }

@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { ValidationError } from '../../common/errors.ts';
 import { CONTROLLER_FUNCTION } from '../../common/names.ts';
 import type { Platform } from '../../project/platform.ts';
 import { topics } from '../../stream/port.ts';
 import { windowStartOf, type WindowJob, type Worker } from '../worker.ts';
 
+/** Where one (endpoint, app) stands while a tick plans its windows. */
+interface Plan {
+  id: string;
+  /** Start of the next window to look at. */
+  start: number;
+  /** Windows handed out this tick. */
+  sent: number;
+  /** End of the last window looked at (handed out or skipped as empty). */
+  lastEnd: number | undefined;
+}
+
+/** Window jobs per publish call. */
+const PUBLISH_CHUNK = 1000;
+
 export interface ControllerOptions {
   /** Lease length; a crashed leader's lease runs out after this. @default 60_000 */
   leaseTtlMs?: number;
-  /** Identifies this controller in the lease. @default a random id */
+  /** Identifies this controller in the lease. @default `controller:<host>:<pid>:<random>` */
   holder?: string;
 }
 
@@ -32,8 +48,11 @@ export class Controller implements Worker {
     readonly project: string,
     opts: ControllerOptions = {},
   ) {
+    if (opts.leaseTtlMs !== undefined && !(Number.isFinite(opts.leaseTtlMs) && opts.leaseTtlMs >= 1)) {
+      throw new ValidationError(`the controller lease must last at least 1 ms, got ${String(opts.leaseTtlMs)}`);
+    }
     this.leaseTtlMs = opts.leaseTtlMs ?? 60_000;
-    this.holder = opts.holder ?? `controller-${randomUUID()}`;
+    this.holder = opts.holder ?? `controller:${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
   /** One tick: returns the number of windows handed to apps. */
@@ -51,47 +70,77 @@ export class Controller implements Worker {
     const graceMs = settings.graceSeconds * 1000;
     const apps = (await store.listFunctions(this.project)).filter((f) => f.kind === 'monitoring-application' && f.deployed);
     if (apps.length === 0) return 0;
-    const endpoints = (await store.listEndpoints(this.project)).filter((e) => e.monitoringMode === 'enabled' && e.firstRequest !== null);
+    const endpoints = await store.listMonitoredEndpoints(this.project);
     const tsdb = await this.platform.tsdbFor(this.project);
     const stream = await this.platform.streamFor(this.project);
     // The newest window whose end (plus grace) has passed.
     const lastClosedEnd = windowStartOf(now - graceMs, periodMs);
+    // Predictions per (window, endpoint), counted once per tick for every app.
+    const counts = new Map<number, Map<string, number>>();
     let sent = 0;
     let backlog = false;
-    for (const ep of endpoints) {
-      const firstStart = windowStartOf(ep.firstRequest!, periodMs);
-      const counts = new Map<number, number>();
-      for (const app of apps) {
-        const done = await store.getLastAnalyzed(this.project, ep.id, app.name);
-        let start = done === undefined ? firstStart : Math.max(firstStart, windowStartOf(done, periodMs));
-        const jobs: WindowJob[] = [];
-        let lastEnd: number | undefined;
-        for (let n = 0; n < settings.maxWindowsPerTick && start + periodMs <= lastClosedEnd; start += periodMs) {
+    for (const app of apps) {
+      const done = await store.listLastAnalyzed(this.project, app.name);
+      const plans: Plan[] = endpoints.map((ep) => {
+        const firstStart = windowStartOf(ep.firstRequest, periodMs);
+        const prev = done.get(ep.id);
+        return { id: ep.id, start: prev === undefined ? firstStart : Math.max(firstStart, windowStartOf(prev, periodMs)), sent: 0, lastEnd: undefined };
+      });
+      const jobs: WindowJob[] = [];
+      // Rounds: each endpoint still planning looks at its next closed window; the endpoints
+      // looking at the same window are counted in one query. Empty windows are skipped.
+      let active = plans.filter((p) => p.start + periodMs <= lastClosedEnd);
+      while (active.length > 0) {
+        const byStart = new Map<number, Plan[]>();
+        for (const p of active) {
+          const group = byStart.get(p.start);
+          if (group) group.push(p);
+          else byStart.set(p.start, [p]);
+        }
+        for (const [start, group] of byStart) {
           const end = start + periodMs;
-          lastEnd = end;
           let c = counts.get(start);
-          if (c === undefined) {
-            c = await tsdb.countPredictions(this.project, ep.id, { start, end });
-            counts.set(start, c);
+          if (!c) counts.set(start, (c = new Map()));
+          const unknown = group.filter((p) => !c.has(p.id)).map((p) => p.id);
+          if (unknown.length > 0) {
+            const got = await tsdb.countPredictionsByEndpoint(this.project, unknown, { start, end });
+            for (const id of unknown) c.set(id, got.get(id) ?? 0);
           }
-          if (c === 0) {
-            this.windowsSkipped++;
-            continue;
+          for (const p of group) {
+            p.lastEnd = end;
+            p.start = end;
+            if (c.get(p.id) === 0) {
+              this.windowsSkipped++;
+              continue;
+            }
+            jobs.push({ type: 'window', project: this.project, endpointId: p.id, app: app.name, windowStart: start, windowEnd: end });
+            p.sent++;
           }
-          jobs.push({ type: 'window', project: this.project, endpointId: ep.id, app: app.name, windowStart: start, windowEnd: end });
-          n++;
         }
-        if (start + periodMs <= lastClosedEnd) backlog = true;
-        if (jobs.length > 0) {
-          await stream.publish(
-            topics.app(this.project, app.name),
-            jobs.map((j) => ({ key: j.endpointId, value: JSON.stringify(j) })),
-          );
-        }
-        // Recorded after publishing: a crash in between hands the window out again (at least once).
-        if (lastEnd !== undefined) await store.setLastAnalyzed(this.project, ep.id, app.name, lastEnd);
-        sent += jobs.length;
+        active = active.filter((p) => p.sent < settings.maxWindowsPerTick && p.start + periodMs <= lastClosedEnd);
       }
+      if (plans.some((p) => p.start + periodMs <= lastClosedEnd)) backlog = true;
+      /** The new last analyzed window end per endpoint. */
+      const ends = new Map<string, number>();
+      for (const p of plans) if (p.lastEnd !== undefined) ends.set(p.id, p.lastEnd);
+      if (ends.size === 0) continue;
+      // Counting took time: renew the lease right before handing windows out, and leave out the
+      // endpoints another controller moved on meanwhile (our lease may have lapsed).
+      if (!(await store.acquireLease(`controller:${this.project}`, this.holder, this.leaseTtlMs, clock.now()))) {
+        this.nextDueAt = undefined;
+        this.windowsSent += sent;
+        return sent;
+      }
+      const current = await store.listLastAnalyzed(this.project, app.name);
+      for (const id of ends.keys()) if (current.get(id) !== done.get(id)) ends.delete(id);
+      const out = jobs.filter((j) => ends.has(j.endpointId));
+      const topic = topics.app(this.project, app.name);
+      for (let i = 0; i < out.length; i += PUBLISH_CHUNK) {
+        await stream.publish(topic, out.slice(i, i + PUBLISH_CHUNK).map((j) => ({ key: j.endpointId, value: JSON.stringify(j) })));
+      }
+      // Recorded after publishing: a crash in between hands the windows out again (at least once).
+      await store.setLastAnalyzedMany(this.project, app.name, ends);
+      sent += out.length;
     }
     this.windowsSent += sent;
     this.settingsKey = settingsKey;

@@ -16,13 +16,25 @@ interface Acc {
   max: number;
 }
 
+/** The accumulators of one endpoint's window, by name and in the order of the endpoint's columns. */
+interface WindowAccs {
+  byName: Map<string, Acc>;
+  /** `featureNames` then `labelNames` of the endpoint as last seen: `columns[i]` takes value `i`. */
+  columns: Acc[];
+  featureNames: readonly string[] | undefined;
+  labelNames: readonly string[] | undefined;
+}
+
 /**
  * Per-window, per-feature histograms on the reference bin edges, built while events stream
  * in, so a window's drift needs no raw rows. Bins are `[e_i, e_{i+1})` with only the last
  * bin closed, as the built-in drift app counts a current window.
  */
 export class HistogramAccumulator {
-  private readonly accs = new Map<string, Acc>();
+  /** Endpoint id → window start → accumulators; nested maps, so that a value needs no key string. */
+  private readonly windows = new Map<string, Map<number, WindowAccs>>();
+  /** Every accumulator, in first-seen order. */
+  private readonly accs: Acc[] = [];
 
   constructor(
     private readonly project: string,
@@ -31,48 +43,53 @@ export class HistogramAccumulator {
 
   add(endpointId: string, time: number, ep: { featureNames: string[]; labelNames: string[]; featureStats: FeatureStatsMap }, features: unknown[], outputs: unknown[]): void {
     const ws = windowStartOf(time, this.periodMs);
-    for (let i = 0; i < ep.featureNames.length; i++) this.addValue(endpointId, ws, ep.featureNames[i]!, ep.featureStats, features[i]);
-    for (let i = 0; i < ep.labelNames.length; i++) this.addValue(endpointId, ws, ep.labelNames[i]!, ep.featureStats, outputs[i]);
+    let byWindow = this.windows.get(endpointId);
+    if (!byWindow) {
+      byWindow = new Map();
+      this.windows.set(endpointId, byWindow);
+    }
+    let w = byWindow.get(ws);
+    if (!w) {
+      w = { byName: new Map(), columns: [], featureNames: undefined, labelNames: undefined };
+      byWindow.set(ws, w);
+    }
+    // An endpoint's names are fixed once known; they change at most once (names learnt late).
+    if (w.featureNames !== ep.featureNames || w.labelNames !== ep.labelNames) this.mapColumns(endpointId, ws, w, ep);
+    const nf = ep.featureNames.length;
+    const columns = w.columns;
+    for (let i = 0; i < nf; i++) addValue(columns[i]!, features[i]);
+    for (let i = 0; i < ep.labelNames.length; i++) addValue(columns[nf + i]!, outputs[i]);
   }
 
-  private addValue(endpointId: string, ws: number, feature: string, stats: FeatureStatsMap, raw: unknown): void {
-    const key = `${endpointId}\u0000${ws}\u0000${feature}`;
-    let a = this.accs.get(key);
-    if (!a) {
-      const edges = stats[feature]?.hist?.edges;
-      a = {
-        endpointId,
-        windowStart: ws,
-        feature,
-        edges,
-        counts: edges ? new Array<number>(edges.length - 1).fill(0) : [],
-        count: 0,
-        missing: 0,
-        sum: 0,
-        sumSq: 0,
-        min: Infinity,
-        max: -Infinity,
-      };
-      this.accs.set(key, a);
-    }
-    const v = toNumber(raw);
-    if (v === undefined) {
-      a.missing++;
-      return;
-    }
-    a.count++;
-    a.sum += v;
-    a.sumSq += v * v;
-    if (v < a.min) a.min = v;
-    if (v > a.max) a.max = v;
-    if (a.edges) {
-      const b = binOf(a.edges, v);
-      if (b >= 0) a.counts[b]!++;
-    }
+  private mapColumns(endpointId: string, ws: number, w: WindowAccs, ep: { featureNames: string[]; labelNames: string[]; featureStats: FeatureStatsMap }): void {
+    w.columns = [...ep.featureNames, ...ep.labelNames].map((feature) => {
+      let a = w.byName.get(feature);
+      if (!a) {
+        const edges = ep.featureStats[feature]?.hist?.edges;
+        a = {
+          endpointId,
+          windowStart: ws,
+          feature,
+          edges,
+          counts: edges ? new Array<number>(edges.length - 1).fill(0) : [],
+          count: 0,
+          missing: 0,
+          sum: 0,
+          sumSq: 0,
+          min: Infinity,
+          max: -Infinity,
+        };
+        w.byName.set(feature, a);
+        this.accs.push(a);
+      }
+      return a;
+    });
+    w.featureNames = ep.featureNames;
+    w.labelNames = ep.labelNames;
   }
 
   rows(): WindowHistogram[] {
-    return [...this.accs.values()].map((a) => ({
+    return this.accs.map((a) => ({
       project: this.project,
       endpointId: a.endpointId,
       windowStart: a.windowStart,
@@ -86,6 +103,23 @@ export class HistogramAccumulator {
       min: a.count ? a.min : null,
       max: a.count ? a.max : null,
     }));
+  }
+}
+
+function addValue(a: Acc, raw: unknown): void {
+  const v = toNumber(raw);
+  if (v === undefined) {
+    a.missing++;
+    return;
+  }
+  a.count++;
+  a.sum += v;
+  a.sumSq += v * v;
+  if (v < a.min) a.min = v;
+  if (v > a.max) a.max = v;
+  if (a.edges) {
+    const b = binOf(a.edges, v);
+    if (b >= 0) a.counts[b]!++;
   }
 }
 

@@ -13,7 +13,17 @@ export interface StreamProcessorOptions {
   batchSize?: number;
   /** How often live endpoint metrics are refreshed (clock ms). @default 5000 */
   metricsIntervalMs?: number;
+  /**
+   * Real time a step keeps collecting a partial batch while events keep arriving (it stops at the
+   * first poll that finds none). Each batch costs a transaction plus a histogram row per endpoint,
+   * window and feature, so batches of a few events would cost many times their rows. 0 writes
+   * whatever one fetch returned. @default 50
+   */
+  lingerMs?: number;
 }
+
+/** Real time between the polls of a lingering step. */
+const LINGER_POLL_MS = 5;
 
 interface KnownEndpoint {
   featureNames: string[];
@@ -36,6 +46,7 @@ export class StreamProcessor implements Worker {
   private lastMetricsAt = 0;
   private readonly batchSize: number;
   private readonly metricsIntervalMs: number;
+  private readonly lingerMs: number;
   /** Events that could not be attributed to any endpoint. */
   invalidEvents = 0;
   processedEvents = 0;
@@ -48,14 +59,17 @@ export class StreamProcessor implements Worker {
     this.batchSize = opts.batchSize ?? 2000;
     this.consumer = `${STREAM_FUNCTION}:${topics.events(project)}`;
     this.metricsIntervalMs = opts.metricsIntervalMs ?? 5000;
+    this.lingerMs = Math.max(0, opts.lingerMs ?? 50);
   }
 
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
     this.sub ??= await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
-    const messages = await this.sub.fetch(this.batchSize, 0);
+    const messages = await this.fill(this.sub, await this.sub.fetch(this.batchSize, 0));
     if (messages.length === 0) {
-      await this.refreshMetrics(false);
+      // Only when due: under a trickle of events nearly every other step is idle, and a refresh is
+      // three aggregate queries over the last hour of predictions. `flush()` forces one.
+      await this.refreshMetrics(true);
       return 0;
     }
     const tsdb = await this.platform.tsdbFor(this.project);
@@ -70,6 +84,22 @@ export class StreamProcessor implements Worker {
     this.processedEvents += messages.length;
     await this.refreshMetrics(true);
     return messages.length;
+  }
+
+  /** Tops a partial batch up while events keep arriving, for up to `lingerMs` (see {@link StreamProcessorOptions.lingerMs}). */
+  private async fill(sub: Subscription, messages: StreamMessage[]): Promise<StreamMessage[]> {
+    if (messages.length === 0 || messages.length >= this.batchSize || this.lingerMs === 0) return messages;
+    const until = Date.now() + this.lingerMs;
+    let out = messages;
+    while (out.length < this.batchSize) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(LINGER_POLL_MS, left)));
+      const more = await sub.fetch(this.batchSize - out.length, 0);
+      if (more.length === 0) break;
+      out = out.concat(more);
+    }
+    return out;
   }
 
   private async writePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<void> {
@@ -102,14 +132,16 @@ export class StreamProcessor implements Worker {
         continue;
       }
       const ep = await this.register(e);
-      const t = Date.parse(e.when);
+      const t = parsed.time;
       if (e.error !== undefined) {
         errors.push({ project: this.project, endpointId: e.endpointId, time: t, requestId: e.request.id, error: e.error });
         bump(bumps, e.endpointId, t, true);
         continue;
       }
       const outputs = e.response?.outputs ?? [];
-      e.request.inputs.forEach((row, i) => {
+      const inputs = e.request.inputs;
+      for (let i = 0; i < inputs.length; i++) {
+        const row = inputs[i]!;
         const out = outputs[i];
         const outRow = out === undefined ? [] : Array.isArray(out) ? out : [out];
         predictions.push({
@@ -124,7 +156,7 @@ export class StreamProcessor implements Worker {
           labels: e.labels ?? null,
         });
         hist.add(e.endpointId, t, ep, row, outRow);
-      });
+      }
       bump(bumps, e.endpointId, t, false);
     }
     await tsdb.writeIngestBatch({

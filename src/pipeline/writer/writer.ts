@@ -1,10 +1,13 @@
 import { errorMessage } from '../../common/errors.ts';
 import { HISTOGRAM_DRIFT_APP, WRITER_FUNCTION } from '../../common/names.ts';
-import { kindName, statusName, type AppResult } from '../../common/types.ts';
+import { kindName, statusName, type AppResult, type EndpointRecord } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { MonitoringEvent } from '../../store/port.ts';
+import type { MetricRow, ResultRow } from '../../store/tsdb-port.ts';
 import { topics, type Subscription } from '../../stream/port.ts';
 import type { Worker, WriterMessage } from '../worker.ts';
+
+type Outputs = Extract<WriterMessage, { type: 'outputs' }>;
 
 /** `data_drift` + `detected` → `data-drift-detected`; potential detections are `-suspected`. */
 export function eventKindFor(r: Pick<AppResult, 'kind' | 'status'>): string | undefined {
@@ -34,6 +37,7 @@ export class Writer implements Worker {
     this.sub ??= await stream.subscribe(topics.writer(this.project), WRITER_FUNCTION);
     const messages = await this.sub.fetch(this.batchSize, 0);
     if (messages.length === 0) return 0;
+    const byProject = new Map<string, WriterMessage[]>();
     for (const m of messages) {
       let msg: WriterMessage;
       try {
@@ -42,65 +46,93 @@ export class Writer implements Worker {
         this.platform.logger.error({ offset: m.offset, err: errorMessage(err) }, 'writer dropped a message that is not JSON');
         continue;
       }
-      await this.write(msg);
+      const list = byProject.get(msg.project);
+      if (list) list.push(msg);
+      else byProject.set(msg.project, [msg]);
     }
+    for (const [project, list] of byProject) await this.writeBatch(project, list);
     await this.sub.ack(messages);
     this.written += messages.length;
     return messages.length;
   }
 
-  private async write(msg: WriterMessage): Promise<void> {
+  /**
+   * Writes one batch of a project's messages with a handful of statements: every result, every
+   * metric and every event in one write each (a window delivered twice in the batch keeps its last
+   * copy), then the drift status of the endpoints that got a newer `general_drift`.
+   */
+  private async writeBatch(project: string, batch: WriterMessage[]): Promise<void> {
     const { store, clock } = this.platform;
-    const tsdb = await this.platform.tsdbFor(msg.project);
+    const tsdb = await this.platform.tsdbFor(project);
     const now = clock.now();
-    const base = { project: msg.project, endpointId: msg.endpointId, app: msg.app, windowStart: msg.windowStart, windowEnd: msg.windowEnd };
-    if (msg.type === 'app-failed') {
-      await store.addEvents([{ ...base, kind: 'mm-app-failed', resultName: null, value: null, kindValue: null, status: null, message: msg.error, time: now }]);
-      return;
-    }
-    await tsdb.writeResults(msg.results.map((r) => ({ ...base, name: r.name, kind: r.kind, status: r.status, value: r.value, extraData: r.extraData ?? {}, writtenAt: now })));
-    await tsdb.writeMetrics(msg.metrics.map((x) => ({ ...base, name: x.name, value: x.value, writtenAt: now })));
+    const results = new Map<string, ResultRow>();
+    const metrics = new Map<string, MetricRow>();
     const events: MonitoringEvent[] = [];
-    for (const r of msg.results) {
-      const kind = eventKindFor(r);
-      if (!kind) continue;
-      events.push({
-        ...base,
-        kind,
-        resultName: r.name,
-        value: r.value,
-        kindValue: r.kind,
-        status: r.status,
-        message: `${msg.project}.${msg.app}.result.${r.name} = ${round(r.value)} (${statusName(r.status)}) on endpoint ${msg.endpointId}`,
-        time: now,
-      });
+    /** Per endpoint, the histogram-drift output of the newest window in the batch. */
+    const drift = new Map<string, Outputs>();
+    for (const msg of batch) {
+      const base = { project: msg.project, endpointId: msg.endpointId, app: msg.app, windowStart: msg.windowStart, windowEnd: msg.windowEnd };
+      if (msg.type === 'app-failed') {
+        events.push({ ...base, kind: 'mm-app-failed', resultName: null, value: null, kindValue: null, status: null, message: msg.error, time: now });
+        continue;
+      }
+      const key = `${msg.endpointId}\u0000${msg.app}\u0000${msg.windowStart}\u0000`;
+      for (const r of msg.results) {
+        results.set(key + r.name, { ...base, name: r.name, kind: r.kind, status: r.status, value: r.value, extraData: r.extraData ?? {}, writtenAt: now });
+        const kind = eventKindFor(r);
+        if (!kind) continue;
+        events.push({
+          ...base,
+          kind,
+          resultName: r.name,
+          value: r.value,
+          kindValue: r.kind,
+          status: r.status,
+          message: `${msg.project}.${msg.app}.result.${r.name} = ${round(r.value)} (${statusName(r.status)}) on endpoint ${msg.endpointId}`,
+          time: now,
+        });
+      }
+      for (const x of msg.metrics) metrics.set(key + x.name, { ...base, name: x.name, value: x.value, writtenAt: now });
+      if (msg.app === HISTOGRAM_DRIFT_APP && msg.results.some((r) => r.name === 'general_drift')) {
+        const prev = drift.get(msg.endpointId);
+        if (!prev || msg.windowEnd >= prev.windowEnd) drift.set(msg.endpointId, msg);
+      }
     }
+    if (results.size) await tsdb.writeResults([...results.values()]);
+    if (metrics.size) await tsdb.writeMetrics([...metrics.values()]);
     if (events.length) await store.addEvents(events);
-    if (msg.app === HISTOGRAM_DRIFT_APP) await this.updateDrift(msg, now);
+    if (drift.size) await this.updateDrift(project, [...drift.values()], now);
   }
 
   /** The endpoint shows the drift of its newest analyzed window. */
-  private async updateDrift(msg: Extract<WriterMessage, { type: 'outputs' }>, now: number): Promise<void> {
-    const general = msg.results.find((r) => r.name === 'general_drift');
-    if (!general) return;
-    const ep = await this.platform.store.getEndpoint(msg.project, msg.endpointId);
-    if (!ep) return;
-    const prevEnd = typeof ep.driftMeasures.windowEnd === 'number' ? ep.driftMeasures.windowEnd : -Infinity;
-    if (msg.windowEnd < prevEnd) return;
-    const metrics = Object.fromEntries(msg.metrics.map((m) => [m.name, m.value]));
-    const extra = general.extraData ?? {};
-    await this.platform.store.patchEndpoint(msg.project, msg.endpointId, {
-      driftStatus: statusName(general.status),
-      driftMeasures: {
-        general_drift: general.value,
-        ...metrics,
-        features: extra.features ?? {},
-        windowStart: msg.windowStart,
-        windowEnd: msg.windowEnd,
-      },
-      currentStats: (extra.currentStats as typeof ep.currentStats | undefined) ?? ep.currentStats,
-      updatedAt: now,
-    });
+  private async updateDrift(project: string, outputs: Outputs[], now: number): Promise<void> {
+    const endpoints = new Map((await this.platform.store.getEndpoints(project, outputs.map((o) => o.endpointId))).map((e) => [e.id, e]));
+    const patches: { id: string; patch: Partial<EndpointRecord> }[] = [];
+    for (const msg of outputs) {
+      const general = msg.results.find((r) => r.name === 'general_drift');
+      const ep = endpoints.get(msg.endpointId);
+      if (!general || !ep) continue;
+      const prevEnd = typeof ep.driftMeasures.windowEnd === 'number' ? ep.driftMeasures.windowEnd : -Infinity;
+      if (msg.windowEnd < prevEnd) continue;
+      const metrics = Object.fromEntries(msg.metrics.map((m) => [m.name, m.value]));
+      const extra = general.extraData ?? {};
+      patches.push({
+        id: msg.endpointId,
+        patch: {
+          driftStatus: statusName(general.status),
+          driftMeasures: {
+            general_drift: general.value,
+            ...metrics,
+            features: extra.features ?? {},
+            windowStart: msg.windowStart,
+            windowEnd: msg.windowEnd,
+          },
+          currentStats: (extra.currentStats as typeof ep.currentStats | undefined) ?? ep.currentStats,
+          updatedAt: now,
+        },
+      });
+    }
+    await this.platform.store.patchEndpoints(project, patches);
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,7 @@ export const PREDICTION_COLUMN_TYPES = {
  * (`INSERT INTO t (...) SELECT * FROM unnest($1::text[], $2::int8[], ...) ON CONFLICT DO NOTHING`)
  * instead of one parameter per value. Nine parameters carry any number of rows, so there is no
  * 65,535-parameter chunking, and pg serialises arrays far faster than Kysely compiles a statement
- * of 65,000 placeholders: on 50,000 predictions it matched `COPY` (see `test/backends/ingest-bench.ts`).
+ * of 65,000 placeholders (`npm run bench -- ingest --backend postgres+nats --compare-methods` compares them with COPY).
  * Returns the number of rows inserted.
  */
 export async function unnestInsertIgnore<T extends keyof Database & string>(

@@ -26,6 +26,15 @@ export function isMemoryPath(file: string): boolean {
  * for locks synchronously, so two handles on one file in one process can block each other.
  */
 export function openSqliteDatabase(file: string, opts: SqliteOpenOptions = {}): Kysely<Database> {
+  return openSqliteHandles(file, opts).db;
+}
+
+/**
+ * As {@link openSqliteDatabase}, also handing out the better-sqlite3 handle behind the Kysely one,
+ * for statements prepared once and reused (the ingest path). Use `raw` only while holding Kysely's
+ * connection (`db.connection().execute(...)`), so that it never runs inside a Kysely transaction.
+ */
+export function openSqliteHandles(file: string, opts: SqliteOpenOptions = {}): { db: Kysely<Database>; raw: BetterSqlite3.Database } {
   if (!isMemoryPath(file)) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const raw = new BetterSqlite3(file, { timeout: opts.busyTimeoutMs ?? 5000 });
   try {
@@ -38,5 +47,5 @@ export function openSqliteDatabase(file: string, opts: SqliteOpenOptions = {}): 
     throw err;
   }
   // Kysely's `destroy()` closes `raw`.
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) }), raw };
 }

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { SqlBackend } from '../backend.ts';
 import { SQLITE_TRAITS } from '../dialect.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import type { Database } from '../schema.ts';
-import { isMemoryPath, openSqliteDatabase, type SqliteOpenOptions } from './open.ts';
+import { isMemoryPath, openSqliteHandles, type SqliteOpenOptions } from './open.ts';
 
 interface Entry {
   db: Kysely<Database>;
+  raw: BetterSqlite3.Database;
   refs: number;
   migrated: Promise<void> | undefined;
 }
@@ -44,7 +46,7 @@ export function acquireSqliteBackend(file: string, opts: SqliteOpenOptions = {})
   const shared = !isMemoryPath(key);
   let entry = shared ? open.get(key) : undefined;
   if (!entry) {
-    entry = { db: openSqliteDatabase(key, opts), refs: 0, migrated: undefined };
+    entry = { ...openSqliteHandles(key, opts), refs: 0, migrated: undefined };
     if (shared) open.set(key, entry);
   }
   entry.refs++;
@@ -52,6 +54,7 @@ export function acquireSqliteBackend(file: string, opts: SqliteOpenOptions = {})
   let released = false;
   return {
     db: e.db,
+    sqlite: e.raw,
     traits: SQLITE_TRAITS,
     migrate() {
       if (!e.migrated) {

@@ -22,14 +22,6 @@ export interface SubscriptionContext {
   onClose: () => void;
 }
 
-interface LogRow {
-  seq: number;
-  partition: number;
-  key: string;
-  value: string;
-  ts: number;
-}
-
 /**
  * The single active reader of one (topic, group). Its cursor starts at the group's committed seq,
  * so whatever an earlier holder fetched and did not acknowledge is delivered again.
@@ -50,7 +42,10 @@ export class SqliteSubscription implements Subscription {
     this.c = c;
     this.cursor = c.committedSeq;
     this.lastRenewAt = c.clock.now();
-    this.read = c.db.prepare('SELECT seq, partition, key, value, ts FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?');
+    // Rows come back in the shape of a StreamMessage, so a fetch allocates one object per message.
+    this.read = c.db.prepare(
+      'SELECT topic, partition, CAST(seq AS TEXT) AS offset, key, value, ts AS timestamp FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
     this.commit = c.db.prepare(
       `UPDATE group_offsets SET committed_seq = MAX(committed_seq, @seq)
        WHERE topic = @topic AND grp = @grp
@@ -71,18 +66,11 @@ export class SqliteSubscription implements Subscription {
     if (!(max >= 1)) return [];
     const until = Date.now() + Math.max(0, waitMs);
     for (;;) {
-      const rows = this.read.all(this.c.topic, this.cursor, Math.trunc(max)) as LogRow[];
+      const rows = this.read.all(this.c.topic, this.cursor, Math.trunc(max)) as StreamMessage[];
       const last = rows[rows.length - 1];
       if (last) {
-        this.cursor = last.seq;
-        return rows.map((r) => ({
-          topic: this.c.topic,
-          partition: r.partition,
-          offset: String(r.seq),
-          key: r.key,
-          value: r.value,
-          timestamp: r.ts,
-        }));
+        this.cursor = Number(last.offset);
+        return rows;
       }
       const left = until - Date.now();
       if (left <= 0 || this.closed) return [];

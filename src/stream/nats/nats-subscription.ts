@@ -118,7 +118,12 @@ export class NatsSubscription implements Subscription {
     const until = Date.now() + this.c.timings.settleWaitMs;
     for (;;) {
       this.take(limit, out);
-      if (out.length >= limit || this.closed || Date.now() >= until || !(await this.behind())) return out;
+      if (out.length >= limit || this.closed || Date.now() >= until) return out;
+      if (!(await this.behind())) {
+        // What arrived while the server was asked is in the buffers now: hand it out too.
+        this.take(limit, out);
+        return out;
+      }
       await this.data.wait(Math.max(1, Math.min(until - Date.now(), 50)));
     }
   }

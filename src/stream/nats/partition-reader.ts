@@ -72,6 +72,8 @@ export class PartitionReader {
   private stopped = false;
   /** True once the consumer exists and pulls are going out. */
   private ready = false;
+  /** Highest consumer (delivery) sequence received from the current consumer; 0 right after it is created. */
+  private deliveredSeen = 0;
   private current: ConsumerMessages | undefined;
   private wakeSpace: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -116,13 +118,15 @@ export class PartitionReader {
 
   /**
    * Whether the server holds events of this partition that have not reached the buffer yet (not
-   * delivered, or delivered and still on the way), or the reader is still starting.
+   * delivered, or delivered and still on the way), or the reader is still starting. Deliveries are
+   * compared by consumer sequence: the consumer's stream sequence also moves past messages of the
+   * stream's other subjects, which this partition never receives.
    */
   async behind(): Promise<boolean> {
     if (this.stopped) return false;
     if (!this.ready) return true;
     const info = await this.o.link.jsm.consumers.info(this.o.stream, this.o.consumer);
-    return info.num_pending > 0 || info.delivered.stream_seq > this.lastSeq;
+    return info.num_pending > 0 || info.delivered.consumer_seq > this.deliveredSeen;
   }
 
   /** Hands out up to `max - out.length` events in order, appending them to `out`. */
@@ -179,6 +183,7 @@ export class PartitionReader {
         if (restartAt !== undefined || !consumer) {
           this.ready = false;
           consumer = await this.recreate(restartAt ?? this.lastSeq + 1);
+          this.deliveredSeen = 0;
           restartAt = undefined;
           this.fresh = true;
           this.ready = true;
@@ -193,6 +198,7 @@ export class PartitionReader {
         if (this.stopped) iter.stop();
         for await (const m of iter) {
           if (this.stopped) break;
+          this.deliveredSeen = Math.max(this.deliveredSeen, m.info.deliverySequence);
           const r = this.accept(m);
           if (r === 'gap') {
             restartAt = this.lastSeq + 1;

@@ -1,0 +1,527 @@
+/**
+ * `ingest` benchmark (issues 4 and 5): events per second from tracking to stored prediction rows,
+ * against the raw insert rate of the same rows into the same database, measured in the same run.
+ *
+ * Pipeline measured: a {@link Tracker} (as serving uses it: default options, events built by
+ * `buildInferenceEvent` and keyed by endpoint, 10 features per event, 20 endpoints whose logged
+ * models carry reference histograms) publishes to the stream; the {@link StreamProcessor} consumes
+ * into the tsdb (prediction rows, window histograms, checkpoints, endpoint bumps). By default the
+ * tracker runs in a producer process of its own, as serving does under `modelwatch up`
+ * (`--producer inline`: in the consuming process, as in the embedded SDK). The clock runs from the
+ * first `track()` until the processor has stored the last event; the stored rows are then counted.
+ *
+ * Raw baseline: the same rows (the `predictions` columns, values already encoded) into an empty
+ * copy of the `predictions` table (same columns and indexes) of the same database, the fastest
+ * plain way: SQLite — one prepared better-sqlite3 INSERT in one transaction; PostgreSQL — COPY;
+ * MySQL/MariaDB — multi-row INSERT batches in one transaction. Also reported: the stream processor
+ * alone on a backlog of the same events (a worker catching up; fresh databases and stream),
+ * `writeIngestBatch` alone on the same rows (the tsdb's share of the cost), and CPU time per
+ * event of each process (steadier than wall time on a busy machine).
+ *
+ * Arguments: `--backend STORE+STREAM` (`sqlite+embedded` default, `postgres+nats`, `mysql+nats`;
+ * any of sqlite/postgres/mysql with embedded/nats), `--events N` (default 200000),
+ * `--producer process|inline` (default process),
+ * `--compare-methods` (PostgreSQL: also multi-row INSERT, unnest arrays and COPY through a temp table),
+ * `--skip-backlog` (no second run of the processor alone on a full stream),
+ * `--skip-baseline` (the pipeline only, e.g. under `node --cpu-prof`; the ratio is then -1).
+ * Servers: MODELWATCH_TEST_POSTGRES_URL / MODELWATCH_TEST_MYSQL_URL (see test/backends/servers.ts),
+ * MODELWATCH_TEST_NATS (host:port, default 127.0.0.1:4222).
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Insertable, Kysely } from 'kysely';
+import { createConnection } from 'mysql2/promise';
+import copyStreams from 'pg-copy-streams';
+import pg from 'pg';
+import { createLogger } from '../src/common/logger.ts';
+import { StreamProcessor } from '../src/pipeline/stream-processor/stream-processor.ts';
+import { Platform } from '../src/project/platform.ts';
+import { openTsdb } from '../src/store/connect.ts';
+import { insertIgnore, POSTGRES_TRAITS } from '../src/store/dialect.ts';
+import { mysqlPoolOptions } from '../src/store/mysql/open.ts';
+import { postgresPoolConfig } from '../src/store/postgres/open.ts';
+import { PREDICTION_COLUMN_TYPES, unnestInsertIgnore } from '../src/store/postgres/unnest-insert.ts';
+import type { Database } from '../src/store/schema.ts';
+import type { PredictionRow } from '../src/store/tsdb-port.ts';
+import { predictionToRow } from '../src/store/tsdb-rows.ts';
+import { topics } from '../src/stream/port.ts';
+import { Tracker } from '../src/tracking/tracker.ts';
+import { FreshDatabases, unavailableReason } from '../test/backends/servers.ts';
+import type { ProducerMessage } from './lib/ingest-producer.ts';
+import { ENDPOINTS, FEATURE_NAMES, FEATURES, IngestWorkload, LABEL_NAMES, modelUri, PROJECT, referenceStats, trackAll } from './lib/ingest-workload.ts';
+import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+
+type StoreKind = 'sqlite' | 'postgres' | 'mysql';
+type StreamKind = 'embedded' | 'nats';
+type Producer = 'process' | 'inline';
+type RawRow = Insertable<Database['predictions']>;
+
+const EMBEDDED_TARGET_EVENTS_PER_S = 50_000;
+const COLUMNS = Object.keys(PREDICTION_COLUMN_TYPES) as (keyof RawRow & string)[];
+const RAW_TABLE = 'predictions_raw';
+const PRODUCER = fileURLToPath(new URL('./lib/ingest-producer.ts', import.meta.url));
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `--backend store+stream`, checked. */
+export function parseBackend(text: string): { store: StoreKind; stream: StreamKind } {
+  const [store, stream, extra] = text.split('+');
+  const stores: readonly string[] = ['sqlite', 'postgres', 'mysql'];
+  const streams: readonly string[] = ['embedded', 'nats'];
+  const s = store === 'mariadb' ? 'mysql' : store;
+  if (extra !== undefined || !s || !stream || !stores.includes(s) || !streams.includes(stream)) {
+    throw new Error(`--backend must be STORE+STREAM with STORE one of ${stores.join(', ')} and STREAM one of ${streams.join(', ')}, got '${text}'`);
+  }
+  return { store: s as StoreKind, stream: stream as StreamKind };
+}
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number >= 1, got '${text}'`);
+  return n;
+}
+
+function producerMode(text: string | undefined): Producer {
+  const p = text ?? 'process';
+  if (p !== 'process' && p !== 'inline') throw new Error(`--producer must be 'process' or 'inline', got '${p}'`);
+  return p;
+}
+
+// ---- servers ------------------------------------------------------------------------------------
+
+function natsServer(): string {
+  return process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
+}
+
+async function deleteNatsNamespace(ns: string): Promise<void> {
+  const nc = await natsConnect({ servers: natsServer() });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const doomed: string[] = [];
+    for await (const name of jsm.streams.names()) {
+      if (name.startsWith(`MW_X_${ns}_`) || name.startsWith(`MWMETA_MW_X_${ns}_`)) doomed.push(name);
+    }
+    for (const name of doomed) await jsm.streams.delete(name);
+  } finally {
+    await nc.close();
+  }
+}
+
+// ---- the pipeline ---------------------------------------------------------------------------------
+
+interface IngestRun {
+  seconds: number;
+  /** CPU time (user + system) of the consuming process (and the producer's, when inline) over the run. */
+  cpuSeconds: number;
+  /** The producer process's CPU time, when it runs apart. */
+  producerCpuSeconds?: number;
+  storedRows: number;
+  dropped: number;
+  /** Stream-processor steps that stored events. */
+  batches: number;
+}
+
+async function setUpProject(platform: Platform): Promise<void> {
+  const now = Date.now();
+  await platform.store.createProject({
+    name: PROJECT,
+    description: 'ingest benchmark',
+    labels: {},
+    monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 10, enabledAt: now },
+    createdAt: now,
+  });
+  const stats = referenceStats();
+  for (let k = 0; k < ENDPOINTS; k++) {
+    await platform.store.putModel({
+      project: PROJECT,
+      key: `model${k}`,
+      tag: 'latest',
+      uri: modelUri(k),
+      modelFile: null,
+      className: null,
+      featureNames: [...FEATURE_NAMES],
+      labelNames: [...LABEL_NAMES],
+      featureStats: stats,
+      labels: {},
+      createdAt: now,
+    });
+  }
+}
+
+/** A producer process (see `lib/ingest-producer.ts`) that has built its workload and waits for `go`. */
+async function startProducer(streamUrl: string, home: string, n: number, t0: number) {
+  // The benchmark's own node flags (tsx; --cpu-prof when profiling), so the producer runs alike.
+  const execArgv = process.execArgv.includes('tsx') ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+  const child = fork(PRODUCER, [streamUrl, home, String(n), String(t0)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const messages: ProducerMessage[] = [];
+  const waiters: (() => void)[] = [];
+  let exited: string | undefined;
+  child.on('message', (m: ProducerMessage) => {
+    messages.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  child.on('exit', (code, signal) => {
+    exited = `the producer process exited (${String(code ?? signal)})`;
+    for (const w of waiters.splice(0)) w();
+  });
+  const next = async (type: 'ready' | 'done'): Promise<Extract<ProducerMessage, { type: 'ready' | 'done' }>> => {
+    for (;;) {
+      const err = messages.find((m) => m.type === 'error');
+      if (err && err.type === 'error') throw new Error(`producer: ${err.message}`);
+      const m = messages.find((x) => x.type === type);
+      if (m && m.type !== 'error') return m;
+      if (exited) throw new Error(exited);
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  await next('ready');
+  return {
+    go: () => void child.send('go'),
+    done: () => next('done') as Promise<Extract<ProducerMessage, { type: 'done' }>>,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+  };
+}
+
+/**
+ * Tracks every event (in a producer process, or inline in this one) while the stream processor
+ * consumes here; returns once every event is stored. The tracker is paced so that its bounded
+ * queue never drops.
+ */
+async function runIngest(
+  platform: Platform,
+  producer: Producer | 'backlog',
+  streamUrl: string,
+  home: string,
+  n: number,
+  t0Ms: number,
+  log: (line: string) => void,
+): Promise<IngestRun> {
+  const processor = new StreamProcessor(platform, PROJECT);
+  // Subscribe (and open the tsdb) before the clock starts: a one-off cost of a worker's start-up.
+  await processor.step();
+  const child = producer === 'process' ? await startProducer(streamUrl, home, n, t0Ms) : undefined;
+  const stream = await platform.streamFor(PROJECT);
+  const errors: unknown[] = [];
+  let tracker = child ? undefined : new Tracker({ stream, topic: topics.events(PROJECT), onError: (err) => errors.push(err) });
+  let workload = child ? undefined : new IngestWorkload(n, t0Ms);
+  let dropped = 0;
+  if (producer === 'backlog' && tracker && workload) {
+    // Everything is in the stream before the clock starts: the processor alone, catching up.
+    await trackAll(tracker, workload);
+    dropped = tracker.stats().dropped;
+    tracker = undefined;
+    workload = undefined;
+  }
+  let consumerError: unknown;
+  let batches = 0;
+  try {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const consumer = (async () => {
+      try {
+        while (processor.processedEvents + processor.invalidEvents < n) {
+          if ((await processor.step()) === 0) await sleep(2);
+          else batches++;
+        }
+      } catch (err) {
+        consumerError = err;
+      }
+    })();
+    let producerCpuSeconds: number | undefined;
+    if (child) {
+      child.go();
+      const done = await Promise.race([child.done(), consumer.then(() => undefined)]);
+      if (consumerError !== undefined) throw consumerError;
+      const result = done ?? (await child.done());
+      dropped = result.dropped;
+      producerCpuSeconds = result.cpuSeconds;
+      if (result.errors.length > 0) log(`the producer's tracker reported publish errors, first: ${result.errors[0]}`);
+    } else if (tracker && workload) {
+      await trackAll(tracker, workload, { stop: () => consumerError !== undefined });
+      dropped += tracker.stats().dropped;
+    }
+    await consumer;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    if (consumerError !== undefined) throw consumerError;
+    await processor.flush();
+    if (errors.length > 0) log(`tracker reported ${errors.length} publish error(s), first: ${String(errors[0])}`);
+    if (processor.invalidEvents > 0) throw new Error(`the stream processor dropped ${processor.invalidEvents} events as invalid`);
+    const tsdb = await platform.tsdbFor(PROJECT);
+    const storedRows = (await tsdb.predictionSummary(PROJECT, 0)).reduce((s, e) => s + e.count, 0);
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, producerCpuSeconds, storedRows, dropped, batches };
+  } finally {
+    child?.kill();
+    await tracker?.close();
+    await processor.close();
+  }
+}
+
+// ---- raw baselines ------------------------------------------------------------------------------
+
+/** One prepared INSERT in one transaction, on the same file and settings as the tsdb's. */
+function rawSqlite(file: string, rows: readonly RawRow[]): { seconds: number; cpuSeconds: number } {
+  const db = new BetterSqlite3(file, { timeout: 5000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    const ddl = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'predictions' AND sql IS NOT NULL").all() as {
+      type: string;
+      name: string;
+      sql: string;
+    }[];
+    const table = ddl.find((d) => d.type === 'table');
+    if (!table) throw new Error('no predictions table in the tsdb');
+    db.exec(table.sql.replace(/"?predictions"?/, RAW_TABLE));
+    for (const d of ddl.filter((x) => x.type === 'index')) {
+      db.exec(d.sql.replace(`"${d.name}"`, `"${d.name}_raw"`).replace(/\bon "?predictions"?/i, `on ${RAW_TABLE}`));
+    }
+    const insert = db.prepare(`INSERT INTO ${RAW_TABLE} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    db.transaction(() => {
+      for (const r of rows) insert.run(r.project, r.endpoint_id, r.time, r.latency_us, r.request_id, r.row_index, r.features, r.outputs, r.labels);
+    })();
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const count = (db.prepare(`SELECT count(*) AS n FROM ${RAW_TABLE}`).get() as { n: number }).n;
+    if (count !== rows.length) throw new Error(`raw insert stored ${count} of ${rows.length} rows`);
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  } finally {
+    db.close();
+  }
+}
+
+/** COPY text format: tab-separated, `\N` for null, backslash escapes. */
+function copyText(rows: readonly RawRow[]): string {
+  const esc = (v: unknown): string =>
+    v === null || v === undefined ? '\\N' : String(v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  const out: string[] = [];
+  for (const r of rows) out.push(COLUMNS.map((c) => esc(r[c])).join('\t'));
+  return `${out.join('\n')}\n`;
+}
+
+async function copyInto(client: pg.Client, table: string, rows: readonly RawRow[]): Promise<void> {
+  await pipeline(Readable.from([copyText(rows)]), client.query(copyStreams.from(`copy ${table} (${COLUMNS.join(',')}) from stdin`)));
+}
+
+async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ ...postgresPoolConfig(url) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** COPY (text) into an empty copy of `predictions` with its indexes. */
+async function rawPostgres(url: string, rows: readonly RawRow[]): Promise<number> {
+  return withPg(url, async (client) => {
+    await client.query(`create table ${RAW_TABLE} (like predictions including all)`);
+    const t0 = performance.now();
+    await copyInto(client, RAW_TABLE, rows);
+    const seconds = (performance.now() - t0) / 1000;
+    const { rows: c } = await client.query<{ n: string }>(`select count(*) as n from ${RAW_TABLE}`);
+    if (Number(c[0]?.n) !== rows.length) throw new Error(`COPY stored ${c[0]?.n} of ${rows.length} rows`);
+    return seconds;
+  });
+}
+
+/** Multi-row INSERT batches (2,000 rows each) in one transaction into an empty copy of `predictions`. */
+async function rawMysql(url: string, rows: readonly RawRow[]): Promise<number> {
+  const o = mysqlPoolOptions(url);
+  const conn = await createConnection({ host: o.host, port: o.port, user: o.user, password: o.password, database: o.database, charset: 'utf8mb4' });
+  try {
+    await conn.query(`create table ${RAW_TABLE} like predictions`);
+    const t0 = performance.now();
+    await conn.query('begin');
+    for (let i = 0; i < rows.length; i += 2000) {
+      const part = rows.slice(i, i + 2000).map((r) => COLUMNS.map((c) => r[c] ?? null));
+      await conn.query(`insert into ${RAW_TABLE} (${COLUMNS.join(',')}) values ?`, [part]);
+    }
+    await conn.query('commit');
+    const seconds = (performance.now() - t0) / 1000;
+    const [c] = (await conn.query(`select count(*) as n from ${RAW_TABLE}`)) as unknown as [{ n: number }[]];
+    if (Number(c[0]?.n) !== rows.length) throw new Error(`raw insert stored ${c[0]?.n} of ${rows.length} rows`);
+    return seconds;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** `writeIngestBatch` alone on the same rows, in the batches the stream processor writes, into a fresh tsdb. */
+async function tsdbWrite(url: string, predictions: readonly PredictionRow[], batch: number): Promise<number> {
+  const tsdb = await openTsdb(url, { migrate: true });
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < predictions.length; i += batch) {
+      await tsdb.writeIngestBatch({
+        predictions: predictions.slice(i, i + batch),
+        errors: [],
+        histograms: [],
+        checkpoint: { consumer: 'bench', partition: 0, offset: String(1e9 + i) },
+      });
+    }
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await tsdb.close();
+  }
+}
+
+/** PostgreSQL only: the other ways of writing predictions, each into a fresh database (seconds). */
+async function postgresMethods(dbs: FreshDatabases, rows: readonly RawRow[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const timed = async (name: string, fn: (url: string, db: Kysely<Database>) => Promise<void>): Promise<void> => {
+    const url = await dbs.create();
+    const tsdb = await openTsdb(url, { migrate: true });
+    try {
+      // The tsdb's Kysely handle, to run the two Kysely paths outside writeIngestBatch.
+      const db = (tsdb as unknown as { db: Kysely<Database> }).db;
+      const t0 = performance.now();
+      await fn(url, db);
+      out[name] = (performance.now() - t0) / 1000;
+    } finally {
+      await tsdb.close();
+    }
+  };
+  await timed('multirow_insert_on_conflict', (_url, db) => db.transaction().execute(async (tx) => void (await insertIgnore(tx, POSTGRES_TRAITS, 'predictions', rows))));
+  await timed('unnest_insert_on_conflict', (_url, db) =>
+    db.transaction().execute(async (tx) => void (await unnestInsertIgnore(tx, 'predictions', PREDICTION_COLUMN_TYPES, rows))),
+  );
+  await timed('copy_temp_then_insert_on_conflict', (url) =>
+    withPg(url, async (client) => {
+      await client.query('begin');
+      await client.query('create temp table mw_in (like predictions) on commit drop');
+      await copyInto(client, 'mw_in', rows);
+      await client.query(`insert into predictions (${COLUMNS.join(',')}) select ${COLUMNS.join(',')} from mw_in on conflict do nothing`);
+      await client.query('commit');
+    }),
+  );
+  return out;
+}
+
+// ---- the benchmark --------------------------------------------------------------------------------
+
+async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
+  const backend = parseBackend(args.backend ?? 'sqlite+embedded');
+  const n = positiveInt('events', args.events, 200_000);
+  const producer = producerMode(args.producer);
+  const label = `${backend.store}+${backend.stream}`;
+  if (backend.store !== 'sqlite') {
+    const reason = await unavailableReason(backend.store);
+    if (reason) throw new Error(reason);
+  }
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-bench-ingest-'));
+  const dbs = backend.store === 'sqlite' ? undefined : new FreshDatabases(backend.store);
+  const ns = `b${randomBytes(5).toString('hex')}`;
+  const figures: Record<string, Figure> = { backend: label, producer, events: n, endpoints: ENDPOINTS, features_per_event: FEATURES };
+  const baseline: Record<string, Figure> = {};
+  try {
+    const storeUrl = dbs ? await dbs.create() : `sqlite://${path.join(home, 'modelwatch.db')}`;
+    const streamUrl = backend.stream === 'nats' ? `nats://${natsServer()}?namespace=${ns}` : `embedded://${path.join(home, 'stream.db')}`;
+    const t0Ms = Date.now();
+    log(`ingest of ${n} events: tracker (${producer === 'process' ? 'in a producer process' : 'inline'}) → ${backend.stream} stream → stream processor → ${backend.store} tsdb ...`);
+    const platform = await Platform.open({ home, storeUrl, tsdbUrl: storeUrl, streamUrl, logger: createLogger('bench', 'warn') });
+    let run: IngestRun;
+    try {
+      await setUpProject(platform);
+      run = await runIngest(platform, producer, streamUrl, home, n, t0Ms, log);
+    } finally {
+      await platform.close();
+    }
+    if (run.dropped > 0) throw new Error(`the tracker dropped ${run.dropped} events`);
+    if (run.storedRows !== n) throw new Error(`ingest stored ${run.storedRows} prediction rows for ${n} events`);
+    const ingestRate = n / run.seconds;
+    figures.ingest_s = r3(run.seconds);
+    figures.ingest_events_per_s = Math.round(ingestRate);
+    figures.stored_rows = run.storedRows;
+    figures.consumer_batches = run.batches;
+    figures[producer === 'process' ? 'consumer_cpu_us_per_event' : 'cpu_us_per_event'] = r3((run.cpuSeconds * 1e6) / n);
+    if (run.producerCpuSeconds !== undefined) figures.producer_cpu_us_per_event = r3((run.producerCpuSeconds * 1e6) / n);
+    log(`  ${figures.ingest_s} s, ${figures.ingest_events_per_s} events/s`);
+    if (backend.store === 'sqlite' && backend.stream === 'embedded') {
+      figures.embedded_target_events_per_s = EMBEDDED_TARGET_EVENTS_PER_S;
+      figures.embedded_target_met = ingestRate >= EMBEDDED_TARGET_EVENTS_PER_S ? 'yes' : 'no';
+    }
+
+    if (!args['skip-backlog']) {
+      log(`backlog: the stream processor alone on ${n} events already in the stream (fresh databases and stream) ...`);
+      const home2 = path.join(home, 'backlog');
+      const storeUrl2 = dbs ? await dbs.create() : `sqlite://${path.join(home2, 'modelwatch.db')}`;
+      const streamUrl2 = backend.stream === 'nats' ? `nats://${natsServer()}?namespace=${ns}b` : `embedded://${path.join(home2, 'stream.db')}`;
+      const platform2 = await Platform.open({ home: home2, storeUrl: storeUrl2, tsdbUrl: storeUrl2, streamUrl: streamUrl2, logger: createLogger('bench', 'warn') });
+      try {
+        await setUpProject(platform2);
+        const drain = await runIngest(platform2, 'backlog', streamUrl2, home2, n, t0Ms, log);
+        if (drain.storedRows !== n || drain.dropped > 0) throw new Error(`backlog run stored ${drain.storedRows} rows for ${n} events (${drain.dropped} dropped)`);
+        figures.backlog_events_per_s = Math.round(n / drain.seconds);
+        figures.backlog_cpu_us_per_event = r3((drain.cpuSeconds * 1e6) / n);
+        figures.backlog_batches = drain.batches;
+        log(`  ${figures.backlog_events_per_s} events/s, ${figures.backlog_cpu_us_per_event} µs CPU per event`);
+      } finally {
+        await platform2.close();
+      }
+    }
+
+    if (args['skip-baseline']) return { figures, baseline, ratio: -1, target: 0.5, better: 'higher' };
+
+    log(`raw baseline: the same ${n} rows into an empty copy of the predictions table ...`);
+    const w = new IngestWorkload(n, t0Ms);
+    const predictions = Array.from({ length: n }, (_, i) => w.prediction(i));
+    const rows = predictions.map(predictionToRow);
+    let rawSeconds: number;
+    if (backend.store === 'sqlite') {
+      const raw = rawSqlite(path.join(home, 'modelwatch.db'), rows);
+      rawSeconds = raw.seconds;
+      baseline.raw_cpu_us_per_row = r3((raw.cpuSeconds * 1e6) / n);
+    } else rawSeconds = backend.store === 'postgres' ? await rawPostgres(storeUrl, rows) : await rawMysql(storeUrl, rows);
+    const rawRate = n / rawSeconds;
+    baseline.method = backend.store === 'sqlite' ? 'prepared INSERT, one transaction' : backend.store === 'postgres' ? 'COPY (text)' : 'multi-row INSERT × 2000, one transaction';
+    baseline.raw_s = r3(rawSeconds);
+    baseline.raw_rows_per_s = Math.round(rawRate);
+    log(`  ${baseline.raw_s} s, ${baseline.raw_rows_per_s} rows/s`);
+
+    log('writeIngestBatch alone on the same rows (batches of 2000, fresh database) ...');
+    const tsdbUrl = dbs ? await dbs.create() : `sqlite://${path.join(home, 'tsdb-only.db')}`;
+    const tsdbSeconds = await tsdbWrite(tsdbUrl, predictions, 2000);
+    figures.tsdb_write_rows_per_s = Math.round(n / tsdbSeconds);
+    figures.tsdb_write_vs_raw = r3(n / tsdbSeconds / rawRate);
+    log(`  ${figures.tsdb_write_rows_per_s} rows/s`);
+
+    if (args['compare-methods'] && backend.store === 'postgres' && dbs) {
+      log('PostgreSQL insert methods on the same rows (fresh database each) ...');
+      for (const [name, s] of Object.entries(await postgresMethods(dbs, rows))) baseline[`${name}_rows_per_s`] = Math.round(n / s);
+    }
+
+    const ratio = r3(ingestRate / rawRate);
+    figures.ratio_ingest_vs_raw = ratio;
+    return { figures, baseline, ratio, target: 0.5, better: 'higher' };
+  } finally {
+    if (dbs) await dbs.dropAll().catch((err: unknown) => log(`could not drop the bench databases: ${String(err)}`));
+    if (backend.stream === 'nats') {
+      for (const space of [ns, `${ns}b`]) await deleteNatsNamespace(space).catch((err: unknown) => log(`could not delete NATS namespace ${space}: ${String(err)}`));
+    }
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** The `ingest` benchmark. */
+export const bench: Benchmark = {
+  name: 'ingest',
+  description: 'events/s from tracking to stored prediction rows vs the raw insert rate of the same rows (--backend sqlite+embedded|postgres+nats|mysql+nats)',
+  run: runBench,
+};

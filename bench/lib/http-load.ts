@@ -1,0 +1,126 @@
+/**
+ * HTTP load from its own process: autocannon's programmatic API with a fixed number of
+ * connections for a fixed time. Run by {@link runHttpLoad}, which forks this file; the child
+ * answers one {@link LoadSummary} over IPC and exits.
+ *
+ * autocannon's own histogram keeps whole milliseconds; the latency percentiles here come from
+ * every response's time (float milliseconds from `process.hrtime`), so sub-millisecond
+ * differences between two runs show.
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** One load run. */
+export interface LoadSpec {
+  url: string;
+  method: 'GET' | 'POST';
+  body?: string;
+  headers?: Record<string, string>;
+  connections: number;
+  durationS: number;
+}
+
+/** What one load run measured. */
+export interface LoadSummary {
+  requests: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  requestsPerS: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+// The part of autocannon used here (the package ships no types).
+interface AutocannonResult {
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+  duration: number;
+  requests: { total: number };
+}
+interface AutocannonInstance {
+  on(event: 'response', fn: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): void;
+  on(event: 'done', fn: (result: AutocannonResult) => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+}
+type Autocannon = (opts: Record<string, unknown>) => AutocannonInstance;
+
+/** The value at quantile `q` of sorted values (nearest rank). */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+async function load(spec: LoadSpec): Promise<LoadSummary> {
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+  // Grown by doubling; a plain array of numbers would box less compactly at 100k+ responses.
+  let times = new Float64Array(1 << 16);
+  let n = 0;
+  const instance = autocannon({
+    url: spec.url,
+    method: spec.method,
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+    headers: spec.headers ?? {},
+    connections: spec.connections,
+    duration: spec.durationS,
+  });
+  instance.on('response', (_client, statusCode, _bytes, ms) => {
+    if (statusCode < 200 || statusCode >= 300) return;
+    if (n === times.length) {
+      const grown = new Float64Array(times.length * 2);
+      grown.set(times);
+      times = grown;
+    }
+    times[n++] = ms;
+  });
+  const [result] = (await Promise.race([once(instance as unknown as NodeJS.EventEmitter, 'done'), once(instance as unknown as NodeJS.EventEmitter, 'error').then(([e]) => Promise.reject(e as Error))])) as [AutocannonResult];
+  const sorted = times.subarray(0, n).sort();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += sorted[i] as number;
+  return {
+    requests: result.requests.total,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    seconds: result.duration,
+    requestsPerS: result['2xx'] / result.duration,
+    p50Ms: quantile(sorted, 0.5),
+    p90Ms: quantile(sorted, 0.9),
+    p99Ms: quantile(sorted, 0.99),
+    meanMs: n > 0 ? sum / n : Number.NaN,
+  };
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+/** Runs one load in a child process (so the load and the server do not share an event loop). */
+export async function runHttpLoad(spec: LoadSpec): Promise<LoadSummary> {
+  const child = fork(SELF, [JSON.stringify(spec)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const reply = new Promise<LoadSummary>((resolve, reject) => {
+    child.once('message', (m: { ok: true; summary: LoadSummary } | { ok: false; error: string }) => (m.ok ? resolve(m.summary) : reject(new Error(`load: ${m.error}`))));
+    child.once('exit', (code) => reject(new Error(`load process exited with ${String(code)} before answering`)));
+  });
+  try {
+    return await reply;
+  } finally {
+    if (child.exitCode === null) await once(child, 'exit');
+  }
+}
+
+if (process.argv[1] && process.argv[1] === SELF && process.send) {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+  load(spec).then(
+    (summary) => process.send!({ ok: true, summary }, () => process.exit(0)),
+    (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.message : String(err) }, () => process.exit(1)),
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * The `ingest` benchmark's workload, shared by the benchmark and its producer process: the
+ * inference events a serving function tracks (one row of 10 features and one output per request,
+ * round-robin over 20 endpoints), seeded so that every process builds the same ones, and the
+ * prediction rows they become.
+ */
+import { endpointId } from '../../src/common/ids.ts';
+import type { FeatureStatsMap, InferenceEvent } from '../../src/common/types.ts';
+import type { PredictionRow } from '../../src/store/tsdb-port.ts';
+import { buildInferenceEvent, whenIso, type EndpointInfo } from '../../src/tracking/event.ts';
+import type { Tracker } from '../../src/tracking/tracker.ts';
+
+export const PROJECT = 'ingestbench';
+export const SERVING_FUNCTION = 'serving';
+export const ENDPOINTS = 20;
+export const FEATURES = 10;
+const BINS = 22;
+const SEED = 20240611;
+
+export const FEATURE_NAMES: readonly string[] = Array.from({ length: FEATURES }, (_, j) => `f${j}`);
+export const LABEL_NAMES: readonly string[] = ['score'];
+
+/** Seeded uniform [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Reference stats of each endpoint's logged model: 22 equal bins over [0, 10 + j) for feature j. */
+export function referenceStats(): FeatureStatsMap {
+  const stats: FeatureStatsMap = {};
+  FEATURE_NAMES.forEach((name, j) => {
+    const hi = 10 + j;
+    stats[name] = {
+      count: 1000,
+      missing: 0,
+      hist: { counts: new Array<number>(BINS).fill(0), edges: Array.from({ length: BINS + 1 }, (_, b) => (hi * b) / BINS) },
+    };
+  });
+  return stats;
+}
+
+/** `store://models/...` URI of endpoint k's model. */
+export function modelUri(k: number): string {
+  return `store://models/${PROJECT}/model${k}:latest`;
+}
+
+/**
+ * `n` requests' values in flat typed arrays (a few bytes per event, so that the benchmark's own
+ * memory does not weigh on the garbage collector), turned into events and rows on demand.
+ */
+export class IngestWorkload {
+  readonly n: number;
+  private readonly t0: number;
+  private readonly values: Float64Array;
+  private readonly outputs: Float64Array;
+  private readonly latencies: Uint16Array;
+  private readonly endpoints: EndpointInfo[];
+
+  /** `t0`: the first request's time (epoch ms); requests follow 10 µs apart. */
+  constructor(n: number, t0: number) {
+    this.n = n;
+    this.t0 = t0;
+    const u = random(SEED);
+    this.values = new Float64Array(n * FEATURES);
+    this.outputs = new Float64Array(n);
+    this.latencies = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < FEATURES; j++) this.values[i * FEATURES + j] = Math.round(u() * (10 + j) * 1e4) / 1e4;
+      this.outputs[i] = Math.round(u() * 1e4) / 1e4;
+      this.latencies[i] = 200 + Math.floor(u() * 800);
+    }
+    this.endpoints = Array.from({ length: ENDPOINTS }, (_, k) => ({
+      endpointId: endpointId({ project: PROJECT, function: SERVING_FUNCTION, model: `model${k}`, version: '1' }),
+      project: PROJECT,
+      function: SERVING_FUNCTION,
+      model: `model${k}`,
+      version: '1',
+      modelUri: modelUri(k),
+      featureNames: [...FEATURE_NAMES],
+      labelNames: [...LABEL_NAMES],
+    }));
+  }
+
+  private features(i: number): number[] {
+    return Array.from(this.values.subarray(i * FEATURES, (i + 1) * FEATURES));
+  }
+
+  /** Request i's inference event, built as serving's tracking builds it. */
+  event(i: number): InferenceEvent {
+    return buildInferenceEvent(this.endpoints[i % ENDPOINTS]!, {
+      start: { ns: 0n, ms: this.t0 + i * 0.01 },
+      latencyUs: this.latencies[i]!,
+      requestId: `req-${i}`,
+      inputs: [this.features(i)],
+      outputs: [this.outputs[i]],
+    });
+  }
+
+  /** The prediction row request i becomes. */
+  prediction(i: number): PredictionRow {
+    return {
+      project: PROJECT,
+      endpointId: this.endpoints[i % ENDPOINTS]!.endpointId,
+      time: Date.parse(whenIso(this.t0 + i * 0.01)),
+      latencyUs: this.latencies[i]!,
+      requestId: `req-${i}`,
+      rowIndex: 0,
+      features: this.features(i),
+      outputs: [this.outputs[i]],
+      labels: null,
+    };
+  }
+}
+
+/**
+ * Tracks every event of the workload as a serving process would, yielding to the event loop
+ * between slices and keeping within the tracker's queue bound (`maxQueue`, its default 10,000)
+ * so that nothing is dropped; then flushes. Returns early when `stop()` says so.
+ */
+export async function trackAll(tracker: Tracker, w: IngestWorkload, opts: { maxQueue?: number; stop?: () => boolean } = {}): Promise<void> {
+  const maxQueue = opts.maxQueue ?? 10_000;
+  let i = 0;
+  while (i < w.n) {
+    if (opts.stop?.()) return;
+    const room = Math.min(maxQueue - tracker.stats().queued, w.n - i, 2000);
+    for (let k = 0; k < room; k++) tracker.track(w.event(i++));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  await tracker.flush();
+}

@@ -1,0 +1,84 @@
+/**
+ * Child process of the `memory` benchmark, part (b): a {@link Tracker} under steady load whose
+ * stream goes down for a while. Phases: `up` for WARM seconds, `down` for DOWN seconds (every
+ * publish rejects, or with MODE `hang` never settles until the stream is back), `up` again for
+ * AFTER seconds, then `close`. Reports `{ phase, stats, tracked }` to the parent over IPC every
+ * second and once more at the end.
+ *
+ * `node --import tsx bench/lib/memory-tracker-child.ts HOME STREAM_URL RATE WARM DOWN AFTER MODE MAX_QUEUE`
+ */
+import { topics, type OutgoingMessage, type Stream } from '../../src/stream/port.ts';
+import { openStream } from '../../src/stream/connect.ts';
+import { Tracker } from '../../src/tracking/tracker.ts';
+import type { InferenceEvent } from '../../src/common/types.ts';
+
+const [home, streamUrl, rateArg, warmArg, downArg, afterArg, mode = 'reject', maxQueueArg = '10000'] = process.argv.slice(2);
+const rate = Number(rateArg);
+const [warm, down, after, maxQueue] = [Number(warmArg), Number(downArg), Number(afterArg), Number(maxQueueArg)];
+if (!home || !streamUrl || !(rate > 0) || !(warm >= 0) || !(down >= 0) || !(after >= 0) || (mode !== 'reject' && mode !== 'hang')) {
+  process.stderr.write('usage: memory-tracker-child.ts HOME STREAM_URL RATE WARM DOWN AFTER reject|hang [MAX_QUEUE]\n');
+  process.exit(2);
+}
+
+const PROJECT = 'bench-tracker';
+const stream = await openStream(streamUrl, { home });
+let isDown = false;
+let backUp: () => void = () => undefined;
+let upAgain = Promise.resolve();
+/** The real stream, with an outage switch in front of it. */
+const flaky: Pick<Stream, 'publish'> = {
+  publish: async (topic: string, messages: OutgoingMessage[]) => {
+    if (isDown) {
+      if (mode === 'reject') throw new Error('stream unreachable (benchmark outage)');
+      await upAgain;
+    }
+    return stream.publish(topic, messages);
+  },
+};
+const tracker = new Tracker({ stream: flaky, topic: topics.events(PROJECT), maxQueue, onError: () => undefined });
+
+let tracked = 0;
+let phase = 'up';
+const features = Array.from({ length: 20 }, (_, k) => k * 0.5);
+const load = setInterval(() => {
+  const n = Math.round(rate / 100);
+  const when = new Date().toISOString();
+  for (let i = 0; i < n; i++) {
+    tracked++;
+    const event: InferenceEvent = {
+      v: 1,
+      endpointId: `ep-${tracked % 100}`,
+      project: PROJECT,
+      function: 'serving',
+      model: `model-${tracked % 100}`,
+      when,
+      latencyUs: 1200,
+      request: { id: `req-${tracked}`, inputs: [features.map((f) => f + (tracked % 7))] },
+      response: { outputs: [tracked % 2] },
+    };
+    tracker.track(event);
+  }
+}, 10);
+const report = (): void => {
+  if (process.connected) process.send?.({ phase, stats: tracker.stats(), tracked });
+};
+const ticker = setInterval(report, 1000);
+const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, s * 1000));
+
+await sleep(warm);
+phase = 'down';
+isDown = true;
+upAgain = new Promise<void>((r) => (backUp = r));
+await sleep(down);
+phase = 'up';
+isDown = false;
+backUp();
+await sleep(after);
+clearInterval(load);
+phase = 'close';
+await tracker.close({ timeoutMs: 30_000 });
+clearInterval(ticker);
+report();
+await stream.close();
+process.disconnect?.();
+process.exit(0);

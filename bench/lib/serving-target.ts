@@ -1,0 +1,98 @@
+/**
+ * The serving process of the `serving` benchmark, forked by `bench/serving.bench.ts`: one Node
+ * process running two KServe V2 servers over the same model object, built the way the serving
+ * worker builds them (`src/project/serving-worker.ts`) — one with a tracker publishing to a real
+ * stream (the embedded SQLite log by default), one without a tracker. The load comes from another
+ * process; tracking on and off are measured in this same process.
+ *
+ * Arguments: `--home DIR` (folder of the embedded stream), `--stream URL` (default the embedded
+ * log `<home>/stream.db`), `--features N` (model width, default 4).
+ * Messages from the parent: `{ cmd: 'flush' }` publishes what the tracker holds and answers
+ * `{ cmd: 'flushed', stats }`; `{ cmd: 'sample' }` answers `{ cmd: 'sampled', sample }` (CPU time and
+ * event-loop delay since the previous sample); `{ cmd: 'stop' }` closes everything and exits.
+ * First message to the parent: `{ cmd: 'ready', on, off, inferPath }` with the two base URLs.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../src/common/logger.ts';
+import { createServingServer, type ServingServer } from '../../src/serving/server.ts';
+import { openStream } from '../../src/stream/connect.ts';
+import { topics } from '../../src/stream/port.ts';
+import { Tracker, type TrackerStats } from '../../src/tracking/tracker.ts';
+import { LinearModel } from '../../test/fixtures/models/linear-model.ts';
+
+/** What the parent sends. */
+export type TargetCommand = { cmd: 'flush' } | { cmd: 'sample' } | { cmd: 'stop' };
+/** CPU time and event-loop delay of the serving process since the previous sample. */
+export interface TargetSample {
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+/** What the target sends back. */
+export type TargetReply =
+  | { cmd: 'ready'; on: string; off: string; inferPath: string }
+  | { cmd: 'flushed'; stats: TrackerStats }
+  | { cmd: 'sampled'; sample: TargetSample }
+  | { cmd: 'error'; message: string };
+
+const BENCH_PROJECT = 'bench';
+const BENCH_FUNCTION = 'serving';
+const BENCH_MODEL = 'm';
+
+function send(msg: TargetReply): void {
+  process.send?.(msg);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { home: { type: 'string' }, stream: { type: 'string' }, features: { type: 'string' } } });
+  if (!values.home) throw new Error('--home is required');
+  const features = Number(values.features ?? 4);
+  if (!Number.isInteger(features) || features < 1) throw new Error(`--features must be a whole number >= 1, got ${String(values.features)}`);
+
+  const stream = await openStream(values.stream ?? '', { home: values.home });
+  // The serving worker's logger (pino at the platform level); request logging is off there too.
+  const logger = createLogger('modelwatch', process.env.MODELWATCH_LOG_LEVEL ?? 'warn');
+  const tracker = new Tracker({ stream, topic: topics.events(BENCH_PROJECT), onError: (err) => logger.warn({ err: String(err) }, 'tracking could not publish') });
+  const model = new LinearModel({ options: { weights: Array.from({ length: features }, (_, i) => 1 / (i + 1)) } });
+  const featureNames = Array.from({ length: features }, (_, i) => `x${i}`);
+  const served = [{ name: BENCH_MODEL, model, featureNames }];
+
+  const on: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, tracker, logger });
+  const off: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, logger });
+  await Promise.all([on.modelsLoaded(), off.modelsLoaded()]);
+  const urls = { on: await on.listen(), off: await off.listen() };
+
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  let cpu = process.cpuUsage();
+  process.on('message', (msg: TargetCommand) => {
+    if (msg.cmd === 'sample') {
+      const used = process.cpuUsage(cpu);
+      cpu = process.cpuUsage();
+      send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6 } });
+      loop.reset();
+    } else if (msg.cmd === 'flush') {
+      tracker.flush().then(
+        () => send({ cmd: 'flushed', stats: tracker.stats() }),
+        (err: unknown) => send({ cmd: 'error', message: String(err) }),
+      );
+    } else if (msg.cmd === 'stop') {
+      void (async () => {
+        await Promise.all([on.close(), off.close()]);
+        await tracker.close();
+        await stream.close();
+        process.exit(0);
+      })();
+    }
+  });
+  // The parent going away must not leave a server behind.
+  process.on('disconnect', () => process.exit(0));
+  send({ cmd: 'ready', ...urls, inferPath: `/v2/models/${BENCH_MODEL}/infer` });
+}
+
+main().catch((err: unknown) => {
+  send({ cmd: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,219 @@
+/**
+ * `serving` benchmark (issue 5): requests/s and p50/p99 latency of `POST /v2/models/m/infer`
+ * with tracking on vs off. One serving process (`bench/lib/serving-target.ts`) runs two KServe V2
+ * servers over the same model object, one tracking every request to a real stream (the embedded
+ * SQLite log, or NATS with `--backend postgres`) and one without a tracker; the load comes from
+ * autocannon in another process (`bench/lib/http-load.ts`), a fixed number of connections for a
+ * fixed time per run. Rounds alternate the order (off/on, on/off, ...) so drift in the machine
+ * does not favour one side; the tracker is flushed between runs, outside the timed part.
+ *
+ * Headline: median(on req/s) / median(off req/s), target ≥ 0.95; the p99 added by tracking is
+ * printed too (target ≤ 1 ms). Nothing is pinned to a core: on a 2-core machine the server and the
+ * load generator each take about one core, so both sides see the same contention.
+ *
+ * Arguments: `--duration S` (per run, default 8), `--rounds N` (3), `--connections N` (32),
+ * `--warmup S` (3), `--rows N` (rows per request, 1), `--features N` (4),
+ * `--backend embedded|postgres` (stream: embedded SQLite log, or NATS JetStream), `--profile [DIR]`
+ * (run the serving process under `node --cpu-prof`, profile written to DIR at the end).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrackerStats } from '../src/tracking/tracker.ts';
+import { backendName, openBenchBackend } from './lib/backends.ts';
+import { runHttpLoad, type LoadSummary } from './lib/http-load.ts';
+import type { TargetCommand, TargetReply, TargetSample } from './lib/serving-target.ts';
+import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const TARGET = path.join(HERE, 'lib', 'serving-target.ts');
+
+function whole(args: BenchArgs, key: string, dflt: number, min = 1): number {
+  const v = args[key] === undefined ? dflt : Number(args[key]);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${key} must be a whole number >= ${min}, got '${String(args[key])}'`);
+  return v;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** The serving process: fork, wait for its URLs, talk over IPC. */
+class Target {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly on: string,
+    readonly off: string,
+    readonly inferPath: string,
+  ) {}
+
+  static async start(args: string[], profileDir?: string): Promise<Target> {
+    const execArgv = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
+    const child = fork(TARGET, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ready = await Target.next(child);
+    if (ready.cmd !== 'ready') {
+      child.kill();
+      throw new Error(`serving process failed to start: ${ready.cmd === 'error' ? ready.message : ready.cmd}`);
+    }
+    return new Target(child, ready.on, ready.off, ready.inferPath);
+  }
+
+  private static next(child: ChildProcess): Promise<TargetReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`serving process exited (${String(code)})`));
+      child.once('exit', onExit);
+      child.once('message', (m: TargetReply) => {
+        child.off('exit', onExit);
+        resolve(m);
+      });
+    });
+  }
+
+  async flush(): Promise<TrackerStats> {
+    const reply = Target.next(this.child);
+    this.child.send({ cmd: 'flush' } satisfies TargetCommand);
+    const m = await reply;
+    if (m.cmd !== 'flushed') throw new Error(`tracker flush failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
+    return m.stats;
+  }
+
+  async sample(): Promise<TargetSample> {
+    const reply = Target.next(this.child);
+    this.child.send({ cmd: 'sample' } satisfies TargetCommand);
+    const m = await reply;
+    if (m.cmd !== 'sampled') throw new Error(`sampling the serving process failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
+    return m.sample;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.send({ cmd: 'stop' } satisfies TargetCommand);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** One load run with what the serving process spent on it. */
+interface Run extends LoadSummary {
+  /** Serving-process CPU (user + system) per successful request, tracker flush included. */
+  cpuUsPerRequest: number;
+  server: TargetSample;
+  stats: TrackerStats;
+}
+
+function requestBody(rows: number, features: number): string {
+  const data = Array.from({ length: rows * features }, (_, i) => Math.round(((i * 7919) % 1000) / 10) / 10);
+  return JSON.stringify({ inputs: [{ name: 'x', shape: [rows, features], datatype: 'FP64', data }] });
+}
+
+async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
+  const duration = whole(args, 'duration', 8);
+  const rounds = whole(args, 'rounds', 3);
+  const connections = whole(args, 'connections', 32);
+  const warmup = whole(args, 'warmup', 3, 0);
+  const rows = whole(args, 'rows', 1);
+  const features = whole(args, 'features', 4);
+  const backend = await openBenchBackend(backendName(args.backend), 'mw-bench-serving-');
+  const figures: Record<string, Figure> = { backend: backend.describe, connections, duration_s: duration, rows_per_request: rows, features };
+  const baseline: Record<string, Figure> = {};
+  let target: Target | undefined;
+  try {
+    const profile = args.profile === undefined ? undefined : path.resolve(args.profile === 'true' ? 'bench/results/serving-profile' : args.profile);
+    if (profile) log(`profiling the serving process (node --cpu-prof) into ${profile}`);
+    target = await Target.start(['--home', backend.home, '--features', String(features), ...(backend.streamUrl ? ['--stream', backend.streamUrl] : [])], profile);
+    const t = target;
+    const body = requestBody(rows, features);
+    const spec = (base: string, durationS: number) => ({
+      url: `${base}${t.inferPath}`,
+      method: 'POST' as const,
+      body,
+      headers: { 'content-type': 'application/json' },
+      connections,
+      durationS,
+    });
+    /** One load run; the serving process's CPU time counts the tracker's flush of what the run queued. */
+    const run = async (side: 'on' | 'off', durationS: number): Promise<Run> => {
+      await t.sample();
+      const s = await runHttpLoad(spec(side === 'on' ? t.on : t.off, durationS));
+      const stats = await t.flush();
+      const server = await t.sample();
+      if (s.ok === 0 || s.non2xx > 0 || s.errors > 0) throw new Error(`tracking ${side}: ${s.ok} ok, ${s.non2xx} non-2xx, ${s.errors} errors`);
+      return { ...s, cpuUsPerRequest: ((server.cpuUserMs + server.cpuSystemMs) * 1000) / s.ok, server, stats };
+    };
+
+    if (warmup > 0) {
+      log(`warm-up: ${warmup} s on each server`);
+      await run('off', warmup);
+      await run('on', warmup);
+    }
+    const before = await t.flush();
+    const on: Run[] = [];
+    const off: Run[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      const order: ('on' | 'off')[] = r % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
+      for (const side of order) {
+        const s = await run(side, duration);
+        (side === 'on' ? on : off).push(s);
+        figures[`round${r}_${side}_req_per_s`] = r1(s.requestsPerS);
+        figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
+        figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
+        figures[`round${r}_${side}_server_cpu_us_per_req`] = r1(s.cpuUsPerRequest);
+        log(
+          `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s, p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
+            `server ${r1(s.cpuUsPerRequest)} µs CPU/req, loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
+            `(tracker sent ${s.stats.sent}, dropped ${s.stats.dropped})`,
+        );
+      }
+    }
+    const after = await t.flush();
+
+    const rpsOn = median(on.map((s) => s.requestsPerS));
+    const rpsOff = median(off.map((s) => s.requestsPerS));
+    const p99On = median(on.map((s) => s.p99Ms));
+    const p99Off = median(off.map((s) => s.p99Ms));
+    figures.on_req_per_s = r1(rpsOn);
+    figures.on_p50_ms = r3(median(on.map((s) => s.p50Ms)));
+    figures.on_p99_ms = r3(p99On);
+    figures.p99_added_ms = r3(p99On - p99Off);
+    figures.p50_added_ms = r3(median(on.map((s) => s.p50Ms)) - median(off.map((s) => s.p50Ms)));
+    figures.throughput_ratio_on_off = r3(rpsOn / rpsOff);
+    const cpuOn = median(on.map((s) => s.cpuUsPerRequest));
+    const cpuOff = median(off.map((s) => s.cpuUsPerRequest));
+    figures.on_server_cpu_us_per_req = r1(cpuOn);
+    figures.tracking_cpu_us_per_req = r1(cpuOn - cpuOff);
+    figures.on_loop_delay_p99_ms = r3(median(on.map((s) => s.server.loopDelayP99Ms)));
+    const tracked = on.reduce((a, s) => a + s.ok, 0);
+    figures.events_tracked = tracked;
+    figures.events_sent = after.sent - before.sent;
+    figures.events_dropped = after.dropped - before.dropped;
+    figures.publish_failures = after.failed - before.failed;
+    baseline.off_req_per_s = r1(rpsOff);
+    baseline.off_p50_ms = r3(median(off.map((s) => s.p50Ms)));
+    baseline.off_p99_ms = r3(p99Off);
+    baseline.off_server_cpu_us_per_req = r1(cpuOff);
+    baseline.off_loop_delay_p99_ms = r3(median(off.map((s) => s.server.loopDelayP99Ms)));
+    baseline.p99_added_target_ms = 1;
+    if (figures.events_dropped !== 0) log(`warning: the tracker dropped ${String(figures.events_dropped)} events; the 'on' figures are flattered`);
+    const streamFile = path.join(backend.home, 'stream.db');
+    if (fs.existsSync(streamFile)) figures.stream_db_mb = r1(fs.statSync(streamFile).size / 1e6);
+    return { figures, baseline, ratio: r3(rpsOn / rpsOff), target: 0.95, better: 'higher' };
+  } finally {
+    await target?.stop();
+    await backend.cleanup();
+  }
+}
+
+/** The `serving` benchmark. */
+export const bench: Benchmark = {
+  name: 'serving',
+  description: 'V2 infer req/s and p50/p99 with tracking on vs off (same serving process, autocannon load from another process)',
+  run: runBench,
+};
