@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { ConflictError, ManualClock, Modelwatch, type Project, type ServingFunction } from '../../src/index.ts';
 import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
 import { createServer } from '../../src/server/app.ts';
-import { deleteNatsNamespace, natsNamespace, natsStreamsOf, natsUnavailableReason, NATS_SERVER, rng, tempHome } from '../e2e/helpers.ts';
+import { rng, tempHome } from '../e2e/helpers.ts';
+import { deleteNatsNamespace, natsNamespace, natsStreamsOf, natsUnavailableReason, NATS_SERVER } from './nats.ts';
 import { childEnv } from '../server/helpers.ts';
 import { FreshDatabases, selectedBackends, serverUrl, unavailableReason, withDatabase } from './servers.ts';
 

@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { createLogger } from '../../src/common/logger.ts';
 import { HISTOGRAM_DRIFT_APP } from '../../src/common/names.ts';
@@ -18,6 +15,7 @@ import { Platform } from '../../src/project/platform.ts';
 import { Project } from '../../src/project/project.ts';
 import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
 import { topics, type Stream } from '../../src/stream/port.ts';
+import { deleteNatsNamespace, natsUnavailableReason, NATS_SERVER } from './nats.ts';
 import { FreshDatabases, selectedBackends, unavailableReason } from './servers.ts';
 
 /*
@@ -29,7 +27,6 @@ import { FreshDatabases, selectedBackends, unavailableReason } from './servers.t
  * is handed out; the survivors take over. Every event must be stored exactly once (rows and
  * histogram counts) and every window analyzed exactly once per app.
  */
-const NATS = process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
 const BIN = fileURLToPath(new URL('../../bin/modelwatch.js', import.meta.url));
 const ROW_COUNT_APP = fileURLToPath(new URL('../fixtures/scale-out/row-count-app.ts', import.meta.url));
 const PROJECT = 'scale';
@@ -56,14 +53,14 @@ describe('scale-out: worker processes on PostgreSQL + NATS', () => {
     await platform?.close().catch(() => undefined);
     if (!reason) {
       await dbs.dropAll();
-      await deleteStreams(namespace);
+      await deleteNatsNamespace(namespace);
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it('stores every event once and analyzes every window once per app, through a processor crash and a leader crash', { skip: reason, timeout: 180_000 }, async (t) => {
     const url = await dbs.create();
-    const streamUrl = `nats://${NATS}?namespace=${namespace}&partitions=4`;
+    const streamUrl = `nats://${NATS_SERVER}?namespace=${namespace}&partitions=4`;
     const home = path.join(tmp, 'home');
     const journal = path.join(tmp, 'row-count.journal');
     fs.writeFileSync(journal, '');
@@ -354,38 +351,9 @@ async function skipReason(): Promise<string | undefined> {
   if (!selectedBackends().includes('postgres')) return 'PostgreSQL is not among MODELWATCH_TEST_BACKENDS';
   const pgReason = await unavailableReason('postgres');
   if (pgReason) return pgReason;
-  if (!(await canConnect(NATS))) return `no NATS server at ${NATS} (set MODELWATCH_TEST_NATS=host:port or start nats-server -js)`;
-  return undefined;
+  return natsUnavailableReason();
 }
 
-async function deleteStreams(namespace: string): Promise<void> {
-  const nc = await connect({ servers: NATS });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names()) {
-      if (name.startsWith(`MW_X_${namespace}_`) || name.startsWith(`MWMETA_MW_X_${namespace}_`)) await jsm.streams.delete(name);
-    }
-  } finally {
-    await nc.close();
-  }
-}
-
-async function canConnect(hostPort: string): Promise<boolean> {
-  const [host = '127.0.0.1', port = '4222'] = hostPort.split(':');
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port: Number(port) });
-    sock.setTimeout(1000);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-    sock.once('timeout', () => {
-      sock.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** A small deterministic generator in [0, 1). */
 function lcg(seed: number): () => number {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it as nodeIt } from 'node:test';
@@ -14,6 +13,7 @@ import { StreamUnavailableError } from '../../src/stream/errors.ts';
 import { NatsStream, type NatsStreamOptions } from '../../src/stream/nats/nats-stream.ts';
 import { partitionFor } from '../../src/stream/partition.ts';
 import { fetchN, runStreamContract } from '../contract/stream.case.ts';
+import { canConnect } from './nats.ts';
 
 /**
  * NATS JetStream backend: the shared stream contract plus NATS specifics. Needs a JetStream server
@@ -291,23 +291,6 @@ describe('NatsStream', () => {
     }
   });
 });
-
-async function canConnect(hostPort: string): Promise<boolean> {
-  const [host = '127.0.0.1', port = '4222'] = hostPort.split(':');
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port: Number(port) });
-    sock.setTimeout(1000);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-    sock.once('timeout', () => {
-      sock.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** Starts a private JetStream server (for the restart test) and waits until it accepts connections. */
 async function startServer(port: number, dir: string): Promise<ChildProcess> {

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { ConflictError, ManualClock, Modelwatch, MonitoringApplication, ResultKind, ResultStatus, ValidationError, type MonitoringApplicationContext, type Project, type ServingFunction } from '../../src/index.ts';
 import type { PlatformOptions } from '../../src/common/config.ts';
 import { FreshDatabases, selectedBackends, unavailableReason, type SqlBackendName } from '../backends/servers.ts';
-import { deleteNatsNamespace, natsNamespace, natsUnavailableReason, natsUrl, rng, tempHome } from './helpers.ts';
+import { deleteNatsNamespace, natsNamespace, natsUnavailableReason, natsUrl } from '../backends/nats.ts';
+import { rng, tempHome } from './helpers.ts';
 
 /**
  * The end-to-end flow — log a model, serve it over HTTP with tracking, let the stream processor,
