@@ -43,7 +43,7 @@ import { createConnection } from 'mysql2/promise';
 import copyStreams from 'pg-copy-streams';
 import pg from 'pg';
 import { createLogger } from '../src/common/logger.ts';
-import { StreamProcessor } from '../src/pipeline/stream-processor/stream-processor.ts';
+import { DEFAULT_BATCH_SIZE, StreamProcessor } from '../src/pipeline/stream-processor/stream-processor.ts';
 import { Platform } from '../src/project/platform.ts';
 import { openTsdb } from '../src/store/connect.ts';
 import { insertIgnore, POSTGRES_TRAITS } from '../src/store/dialect.ts';
@@ -495,9 +495,9 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     baseline.raw_rows_per_s = Math.round(rawRate);
     log(`  ${baseline.raw_s} s, ${baseline.raw_rows_per_s} rows/s`);
 
-    log('writeIngestBatch alone on the same rows (batches of 2000, fresh database) ...');
+    log(`writeIngestBatch alone on the same rows (batches of ${DEFAULT_BATCH_SIZE}, fresh database) ...`);
     const tsdbUrl = dbs ? await dbs.create() : `sqlite://${path.join(home, 'tsdb-only.db')}`;
-    const tsdbSeconds = await tsdbWrite(tsdbUrl, predictions, 2000);
+    const tsdbSeconds = await tsdbWrite(tsdbUrl, predictions, DEFAULT_BATCH_SIZE);
     figures.tsdb_write_rows_per_s = Math.round(n / tsdbSeconds);
     figures.tsdb_write_vs_raw = r3(n / tsdbSeconds / rawRate);
     log(`  ${figures.tsdb_write_rows_per_s} rows/s`);

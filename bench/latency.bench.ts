@@ -15,6 +15,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { endpointId } from '../src/common/ids.ts';
 import { createLogger } from '../src/common/logger.ts';
@@ -32,6 +33,8 @@ const FUNCTION = 'serving';
 const MODEL_NAME = 'linear';
 const FEATURES = 4;
 const TARGET_S = 2;
+/** Sampling interval of the event-loop delay histogram; figures are the delay beyond it. */
+const LOOP_RESOLUTION_MS = 10;
 
 function num(args: BenchArgs, key: string, dflt: number, min: number): number {
   const v = args[key] === undefined ? dflt : Number(args[key]);
@@ -116,7 +119,12 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
       await load({ ...spec, durationS: warmup });
     }
     log(`steady load: ${rate} req/s for ${duration} s from another process, 1 in ${sampleEvery} requests followed to the tsdb (${backend.describe})`);
+    // Event-loop delay of this process (serving + tracker + workers) over the measured run: how
+    // long a timer (or a request) waited behind synchronous work.
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+    loopDelay.enable();
     const r = await load(spec);
+    loopDelay.disable();
     const seen = [...r.visibleS].sort((a, b) => a - b);
     if (seen.length === 0) throw new Error(`no sampled prediction became queryable within ${drain} s (${r.sampled} sampled)`);
     const p50 = quantile(seen, 0.5);
@@ -138,8 +146,13 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
       visible_max_s: r3(seen[seen.length - 1] as number),
       polls: r.polls,
       poll_mean_ms: r3(r.pollMeanMs),
+      loop_delay_p50_ms: r3(loopDelay.percentile(50) / 1e6 - LOOP_RESOLUTION_MS),
+      loop_delay_p99_ms: r3(loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+      loop_delay_max_ms: r3(loopDelay.max / 1e6 - LOOP_RESOLUTION_MS),
+      load_loop_delay_p99_ms: r3(r.clientLoopDelayP99Ms),
+      load_loop_delay_max_ms: r3(r.clientLoopDelayMaxMs),
     };
-    log(`queryable after p50 ${r3(p50)} s, p99 ${Number.isFinite(p99) ? r3(p99) : 'n/a'} s (${seen.length} of ${r.sampled} samples seen); HTTP p99 ${r3(r.httpP99Ms)} ms`);
+    log(`queryable after p50 ${r3(p50)} s, p99 ${Number.isFinite(p99) ? r3(p99) : 'n/a'} s (${seen.length} of ${r.sampled} samples seen); HTTP p99 ${r3(r.httpP99Ms)} ms; event-loop delay p99 ${figures.loop_delay_p99_ms} ms, max ${figures.loop_delay_max_ms} ms (load process: p99 ${figures.load_loop_delay_p99_ms} ms, max ${figures.load_loop_delay_max_ms} ms)`);
     return { figures, baseline: { target_p99_s: TARGET_S }, ratio: Number.isFinite(p99) ? r3(p99) : 1e9, target: TARGET_S, better: 'lower' };
   } finally {
     await mw?.close();

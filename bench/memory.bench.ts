@@ -8,7 +8,9 @@
  * (b) a tracker under steady load (`--rate` events/s, default 5,000) whose stream is down for
  *     `--down-seconds` (30): every publish rejects (`--down-mode reject`, default) or hangs
  *     (`hang`). RSS each second, peak, largest queue, and the tracker's counters (dropped,
- *     failed, sent).
+ *     failed, sent); around the outage: events dropped after the stream came back, drops beyond
+ *     what the queue bound forces (tracked while down minus `maxQueue`), and the time from the
+ *     stream coming back to the first publish going through.
  *
  * Arguments: `--backend sqlite+embedded|postgres+nats|mysql+nats`, `--events N`,
  * `--lag N` (50000), `--down-seconds N`, `--down-mode reject|hang`, `--rate N`,
@@ -24,6 +26,7 @@ import type { Platform } from '../src/project/platform.ts';
 import { computeFeatureStats } from '../src/stats/feature-stats.ts';
 import { topics } from '../src/stream/port.ts';
 import type { TrackerStats } from '../src/tracking/tracker.ts';
+import type { OutageReport } from './lib/memory-tracker-child.ts';
 import { rng } from '../test/e2e/helpers.ts';
 import { openBenchPlatform, parseBackend } from './lib/controller-platform.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
@@ -222,10 +225,10 @@ async function trackerPart(args: BenchArgs, log: (line: string) => void, figures
     log(`(b) tracker at ${rate} events/s: ${warm} s up, ${down} s down (${mode}), ${after} s up, then close ...`);
     child = forkChild('memory-tracker-child.ts', [bp.home, bp.urls.streamUrl, String(rate), String(warm), String(down), String(after), mode, String(maxQueue)]);
     const pid = child.pid as number;
-    let last: { phase: string; stats: TrackerStats; tracked: number } | undefined;
+    let last: { phase: string; stats: TrackerStats; tracked: number; outage: OutageReport } | undefined;
     let maxQueued = 0;
     let maxQueuedUp = 0;
-    child.on('message', (m: { phase: string; stats: TrackerStats; tracked: number }) => {
+    child.on('message', (m: { phase: string; stats: TrackerStats; tracked: number; outage: OutageReport }) => {
       last = m;
       maxQueued = Math.max(maxQueued, m.stats.queued);
       if (m.phase === 'up') maxQueuedUp = Math.max(maxQueuedUp, m.stats.queued);
@@ -255,8 +258,19 @@ async function trackerPart(args: BenchArgs, log: (line: string) => void, figures
     figures.tracker_dropped = stats.dropped;
     figures.tracker_failed_publishes = stats.failed;
     figures.tracker_queued_at_end = stats.queued;
+    const o = last.outage;
+    if (o.trackedAtDown !== undefined && o.trackedAtUp !== undefined && o.droppedAtDown !== undefined && o.droppedAtUp !== undefined) {
+      const trackedDown = o.trackedAtUp - o.trackedAtDown;
+      figures.tracker_tracked_while_down = trackedDown;
+      figures.tracker_dropped_while_down = o.droppedAtUp - o.droppedAtDown;
+      // Only what exceeds the queue must be lost to an outage; the rest is lost to a slow recovery.
+      figures.tracker_dropped_after_recovery = stats.dropped - o.droppedAtUp;
+      figures.tracker_dropped_beyond_queue_bound = stats.dropped - o.droppedAtDown - Math.max(0, trackedDown - maxQueue);
+      figures.tracker_recovery_ms = o.recoveryMs ?? 'no publish went through after the outage';
+    }
     figures.tracker_accounted = stats.sent + stats.dropped + stats.queued === last.tracked ? 'every event sent or counted as dropped' : `${last.tracked - stats.sent - stats.dropped - stats.queued} events unaccounted (sent more than once counts extra)`;
     log(`  peak RSS ${figures.tracker_peak_rss_mb} MB, largest queue ${maxQueued} (max ${maxQueue}), dropped ${stats.dropped}, failed publishes ${stats.failed}, sent ${stats.sent} of ${last.tracked}`);
+    log(`  outage: ${String(figures.tracker_tracked_while_down)} tracked while down, ${String(figures.tracker_dropped_after_recovery)} dropped after the stream came back, first publish ${String(figures.tracker_recovery_ms)} ms after it did`);
   } finally {
     if (child && child.exitCode === null) {
       child.kill('SIGKILL');

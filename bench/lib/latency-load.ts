@@ -5,6 +5,7 @@
  * requests still outstanding are looked up together, one query every `pollMs`, so polling stays
  * a small, fixed cost whatever the rate. Answers one {@link LatencyLoadResult} over IPC and exits.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { openTsdb } from '../../src/store/connect.ts';
 import type { Tsdb } from '../../src/store/tsdb-port.ts';
@@ -44,6 +45,9 @@ export interface LatencyLoadResult {
   missing: number;
   polls: number;
   pollMeanMs: number;
+  /** Event-loop delay of the load process itself while sending, milliseconds beyond the 10 ms sampling interval: when it is high, HTTP times include the client's own waiting. */
+  clientLoopDelayP99Ms: number;
+  clientLoopDelayMaxMs: number;
 }
 
 async function run(spec: LatencyLoadSpec): Promise<LatencyLoadResult> {
@@ -109,6 +113,8 @@ async function run(spec: LatencyLoadSpec): Promise<LatencyLoadResult> {
     }
   })();
 
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   // Steady rate: every tick sends what the schedule says is due, so a slow tick catches up.
   const start = performance.now();
   const end = start + spec.durationS * 1000;
@@ -119,6 +125,7 @@ async function run(spec: LatencyLoadSpec): Promise<LatencyLoadResult> {
     await new Promise((r) => setTimeout(r, 2));
   }
   const seconds = (performance.now() - start) / 1000;
+  loopDelay.disable();
   // Let responses come back, then give the pipeline `drainS` to land the last samples.
   const until = performance.now() + spec.drainS * 1000;
   while (ok + failed < sent && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
@@ -143,6 +150,8 @@ async function run(spec: LatencyLoadSpec): Promise<LatencyLoadResult> {
     missing,
     polls,
     pollMeanMs: polls > 0 ? pollMs / polls : 0,
+    clientLoopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - 10),
+    clientLoopDelayMaxMs: Math.max(0, loopDelay.max / 1e6 - 10),
   };
 }
 

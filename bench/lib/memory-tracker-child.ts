@@ -2,8 +2,10 @@
  * Child process of the `memory` benchmark, part (b): a {@link Tracker} under steady load whose
  * stream goes down for a while. Phases: `up` for WARM seconds, `down` for DOWN seconds (every
  * publish rejects, or with MODE `hang` never settles until the stream is back), `up` again for
- * AFTER seconds, then `close`. Reports `{ phase, stats, tracked }` to the parent over IPC every
- * second and once more at the end.
+ * AFTER seconds, then `close`. Reports `{ phase, stats, tracked, outage }` to the parent over IPC
+ * every second and once more at the end; `outage` ({@link OutageReport}) says what the tracker had
+ * tracked and dropped when the stream went down and came back, and how long after that its first
+ * publish went through.
  *
  * `node --import tsx bench/lib/memory-tracker-child.ts HOME STREAM_URL RATE WARM DOWN AFTER MODE MAX_QUEUE`
  */
@@ -37,8 +39,21 @@ const flaky: Pick<Stream, 'publish'> = {
 };
 const tracker = new Tracker({ stream: flaky, topic: topics.events(PROJECT), maxQueue, onError: () => undefined });
 
+/** The tracker around the outage, for the parent's figures. */
+export interface OutageReport {
+  trackedAtDown?: number;
+  droppedAtDown?: number;
+  trackedAtUp?: number;
+  droppedAtUp?: number;
+  /** Milliseconds from the stream coming back to the tracker's first publish going through. */
+  recoveryMs?: number;
+}
+
 let tracked = 0;
 let phase = 'up';
+const outage: OutageReport = {};
+let upAt = 0;
+let sentAtUp = 0;
 const features = Array.from({ length: 20 }, (_, k) => k * 0.5);
 const load = setInterval(() => {
   const n = Math.round(rate / 100);
@@ -58,9 +73,12 @@ const load = setInterval(() => {
     };
     tracker.track(event);
   }
+  if (outage.trackedAtUp !== undefined && outage.recoveryMs === undefined && tracker.stats().sent > sentAtUp) {
+    outage.recoveryMs = Math.round(performance.now() - upAt);
+  }
 }, 10);
 const report = (): void => {
-  if (process.connected) process.send?.({ phase, stats: tracker.stats(), tracked });
+  if (process.connected) process.send?.({ phase, stats: tracker.stats(), tracked, outage });
 };
 const ticker = setInterval(report, 1000);
 const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, s * 1000));
@@ -68,11 +86,16 @@ const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, s *
 await sleep(warm);
 phase = 'down';
 isDown = true;
+outage.trackedAtDown = tracked;
+outage.droppedAtDown = tracker.stats().dropped;
 upAgain = new Promise<void>((r) => (backUp = r));
 await sleep(down);
 phase = 'up';
 isDown = false;
 backUp();
+upAt = performance.now();
+({ sent: sentAtUp, dropped: outage.droppedAtUp } = tracker.stats());
+outage.trackedAtUp = tracked;
 await sleep(after);
 clearInterval(load);
 phase = 'close';

@@ -53,7 +53,7 @@ export class ApplicationRunner implements Worker {
     }
     // The batch's endpoints in one query, and the tsdb looked up once.
     const mine = jobs.filter((j) => j.project === this.project).map((j) => j.endpointId);
-    const endpoints = new Map((await this.platform.store.getEndpoints(this.project, mine)).map((e) => [e.id, e]));
+    const endpoints = new Map((await (await this.platform.endpointStoreFor(this.project)).getEndpoints(this.project, mine)).map((e) => [e.id, e]));
     const tsdb = await this.platform.tsdbFor(this.project);
     const out = await mapLimit(jobs, this.opts.concurrency ?? 4, (job) =>
       job.project === this.project ? this.runOne(job, { endpoint: endpoints.get(job.endpointId) ?? null, tsdb }) : this.runOne(job),
@@ -73,7 +73,7 @@ export class ApplicationRunner implements Worker {
     const base = { project: job.project, endpointId: job.endpointId, app: this.name, windowStart: job.windowStart, windowEnd: job.windowEnd };
     this.runs++;
     try {
-      const endpoint = prefetched ? prefetched.endpoint : await this.platform.store.getEndpoint(job.project, job.endpointId);
+      const endpoint = prefetched ? prefetched.endpoint : await (await this.platform.endpointStoreFor(job.project)).getEndpoint(job.project, job.endpointId);
       if (!endpoint) throw new Error(`model endpoint '${job.endpointId}' no longer exists`);
       const ctx = await buildContext({
         appName: this.name,

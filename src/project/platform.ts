@@ -9,14 +9,16 @@ import { openStream } from '../stream/connect.ts';
 import type { Stream } from '../stream/port.ts';
 
 /**
- * The shared handles of one modelwatch installation: the store, each project's time-series
- * database and stream (per-project credentials may point elsewhere), the clock and the logger.
+ * The shared handles of one modelwatch installation: the store, each project's endpoint store,
+ * time-series database and stream (per-project credentials may point elsewhere), the clock and
+ * the logger.
  */
 export class Platform {
   readonly options: CompiledPlatformOptions;
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
+  private readonly endpointStores = new Map<string, Promise<Store>>();
   private readonly tsdbs = new Map<string, Promise<Tsdb>>();
   private readonly streams = new Map<string, Promise<Stream>>();
 
@@ -34,6 +36,42 @@ export class Platform {
     const store = await openStore(options.storeUrl);
     await store.migrate();
     return new Platform(options, store, opts.clock ?? systemClock, opts.logger ?? createLogger());
+  }
+
+  /**
+   * Where a project's model endpoints live, with what belongs to each endpoint (drift status and
+   * measures, error counts, live metrics, the controller's last analyzed windows, monitoring
+   * events): its credentials' `endpointStoreConnection`, else the platform store. Projects,
+   * functions, models, credentials and leases always stay in the platform store.
+   */
+  async endpointStoreFor(project: string): Promise<Store> {
+    const url = (await this.store.getCredentials(project))?.endpointStoreConnection;
+    if (url === undefined || url === this.store.url) return this.store;
+    let s = this.endpointStores.get(url);
+    if (!s) {
+      s = openStore(url).then(async (store) => {
+        try {
+          await store.migrate();
+        } catch (err) {
+          await store.close().catch(() => undefined);
+          throw err;
+        }
+        return store;
+      });
+      s.catch(() => this.endpointStores.delete(url));
+      this.endpointStores.set(url, s);
+    }
+    return s;
+  }
+
+  /**
+   * Deletes a project: first its endpoint data where its credentials keep it (when that is not
+   * the platform store), then its platform records.
+   */
+  async deleteProject(name: string): Promise<void> {
+    const endpoints = await this.endpointStoreFor(name);
+    if (endpoints !== this.store) await endpoints.deleteProject(name);
+    await this.store.deleteProject(name);
   }
 
   /** The time-series database of a project: its credentials' `tsdbConnection`, else the default. */
@@ -67,9 +105,11 @@ export class Platform {
     const closing: Promise<unknown>[] = [];
     for (const s of this.streams.values()) closing.push(s.then((x) => x.close()).catch(() => undefined));
     for (const t of this.tsdbs.values()) closing.push(t.then((x) => x.close()).catch(() => undefined));
+    for (const e of this.endpointStores.values()) closing.push(e.then((x) => x.close()).catch(() => undefined));
     await Promise.all(closing);
     this.streams.clear();
     this.tsdbs.clear();
+    this.endpointStores.clear();
     await this.store.close();
   }
 }

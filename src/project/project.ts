@@ -358,12 +358,13 @@ export class Project {
 
   // ---- endpoints and results ----
 
+  /** The project's model endpoints, from its endpoint store ({@link Platform.endpointStoreFor}). */
   async listModelEndpoints(): Promise<EndpointRecord[]> {
-    return this.platform.store.listEndpoints(this.name);
+    return (await this.platform.endpointStoreFor(this.name)).listEndpoints(this.name);
   }
 
   async getModelEndpoint(id: string): Promise<EndpointRecord> {
-    const e = await this.platform.store.getEndpoint(this.name, id);
+    const e = await (await this.platform.endpointStoreFor(this.name)).getEndpoint(this.name, id);
     if (!e) throw new NotFoundError('model endpoint', id);
     return e;
   }
@@ -381,7 +382,7 @@ export class Project {
   }
 
   async listEvents(q: { endpointId?: string; kind?: string; since?: number; limit?: number } = {}): Promise<MonitoringEvent[]> {
-    return this.platform.store.listEvents(this.name, q);
+    return (await this.platform.endpointStoreFor(this.name)).listEvents(this.name, q);
   }
 
   // ---- helpers ----

@@ -26,10 +26,10 @@ export async function createProject(platform: Platform, opts: { name: string; de
   return rec;
 }
 
-/** Deletes the project and its functions (the supervisor then stops their workers), models, endpoints and credentials. */
+/** Deletes the project and its functions (the supervisor then stops their workers), models, endpoints (wherever its credentials keep them) and credentials. */
 export async function deleteProject(platform: Platform, name: string): Promise<void> {
   if (!(await platform.store.getProject(name))) throw new NotFoundError('project', name);
-  await platform.store.deleteProject(name);
+  await platform.deleteProject(name);
 }
 
 /**

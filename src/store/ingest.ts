@@ -40,15 +40,20 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
 }
 
 /**
- * Inserts predictions, skipping (request id, row) pairs already stored. PostgreSQL sends one array
- * per column through `unnest` (the fastest path measured there, on par with COPY); the other
- * engines send multi-row INSERTs chunked under their parameter and statement limits.
+ * Inserts predictions, skipping (request id, row) pairs already stored. PostgreSQL uses COPY (with
+ * a fallback for rows already stored, see `insertPredictionsPostgres`), MySQL one multi-row INSERT
+ * per statement-size chunk with the rows as one parameter; SQLite multi-row INSERTs chunked under
+ * its parameter limit.
  */
 export async function insertPredictions(tx: Kysely<Database>, traits: DialectTraits, predictions: readonly Insertable<Database['predictions']>[]): Promise<number> {
   if (predictions.length === 0) return 0;
   if (traits.flavor === 'postgres') {
-    const { unnestInsertIgnore, PREDICTION_COLUMN_TYPES } = await import('./postgres/unnest-insert.ts');
-    return unnestInsertIgnore(tx, 'predictions', PREDICTION_COLUMN_TYPES, predictions);
+    const { insertPredictionsPostgres } = await import('./postgres/insert-predictions.ts');
+    return insertPredictionsPostgres(tx, predictions);
+  }
+  if (traits.flavor === 'mysql') {
+    const { insertPredictionsMysql } = await import('./mysql/insert-predictions.ts');
+    return insertPredictionsMysql(tx, predictions);
   }
   return insertIgnore(tx, traits, 'predictions', predictions);
 }

@@ -4,7 +4,7 @@ import type { EndpointRecord } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { fromJson, num, toJson } from './codec.ts';
 import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
-import type { Credentials, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store } from './port.ts';
+import type { Credentials, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
 import type { Database } from './schema.ts';
 import { bumpEndpointCounters, takeLease } from './store-atomic.ts';
 import * as rows from './store-rows.ts';
@@ -210,6 +210,7 @@ export class KyselyStore implements Store {
       .where('project', '=', project)
       .where('endpoint_id', '=', endpointId)
       .where('app', '=', app)
+      .where('last_window_end', '!=', NO_MARK)
       .executeTakeFirst();
     return r ? num(r.last_window_end) : undefined;
   }
@@ -228,6 +229,7 @@ export class KyselyStore implements Store {
       .select(['endpoint_id', 'last_window_end'])
       .where('project', '=', project)
       .where('app', '=', app)
+      .where('last_window_end', '!=', NO_MARK)
       .execute();
     return new Map(rs.map((r) => [r.endpoint_id, num(r.last_window_end)]));
   }
@@ -236,6 +238,71 @@ export class KyselyStore implements Store {
     if (windowEnds.size === 0) return;
     const rs = [...windowEnds].map(([endpointId, end]) => ({ project, endpoint_id: endpointId, app, last_window_end: end }));
     await writeTx(this.db, this.traits, (tx) => upsert(tx, this.traits, 'analysis_state', rs, ['project', 'endpoint_id', 'app']));
+  }
+
+  /**
+   * Rows are first made to exist for endpoints without a mark (holding {@link NO_MARK}). Then, in
+   * one transaction, one UPDATE per (expected mark, end) group takes the claim only where the row
+   * still holds the expected mark and no live claim — the engine re-checks that condition on the
+   * row it locks, so of two racing calls one claims and the other finds the claim — and a SELECT
+   * reads back what `claimId` got. The same statements on SQLite, PostgreSQL and MySQL.
+   */
+  async claimWindows(project: string, app: string, claims: readonly WindowClaim[], claimId: string, expiresAt: number, now: number): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
+    const fresh = claims.filter((c) => c.expected === undefined).map((c) => ({ project, endpoint_id: c.endpointId, app, last_window_end: NO_MARK }));
+    if (fresh.length > 0) await insertIgnore(this.db, this.traits, 'analysis_state', fresh);
+    const groups = new Map<string, { expected: number; end: number; ids: string[] }>();
+    for (const c of claims) {
+      const expected = c.expected ?? NO_MARK;
+      const key = `${expected}:${c.end}`;
+      const g = groups.get(key);
+      if (g) g.ids.push(c.endpointId);
+      else groups.set(key, { expected, end: c.end, ids: [c.endpointId] });
+    }
+    return writeTx(this.db, this.traits, async (tx) => {
+      for (const { expected, end, ids } of groups.values()) {
+        for (let i = 0; i < ids.length; i += ID_CHUNK) {
+          await tx
+            .updateTable('analysis_state')
+            .set({ claim_holder: claimId, claim_end: end, claim_expires_at: expiresAt })
+            .where('project', '=', project)
+            .where('app', '=', app)
+            .where('endpoint_id', 'in', ids.slice(i, i + ID_CHUNK))
+            .where('last_window_end', '=', expected)
+            .where((eb) => eb.or([eb('claim_holder', 'is', null), eb('claim_expires_at', '<', now)]))
+            .execute();
+        }
+      }
+      const got = await tx
+        .selectFrom('analysis_state')
+        .select('endpoint_id')
+        .where('project', '=', project)
+        .where('app', '=', app)
+        .where('claim_holder', '=', claimId)
+        .execute();
+      return new Set(got.map((r) => r.endpoint_id));
+    });
+  }
+
+  async completeClaims(project: string, app: string, claimId: string): Promise<number> {
+    const r = await this.db
+      .updateTable('analysis_state')
+      .set((eb) => ({ last_window_end: eb.fn.coalesce('claim_end', 'last_window_end'), claim_holder: null, claim_end: null, claim_expires_at: null }))
+      .where('project', '=', project)
+      .where('app', '=', app)
+      .where('claim_holder', '=', claimId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async releaseClaims(project: string, app: string, claimId: string): Promise<void> {
+    await this.db
+      .updateTable('analysis_state')
+      .set({ claim_holder: null, claim_end: null, claim_expires_at: null })
+      .where('project', '=', project)
+      .where('app', '=', app)
+      .where('claim_holder', '=', claimId)
+      .execute();
   }
 
   /** Atomic across processes; see {@link takeLease}. */
@@ -284,6 +351,12 @@ export class KyselyStore implements Store {
 
 /** Ids per `in (...)` list: well within every engine's parameter limit. */
 const ID_CHUNK = 1000;
+
+/**
+ * `analysis_state.last_window_end` of an endpoint claimed before it had a mark (window ends are
+ * epoch milliseconds, never negative); reads treat it as no mark.
+ */
+const NO_MARK = -1;
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

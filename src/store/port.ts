@@ -3,7 +3,9 @@ import type { EndpointRecord, FeatureStatsMap, ResultKindValue, ResultStatusValu
 /**
  * The platform store: projects, functions, models, endpoints, controller state, leases,
  * monitoring events and credentials. One implementation serves every SQL engine
- * (`store/kysely-store.ts`); the backend is chosen from the connection URL.
+ * (`store/kysely-store.ts`); the backend is chosen from the connection URL. A project whose
+ * credentials name an `endpointStoreConnection` keeps its endpoints, controller state and events
+ * in a second Store on that URL (`Platform.endpointStoreFor`); everything else stays here.
  */
 export interface Store {
   readonly url: string;
@@ -47,6 +49,21 @@ export interface Store {
   listLastAnalyzed(project: string, app: string): Promise<Map<string, number>>;
   /** {@link Store.setLastAnalyzed} for many endpoints of one app, in one transaction. */
   setLastAnalyzedMany(project: string, app: string, windowEnds: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * Compare-and-set on the last analyzed marks of one app, first step of handing windows out:
+   * claims, under `claimId` until `expiresAt`, each endpoint whose mark still equals its
+   * `expected` (undefined: no mark yet) and that holds no live claim of another hand-out (none, or
+   * one that ran out before `now`). The marks themselves do not move yet. Returns the endpoint ids
+   * claimed: of concurrent calls planned from the same mark, exactly one gets each endpoint.
+   */
+  claimWindows(project: string, app: string, claims: readonly WindowClaim[], claimId: string, expiresAt: number, now: number): Promise<Set<string>>;
+  /**
+   * Moves each mark claimed under `claimId` to its claimed end and drops the claim. Returns how
+   * many marks moved: a claim that ran out and was taken over by another hand-out is not moved.
+   */
+  completeClaims(project: string, app: string, claimId: string): Promise<number>;
+  /** Drops the claims under `claimId` and leaves their marks where they were, so the windows are handed out again. */
+  releaseClaims(project: string, app: string, claimId: string): Promise<void>;
 
   /**
    * Takes or renews a named lease for `holder` until `now + ttlMs`. Returns true when
@@ -60,6 +77,13 @@ export interface Store {
 
   getCredentials(project: string): Promise<Credentials | undefined>;
   setCredentials(project: string, creds: Credentials): Promise<void>;
+}
+
+/** One endpoint's windows a controller is about to hand out: from the mark `expected` (undefined: none yet) up to `end`. */
+export interface WindowClaim {
+  endpointId: string;
+  expected: number | undefined;
+  end: number;
 }
 
 export interface ProjectRecord {

@@ -98,6 +98,10 @@ export interface AnalysisStateTable {
   endpoint_id: string;
   app: string;
   last_window_end: BigintColumn;
+  /** The claim id of a controller handing out windows up to `claim_end` (migration 003). */
+  claim_holder: string | null;
+  claim_end: NullableBigintColumn;
+  claim_expires_at: NullableBigintColumn;
 }
 
 export interface LeasesTable {

@@ -20,7 +20,11 @@ export interface TrackerOptions {
   publishTimeoutMs?: number;
   /** First retry delay after a failed publish; doubles per failure. @default 100 */
   retryInitialMs?: number;
-  /** Longest retry delay. @default 10_000 */
+  /**
+   * Longest retry delay. Events tracked while the stream is down push the oldest out of a full
+   * queue until a retry finds it back, so this bounds how long that goes on after it recovers.
+   * @default 1000
+   */
   retryMaxMs?: number;
   /** Random numbers in [0, 1) for sampling; pass `seededRandom(seed)` for reproducible tests. @default Math.random */
   random?: () => number;
@@ -65,7 +69,7 @@ export function compileTrackerOptions(opts: TrackerOptions): CompiledTrackerOpti
     flushIntervalMs: whole('flushIntervalMs', opts.flushIntervalMs ?? 50, 0),
     publishTimeoutMs: whole('publishTimeoutMs', opts.publishTimeoutMs ?? 10_000, 1),
     retryInitialMs: whole('retryInitialMs', opts.retryInitialMs ?? 100, 0),
-    retryMaxMs: whole('retryMaxMs', opts.retryMaxMs ?? 10_000, 0),
+    retryMaxMs: whole('retryMaxMs', opts.retryMaxMs ?? 1000, 0),
     random: opts.random ?? Math.random,
     onError: opts.onError ?? defaultOnError(),
   });

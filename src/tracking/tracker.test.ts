@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '../common/errors.ts';
 import type { InferenceEvent } from '../common/types.ts';
@@ -175,6 +175,55 @@ describe('Tracker', () => {
     hang = false;
     await until(() => tracker.stats().sent === 1);
     assert.deepEqual(ids(stream), ['r1']);
+  });
+
+  it('publishes promptly once the stream is back after a long outage, probing with one event while it is down', async () => {
+    // Mocked timers: a 30 s outage then recovery, in 100 ms steps of tracked traffic.
+    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    try {
+      const stream = new MemoryStream();
+      let down = false;
+      const sizesWhileDown: number[] = [];
+      stream.beforePublish = (_topic, messages) => {
+        if (!down) return;
+        sizesWhileDown.push(messages.length);
+        throw new Error('stream down');
+      };
+      // Default retry delays; the queue holds 2 s of traffic.
+      const tracker = new Tracker({ stream, topic: 't', maxQueue: 200, batchSize: 50, flushIntervalMs: 10, onError: () => undefined });
+      let tracked = 0;
+      const step = async (): Promise<void> => {
+        for (let i = 0; i < 10; i++) tracker.track(event(tracked++));
+        mock.timers.tick(100);
+        for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      for (let k = 0; k < 10; k++) await step();
+      assert.equal(tracker.stats().sent, 100);
+
+      down = true;
+      for (let k = 0; k < 300; k++) await step();
+      const whileDown = tracker.stats();
+      assert.equal(whileDown.queued, 200, 'the queue stays bounded while the stream is down');
+      assert.equal(whileDown.sent + whileDown.dropped + whileDown.queued, tracked);
+      assert.ok(sizesWhileDown.length >= 20, `${sizesWhileDown.length} retries in 30 s: the retry delay is capped near 1 s`);
+      assert.ok(sizesWhileDown.slice(1).every((n) => n === 1), `retries probe with one event (${sizesWhileDown.join(',')})`);
+
+      down = false;
+      const firstAfter = tracked;
+      // Within 1.5 s of recovery (the queue holds 2 s), every event tracked since then is sent.
+      for (let k = 0; k < 15; k++) await step();
+      const sentIds = new Set(ids(stream));
+      const lost = Array.from({ length: tracked - firstAfter }, (_, i) => `r${firstAfter + i}`).filter((id) => !sentIds.has(id));
+      assert.deepEqual(lost, [], 'no event tracked after the stream came back is dropped or left waiting');
+      const s = tracker.stats();
+      assert.equal(s.queued, 0);
+      // Until the next retry (at most 1 s away) events tracked during the outage still make room.
+      assert.ok(s.dropped - whileDown.dropped <= 100, `${s.dropped - whileDown.dropped} dropped after recovery`);
+      assert.equal(s.sent + s.dropped + s.queued, tracked);
+      assert.equal(sentIds.size, s.sent, 'every event published once');
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('drops what it cannot serialize and keeps going', async () => {

@@ -36,8 +36,13 @@ interface Entry {
  * dropped (and counted) to make room: after an outage longer than the controller's grace,
  * old events would land in windows that have already closed, while new ones still count.
  * A failed publish goes back to the head of the queue and is retried with exponential backoff
- * for as long as the tracker runs; a publish that times out is retried too, so delivery is
- * at least once.
+ * (capped at `retryMaxMs`, 1 s by default) for as long as the tracker runs; a publish that times
+ * out is retried too, so delivery is at least once. While the stream is failing, each retry is
+ * a probe: it publishes only the oldest {@link PROBE_EVENTS} event(s), under a timeout of at most
+ * {@link PROBE_TIMEOUT_MS}, so retrying often stays cheap for the tracker and for a recovering
+ * stream. Once a probe goes through, full batches follow at once, so events tracked after the
+ * stream is back are published within about one retry delay instead of being pushed out of the
+ * full queue.
  */
 export class Tracker {
   private readonly opts: CompiledTrackerOptions;
@@ -191,17 +196,24 @@ export class Tracker {
   }
 
   // Full batches go out back to back; a partial one only first (its timer fired) or when forced.
+  // After a failure the first publish is a probe of the oldest event(s); once it is through the
+  // stream counts as up again and the rest follows without waiting.
   private async drain(force: boolean): Promise<void> {
     let first = true;
     while (this.pending.length > 0 && (force || first || this.pending.length >= this.opts.batchSize)) {
       if (!first) await yieldToEventLoop();
+      const probe = first && this.attempt > 0;
       first = false;
-      const batch = this.pending.take(this.opts.batchSize);
+      const batch = this.pending.take(probe ? Math.min(PROBE_EVENTS, this.opts.batchSize) : this.opts.batchSize);
       this.inflight += batch.length;
       try {
-        await this.publishBatch(batch);
+        await this.publishBatch(batch, probe ? Math.min(PROBE_TIMEOUT_MS, this.opts.publishTimeoutMs) : this.opts.publishTimeoutMs);
       } finally {
         this.inflight -= batch.length;
+      }
+      if (probe) {
+        this.attempt = 0;
+        first = !force; // the probe stood in for the first batch; a partial one may follow too
       }
     }
   }
@@ -211,9 +223,10 @@ export class Tracker {
    * event loop between slices. The embedded stream writes synchronously, and a whole batch at
    * once would hold up the requests of a serving process for milliseconds; slices are sized so
    * that their synchronous work (serializing plus the stream's synchronous part) stays near
-   * {@link SLICE_BUDGET_MS}. A stream that only queues (NATS, Kafka) gets whole batches.
+   * {@link SLICE_BUDGET_MS}. A stream that only queues (NATS, Kafka) has cheap synchronous parts, so
+   * its slices grow to whole batches.
    */
-  private async publishBatch(batch: Entry[]): Promise<void> {
+  private async publishBatch(batch: Entry[], timeoutMs: number): Promise<void> {
     const byTopic = new Map<string, Entry[]>();
     for (const entry of batch) {
       if (!this.route(entry)) continue;
@@ -221,13 +234,24 @@ export class Tracker {
       if (group) group.push(entry);
       else byTopic.set(entry.topic!, [entry]);
     }
+    // Slices are started one after the other and awaited together: a stream that queues (NATS,
+    // Kafka) merges the calls still waiting for their acknowledgement into large messages, instead
+    // of sending one small message per slice and waiting a round trip for each.
+    const inFlight: Promise<void>[] = [];
+    const failed: Entry[][] = [];
+    let firstError: unknown;
+    let unstarted: Entry[] = [];
     const groups = [...byTopic];
     let first = true;
-    for (let g = 0; g < groups.length; g++) {
+    outer: for (let g = 0; g < groups.length; g++) {
       const [topic, entries] = groups[g]!;
       for (let at = 0; at < entries.length; ) {
         if (!first) await yieldToEventLoop();
         first = false;
+        if (failed.length > 0) {
+          unstarted = [...entries.slice(at), ...groups.slice(g + 1).flatMap(([, e]) => e)];
+          break outer;
+        }
         const slice = entries.slice(at, at + this.sliceSize);
         at += slice.length;
         const t0 = performance.now();
@@ -240,16 +264,25 @@ export class Tracker {
           publish = Promise.reject(err);
         }
         this.adaptSlice(ready.length, performance.now() - t0);
-        try {
-          await withTimeout(publish, this.opts.publishTimeoutMs, `publish to '${topic}'`);
-          this.counters.sent += ready.length;
-        } catch (err) {
-          this.counters.failed += 1;
-          this.report(err);
-          this.requeue([...ready, ...entries.slice(at), ...groups.slice(g + 1).flatMap(([, e]) => e)]);
-          throw err;
-        }
+        inFlight.push(
+          withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
+            () => {
+              this.counters.sent += ready.length;
+            },
+            (err: unknown) => {
+              this.counters.failed += 1;
+              this.report(err);
+              failed.push(ready);
+              firstError ??= err;
+            },
+          ),
+        );
       }
+    }
+    await Promise.all(inFlight);
+    if (failed.length > 0) {
+      this.requeue([...failed.flat(), ...unstarted]);
+      throw firstError;
     }
   }
 
@@ -330,6 +363,10 @@ const SLICE_BUDGET_MS = 0.5;
 const MIN_SLICE = 16;
 /** Events per slice before any publish has been timed. */
 const FIRST_SLICE = 64;
+/** Events a retry publishes to find out whether the stream is back. */
+const PROBE_EVENTS = 1;
+/** Longest wait for a probe: a stream that cannot take one event in this time counts as down. */
+const PROBE_TIMEOUT_MS = 2000;
 
 /** Lets pending I/O (incoming requests) run before the next slice of background work. */
 function yieldToEventLoop(): Promise<void> {

@@ -17,8 +17,8 @@ import { FreshDatabases, selectedBackends, serverUrl, unavailableReason, withDat
 
 /**
  * Per-project credentials: on one platform with the embedded defaults (SQLite + embedded stream),
- * project `alpha` keeps its monitoring data in PostgreSQL and its events on NATS, while `beta`
- * stays embedded. Changing a set connection needs `replace`, and the passwords in the URLs never
+ * project `alpha` keeps its monitoring data (model endpoints, controller marks, events and time
+ * series) in PostgreSQL and its stream on NATS, while `beta` stays embedded. Changing a set connection needs `replace`, and the passwords in the URLs never
  * show in the SDK, the REST API, the CLI or the logs.
  */
 
@@ -140,7 +140,7 @@ describe('per-project credentials: one project on PostgreSQL + NATS, another emb
   test("each project's predictions, results and events go where its credentials say", async () => {
     alpha = await mw!.createProject('alpha');
     beta = await mw!.createProject('beta');
-    const set = await alpha.setModelMonitoringCredentials({ tsdbConnection: pgUrl, streamPath: natsStreamUrl });
+    const set = await alpha.setModelMonitoringCredentials({ endpointStoreConnection: pgUrl, tsdbConnection: pgUrl, streamPath: natsStreamUrl });
     assert.deepEqual(set.notAvailable, []);
     assertNoSecret(JSON.stringify(set), 'setModelMonitoringCredentials');
     assert.deepEqual(await beta.getModelMonitoringCredentials(), {});
@@ -176,6 +176,21 @@ describe('per-project credentials: one project on PostgreSQL + NATS, another emb
       assert.ok((await pgCount('metrics', 'alpha')) >= 3);
       assert.ok((await pgCount('window_histograms', 'alpha')) >= 2);
       for (const table of ['predictions', 'app_results', 'metrics', 'window_histograms']) assert.equal(await pgCount(table, 'beta'), 0, `beta rows in PostgreSQL ${table}`);
+      // alpha's model endpoint, with its live metrics, drift status and controller marks, lives in PostgreSQL too.
+      const eps = await client.query<{ id: string; drift_status: string; metrics: string }>('select id, drift_status, metrics from endpoints where project = $1', ['alpha']);
+      assert.equal(eps.rows.length, 1);
+      const [alphaEp] = await alpha.listModelEndpoints();
+      assert.equal(eps.rows[0]!.id, alphaEp?.id);
+      assert.equal(eps.rows[0]!.drift_status, alphaEp?.driftStatus);
+      assert.notEqual(alphaEp?.driftStatus, 'unknown', 'the writer set the drift status in the endpoint store');
+      assert.equal((JSON.parse(eps.rows[0]!.metrics) as { predictions1h: number }).predictions1h, sent.alpha);
+      const marks = await client.query<{ last_window_end: string }>('select last_window_end from analysis_state where project = $1', ['alpha']);
+      assert.deepEqual(marks.rows.map((x) => Number(x.last_window_end)), [T0 + PERIOD], "alpha's last analyzed window");
+      for (const table of ['endpoints', 'analysis_state', 'monitoring_events']) assert.equal(await pgCount(table, 'beta'), 0, `beta rows in PostgreSQL ${table}`);
+      for (const table of ['projects', 'functions', 'models', 'credentials', 'leases']) {
+        const n = Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
+        assert.equal(n, 0, `platform records stay in the platform store, yet PostgreSQL ${table} has rows`);
+      }
     } finally {
       await client.end();
     }
@@ -186,7 +201,13 @@ describe('per-project credentials: one project on PostgreSQL + NATS, another emb
     try {
       assert.equal(sqliteCount('predictions', 'beta'), sent.beta);
       assert.equal(sqliteCount('app_results', 'beta'), 1);
-      for (const table of ['predictions', 'app_results', 'metrics', 'window_histograms']) assert.equal(sqliteCount(table, 'alpha'), 0, `alpha rows in SQLite ${table}`);
+      assert.equal(sqliteCount('endpoints', 'beta'), 1);
+      assert.equal(sqliteCount('analysis_state', 'beta'), 1);
+      for (const table of ['predictions', 'app_results', 'metrics', 'window_histograms', 'endpoints', 'analysis_state', 'monitoring_events']) {
+        assert.equal(sqliteCount(table, 'alpha'), 0, `alpha rows in SQLite ${table}`);
+      }
+      assert.equal((sqlite.prepare('select count(*) as n from projects where name = ?').get('alpha') as { n: number }).n, 1);
+      for (const table of ['functions', 'models', 'credentials']) assert.ok(sqliteCount(table, 'alpha') > 0, `alpha's ${table} stay in SQLite`);
     } finally {
       sqlite.close();
     }
@@ -211,12 +232,20 @@ describe('per-project credentials: one project on PostgreSQL + NATS, another emb
     const other = await roleDatabase();
     await assert.rejects(alpha.setModelMonitoringCredentials({ tsdbConnection: other }), (e: Error) => e instanceof ConflictError && /replace: true/.test(e.message) && !e.message.includes(PG_SECRET));
     assert.equal((await alpha.getModelMonitoringCredentials()).tsdbConnection, pgUrl.replace(PG_SECRET, '***'), 'a refused change leaves the old value');
+    await assert.rejects(alpha.setModelMonitoringCredentials({ endpointStoreConnection: other }), (e: Error) => e instanceof ConflictError && /endpointStoreConnection.*replace: true/.test(e.message));
+    assert.equal((await alpha.listModelEndpoints()).length, 1, 'a refused change leaves the endpoints where they are');
 
     const replaced = await alpha.setModelMonitoringCredentials({ tsdbConnection: other, replace: true });
     assert.equal(replaced.tsdbConnection, other.replace(PG_SECRET, '***'));
     assert.equal(replaced.streamPath, natsStreamUrl.replace(NATS_SECRET, '***'), 'connections not given keep their value');
     assert.deepEqual(await alpha.listResults({}), [], 'alpha now reads the new, empty database');
+    assert.equal((await alpha.listModelEndpoints()).length, 1, 'the endpoint store did not move with the tsdb');
     assert.equal((await beta.listResults({ name: 'general_drift' })).length, 1, 'beta is untouched');
+
+    const moved = await alpha.setModelMonitoringCredentials({ endpointStoreConnection: other, replace: true });
+    assert.equal(moved.endpointStoreConnection, other.replace(PG_SECRET, '***'));
+    assert.deepEqual(await alpha.listModelEndpoints(), [], "alpha's endpoints are now read from the new, empty database");
+    assert.equal((await beta.listModelEndpoints()).length, 1, "beta's endpoints are untouched");
     pgUrl = other;
   });
 
@@ -228,7 +257,7 @@ describe('per-project credentials: one project on PostgreSQL + NATS, another emb
     try {
       const got = await app.inject({ method: 'GET', url: '/api/v1/projects/alpha/credentials' });
       assert.equal(got.statusCode, 200);
-      assert.deepEqual(Object.keys(got.json() as object).sort(), ['streamPath', 'tsdbConnection']);
+      assert.deepEqual(Object.keys(got.json() as object).sort(), ['endpointStoreConnection', 'streamPath', 'tsdbConnection']);
       assertNoSecret(got.body, 'GET /credentials');
       const put = await app.inject({ method: 'PUT', url: '/api/v1/projects/alpha/credentials', payload: { streamPath: natsStreamUrl } });
       assert.equal(put.statusCode, 200);

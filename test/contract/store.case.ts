@@ -216,6 +216,48 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.equal((await s.listLastAnalyzed('p2', 'app')).size, 0);
       }));
 
+    it('claims last analyzed marks by compare-and-set, then moves them or gives them back', () =>
+      withStore(async (s) => {
+        await s.setLastAnalyzed('p1', 'ep-1', 'app', T0);
+        const claims = [
+          { endpointId: 'ep-1', expected: T0, end: T0 + 600_000 },
+          { endpointId: 'ep-2', expected: undefined, end: T0 + 1_200_000 },
+          { endpointId: 'ep-3', expected: T0 - 1, end: T0 + 600_000 },
+        ];
+        assert.deepEqual([...(await s.claimWindows('p1', 'app', claims, 'c1', T0 + 1000, T0))].sort(), ['ep-1', 'ep-2'], 'ep-3 has no mark, so none equal to its expected one');
+        assert.deepEqual([...(await s.listLastAnalyzed('p1', 'app'))], [['ep-1', T0]], 'a claim moves no mark, and a claimed endpoint without one still has none');
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-2', 'app'), undefined);
+        assert.equal((await s.claimWindows('p1', 'app', claims, 'c2', T0 + 1500, T0 + 500)).size, 0, 'a live claim keeps others out');
+        assert.equal(await s.completeClaims('p1', 'app', 'c1'), 2);
+        assert.deepEqual([...(await s.listLastAnalyzed('p1', 'app'))].sort(), [['ep-1', T0 + 600_000], ['ep-2', T0 + 1_200_000]]);
+        assert.equal(await s.completeClaims('p1', 'app', 'c1'), 0, 'a claim completes once');
+
+        const next = [{ endpointId: 'ep-1', expected: T0 + 600_000, end: T0 + 1_200_000 }];
+        assert.equal((await s.claimWindows('p1', 'app', [{ endpointId: 'ep-1', expected: T0, end: T0 + 600_000 }], 'stale', T0 + 5000, T0 + 900)).size, 0, 'a stale expected mark claims nothing');
+        assert.deepEqual([...(await s.claimWindows('p1', 'app', next, 'c3', T0 + 2000, T0 + 1000))], ['ep-1']);
+        await s.releaseClaims('p1', 'app', 'c3');
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'app'), T0 + 600_000, 'a released claim leaves the mark');
+        assert.deepEqual([...(await s.claimWindows('p1', 'app', next, 'c4', T0 + 3000, T0 + 2000))], ['ep-1'], 'a released claim can be taken again');
+        assert.deepEqual([...(await s.claimWindows('p1', 'app', next, 'c5', T0 + 9000, T0 + 3001))], ['ep-1'], 'a claim that ran out is taken over');
+        assert.equal(await s.completeClaims('p1', 'app', 'c4'), 0, 'a claim taken over no longer completes');
+        assert.equal(await s.completeClaims('p1', 'app', 'c5'), 1);
+        assert.equal(await s.getLastAnalyzed('p1', 'ep-1', 'app'), T0 + 1_200_000);
+        assert.equal((await s.claimWindows('p1', 'other', next, 'c6', T0 + 9000, T0)).size, 0, 'marks are per app');
+        assert.equal((await s.claimWindows('p1', 'app', [], 'c7', T0 + 9000, T0)).size, 0);
+      }));
+
+    it('lets exactly one of two concurrent compare-and-sets with the same expected mark win', { skip: opts.skip?.concurrency }, () =>
+      withStore(async (s) => {
+        await s.setLastAnalyzedMany('p1', 'app', new Map([['ep-1', T0], ['ep-2', T0]]));
+        const claims = [
+          { endpointId: 'ep-1', expected: T0, end: T0 + 600_000 },
+          { endpointId: 'ep-2', expected: T0, end: T0 + 600_000 },
+          { endpointId: 'ep-new', expected: undefined, end: T0 + 600_000 },
+        ];
+        const [x, y] = await Promise.all([s.claimWindows('p1', 'app', claims, 'x', T0 + 1000, T0), s.claimWindows('p1', 'app', claims, 'y', T0 + 1000, T0)]);
+        for (const id of ['ep-1', 'ep-2', 'ep-new']) assert.equal(Number(x!.has(id)) + Number(y!.has(id)), 1, id);
+      }));
+
     it('gives a lease to one holder until it expires or is released', () =>
       withStore(async (s) => {
         assert.equal(await s.acquireLease('controller', 'a', 1000, T0), true);
@@ -247,6 +289,21 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         }
         const late = await Promise.all([a.acquireLease('race-0', 'late-a', 1000, T0 + 5000), b.acquireLease('race-0', 'late-b', 1000, T0 + 5000)]);
         assert.equal(late.filter(Boolean).length, 1, 'one of two takes over an expired lease');
+      }));
+
+    it('lets exactly one of two store handles win each compare-and-set on a mark', { skip: twoHandles }, () =>
+      withTwoStores(async (a, b) => {
+        const ids = Array.from({ length: 50 }, (_, i) => `ep-${i}`);
+        await a.setLastAnalyzedMany('p1', 'app', new Map(ids.slice(0, 25).map((id) => [id, T0])));
+        for (let round = 0; round < 3; round++) {
+          const from = (id: string): number | undefined => (round === 0 ? (Number(id.slice(3)) < 25 ? T0 : undefined) : T0 + round * 600_000);
+          const claims = ids.map((id) => ({ endpointId: id, expected: from(id), end: T0 + (round + 1) * 600_000 }));
+          const got = await Promise.all([a, b, a, b].map((s, i) => s.claimWindows('p1', 'app', claims, `r${round}-${i}`, T0 + 1000, T0)));
+          for (const id of ids) assert.equal(got.filter((g) => g.has(id)).length, 1, `round ${round}: ${id}`);
+          const moved = await Promise.all(got.map((_, i) => (i % 2 === 0 ? a : b).completeClaims('p1', 'app', `r${round}-${i}`)));
+          assert.equal(moved.reduce((x, y) => x + y, 0), ids.length);
+        }
+        assert.deepEqual(new Set((await b.listLastAnalyzed('p1', 'app')).values()), new Set([T0 + 3 * 600_000]));
       }));
 
     it('adds up bumpEndpoint and creates an endpoint once across two store handles', { skip: twoHandles }, () =>

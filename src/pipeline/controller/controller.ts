@@ -31,8 +31,11 @@ export interface ControllerOptions {
  * Hands every closed window of every enabled endpoint to every deployed monitoring app.
  * Windows are `[t, t + basePeriod)` aligned to the wall clock and close once
  * `now >= end + grace`, whether or not newer traffic came. Per (endpoint, app) the last
- * analyzed window end is kept in the store; missed windows are caught up (bounded per tick);
- * empty windows are skipped. One leader per project, through a lease in the store.
+ * analyzed window end is kept in the project's endpoint store; missed windows are caught up
+ * (bounded per tick); empty windows are skipped. One leader per project, through a lease in the
+ * platform store; windows are handed out under a compare-and-set claim on the marks, so that a
+ * leader that stalled past its lease cannot hand out a window another controller handed out.
+ * Delivery is at least once.
  */
 export class Controller implements Worker {
   readonly name = CONTROLLER_FUNCTION;
@@ -70,7 +73,8 @@ export class Controller implements Worker {
     const graceMs = settings.graceSeconds * 1000;
     const apps = (await store.listFunctions(this.project)).filter((f) => f.kind === 'monitoring-application' && f.deployed);
     if (apps.length === 0) return 0;
-    const endpoints = await store.listMonitoredEndpoints(this.project);
+    const endpointStore = await this.platform.endpointStoreFor(this.project);
+    const endpoints = await endpointStore.listMonitoredEndpoints(this.project);
     const tsdb = await this.platform.tsdbFor(this.project);
     const stream = await this.platform.streamFor(this.project);
     // The newest window whose end (plus grace) has passed.
@@ -80,7 +84,7 @@ export class Controller implements Worker {
     let sent = 0;
     let backlog = false;
     for (const app of apps) {
-      const done = await store.listLastAnalyzed(this.project, app.name);
+      const done = await endpointStore.listLastAnalyzed(this.project, app.name);
       const plans: Plan[] = endpoints.map((ep) => {
         const firstStart = windowStartOf(ep.firstRequest, periodMs);
         const prev = done.get(ep.id);
@@ -124,22 +128,34 @@ export class Controller implements Worker {
       const ends = new Map<string, number>();
       for (const p of plans) if (p.lastEnd !== undefined) ends.set(p.id, p.lastEnd);
       if (ends.size === 0) continue;
-      // Counting took time: renew the lease right before handing windows out, and leave out the
-      // endpoints another controller moved on meanwhile (our lease may have lapsed).
-      if (!(await store.acquireLease(`controller:${this.project}`, this.holder, this.leaseTtlMs, clock.now()))) {
+      // Counting took time: renew the lease right before handing windows out.
+      const claimedAt = clock.now();
+      if (!(await store.acquireLease(`controller:${this.project}`, this.holder, this.leaseTtlMs, claimedAt))) {
         this.nextDueAt = undefined;
         this.windowsSent += sent;
         return sent;
       }
-      const current = await store.listLastAnalyzed(this.project, app.name);
-      for (const id of ends.keys()) if (current.get(id) !== done.get(id)) ends.delete(id);
-      const out = jobs.filter((j) => ends.has(j.endpointId));
+      // Our lease may still lapse from here on (a long stall), so the hand-out is fenced by a
+      // compare-and-set in the store: claim the endpoints whose mark is still the one planned from
+      // (another controller that moved on, or holds a live claim, keeps them), publish only what we
+      // claimed, then move the marks. A claim runs out with the lease: if this process dies before
+      // moving the marks, the windows are handed out again — at least once, never lost — and the
+      // writer keys results by (endpoint, app, window, name), so a repeat replaces rather than adds.
+      const claimId = `${this.holder.slice(0, 200)}/${randomUUID()}`;
+      const claims = [...ends].map(([endpointId, end]) => ({ endpointId, expected: done.get(endpointId), end }));
+      const claimed = await endpointStore.claimWindows(this.project, app.name, claims, claimId, claimedAt + this.leaseTtlMs, claimedAt);
+      const out = jobs.filter((j) => claimed.has(j.endpointId));
       const topic = topics.app(this.project, app.name);
-      for (let i = 0; i < out.length; i += PUBLISH_CHUNK) {
-        await stream.publish(topic, out.slice(i, i + PUBLISH_CHUNK).map((j) => ({ key: j.endpointId, value: JSON.stringify(j) })));
+      try {
+        for (let i = 0; i < out.length; i += PUBLISH_CHUNK) {
+          await stream.publish(topic, out.slice(i, i + PUBLISH_CHUNK).map((j) => ({ key: j.endpointId, value: JSON.stringify(j) })));
+        }
+      } catch (err) {
+        // Not published (or partly): give the claims back so that the next tick hands the windows out again.
+        await endpointStore.releaseClaims(this.project, app.name, claimId).catch(() => undefined);
+        throw err;
       }
-      // Recorded after publishing: a crash in between hands the windows out again (at least once).
-      await store.setLastAnalyzedMany(this.project, app.name, ends);
+      await endpointStore.completeClaims(this.project, app.name, claimId);
       sent += out.length;
     }
     this.windowsSent += sent;

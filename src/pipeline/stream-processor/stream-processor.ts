@@ -9,7 +9,7 @@ import { HistogramAccumulator } from './histogram-accumulator.ts';
 import { parseEvent } from './validate-event.ts';
 
 export interface StreamProcessorOptions {
-  /** Events read and written per batch. @default 2000 */
+  /** Events read and written per batch. @default {@link DEFAULT_BATCH_SIZE} */
   batchSize?: number;
   /** How often live endpoint metrics are refreshed (clock ms). @default 5000 */
   metricsIntervalMs?: number;
@@ -21,6 +21,14 @@ export interface StreamProcessorOptions {
    */
   lingerMs?: number;
 }
+
+/**
+ * Events per batch by default. Each batch also costs a transaction, a histogram row per endpoint,
+ * window and feature, a checkpoint and an endpoint update per endpoint, so a worker catching up
+ * writes fewer of those per event with large batches (10,000 events of ~500 bytes and their
+ * parsed form take a few tens of MB while the batch is written).
+ */
+export const DEFAULT_BATCH_SIZE = 10_000;
 
 /** Real time between the polls of a lingering step. */
 const LINGER_POLL_MS = 5;
@@ -56,7 +64,7 @@ export class StreamProcessor implements Worker {
     readonly project: string,
     opts: StreamProcessorOptions = {},
   ) {
-    this.batchSize = opts.batchSize ?? 2000;
+    this.batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     this.consumer = `${STREAM_FUNCTION}:${topics.events(project)}`;
     this.metricsIntervalMs = opts.metricsIntervalMs ?? 5000;
     this.lingerMs = Math.max(0, opts.lingerMs ?? 50);
@@ -106,9 +114,11 @@ export class StreamProcessor implements Worker {
     // Read fresh every batch: another processor may have owned this partition in between.
     const done = await tsdb.getCheckpoint(this.consumer, partition);
     // Messages at or below the checkpoint were written before a crash and delivered again.
-    const fresh = done === undefined ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
+    const first = messages[0];
     const last = messages[messages.length - 1];
-    if (!last) return;
+    if (!first || !last) return;
+    // Offsets grow within a partition: when the first message is past the checkpoint, all are.
+    const fresh = done === undefined || compareOffsets(first.offset, done) > 0 ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
     const predictions: PredictionRow[] = [];
     const errors: ErrorRow[] = [];
     const hist = new HistogramAccumulator(this.project, await this.basePeriodMs());
@@ -131,7 +141,9 @@ export class StreamProcessor implements Worker {
         this.invalidEvents++;
         continue;
       }
-      const ep = await this.register(e);
+      // Known endpoints (nearly every event) are looked up without an await per event.
+      const cached = this.known.get(e.endpointId);
+      const ep = cached !== undefined && (cached.featureNames.length > 0 || e.error !== undefined) ? cached : await this.register(e);
       const t = parsed.time;
       if (e.error !== undefined) {
         errors.push({ project: this.project, endpointId: e.endpointId, time: t, requestId: e.request.id, error: e.error });
@@ -165,8 +177,9 @@ export class StreamProcessor implements Worker {
       histograms: hist.rows(),
       checkpoint: { consumer: this.consumer, partition, offset: last.offset },
     });
+    const endpoints = bumps.size > 0 ? await this.platform.endpointStoreFor(this.project) : undefined;
     for (const [id, b] of bumps) {
-      await this.platform.store.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
+      await endpoints?.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
       this.touched.add(id);
     }
   }
@@ -177,14 +190,14 @@ export class StreamProcessor implements Worker {
   }
 
   private async endpointExists(id: string): Promise<boolean> {
-    return this.known.has(id) || (await this.platform.store.getEndpoint(this.project, id)) !== undefined;
+    return this.known.has(id) || (await (await this.platform.endpointStoreFor(this.project)).getEndpoint(this.project, id)) !== undefined;
   }
 
   /** Registers the endpoint on first sight, taking reference stats from its logged model. */
   private async register(e: InferenceEvent): Promise<KnownEndpoint> {
     const cached = this.known.get(e.endpointId);
     if (cached) return e.error === undefined ? this.completeNames(e, cached) : cached;
-    const store = this.platform.store;
+    const store = await this.platform.endpointStoreFor(this.project);
     let rec = await store.getEndpoint(this.project, e.endpointId);
     if (!rec) {
       const model = e.modelUri ? await modelFromUri(this.platform, e.modelUri) : undefined;
@@ -232,7 +245,7 @@ export class StreamProcessor implements Worker {
     if (known.featureNames.length > 0 || (e.request.inputs[0]?.length ?? 0) === 0) return known;
     const featureNames = e.featureNames?.length ? e.featureNames : generated('f', e.request.inputs[0]!.length);
     const labelNames = known.labelNames.length ? known.labelNames : e.labelNames?.length ? e.labelNames : generated('p', outputWidth(e));
-    await this.platform.store.patchEndpoint(this.project, e.endpointId, { featureNames, labelNames });
+    await (await this.platform.endpointStoreFor(this.project)).patchEndpoint(this.project, e.endpointId, { featureNames, labelNames });
     const updated = { ...known, featureNames, labelNames };
     this.known.set(e.endpointId, updated);
     return updated;
@@ -245,6 +258,7 @@ export class StreamProcessor implements Worker {
     this.lastMetricsAt = now;
     try {
       const tsdb = await this.platform.tsdbFor(this.project);
+      const endpoints = await this.platform.endpointStoreFor(this.project);
       const [m5, h1, s1] = await Promise.all([
         tsdb.predictionSummary(this.project, now - 5 * 60_000),
         tsdb.predictionSummary(this.project, now - 60 * 60_000),
@@ -256,7 +270,7 @@ export class StreamProcessor implements Worker {
         const a = m5.find((x) => x.endpointId === id);
         const b = h1.find((x) => x.endpointId === id);
         const c = s1.find((x) => x.endpointId === id);
-        await this.platform.store.patchEndpoint(this.project, id, {
+        await endpoints.patchEndpoint(this.project, id, {
           metrics: {
             predictions5m: a?.count ?? 0,
             predictions1h: b?.count ?? 0,

@@ -2,7 +2,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { HISTOGRAM_DRIFT_APP, WRITER_FUNCTION } from '../../common/names.ts';
 import { kindName, statusName, type AppResult, type EndpointRecord } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
-import type { MonitoringEvent } from '../../store/port.ts';
+import type { MonitoringEvent, Store } from '../../store/port.ts';
 import type { MetricRow, ResultRow } from '../../store/tsdb-port.ts';
 import { topics, type Subscription } from '../../stream/port.ts';
 import type { Worker, WriterMessage } from '../worker.ts';
@@ -62,8 +62,9 @@ export class Writer implements Worker {
    * copy), then the drift status of the endpoints that got a newer `general_drift`.
    */
   private async writeBatch(project: string, batch: WriterMessage[]): Promise<void> {
-    const { store, clock } = this.platform;
+    const { clock } = this.platform;
     const tsdb = await this.platform.tsdbFor(project);
+    const store = await this.platform.endpointStoreFor(project);
     const now = clock.now();
     const results = new Map<string, ResultRow>();
     const metrics = new Map<string, MetricRow>();
@@ -101,12 +102,12 @@ export class Writer implements Worker {
     if (results.size) await tsdb.writeResults([...results.values()]);
     if (metrics.size) await tsdb.writeMetrics([...metrics.values()]);
     if (events.length) await store.addEvents(events);
-    if (drift.size) await this.updateDrift(project, [...drift.values()], now);
+    if (drift.size) await this.updateDrift(store, project, [...drift.values()], now);
   }
 
   /** The endpoint shows the drift of its newest analyzed window. */
-  private async updateDrift(project: string, outputs: Outputs[], now: number): Promise<void> {
-    const endpoints = new Map((await this.platform.store.getEndpoints(project, outputs.map((o) => o.endpointId))).map((e) => [e.id, e]));
+  private async updateDrift(store: Store, project: string, outputs: Outputs[], now: number): Promise<void> {
+    const endpoints = new Map((await store.getEndpoints(project, outputs.map((o) => o.endpointId))).map((e) => [e.id, e]));
     const patches: { id: string; patch: Partial<EndpointRecord> }[] = [];
     for (const msg of outputs) {
       const general = msg.results.find((r) => r.name === 'general_drift');
@@ -132,7 +133,7 @@ export class Writer implements Worker {
         },
       });
     }
-    await this.platform.store.patchEndpoints(project, patches);
+    await store.patchEndpoints(project, patches);
   }
 
   async close(): Promise<void> {

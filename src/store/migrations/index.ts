@@ -3,6 +3,7 @@ import { ModelwatchError } from '../../common/errors.ts';
 import { retryBusy, type SqlFlavor } from '../dialect.ts';
 import { initialMigration } from './001-initial.ts';
 import { timeIndexesMigration } from './002-time-indexes.ts';
+import { analysisClaimsMigration } from './003-analysis-claims.ts';
 
 /**
  * Every schema migration, in order. Names sort by their numeric prefix; a migration is never
@@ -12,6 +13,7 @@ export function migrations(flavor: SqlFlavor): Record<string, Migration> {
   return {
     '001-initial': initialMigration(flavor),
     '002-time-indexes': timeIndexesMigration(flavor),
+    '003-analysis-claims': analysisClaimsMigration(),
   };
 }
 

@@ -3,6 +3,7 @@ import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../schema.ts';
 import { parseServerUrl } from '../server-url.ts';
+import { copyCapablePool } from './copy.ts';
 
 /* pg type ids (pg_type.oid) whose default parsing does not suit the schema. */
 const INT8 = 20;
@@ -61,7 +62,8 @@ function osUser(): string | undefined {
 
 /**
  * Opens a pooled Kysely handle on PostgreSQL. The pool connects lazily; an idle connection the
- * server drops is discarded by the pool rather than crashing the process.
+ * server drops is discarded by the pool rather than crashing the process. Its connections also run
+ * `COPY ... FROM STDIN` (see {@link copyCapablePool}).
  */
 export function openPostgresDatabase(url: string): Kysely<Database> {
   const pool = new pg.Pool(postgresPoolConfig(url));
@@ -69,7 +71,7 @@ export function openPostgresDatabase(url: string): Kysely<Database> {
   pool.on('error', () => undefined);
   return new Kysely<Database>({
     dialect: new PostgresDialect({
-      pool,
+      pool: copyCapablePool(pool),
       onCreateConnection: async (conn) => {
         // Row locks wait at most this long rather than forever (a stuck holder surfaces as an error).
         await conn.executeQuery(CompiledQuery.raw("set lock_timeout = '60s'"));

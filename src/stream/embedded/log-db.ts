@@ -4,9 +4,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../../common/errors.ts';
 
 /*
- * The embedded log's SQLite file. `seq` is AUTOINCREMENT so that a number is never reused, even
- * after retention deletes the newest rows: offsets only ever grow. SQLite has one writer at a
- * time and assigns `seq` inside the write, so readers never see a lower seq appear after a higher one.
+ * The embedded log's SQLite file. A `log` row holds `n` events of one partition with the offsets
+ * `seq - n + 1 … seq` (see log-pack.ts). `seq` is AUTOINCREMENT so that a number is never reused,
+ * even after retention deletes the newest rows: offsets only ever grow. SQLite has one writer at a
+ * time and offsets are assigned inside the write, so readers never see a lower seq appear after a higher one.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS log (
@@ -15,7 +16,9 @@ CREATE TABLE IF NOT EXISTS log (
   partition INTEGER NOT NULL,
   key TEXT NOT NULL,
   value TEXT NOT NULL,
-  ts INTEGER NOT NULL
+  ts INTEGER NOT NULL,
+  n INTEGER NOT NULL DEFAULT 1,
+  pack TEXT
 );
 CREATE INDEX IF NOT EXISTS log_topic_seq ON log (topic, seq);
 CREATE TABLE IF NOT EXISTS group_offsets (
@@ -37,6 +40,9 @@ CREATE TABLE IF NOT EXISTS stream_meta (
 );
 `;
 
+/** Pages of WAL after which a commit checkpoints the log. */
+const WAL_AUTOCHECKPOINT_PAGES = 4096;
+
 /**
  * Opens (creating if needed) the log file for several processes: WAL so that consumers read while
  * producers append, a busy timeout so that writers queue for the lock, `synchronous=NORMAL`
@@ -50,12 +56,38 @@ export function openLogDatabase(file: string, busyTimeoutMs: number): BetterSqli
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.transaction(() => db.exec(DDL)).immediate();
+    // Checkpoints (copying the WAL into the file, with an fsync) every 16 MB of log rather than
+    // SQLite's 4 MB: the log is written once and read soon, and each checkpoint stalls a producer.
+    if (!memory) db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    db.transaction(() => {
+      db.exec(DDL);
+      upgradeLog(db);
+    }).immediate();
   } catch (err) {
     db.close();
     throw err;
   }
   return db;
+}
+
+/**
+ * A log written before packing has one event per row and no `n`/`pack` columns: adding them (a
+ * change of the schema only, no row is rewritten) makes every old row a pack of one event.
+ */
+function upgradeLog(db: BetterSqlite3.Database): void {
+  const columns = new Set((db.prepare("SELECT name FROM pragma_table_info('log')").all() as { name: string }[]).map((c) => c.name));
+  if (!columns.has('n')) db.exec('ALTER TABLE log ADD COLUMN n INTEGER NOT NULL DEFAULT 1');
+  if (!columns.has('pack')) db.exec('ALTER TABLE log ADD COLUMN pack TEXT');
+}
+
+/**
+ * The next free offset: one past the highest seq ever used (AUTOINCREMENT records it in
+ * `sqlite_sequence`, which survives retention deleting the newest rows). Call inside the write transaction.
+ */
+export function nextOffsetStatement(db: BetterSqlite3.Database): BetterSqlite3.Statement<[], { next: number }> {
+  return db.prepare(
+    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0), COALESCE((SELECT MAX(seq) FROM log), 0)) + 1 AS next",
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import BetterSqlite3 from 'better-sqlite3';
 import { fetchN, runStreamContract } from '../../../test/contract/stream.case.ts';
 import { ManualClock } from '../../common/clock.ts';
 import { ValidationError } from '../../common/errors.ts';
@@ -151,6 +152,90 @@ describe('SqliteStream', () => {
     assert.ok(new Set(got.map((m) => m.partition)).size > 1);
     assert.equal(make({ file }).partitions, 4);
     assert.throws(() => new SqliteStream({ file, partitions: 2 }), ValidationError);
+  });
+
+  it('stores one publish as one row per partition and resumes inside a partly acknowledged pack', async () => {
+    const file = freshFile();
+    const s = make({ file, partitions: 2, ownerId: 'p' });
+    const keys = Array.from({ length: 8 }, (_, i) => `endpoint-${i}`);
+    const batch = Array.from({ length: 40 }, (_, i) => ({ key: keys[i % keys.length]!, value: `v${i}-${'é'.repeat(i % 3)}` }));
+    await s.publish('t', batch);
+    const parts = new Set(batch.map((m) => partitionFor(m.key, 2)));
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT partition, n FROM log WHERE topic = ?').all('t') as { partition: number; n: number }[];
+      assert.equal(rows.length, parts.size, 'one row per partition');
+      assert.equal(rows.reduce((a, r) => a + r.n, 0), 40);
+    } finally {
+      db.close();
+    }
+    const sub = await s.subscribe('t', 'g');
+    const first = await sub.fetch(7);
+    assert.equal(first.length, 7);
+    await sub.ack(first.slice(0, 5));
+    assert.equal(await sub.lag(), 35);
+    const rest = await fetchN(sub, 33);
+    const offsets = [...first, ...rest].map((m) => Number(m.offset));
+    assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), 'offsets grow');
+    assert.equal(new Set(offsets).size, 40);
+    assert.deepEqual(new Set([...first, ...rest].map((m) => m.value)), new Set(batch.map((m) => m.value)));
+    for (const m of [...first, ...rest]) assert.equal(m.partition, partitionFor(m.key, 2));
+    for (const k of keys) {
+      const mine = [...first, ...rest].filter((m) => m.key === k).map((m) => m.value);
+      assert.deepEqual(mine, batch.filter((m) => m.key === k).map((m) => m.value), `order of ${k}`);
+    }
+    await sub.close();
+    const again = await make({ file, ownerId: 'q' }).subscribe('t', 'g');
+    const redelivered = await fetchN(again, 35);
+    assert.deepEqual(redelivered.map((m) => m.offset), [...first.slice(5), ...rest].map((m) => m.offset), 'everything after the acknowledged offset comes again');
+    await again.ack(redelivered);
+    assert.equal(await again.lag(), 0);
+    await again.close();
+  });
+
+  it('truncates the acknowledged part of a pack and keeps the rest readable', async () => {
+    const clock = new ManualClock();
+    const s = make({ file: freshFile(), clock });
+    await s.publish('t', msgs('m', 10));
+    const g = await s.subscribe('t', 'g');
+    await g.ack((await fetchN(g, 10)).slice(0, 4));
+    clock.advance(120_000);
+    assert.equal(await s.truncate({ olderThanMs: 60_000 }), 4);
+    assert.equal(await g.lag(), 6);
+    await g.close();
+    const again = await s.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(again, 6)), ['m4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    await again.close();
+  });
+
+  it('reads and extends a log written one row per event (the layout before packs)', async () => {
+    const file = freshFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new BetterSqlite3(file);
+    old.exec(`CREATE TABLE log (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL);
+      CREATE INDEX log_topic_seq ON log (topic, seq);
+      CREATE TABLE group_offsets (topic TEXT NOT NULL, grp TEXT NOT NULL, committed_seq INTEGER NOT NULL, PRIMARY KEY (topic, grp));
+      CREATE TABLE group_leases (topic TEXT NOT NULL, grp TEXT NOT NULL, owner TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (topic, grp));
+      CREATE TABLE stream_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      INSERT INTO stream_meta VALUES ('partitions', '1');`);
+    const insert = old.prepare('INSERT INTO log (topic, partition, key, value, ts) VALUES (?, 0, ?, ?, ?)');
+    for (let i = 0; i < 5; i++) insert.run('t', 'k', `old${i}`, 1000 + i);
+    insert.run('t', 'k', 'gone', 2000);
+    old.prepare('DELETE FROM log WHERE value = ?').run('gone');
+    old.prepare("INSERT INTO group_offsets VALUES ('t', 'g', 2)").run();
+    old.close();
+
+    const s = make({ file });
+    assert.equal(s.partitions, 1);
+    await s.publish('t', msgs('new', 3));
+    const sub = await s.subscribe('t', 'g');
+    assert.equal(await sub.lag(), 6);
+    const got = await fetchN(sub, 6);
+    assert.deepEqual(values(got), ['old2', 'old3', 'old4', 'new0', 'new1', 'new2']);
+    assert.deepEqual(got.map((m) => m.offset), ['3', '4', '5', '7', '8', '9'], 'a deleted offset is never reused');
+    await sub.ack(got);
+    assert.equal(await sub.lag(), 0);
+    await sub.close();
   });
 
   it('refuses work after close', async () => {

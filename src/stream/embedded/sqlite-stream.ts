@@ -7,7 +7,9 @@ import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '../port.ts';
 import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
-import { openLogDatabase, settlePartitions } from './log-db.ts';
+import { byPartition, checkMessages } from '../batching.ts';
+import { nextOffsetStatement, openLogDatabase, settlePartitions } from './log-db.ts';
+import { cutPacks, dropFirstEvents, encodePack } from './log-pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
 
 /** Options of {@link SqliteStream}. */
@@ -37,9 +39,10 @@ export interface SqliteStreamOptions {
 /**
  * The embedded stream: a durable log in a SQLite file that producers (serving, tracking) and
  * consumers (stream processor, controller, writer) in any number of processes share. One
- * consumer at a time reads a (topic, group), enforced by a lease row; offsets are the log's seq
- * numbers as decimal strings. better-sqlite3 is synchronous and each call is one short
- * transaction, so no lock is ever held across an `await`.
+ * consumer at a time reads a (topic, group), enforced by a lease row. Offsets number the events
+ * of the whole log, as decimal strings; a row holds a pack of consecutive ones (see log-pack.ts).
+ * better-sqlite3 is synchronous and each call is one short transaction, so no lock is ever held
+ * across an `await`.
  */
 export class SqliteStream implements Stream {
   readonly url: string;
@@ -54,6 +57,7 @@ export class SqliteStream implements Stream {
   private readonly renewIntervalMs: number;
   private readonly pollIntervalMs: number;
   private readonly append: BetterSqlite3.Statement;
+  private readonly nextOffset: BetterSqlite3.Statement<[], { next: number }>;
   private readonly active = new Map<string, SqliteSubscription>();
   private closed = false;
 
@@ -70,27 +74,35 @@ export class SqliteStream implements Stream {
     try {
       this.partitions = settlePartitions(this.db, opts.partitions);
       this.leases = new GroupLeases(this.db);
-      this.append = this.db.prepare('INSERT INTO log (topic, partition, key, value, ts) VALUES (?, ?, ?, ?, ?)');
+      this.append = this.db.prepare('INSERT INTO log (seq, topic, partition, key, value, ts, n, pack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      this.nextOffset = nextOffsetStatement(this.db);
     } catch (err) {
       this.db.close();
       throw err;
     }
   }
 
-  /** Appends the messages in one transaction: all of them or none. */
+  /**
+   * Appends the messages in one transaction: all of them or none. Each partition's messages become
+   * one row (a pack, see log-pack.ts) holding consecutive offsets.
+   */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     this.checkOpen();
     checkName('topic', topic);
+    checkMessages(topic, messages, (text) => new ValidationError(text));
     if (messages.length === 0) return;
-    for (const m of messages) {
-      if (typeof m.key !== 'string' || typeof m.value !== 'string') {
-        throw new ValidationError(`stream messages need a string key and a string value (topic '${topic}')`);
-      }
-    }
     const ts = this.clock.now();
+    const parts = this.partitions === 1 ? new Map([[0, messages]]) : byPartition(messages, (key) => partitionFor(key, this.partitions));
+    const rows: { partition: number; row: ReturnType<typeof encodePack> }[] = [];
+    // Encoded before the write lock is taken, so that other processes wait only for the INSERTs.
+    for (const [partition, list] of parts) for (const run of cutPacks(list)) rows.push({ partition, row: encodePack(run) });
     this.db
       .transaction(() => {
-        for (const m of messages) this.append.run(topic, partitionFor(m.key, this.partitions), m.key, m.value, ts);
+        let next = this.nextOffset.get()!.next;
+        for (const { partition, row } of rows) {
+          next += row.n;
+          this.append.run(next - 1, topic, partition, row.key, row.value, ts, row.n, row.pack);
+        }
       })
       .immediate();
   }
@@ -144,6 +156,7 @@ export class SqliteStream implements Stream {
   /**
    * Retention: deletes messages older than `olderThanMs` (clock time) that every group of their
    * topic has acknowledged. Topics nobody subscribed to keep their messages. Returns how many went.
+   * A pack acknowledged only in part loses its acknowledged events (the row is rewritten).
    */
   async truncate(opts: { olderThanMs: number }): Promise<number> {
     this.checkOpen();
@@ -154,9 +167,22 @@ export class SqliteStream implements Stream {
           topic: string;
           seq: number;
         }[];
+        const doomed = this.db.prepare('SELECT COALESCE(SUM(n), 0) AS n FROM log WHERE topic = ? AND seq <= ? AND ts < ?');
         const del = this.db.prepare('DELETE FROM log WHERE topic = ? AND seq <= ? AND ts < ?');
+        const straddling = this.db.prepare('SELECT seq, value, n, pack FROM log WHERE topic = ? AND seq > ? AND seq - n < ? AND ts < ? AND pack IS NOT NULL');
+        const rewrite = this.db.prepare('UPDATE log SET key = ?, value = ?, n = ?, pack = ? WHERE seq = ?');
         let n = 0;
-        for (const f of floors) n += del.run(f.topic, f.seq, cutoff).changes;
+        for (const f of floors) {
+          n += (doomed.get(f.topic, f.seq, cutoff) as { n: number }).n;
+          del.run(f.topic, f.seq, cutoff);
+          const row = straddling.get(f.topic, f.seq, f.seq, cutoff) as { seq: number; value: string; n: number; pack: string } | undefined;
+          if (row) {
+            const drop = f.seq - (row.seq - row.n);
+            const kept = dropFirstEvents(row, drop);
+            rewrite.run(kept.key, kept.value, kept.n, kept.pack, row.seq);
+            n += drop;
+          }
+        }
         return n;
       })
       .immediate();

@@ -4,6 +4,10 @@ import { ValidationError } from '../../common/errors.ts';
 import type { StreamMessage, Subscription } from '../port.ts';
 import { StreamClosedError, StreamLeaseLostError } from './errors.ts';
 import type { GroupLeases } from './group-lease.ts';
+import { decodePackIndex } from './log-pack.ts';
+
+/** A `log` row in raw mode: partition, seq, key, value, ts, n, pack. */
+type LogRow = [partition: number, seq: number, key: string, value: string, ts: number, n: number, pack: string | null];
 
 /** What a subscription needs from its stream. */
 export interface SubscriptionContext {
@@ -42,17 +46,16 @@ export class SqliteSubscription implements Subscription {
     this.c = c;
     this.cursor = c.committedSeq;
     this.lastRenewAt = c.clock.now();
-    // Rows come back in the shape of a StreamMessage, so a fetch allocates one object per message.
-    this.read = c.db.prepare(
-      'SELECT topic, partition, CAST(seq AS TEXT) AS offset, key, value, ts AS timestamp FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?',
-    );
+    // Raw rows (arrays): a pack row becomes its events' messages, so no row object is kept.
+    this.read = c.db.prepare('SELECT partition, seq, key, value, ts, n, pack FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?').raw();
     this.commit = c.db.prepare(
       `UPDATE group_offsets SET committed_seq = MAX(committed_seq, @seq)
        WHERE topic = @topic AND grp = @grp
          AND EXISTS (SELECT 1 FROM group_leases l WHERE l.topic = @topic AND l.grp = @grp AND l.owner = @owner)`,
     );
     this.committed = c.db.prepare('SELECT committed_seq AS seq FROM group_offsets WHERE topic = ? AND grp = ?');
-    this.count = c.db.prepare('SELECT count(*) AS n FROM log WHERE topic = ? AND seq > ?');
+    // Events after the committed offset: a pack holding it counts only its events after it.
+    this.count = c.db.prepare('SELECT COALESCE(SUM(MIN(n, seq - @seq)), 0) AS n FROM log WHERE topic = @topic AND seq > @seq');
     if (c.renewIntervalMs > 0) {
       // Keeps the lease while this process lives, even when one batch takes longer than the lease.
       this.timer = setInterval(() => this.backgroundRenew(), c.renewIntervalMs);
@@ -66,12 +69,8 @@ export class SqliteSubscription implements Subscription {
     if (!(max >= 1)) return [];
     const until = Date.now() + Math.max(0, waitMs);
     for (;;) {
-      const rows = this.read.all(this.c.topic, this.cursor, Math.trunc(max)) as StreamMessage[];
-      const last = rows[rows.length - 1];
-      if (last) {
-        this.cursor = Number(last.offset);
-        return rows;
-      }
+      const rows = this.readAfterCursor(Math.trunc(max));
+      if (rows.length > 0) return rows;
       const left = until - Date.now();
       if (left <= 0 || this.closed) return [];
       await new Promise((r) => setTimeout(r, Math.min(this.c.pollIntervalMs, left)));
@@ -100,7 +99,40 @@ export class SqliteSubscription implements Subscription {
   async lag(): Promise<number> {
     this.checkUsable();
     const r = this.committed.get(this.c.topic, this.c.group) as { seq: number } | undefined;
-    return (this.count.get(this.c.topic, r?.seq ?? 0) as { n: number }).n;
+    return (this.count.get({ topic: this.c.topic, seq: r?.seq ?? 0 }) as { n: number }).n;
+  }
+
+  /**
+   * Up to `max` events after the cursor, moving the cursor to the last one. Every row holds at
+   * least one event, so `max` rows are enough; the rows are iterated and the read stops as soon as
+   * `max` events are in hand (the cursor may then sit inside a pack, which the next read resumes).
+   */
+  private readAfterCursor(max: number): StreamMessage[] {
+    const out: StreamMessage[] = [];
+    const topic = this.c.topic;
+    let cursor = this.cursor;
+    for (const [partition, seq, key, value, timestamp, n, pack] of this.read.iterate(topic, cursor, max) as IterableIterator<LogRow>) {
+      if (pack === null) {
+        out.push({ topic, partition, offset: String(seq), key, value, timestamp });
+        cursor = seq;
+      } else {
+        const { lens, keys, ki } = decodePackIndex(pack, n, value.length);
+        const first = seq - n + 1;
+        let pos = 0;
+        for (let i = 0; i < n && out.length < max; i++) {
+          const len = lens[i]!;
+          const offset = first + i;
+          if (offset > cursor) {
+            out.push({ topic, partition, offset: String(offset), key: keys[ki ? ki[i]! : 0]!, value: value.slice(pos, pos + len), timestamp });
+            cursor = offset;
+          }
+          pos += len;
+        }
+      }
+      if (out.length >= max) break;
+    }
+    this.cursor = cursor;
+    return out;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ValidationError } from '../../common/errors.ts';
 import { cutRuns } from '../batching.ts';
 import { checkTopic, partitionSubject, placeGroup, placeTopic } from './nats-names.ts';
-import { BASE_HEADER, COUNT_HEADER, decodePack, encodeEntries, nextOffsetAfter, PACK_HEADER } from './nats-pack.ts';
+import { BASE_HEADER, COUNT_HEADER, decodeEntries, decodePack, encodeEntries, nextOffsetAfter, PACK_HEADER, PACK_VERSION } from './nats-pack.ts';
 import { parseNatsUrl } from './nats-url.ts';
 
 const hdrs = (o: Record<string, string>) => ({ get: (k: string) => o[k] ?? '' });
@@ -37,14 +37,32 @@ describe('NATS naming', () => {
 
 describe('NATS packs', () => {
   it('round-trips events and reads offsets from the headers', () => {
-    const body = encodeEntries([
-      { key: 'k', value: 'v"1' },
+    const messages = [
+      { key: 'k', value: 'v"1,2\n3' },
       { key: 'ü', value: '' },
-    ]);
+      { key: '', value: '{"a":"😀"}' },
+    ];
+    const body = encodeEntries(messages);
+    const pack = decodePack({ seq: 7, headers: hdrs({ [PACK_HEADER]: PACK_VERSION, [BASE_HEADER]: '40' }), data: body, timestampMs: 5 });
+    assert.deepEqual(pack, { seq: 7, base: 40, entries: messages.map((m) => [m.key, m.value]), timestamp: 5 });
+    assert.deepEqual(decodeEntries(encodeEntries([])), []);
+    assert.equal(nextOffsetAfter(hdrs({ [PACK_HEADER]: PACK_VERSION, [BASE_HEADER]: '40', [COUNT_HEADER]: '3' })), 43);
+    assert.equal(decodePack({ seq: 1, headers: undefined, data: body, timestampMs: 0 }), undefined, 'not ours');
+  });
+
+  it('still reads version-1 (JSON) packs', () => {
+    const body = new TextEncoder().encode(JSON.stringify([['k', 'v"1'], ['ü', '']]));
     const pack = decodePack({ seq: 7, headers: hdrs({ [PACK_HEADER]: '1', [BASE_HEADER]: '40' }), data: body, timestampMs: 5 });
     assert.deepEqual(pack, { seq: 7, base: 40, entries: [['k', 'v"1'], ['ü', '']], timestamp: 5 });
     assert.equal(nextOffsetAfter(hdrs({ [PACK_HEADER]: '1', [BASE_HEADER]: '40', [COUNT_HEADER]: '2' })), 42);
-    assert.equal(decodePack({ seq: 1, headers: undefined, data: body, timestampMs: 0 }), undefined, 'not ours');
+  });
+
+  it('refuses damaged version-2 bodies', () => {
+    const good = Buffer.from(encodeEntries([{ key: 'ab', value: 'cd' }])).toString();
+    for (const bad of ['', '1:2,2', '1:2,2\nabc', '1:2,2\nabcde', '2:2,2\nabcd', 'x:2,2\nabcd', '1:2,-1\nab', '1:a,2\nabcd']) {
+      assert.equal(decodeEntries(Buffer.from(bad)), undefined, JSON.stringify(bad));
+    }
+    assert.deepEqual(decodeEntries(Buffer.from(good)), [['ab', 'cd']]);
   });
 
   it('cuts runs by count and size, keeping order', () => {
