@@ -2,7 +2,7 @@
  * Benchmark runner: `npm run bench` runs every `bench/*.bench.ts`, `npm run bench -- NAME
  * [NAME...]` the named ones (extra `--key value` arguments are handed to the benchmarks).
  * Each benchmark module exports `bench: Benchmark`; the runner prints a table per benchmark
- * and writes `bench/results/NAME.json`:
+ * and writes `bench/results/NAME.json` (`NAME.BACKEND.json` with `--backend`):
  * `{ name, date, cores, figures, baseline, ratio, target, better }`.
  *
  * Numbers are targets for the benchmarks, never assertions in `npm test`.
@@ -51,6 +51,15 @@ function formatNumber(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toPrecision(3);
 }
 
+/**
+ * `NAME.json` on the default backend; `NAME.BACKEND.json` (e.g. `ingest.postgres+nats.json`) when
+ * `--backend` names another, so that each backend's last run is kept.
+ */
+export function resultFile(name: string, args: BenchArgs): string {
+  const backend = args.backend;
+  return backend && backend !== 'sqlite+embedded' && backend !== 'embedded' ? `${name}.${backend}.json` : `${name}.json`;
+}
+
 function parseArgs(argv: string[]): { names: string[]; args: Record<string, string> } {
   const names: string[] = [];
   const args: Record<string, string> = {};
@@ -93,9 +102,9 @@ async function main(): Promise<void> {
     process.stdout.write(`\n== ${name}: ${mod.bench.description}\n`);
     try {
       const r = await mod.bench.run(args, (line) => process.stdout.write(`  ${line}\n`));
-      const record = { name, date: new Date().toISOString(), cores: os.cpus().length, ...r };
+      const record = { name, date: new Date().toISOString(), cores: os.cpus().length, ...(args.backend ? { backend: args.backend } : {}), ...r };
       await mkdir(path.join(HERE, 'results'), { recursive: true });
-      await writeFile(path.join(HERE, 'results', `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
+      await writeFile(path.join(HERE, 'results', resultFile(name, args)), `${JSON.stringify(record, null, 2)}\n`);
       printTable(`${name}: figures`, r.figures);
       printTable(`${name}: baseline`, r.baseline);
       const met = r.better === 'lower' ? r.ratio <= r.target : r.ratio >= r.target;
