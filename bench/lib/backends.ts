@@ -6,12 +6,10 @@
  * Servers: `MODELWATCH_TEST_POSTGRES_URL`-style overrides as in the test suites, NATS at
  * `MODELWATCH_TEST_NATS` (default 127.0.0.1:4222).
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { deleteNatsNamespace, natsNamespace, NATS_SERVER } from '../../test/backends/nats.ts';
 import { FreshDatabases, unavailableReason } from '../../test/backends/servers.ts';
 
 /** Backend names accepted by `--backend`. */
@@ -49,8 +47,8 @@ export async function openBenchBackend(name: BenchBackendName, prefix: string): 
     removeHome();
     throw new Error(why);
   }
-  const server = process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
-  const ns = `b${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const server = NATS_SERVER;
+  const ns = natsNamespace();
   const dbs = new FreshDatabases('postgres');
   const storeUrl = await dbs.create();
   return {
@@ -62,15 +60,7 @@ export async function openBenchBackend(name: BenchBackendName, prefix: string): 
     async cleanup() {
       removeHome();
       await dbs.dropAll();
-      const nc = await connect({ servers: server });
-      try {
-        const jsm = await jetstreamManager(nc);
-        for await (const s of jsm.streams.names()) {
-          if (s.startsWith(`MW_X_${ns}_`) || s.startsWith(`MWMETA_MW_X_${ns}_`)) await jsm.streams.delete(s);
-        }
-      } finally {
-        await nc.close();
-      }
+      await deleteNatsNamespace(ns);
     },
   };
 }

@@ -8,22 +8,19 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import { ManualClock } from '../../src/common/clock.ts';
 import { createLogger } from '../../src/common/logger.ts';
 import { Platform } from '../../src/project/platform.ts';
 import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
+import { deleteNatsNamespace, NATS_SERVER } from '../../test/backends/nats.ts';
 import { FreshDatabases, unavailableReason } from '../../test/backends/servers.ts';
 
 /** The backend pairs a benchmark can run on. */
 export const BENCH_BACKENDS = ['sqlite+embedded', 'postgres+nats', 'mysql+nats'] as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 
-/** Local NATS server (JetStream); `MODELWATCH_TEST_NATS_URL` overrides it. */
-export const NATS_URL = process.env.MODELWATCH_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
 /** Checks a `--backend` value. @throws Error naming the choices. */
 export function parseBackend(value: string | undefined): BenchBackend {
@@ -64,7 +61,7 @@ export async function openBenchPlatform(backend: BenchBackend, startMs: number):
     dbs = new FreshDatabases(sqlName);
     storeUrl = await dbs.create();
     namespace = `mwbench${randomBytes(4).toString('hex')}`;
-    streamUrl = `${NATS_URL}?namespace=${namespace}`;
+    streamUrl = `nats://${NATS_SERVER}?namespace=${namespace}`;
   }
   const urls = { storeUrl, tsdbUrl: storeUrl, streamUrl };
   const platform = await Platform.open({ home, ...urls, clock, logger: createLogger('modelwatch-bench', 'warn') });
@@ -81,19 +78,6 @@ export async function openBenchPlatform(backend: BenchBackend, startMs: number):
       fs.rmSync(home, { recursive: true, force: true });
     },
   };
-}
-
-/** Deletes the JetStream streams of one namespace. */
-async function deleteNatsNamespace(ns: string): Promise<void> {
-  const nc = await connect({ servers: NATS_URL.replace(/^nats:\/\//, '') });
-  try {
-    const jsm = await jetstreamManager(nc);
-    for await (const name of jsm.streams.names()) {
-      if (name.startsWith(`MW_X_${ns}_`) || name.startsWith(`MWMETA_MW_X_${ns}_`)) await jsm.streams.delete(name);
-    }
-  } finally {
-    await nc.close();
-  }
 }
 
 const ANALYZED_TABLES = ['predictions', 'window_histograms', 'endpoints', 'analysis_state', 'app_results', 'metrics'];

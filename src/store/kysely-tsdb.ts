@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { ValidationError } from '../common/errors.ts';
 import type { Window } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { num } from './codec.ts';
@@ -12,6 +13,7 @@ import type {
   IngestBatch,
   MetricRow,
   PredictionRow,
+  PredictionSummaries,
   ResultRow,
   RetentionCounts,
   SeriesQuery,
@@ -180,6 +182,37 @@ export class KyselyTsdb implements Tsdb {
       .orderBy('endpoint_id')
       .execute();
     return rs.map((r) => ({ endpointId: r.endpoint_id, count: num(r.n as number | string | bigint), latencyAvgUs: num(r.latency) }));
+  }
+
+  /**
+   * One pass over the predictions since the earliest of `sinces`, with a conditional count and
+   * latency sum per time: the live metrics' several windows cost one index range scan, not one each.
+   */
+  async predictionSummaries(project: string, sinces: readonly number[]): Promise<PredictionSummaries[]> {
+    if (sinces.length === 0) return [];
+    for (const s of sinces) if (!Number.isFinite(s)) throw new ValidationError(`predictionSummaries needs finite times (epoch ms), got ${String(s)}`);
+    const time = sql.ref('time');
+    const latency = sql.ref('latency_us');
+    const columns = sinces.flatMap((s, i) => [
+      sql<number | string | bigint | null>`sum(case when ${time} >= ${s} then 1 else 0 end)`.as(`n${i}`),
+      sql<number | string | bigint | null>`sum(case when ${time} >= ${s} then ${latency} else 0 end)`.as(`l${i}`),
+    ]);
+    const rs = (await this.db
+      .selectFrom('predictions')
+      .select(['endpoint_id', ...columns])
+      .where('project', '=', project)
+      .where('time', '>=', Math.min(...sinces))
+      .groupBy('endpoint_id')
+      .orderBy('endpoint_id')
+      .execute()) as unknown as Record<string, number | string | bigint | null>[];
+    return rs.map((r) => {
+      const counts = sinces.map((_, i) => num(r[`n${i}`]));
+      return {
+        endpointId: String(r.endpoint_id),
+        counts,
+        latencyAvgUs: counts.map((n, i) => (n > 0 ? num(r[`l${i}`]) / n : null)),
+      };
+    });
   }
 
   /**

@@ -27,6 +27,12 @@ export interface Tsdb {
   readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]>;
   /** Per (endpoint): count and mean latency of predictions since `since`. */
   predictionSummary(project: string, since: number): Promise<{ endpointId: string; count: number; latencyAvgUs: number }[]>;
+  /**
+   * Per endpoint: count and mean latency (null without predictions) of the predictions since each
+   * of `sinces`, in the order given, read in one query (live endpoint metrics). Endpoints without
+   * predictions since the earliest of `sinces` are absent.
+   */
+  predictionSummaries(project: string, sinces: readonly number[]): Promise<PredictionSummaries[]>;
   /** The histograms kept for one window (keyed by `windowStart` of the base period). */
   readWindowHistograms(project: string, endpointId: string, windowStart: number, windowEnd: number): Promise<WindowHistogram[]>;
 
@@ -95,6 +101,13 @@ export interface WindowHistogram {
   sumSq: number;
   min: number | null;
   max: number | null;
+}
+
+/** One endpoint's prediction counts and mean latencies since each of several times (see {@link Tsdb.predictionSummaries}). */
+export interface PredictionSummaries {
+  endpointId: string;
+  counts: number[];
+  latencyAvgUs: (number | null)[];
 }
 
 export interface IngestBatch {

@@ -267,6 +267,23 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         assert.deepEqual(await t.predictionSummary('p2', T0), []);
       }));
 
+    it('summarises predictions per endpoint since several times in one call', () =>
+      withTsdb(async (t) => {
+        await t.writeIngestBatch({
+          predictions: [prediction(1, { latencyUs: 100 }), prediction(2, { latencyUs: 300 }), prediction(3, { endpointId: 'ep-2', latencyUs: 50 })],
+          errors: [],
+          histograms: [],
+        });
+        assert.deepEqual(await t.predictionSummaries('p1', [T0, T0 + 1500, T0 + 10_000]), [
+          { endpointId: 'ep-1', counts: [2, 1, 0], latencyAvgUs: [200, 300, null] },
+          { endpointId: 'ep-2', counts: [1, 1, 0], latencyAvgUs: [50, 50, null] },
+        ]);
+        assert.deepEqual(await t.predictionSummaries('p1', [T0 + 2500]), [{ endpointId: 'ep-2', counts: [1], latencyAvgUs: [50] }]);
+        assert.deepEqual(await t.predictionSummaries('p2', [T0]), []);
+        assert.deepEqual(await t.predictionSummaries('p1', []), []);
+        await assert.rejects(t.predictionSummaries('p1', [Number.NaN]), /finite/);
+      }));
+
     it('replaces results on their key, keeps history and a latest view', () =>
       withTsdb(async (t) => {
         await t.writeResults([result('general_drift', T0), result('general_drift', T0 + 10 * MIN, { value: 0.6, status: 1 })]);

@@ -76,7 +76,7 @@ export class StreamProcessor implements Worker {
     const messages = await this.fill(this.sub, await this.sub.fetch(this.batchSize, 0));
     if (messages.length === 0) {
       // Only when due: under a trickle of events nearly every other step is idle, and a refresh is
-      // three aggregate queries over the last hour of predictions. `flush()` forces one.
+      // an aggregate query over the last hour of predictions. `flush()` forces one.
       await this.refreshMetrics(true);
       return 0;
     }
@@ -259,24 +259,20 @@ export class StreamProcessor implements Worker {
     try {
       const tsdb = await this.platform.tsdbFor(this.project);
       const endpoints = await this.platform.endpointStoreFor(this.project);
-      const [m5, h1, s1] = await Promise.all([
-        tsdb.predictionSummary(this.project, now - 5 * 60_000),
-        tsdb.predictionSummary(this.project, now - 60 * 60_000),
-        tsdb.predictionSummary(this.project, now - 60_000),
-      ]);
+      // One query for the three windows: 5 minutes, 1 hour and the last minute (for the rate).
+      const summaries = await tsdb.predictionSummaries(this.project, [now - 5 * 60_000, now - 60 * 60_000, now - 60_000]);
+      const byId = new Map(summaries.map((x) => [x.endpointId, x]));
       const ids = [...this.touched];
       this.touched.clear();
       for (const id of ids) {
-        const a = m5.find((x) => x.endpointId === id);
-        const b = h1.find((x) => x.endpointId === id);
-        const c = s1.find((x) => x.endpointId === id);
+        const x = byId.get(id);
         await endpoints.patchEndpoint(this.project, id, {
           metrics: {
-            predictions5m: a?.count ?? 0,
-            predictions1h: b?.count ?? 0,
-            latencyAvg5mUs: a ? a.latencyAvgUs : null,
-            latencyAvg1hUs: b ? b.latencyAvgUs : null,
-            predictionsPerSecond: (c?.count ?? 0) / 60,
+            predictions5m: x?.counts[0] ?? 0,
+            predictions1h: x?.counts[1] ?? 0,
+            latencyAvg5mUs: x?.latencyAvgUs[0] ?? null,
+            latencyAvg1hUs: x?.latencyAvgUs[1] ?? null,
+            predictionsPerSecond: (x?.counts[2] ?? 0) / 60,
           },
           updatedAt: now,
         });

@@ -99,7 +99,8 @@ export class NatsSubscription implements Subscription {
    * there are some, or after `waitMs`. With `waitMs` 0 it returns what was stored before the call,
    * up to `max`, as the embedded log does: when the buffers run dry before `max` it asks the server
    * whether events are still on their way (one stream-info request, and per-partition consumer info
-   * only when the stream grew) and waits for them, for `settleWaitMs` at most.
+   * only when the stream grew) and waits for them, for `settleWaitMs` at most. It asks again only
+   * once the events the server last reported have arrived.
    */
   async fetch(max: number, waitMs = 0): Promise<StreamMessage[]> {
     this.checkOpen();
@@ -207,6 +208,8 @@ export class NatsSubscription implements Subscription {
   private async behind(): Promise<boolean> {
     const readers = [...this.owned.values()].filter((o) => o.drainingSince === undefined && o.lease.valid()).map((o) => o.reader);
     if (readers.length === 0) return false;
+    // Events some reader was told of are still arriving: no need to ask the server again yet.
+    if (readers.some((r) => r.awaiting())) return true;
     try {
       const info = await this.c.link.jsm.streams.info(this.c.place.stream);
       const last = info.state.last_seq;

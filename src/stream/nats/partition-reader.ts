@@ -21,7 +21,10 @@ export interface PartitionReaderOptions {
   start: { next: number; seq: number };
   /** Stop pulling while this many fetched events wait to be handed out. */
   highWaterEvents: number;
-  /** Packs asked for per pull request. */
+  /**
+   * Packs asked for per pull request at least; more when the packs seen are small and the buffer
+   * has room (see {@link PartitionReader} `pullSize`), up to {@link MAX_PULL_PACKS}.
+   */
   pullPacks: number;
   /** How long one pull request waits on the server. */
   pullExpiresMs: number;
@@ -33,6 +36,12 @@ export interface PartitionReaderOptions {
   onData: () => void;
   logger?: ReaderLogger;
 }
+
+/** How long {@link PartitionReader.awaiting} trusts the server's last answer (real time, ms). */
+const AWAITED_TRUST_MS = 250;
+
+/** Packs asked for per pull request at most. */
+export const MAX_PULL_PACKS = 1024;
 
 interface HeldPack extends Pack {
   msg: JsMsg;
@@ -74,7 +83,16 @@ export class PartitionReader {
   private ready = false;
   /** Highest consumer (delivery) sequence received from the current consumer; 0 right after it is created. */
   private deliveredSeen = 0;
+  /** Consumer sequence that the events found on the server at the last {@link behind} request will reach. */
+  private awaitedSeq = 0;
+  private awaitedAt = 0;
+  /** Counts consumer (re)creations: consumer sequences restart with each. */
+  private consumerGeneration = 0;
   private current: ConsumerMessages | undefined;
+  /** Events of the largest pack of the last pull that brought any (sizes the next pull); unknown at first. */
+  private packEvents = Number.POSITIVE_INFINITY;
+  /** Events of the largest pack of the pull in progress. */
+  private pullLargest = 0;
   private wakeSpace: (() => void) | undefined;
   private running: Promise<void> | undefined;
 
@@ -125,8 +143,23 @@ export class PartitionReader {
   async behind(): Promise<boolean> {
     if (this.stopped) return false;
     if (!this.ready) return true;
+    if (this.awaiting()) return true;
+    const consumer = this.consumerGeneration;
     const info = await this.o.link.jsm.consumers.info(this.o.stream, this.o.consumer);
-    return info.num_pending > 0 || info.delivered.consumer_seq > this.deliveredSeen;
+    if (consumer !== this.consumerGeneration) return true;
+    // Deliveries of what the server holds now will reach this consumer sequence (redeliveries only move it sooner).
+    this.awaitedSeq = info.delivered.consumer_seq + info.num_pending;
+    this.awaitedAt = Date.now();
+    return this.awaitedSeq > this.deliveredSeen;
+  }
+
+  /**
+   * Whether events the server was last found to hold (see {@link behind}) are still on their way,
+   * known without asking the server again. The answer is trusted for {@link AWAITED_TRUST_MS}
+   * only, so that events removed from the stream meanwhile cannot keep a reader waiting.
+   */
+  awaiting(): boolean {
+    return !this.stopped && this.ready && this.deliveredSeen < this.awaitedSeq && Date.now() - this.awaitedAt < AWAITED_TRUST_MS;
   }
 
   /** Hands out up to `max - out.length` events in order, appending them to `out`. */
@@ -183,7 +216,9 @@ export class PartitionReader {
         if (restartAt !== undefined || !consumer) {
           this.ready = false;
           consumer = await this.recreate(restartAt ?? this.lastSeq + 1);
+          this.consumerGeneration++;
           this.deliveredSeen = 0;
+          this.awaitedSeq = 0;
           restartAt = undefined;
           this.fresh = true;
           this.ready = true;
@@ -193,7 +228,7 @@ export class PartitionReader {
           await this.waitForSpace(100);
           continue;
         }
-        const iter = await consumer.fetch({ max_messages: this.o.pullPacks, expires: this.o.pullExpiresMs });
+        const iter = await consumer.fetch({ max_messages: this.pullSize(), expires: this.o.pullExpiresMs });
         this.current = iter;
         if (this.stopped) iter.stop();
         for await (const m of iter) {
@@ -208,6 +243,8 @@ export class PartitionReader {
           if (r === 'ok') this.o.onData();
         }
         this.current = undefined;
+        if (this.pullLargest > 0) this.packEvents = this.pullLargest;
+        this.pullLargest = 0;
         failures = 0;
       } catch (err) {
         this.current = undefined;
@@ -239,6 +276,7 @@ export class PartitionReader {
       );
     }
     this.fresh = false;
+    this.pullLargest = Math.max(this.pullLargest, pack.entries.length);
     this.packs.push({ ...pack, msg: m });
     this.expectedNext = end;
     this.lastSeq = pack.seq;
@@ -265,6 +303,16 @@ export class PartitionReader {
       max_deliver: -1,
     });
     return js.consumers.get(this.o.stream, this.o.consumer);
+  }
+
+  /**
+   * Packs to ask for: as many as fill the buffer's free room at the size of the largest recent
+   * pack, so that producers writing small packs (a trickle, or many producers) cost few pull
+   * requests, while large packs keep the buffer near `highWaterEvents`.
+   */
+  private pullSize(): number {
+    const room = this.o.highWaterEvents - (this.expectedNext - this.handNext);
+    return Math.min(MAX_PULL_PACKS, Math.max(this.o.pullPacks, Math.floor(room / Math.max(1, this.packEvents))));
   }
 
   private waitForSpace(ms: number): Promise<void> {
