@@ -9,6 +9,7 @@ import type { FeatureStatsMap, InferenceEvent } from '../../src/common/types.ts'
 import type { PredictionRow } from '../../src/store/tsdb-port.ts';
 import { buildInferenceEvent, whenIso, type EndpointInfo } from '../../src/tracking/event.ts';
 import type { Tracker } from '../../src/tracking/tracker.ts';
+import { seededRandom } from '../../src/tracking/seeded-random.ts';
 
 export const PROJECT = 'ingestbench';
 export const SERVING_FUNCTION = 'serving';
@@ -20,17 +21,6 @@ const SEED = 20240611;
 export const FEATURE_NAMES: readonly string[] = Array.from({ length: FEATURES }, (_, j) => `f${j}`);
 export const LABEL_NAMES: readonly string[] = ['score'];
 
-/** Seeded uniform [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reference stats of each endpoint's logged model: 22 equal bins over [0, 10 + j) for feature j. */
 export function referenceStats(): FeatureStatsMap {
@@ -67,7 +57,7 @@ export class IngestWorkload {
   constructor(n: number, t0: number) {
     this.n = n;
     this.t0 = t0;
-    const u = random(SEED);
+    const u = seededRandom(SEED);
     this.values = new Float64Array(n * FEATURES);
     this.outputs = new Float64Array(n);
     this.latencies = new Uint16Array(n);

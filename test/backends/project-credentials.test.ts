@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +11,7 @@ import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
 import { createServer } from '../../src/server/app.ts';
 import { rng, tempHome } from '../e2e/helpers.ts';
 import { deleteNatsNamespace, natsNamespace, natsStreamsOf, natsUnavailableReason, NATS_SERVER } from './nats.ts';
-import { childEnv } from '../server/helpers.ts';
+import { runCli as cli } from '../server/helpers.ts';
 import { FreshDatabases, selectedBackends, serverUrl, unavailableReason, withDatabase } from './servers.ts';
 
 /**
@@ -23,7 +22,6 @@ import { FreshDatabases, selectedBackends, serverUrl, unavailableReason, withDat
  */
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/modelwatch.js', import.meta.url));
 const PERIOD = 10 * 60_000;
 const T0 = Date.UTC(2026, 2, 1, 0, 0, 0);
 /** Secrets the connection URLs carry; none may appear in a read API or a log line. */
@@ -53,18 +51,6 @@ function databaseOf(url: string): string {
   return new URL(url).pathname.slice(1);
 }
 
-/** Runs `node bin/modelwatch.js ...args` and collects its output. */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function assertNoSecret(text: string, where: string): void {
   for (const s of SECRETS) assert.ok(!text.includes(s), `${where} shows a password: ${text}`);

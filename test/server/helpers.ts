@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,4 +47,30 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['NODE_TEST_CONTEXT', 'MODELWATCH_URL', 'MODELWATCH_HOME', 'MODELWATCH_TOKEN', 'MODELWATCH_STORE_URL', 'MODELWATCH_TSDB_URL', 'MODELWATCH_STREAM_URL']) delete env[k];
   return { ...env, MODELWATCH_LOG_LEVEL: 'silent', ...extra };
+}
+
+/** What a CLI run printed, and its exit code. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/modelwatch.js', import.meta.url));
+
+/**
+ * Runs `node bin/modelwatch.js ...args` as a child process and collects its output. The working
+ * directory defaults to the OS temp folder, so that a command missing --home never touches the
+ * repository's.
+ */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
