@@ -23,7 +23,7 @@
 import { ValidationError } from '../common/errors.ts';
 import { ResultKind, ResultStatus, type AppResult, type FeatureStatsMap } from '../common/types.ts';
 import { binnedScore } from '../report/binned.ts';
-import { dataDriftReport } from '../report/data-drift-report.ts';
+import { dataDriftReport, datasetDrift } from '../report/data-drift-report.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { isDrifted, METHODS, parseMethod, SMALL_REFERENCE_ROWS, type DriftMethod } from '../report/methods.ts';
 import { readReportInput } from '../report/read-input.ts';
@@ -162,15 +162,8 @@ export function binnedReport(reference: FeatureStatsMap, current: FeatureStatsMa
     if (score.statistic !== undefined && Number.isFinite(score.statistic)) drift.statistic = score.statistic;
     columns[name] = drift;
   }
-  const all = Object.values(columns);
-  const drifted = all.filter((c) => c.drifted).length;
-  const share = all.length === 0 ? 0 : drifted / all.length;
   return {
-    datasetDrift: all.length > 0 && share >= driftShare,
-    shareOfDriftedColumns: share,
-    numberOfColumns: all.length,
-    numberOfDriftedColumns: drifted,
-    driftShare,
+    ...datasetDrift(columns, driftShare),
     referenceRows: Math.max(0, ...Object.values(reference).map((s) => s.count + s.missing)),
     currentRows: Math.max(0, ...Object.values(current).map((s) => s.count + s.missing)),
     columns,

@@ -13,14 +13,15 @@ export function createLogger(name = 'modelwatch', level?: string): Logger {
   });
 }
 
-/** Hides the password (and any token query parameter) of a connection URL. */
+/**
+ * Hides the secrets of a connection URL so that it can go into messages, read APIs and logs: the
+ * password of `scheme://user:password@host`, the whole user part of `nats://token@host` (a NATS
+ * token), and query parameters whose name speaks of a password, token, secret or key. Works on
+ * multi-host URLs (`nats://a:4222,b:4222`), which `new URL` cannot parse.
+ */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    for (const k of [...u.searchParams.keys()]) if (/pass|token|secret|key/i.test(k)) u.searchParams.set(k, '***');
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
-  }
+  return url
+    .replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@:\s?#]*):[^/@\s?#]*@/, '$1:***@')
+    .replace(/^(nats:\/\/)[^/@:\s?#]+@/i, '$1***@')
+    .replace(/([?&][^=&#]*(?:pass|token|secret|key)[^=&#]*=)[^&#]*/gi, '$1***');
 }

@@ -22,6 +22,17 @@ export const DEFAULT_DRIFT_SHARE = 0.5;
 
 type Columns = ReportTable;
 
+/** Dataset-level drift from the per-column verdicts: drifted when the drifted share reaches `driftShare`. */
+export function datasetDrift(
+  columns: Readonly<Record<string, ColumnDrift>>,
+  driftShare: number,
+): Pick<DataDriftReport, 'datasetDrift' | 'shareOfDriftedColumns' | 'numberOfColumns' | 'numberOfDriftedColumns' | 'driftShare'> {
+  const all = Object.values(columns);
+  const drifted = all.filter((c) => c.drifted).length;
+  const share = all.length === 0 ? 0 : drifted / all.length;
+  return { datasetDrift: all.length > 0 && share >= driftShare, shareOfDriftedColumns: share, numberOfColumns: all.length, numberOfDriftedColumns: drifted, driftShare };
+}
+
 /**
  * Compares `current` with `reference`, column by column.
  *
@@ -57,15 +68,8 @@ export function dataDriftReport(reference: ReportInput, current: ReportInput, op
     options.onProgress?.(++done, names.length, name);
   }
   if (options.benjaminiHochberg) correctPValues(columns);
-  const all = Object.values(columns);
-  const drifted = all.filter((c) => c.drifted).length;
-  const share = all.length === 0 ? 0 : drifted / all.length;
   return {
-    datasetDrift: all.length > 0 && share >= driftShare,
-    shareOfDriftedColumns: share,
-    numberOfColumns: all.length,
-    numberOfDriftedColumns: drifted,
-    driftShare,
+    ...datasetDrift(columns, driftShare),
     referenceRows: ref.rowCount,
     currentRows: cur.rowCount,
     columns,

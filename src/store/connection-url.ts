@@ -1,3 +1,4 @@
+import { redactUrl } from '../common/logger.ts';
 import { ValidationError } from '../common/errors.ts';
 
 /** What a connection URL is for. */
@@ -38,10 +39,7 @@ const EXAMPLES: Record<ConnectionRole, string> = {
   stream: 'embedded://, sqlite:///path/to/stream.db, nats://host:4222 or kafka://host:9092',
 };
 
-/** Hides the password of `scheme://user:password@host`, so URLs can go into messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@:\s]*):[^/@\s]*@/, '$1:***@');
-}
+export { redactUrl } from '../common/logger.ts';
 
 /**
  * Checks a connection URL for `what` and names its backend. SQLite takes `sqlite:///abs/path.db`,

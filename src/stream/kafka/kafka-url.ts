@@ -1,4 +1,6 @@
 import { ValidationError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/logger.ts';
+import { wholeNumberOption } from '../url-options.ts';
 
 /** What a `kafka://` stream URL says. */
 export interface KafkaUrl {
@@ -24,47 +26,35 @@ const SASL = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
  */
 export function parseKafkaUrl(url: string): KafkaUrl {
   const m = /^kafka:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(url.trim());
-  if (!m) throw new ValidationError(`'${redact(url)}' is not a Kafka URL; use kafka://host:9092[,host:9092][?partitions=N]`);
+  if (!m) throw new ValidationError(`'${redactUrl(url)}' is not a Kafka URL; use kafka://host:9092[,host:9092][?partitions=N]`);
   const [, userinfo, hostList = '', query = ''] = m;
   const brokers = hostList.split(',').map((h) => h.trim());
   for (const h of brokers) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(h)) throw new ValidationError(`'${redact(url)}': '${h}' is not a host[:port]`);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(h)) throw new ValidationError(`'${redactUrl(url)}': '${h}' is not a host[:port]`);
   }
   const out: KafkaUrl = { brokers: brokers.map((h) => (/:\d+$/.test(h) ? h : `${h}:9092`)), replication: 1, clientId: 'modelwatch', ssl: false };
   let mechanism: (typeof SASL)[number] = 'plain';
   for (const [k, v] of new URLSearchParams(query)) {
-    if (k === 'partitions') out.partitions = wholeNumber(url, k, v, 1, 10_000);
-    else if (k === 'replication') out.replication = wholeNumber(url, k, v, 1, 32);
+    if (k === 'partitions') out.partitions = wholeNumberOption(url, k, v, 1, 10_000);
+    else if (k === 'replication') out.replication = wholeNumberOption(url, k, v, 1, 32);
     else if (k === 'clientId') {
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new ValidationError(`'${redact(url)}': clientId must be 1-64 letters, digits, '.', '_' or '-'`);
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new ValidationError(`'${redactUrl(url)}': clientId must be 1-64 letters, digits, '.', '_' or '-'`);
       out.clientId = v;
     } else if (k === 'namespace') {
-      if (!/^[A-Za-z0-9_-]{1,32}$/.test(v)) throw new ValidationError(`'${redact(url)}': namespace must be 1-32 letters, digits, '_' or '-'`);
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(v)) throw new ValidationError(`'${redactUrl(url)}': namespace must be 1-32 letters, digits, '_' or '-'`);
       out.namespace = v;
     } else if (k === 'ssl') out.ssl = v === 'true' || v === '1';
     else if (k === 'sasl') {
-      if (!(SASL as readonly string[]).includes(v)) throw new ValidationError(`'${redact(url)}': sasl must be one of ${SASL.join(', ')}`);
+      if (!(SASL as readonly string[]).includes(v)) throw new ValidationError(`'${redactUrl(url)}': sasl must be one of ${SASL.join(', ')}`);
       mechanism = v as (typeof SASL)[number];
     } else {
-      throw new ValidationError(`'${redact(url)}': unknown option '${k}'; Kafka stream URLs take partitions, replication, clientId, namespace, ssl and sasl`);
+      throw new ValidationError(`'${redactUrl(url)}': unknown option '${k}'; Kafka stream URLs take partitions, replication, clientId, namespace, ssl and sasl`);
     }
   }
   if (userinfo) {
     const i = userinfo.indexOf(':');
-    if (i < 0) throw new ValidationError(`'${redact(url)}': Kafka credentials are user:password`);
+    if (i < 0) throw new ValidationError(`'${redactUrl(url)}': Kafka credentials are user:password`);
     out.sasl = { mechanism, username: decodeURIComponent(userinfo.slice(0, i)), password: decodeURIComponent(userinfo.slice(i + 1)) };
   }
   return out;
-}
-
-function wholeNumber(url: string, key: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) {
-    throw new ValidationError(`'${redact(url)}': ${key} must be a whole number from ${min} to ${max}, got '${text}'`);
-  }
-  return n;
-}
-
-function redact(url: string): string {
-  return url.replace(/^(kafka:\/\/)[^@/?#]*@/i, '$1***@');
 }

@@ -1,4 +1,6 @@
 import { ValidationError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/logger.ts';
+import { wholeNumberOption } from '../url-options.ts';
 
 /** What a `nats://` stream URL says. */
 export interface NatsUrl {
@@ -24,12 +26,12 @@ const TOKEN = /^[A-Za-z0-9_-]{1,32}$/;
  */
 export function parseNatsUrl(url: string): NatsUrl {
   const m = /^nats:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(url.trim());
-  if (!m) throw new ValidationError(`'${redact(url)}' is not a NATS URL; use nats://host:4222[?partitions=N]`);
+  if (!m) throw new ValidationError(`'${redactUrl(url)}' is not a NATS URL; use nats://host:4222[?partitions=N]`);
   const [, userinfo, hostList = '', query = ''] = m;
   const servers = hostList.split(',').map((h) => h.trim());
   for (const h of servers) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(h)) {
-      throw new ValidationError(`'${redact(url)}': '${h}' is not a host[:port]`);
+      throw new ValidationError(`'${redactUrl(url)}': '${h}' is not a host[:port]`);
     }
   }
   const out: NatsUrl = { servers: servers.map((h) => (/:\d+$/.test(h) ? h : `${h}:4222`)), replicas: 1 };
@@ -42,26 +44,14 @@ export function parseNatsUrl(url: string): NatsUrl {
     }
   }
   for (const [k, v] of new URLSearchParams(query)) {
-    if (k === 'partitions') out.partitions = wholeNumber(url, k, v, 1, 4096);
-    else if (k === 'replicas') out.replicas = wholeNumber(url, k, v, 1, 5);
+    if (k === 'partitions') out.partitions = wholeNumberOption(url, k, v, 1, 4096);
+    else if (k === 'replicas') out.replicas = wholeNumberOption(url, k, v, 1, 5);
     else if (k === 'namespace') {
-      if (!TOKEN.test(v)) throw new ValidationError(`'${redact(url)}': namespace must be 1-32 letters, digits, '_' or '-'`);
+      if (!TOKEN.test(v)) throw new ValidationError(`'${redactUrl(url)}': namespace must be 1-32 letters, digits, '_' or '-'`);
       out.namespace = v;
     } else {
-      throw new ValidationError(`'${redact(url)}': unknown option '${k}'; NATS stream URLs take partitions, namespace and replicas`);
+      throw new ValidationError(`'${redactUrl(url)}': unknown option '${k}'; NATS stream URLs take partitions, namespace and replicas`);
     }
   }
   return out;
-}
-
-function wholeNumber(url: string, key: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) {
-    throw new ValidationError(`'${redact(url)}': ${key} must be a whole number from ${min} to ${max}, got '${text}'`);
-  }
-  return n;
-}
-
-function redact(url: string): string {
-  return url.replace(/^(nats:\/\/)[^@/?#]*@/i, '$1***@');
 }
