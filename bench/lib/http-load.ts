@@ -7,7 +7,7 @@
  * every response's time (float milliseconds from `process.hrtime`), so sub-millisecond
  * differences between two runs show.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -103,24 +103,57 @@ async function load(spec: LoadSpec): Promise<LoadSummary> {
 
 const SELF = fileURLToPath(import.meta.url);
 
+type LoadReply = { ok: true; summary: LoadSummary } | { ok: false; error: string };
+
+/**
+ * A load process kept for several runs (so that short runs can alternate between two servers
+ * without a process start between them). Runs one {@link LoadSpec} at a time.
+ */
+export class LoadProcess {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static start(): LoadProcess {
+    return new LoadProcess(fork(SELF, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  run(spec: LoadSpec): Promise<LoadSummary> {
+    return new Promise<LoadSummary>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`load process exited with ${String(code)} before answering`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m: LoadReply) => {
+        this.child.off('exit', onExit);
+        if (m.ok) resolve(m.summary);
+        else reject(new Error(`load: ${m.error}`));
+      });
+      this.child.send(spec);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.disconnect();
+    await exited;
+  }
+}
+
 /** Runs one load in a child process (so the load and the server do not share an event loop). */
 export async function runHttpLoad(spec: LoadSpec): Promise<LoadSummary> {
-  const child = fork(SELF, [JSON.stringify(spec)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const reply = new Promise<LoadSummary>((resolve, reject) => {
-    child.once('message', (m: { ok: true; summary: LoadSummary } | { ok: false; error: string }) => (m.ok ? resolve(m.summary) : reject(new Error(`load: ${m.error}`))));
-    child.once('exit', (code) => reject(new Error(`load process exited with ${String(code)} before answering`)));
-  });
+  const loader = LoadProcess.start();
   try {
-    return await reply;
+    return await loader.run(spec);
   } finally {
-    if (child.exitCode === null) await once(child, 'exit');
+    await loader.stop();
   }
 }
 
 if (process.argv[1] && process.argv[1] === SELF && process.send) {
-  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
-  load(spec).then(
-    (summary) => process.send!({ ok: true, summary }, () => process.exit(0)),
-    (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.message : String(err) }, () => process.exit(1)),
-  );
+  // One load per message, one at a time; the parent disconnecting ends the process.
+  process.on('message', (spec: LoadSpec) => {
+    load(spec).then(
+      (summary) => process.send!({ ok: true, summary } satisfies LoadReply),
+      (err: unknown) => process.send!({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies LoadReply),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
 }

@@ -5,9 +5,9 @@
  * prediction rows they become.
  */
 import { endpointId } from '../../src/common/ids.ts';
-import type { FeatureStatsMap, InferenceEvent } from '../../src/common/types.ts';
+import type { FeatureStatsMap } from '../../src/common/types.ts';
 import type { PredictionRow } from '../../src/store/tsdb-port.ts';
-import { buildInferenceEvent, whenIso, type EndpointInfo } from '../../src/tracking/event.ts';
+import { EventEncoder, whenIso, type EndpointInfo, type EventArgs } from '../../src/tracking/event.ts';
 import type { Tracker } from '../../src/tracking/tracker.ts';
 import { seededRandom } from '../../src/tracking/seeded-random.ts';
 
@@ -52,6 +52,7 @@ export class IngestWorkload {
   private readonly outputs: Float64Array;
   private readonly latencies: Uint16Array;
   private readonly endpoints: EndpointInfo[];
+  private readonly encoders: EventEncoder[];
 
   /** `t0`: the first request's time (epoch ms); requests follow 10 µs apart. */
   constructor(n: number, t0: number) {
@@ -76,21 +77,21 @@ export class IngestWorkload {
       featureNames: [...FEATURE_NAMES],
       labelNames: [...LABEL_NAMES],
     }));
+    this.encoders = this.endpoints.map((e) => new EventEncoder(e));
   }
 
   private features(i: number): number[] {
     return Array.from(this.values.subarray(i * FEATURES, (i + 1) * FEATURES));
   }
 
-  /** Request i's inference event, built as serving's tracking builds it. */
-  event(i: number): InferenceEvent {
-    return buildInferenceEvent(this.endpoints[i % ENDPOINTS]!, {
-      start: { ns: 0n, ms: this.t0 + i * 0.01 },
-      latencyUs: this.latencies[i]!,
-      requestId: `req-${i}`,
-      inputs: [this.features(i)],
-      outputs: [this.outputs[i]],
-    });
+  private args(i: number): EventArgs {
+    return { start: { ns: 0n, ms: this.t0 + i * 0.01 }, latencyUs: this.latencies[i]!, requestId: `req-${i}`, inputs: [this.features(i)], outputs: [this.outputs[i]] };
+  }
+
+  /** Tracks request i as serving does: encoded straight to JSON text. */
+  track(tracker: Tracker, i: number): void {
+    const encoder = this.encoders[i % ENDPOINTS]!;
+    tracker.trackEncoded(encoder.endpoint.endpointId, false, () => encoder.encode(this.args(i)));
   }
 
   /** The prediction row request i becomes. */
@@ -120,7 +121,7 @@ export async function trackAll(tracker: Tracker, w: IngestWorkload, opts: { maxQ
   while (i < w.n) {
     if (opts.stop?.()) return;
     const room = Math.min(maxQueue - tracker.stats().queued, w.n - i, 2000);
-    for (let k = 0; k < room; k++) tracker.track(w.event(i++));
+    for (let k = 0; k < room; k++) w.track(tracker, i++);
     await new Promise<void>((r) => setImmediate(r));
   }
   await tracker.flush();

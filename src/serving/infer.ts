@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { InferenceEvent } from '../common/types.ts';
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
-import { buildInferenceEvent, elapsedUs, type RequestStart } from '../tracking/event.ts';
-import type { Tracker } from '../tracking/tracker.ts';
+import { buildInferenceEvent, elapsedUs, type EventArgs, type RequestStart } from '../tracking/event.ts';
+import type { TrackerSink } from '../tracking/tracker.ts';
 import type { ModelEntry } from './served-models.ts';
 import { buildV2Response, parseInferenceRequest, type V2InferenceResponse } from './v2-body.ts';
 
@@ -16,7 +15,7 @@ export interface RequestErrorInfo {
 
 /** Where an inference reports to. */
 export interface InferSinks {
-  tracker?: Pick<Tracker, 'track'>;
+  tracker?: TrackerSink;
   onRequestError?(info: RequestErrorInfo): void;
 }
 
@@ -62,7 +61,7 @@ export async function runInference(entry: ModelEntry, body: unknown, start: Requ
   const latencyUs = elapsedUs(start);
   entry.counters.predictions += parsed.rows.length;
   entry.counters.latencyUsTotal += latencyUs;
-  track(sinks, buildInferenceEvent(entry.endpoint, { start, latencyUs, requestId, inputs: parsed.rows, outputs, featureNames: parsed.featureNames }));
+  track(sinks, entry, { start, latencyUs, requestId, inputs: parsed.rows, outputs, featureNames: parsed.featureNames });
   return { status: 200, body: buildV2Response({ modelName: entry.served.name, modelVersion: entry.served.version, id: requestId, outputs }) };
 }
 
@@ -87,14 +86,21 @@ export function endpointError(
   } catch {
     // A broken callback must not turn a 400 into a 500.
   }
-  track(sinks, buildInferenceEvent(entry.endpoint, { start, latencyUs, requestId: requestId ?? randomUUID(), inputs, error: message }));
+  track(sinks, entry, { start, latencyUs, requestId: requestId ?? randomUUID(), inputs, error: message });
   return { status, body: { error: code, message } };
 }
 
-// Our Tracker never throws, but a caller may pass its own; tracking never fails a request.
-function track(sinks: InferSinks, event: InferenceEvent): void {
+/**
+ * Tracks the request's event: encoded straight to JSON text when the tracker takes that (ours
+ * does), else built as an object. Our Tracker never throws, but a caller may pass its own;
+ * tracking never fails a request.
+ */
+function track(sinks: InferSinks, entry: ModelEntry, args: EventArgs): void {
+  const tracker = sinks.tracker;
+  if (!tracker) return;
   try {
-    sinks.tracker?.track(event);
+    if (tracker.trackEncoded) tracker.trackEncoded(entry.endpoint.endpointId, args.error !== undefined, () => entry.encoder.encode(args));
+    else tracker.track(buildInferenceEvent(entry.endpoint, args));
   } catch {
     // ignored on purpose
   }

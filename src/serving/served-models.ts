@@ -1,7 +1,7 @@
 import { ValidationError, errorMessage } from '../common/errors.ts';
 import { endpointId } from '../common/ids.ts';
 import { checkFunctionName, checkProjectName } from '../common/names.ts';
-import type { EndpointInfo } from '../tracking/event.ts';
+import { EventEncoder, type EndpointInfo } from '../tracking/event.ts';
 import { ensureLoaded, isModelClass, type ModelClass } from './model.ts';
 
 /** A model served by a serving function. Each (name, version) is one model endpoint. */
@@ -30,6 +30,8 @@ export interface ModelCounters {
 export interface ModelEntry {
   served: ServedModel;
   endpoint: EndpointInfo;
+  /** Writes this endpoint's inference events as JSON text. */
+  encoder: EventEncoder;
   state: 'loading' | 'ready' | 'failed';
   loadError?: string;
   counters: ModelCounters;
@@ -86,7 +88,7 @@ export class ModelRegistry {
         ...(labelNames ? { labelNames } : {}),
         ...(m.labels ? { labels: m.labels } : {}),
       };
-      return { served: m, endpoint, state: 'loading' as const, counters: { requests: 0, predictions: 0, errors: 0, latencyUsTotal: 0 } };
+      return { served: m, endpoint, encoder: new EventEncoder(endpoint), state: 'loading' as const, counters: { requests: 0, predictions: 0, errors: 0, latencyUsTotal: 0 } };
     });
     this.loaded = Promise.all(
       this.entries.map((e) =>

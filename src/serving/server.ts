@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { systemClock, type Clock } from '../common/clock.ts';
 import { ModelwatchError } from '../common/errors.ts';
 import { startRequest, type RequestStart } from '../tracking/event.ts';
-import type { Tracker } from '../tracking/tracker.ts';
+import type { TrackerSink } from '../tracking/tracker.ts';
 import { endpointError, runInference, type RequestErrorInfo } from './infer.ts';
 import { ModelRegistry, type ModelCounters, type ModelEntry, type ServedModel } from './served-models.ts';
 
@@ -16,7 +16,7 @@ export interface ServingServerOptions {
   functionName: string;
   models: ServedModel[];
   /** Receives one event per request (errors included). The server does not close it. */
-  tracker?: Pick<Tracker, 'track'>;
+  tracker?: TrackerSink;
   /** Source of each event's `when`. @default systemClock */
   clock?: Clock;
   /** A pino-compatible logger. @default no logging */

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { errorMessage } from '../common/errors.ts';
 import { endpointId } from '../common/ids.ts';
-import { buildInferenceEvent, elapsedUs, startRequest, type EndpointInfo } from './event.ts';
-import type { Tracker } from './tracker.ts';
+import { buildInferenceEvent, elapsedUs, EventEncoder, startRequest, type EndpointInfo, type EventArgs } from './event.ts';
+import type { TrackerSink } from './tracker.ts';
 
 /** The model endpoint a wrapped predict function reports as, plus where to send events. */
 export interface TrackedPredictOptions extends Omit<EndpointInfo, 'endpointId'> {
-  tracker: Pick<Tracker, 'track'>;
+  tracker: TrackerSink;
   /** @default endpointId({ project, function, tag, model, version }) — the same id our serving uses */
   endpointId?: string;
   /** Source of each event's `when`. @default systemClock */
@@ -39,6 +39,7 @@ export function trackedPredict<O>(predict: PredictFn<O>, opts: TrackedPredictOpt
     ...info,
     endpointId: id ?? endpointId({ project: info.project, function: info.function, tag: info.tag, model: info.model, version: info.version }),
   };
+  const encoder = new EventEncoder(endpoint);
   return async (rows, call = {}) => {
     const start = startRequest(clock);
     const requestId = call.requestId ?? randomUUID();
@@ -46,20 +47,19 @@ export function trackedPredict<O>(predict: PredictFn<O>, opts: TrackedPredictOpt
     try {
       outputs = await predict(rows);
     } catch (err) {
-      const event = buildInferenceEvent(endpoint, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, error: errorMessage(err) });
-      safeTrack(tracker, event);
+      safeTrack(tracker, encoder, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, error: errorMessage(err) });
       throw err;
     }
-    const event = buildInferenceEvent(endpoint, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, outputs, metrics: call.metrics });
-    safeTrack(tracker, event);
+    safeTrack(tracker, encoder, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, outputs, metrics: call.metrics });
     return outputs;
   };
 }
 
 // A custom tracker passed in might throw; a prediction must not fail because of tracking.
-function safeTrack(tracker: Pick<Tracker, 'track'>, event: Parameters<Tracker['track']>[0]): void {
+function safeTrack(tracker: TrackerSink, encoder: EventEncoder, args: EventArgs): void {
   try {
-    tracker.track(event);
+    if (tracker.trackEncoded) tracker.trackEncoded(encoder.endpoint.endpointId, args.error !== undefined, () => encoder.encode(args));
+    else tracker.track(buildInferenceEvent(encoder.endpoint, args));
   } catch {
     // ignored on purpose
   }

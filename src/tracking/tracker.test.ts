@@ -239,6 +239,53 @@ describe('Tracker', () => {
     assert.match(errors.join('\n'), /event of endpoint ep1 dropped: .*BigInt/);
   });
 
+  it('takes events encoded by the caller: same messages, sampling and drop counting as track', async () => {
+    const stream = new MemoryStream({ partitions: 2 });
+    const tracker = new Tracker({ stream, topic: 't', samplingPercentage: 50, random: seededRandom(3), onError: () => undefined });
+    let encoded = 0;
+    for (let i = 0; i < 200; i++) {
+      tracker.trackEncoded(`ep${i % 3}`, false, () => {
+        encoded += 1;
+        return JSON.stringify(event(i));
+      });
+    }
+    // Errors are never sampled out.
+    for (let i = 1000; i < 1020; i++) tracker.trackEncoded(`ep${i % 3}`, true, () => JSON.stringify(event(i, { error: 'boom' })));
+    await tracker.flush();
+    const stats = tracker.stats();
+    const sent = stream.messages('t');
+    assert.equal(encoded, 200 - stats.sampledOut, 'sampled-out events are never encoded');
+    assert.ok(stats.sampledOut > 60 && stats.sampledOut < 140, `about half sampled out, got ${stats.sampledOut}`);
+    assert.equal(sent.filter((m) => (JSON.parse(m.value) as InferenceEvent).error === 'boom').length, 20);
+    assert.deepEqual(stats, { sent: 220 - stats.sampledOut, dropped: 0, failed: 0, sampledOut: stats.sampledOut, queued: 0 });
+    assert.equal(sent.length, stats.sent);
+    for (const m of sent) assert.equal(m.key, (JSON.parse(m.value) as InferenceEvent).endpointId);
+  });
+
+  it('drops and counts an encoded event whose encoder throws, and keeps going', async () => {
+    const stream = new MemoryStream();
+    const errors: string[] = [];
+    const tracker = new Tracker({ stream, topic: 't', onError: (e) => errors.push(String(e)) });
+    tracker.trackEncoded('ep2', false, () => {
+      throw new TypeError('Do not know how to serialize a BigInt');
+    });
+    tracker.trackEncoded('ep1', false, () => JSON.stringify(event(1)));
+    await tracker.flush();
+    assert.deepEqual(ids(stream), ['r1']);
+    assert.equal(tracker.stats().dropped, 1);
+    assert.match(errors.join('\n'), /event of endpoint ep2 dropped: .*BigInt/);
+  });
+
+  it('decodes an encoded event for a topic function', async () => {
+    const stream = new MemoryStream();
+    const tracker = new Tracker({ stream, topic: (e) => `events.${e.model}`, onError: () => undefined });
+    tracker.trackEncoded('ep1', false, () => JSON.stringify(event(1, { model: 'churn' })));
+    tracker.trackEncoded('ep2', false, () => '{not json');
+    await tracker.flush();
+    assert.deepEqual(ids(stream, 'events.churn'), ['r1']);
+    assert.equal(tracker.stats().dropped, 1, 'a value the topic function cannot be given is dropped');
+  });
+
   it('close flushes, then drops and counts what it could not send in time', async () => {
     const up = new MemoryStream();
     const ok = new Tracker({ stream: up, topic: 't', flushIntervalMs: 10_000 });

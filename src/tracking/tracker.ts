@@ -5,6 +5,9 @@ import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions
 
 export type { TrackerOptions } from './tracker-options.ts';
 
+/** What serving and `trackedPredict` need of a tracker: `track`, and `trackEncoded` when it has it. */
+export type TrackerSink = Pick<Tracker, 'track'> & Partial<Pick<Tracker, 'trackEncoded'>>;
+
 /** Counters of a {@link Tracker}. */
 export interface TrackerStats {
   /** Events published. */
@@ -20,7 +23,8 @@ export interface TrackerStats {
 }
 
 interface Entry {
-  event: InferenceEvent;
+  /** The event as tracked; absent when it came encoded (then `message` is set). */
+  event?: InferenceEvent;
   /** Topic and message, computed once in the background and kept for retries. */
   topic?: string;
   message?: OutgoingMessage;
@@ -61,32 +65,44 @@ export class Tracker {
   /** close() has finished; late publish failures drop instead of requeueing. */
   private finished = false;
 
+  /** The topic when it does not depend on the event. */
+  private readonly fixedTopic: string | undefined;
+
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
+    this.fixedTopic = typeof this.opts.topic === 'string' ? this.opts.topic : undefined;
     this.sliceSize = Math.min(FIRST_SLICE, this.opts.batchSize);
   }
 
   /** Queues an event for sending. Synchronous; never throws; never waits for the stream. */
   track(event: InferenceEvent): void {
     try {
-      if (this.closed) {
-        this.counters.dropped += 1;
-        return;
-      }
-      const keep = event.error !== undefined || this.opts.samplingPercentage >= 100 || this.opts.random() * 100 < this.opts.samplingPercentage;
-      if (!keep) {
-        this.counters.sampledOut += 1;
-        return;
-      }
-      if (this.pending.length + this.inflight >= this.opts.maxQueue) {
-        this.counters.dropped += 1;
-        // Only when the whole queue is one batch in flight is there nothing older to drop.
-        if (this.pending.shift() === undefined) return;
-      }
-      this.pending.push({ event });
-      this.schedule(this.pending.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs);
+      if (this.admit(event.error !== undefined)) this.enqueue({ event });
     } catch (err) {
       // Only a malformed event gets here (e.g. null); it is lost, so it counts as dropped.
+      this.counters.dropped += 1;
+      this.report(err);
+    }
+  }
+
+  /**
+   * Queues an event that the caller encodes as JSON text (see `EventEncoder`): the same as
+   * `track(event)` with `encode()` returning `JSON.stringify(event)`, without building the event
+   * object. `encode` runs at once, only when the event is kept by sampling; when it throws, the
+   * event is dropped and counted. Synchronous; never throws.
+   */
+  trackEncoded(endpointId: string, isError: boolean, encode: () => string): void {
+    try {
+      if (!this.admit(isError)) return;
+      let value: string;
+      try {
+        value = encode();
+      } catch (err) {
+        this.drop({ message: { key: endpointId, value: '' } }, err);
+        return;
+      }
+      this.enqueue({ topic: this.fixedTopic, message: { key: endpointId, value } });
+    } catch (err) {
       this.counters.dropped += 1;
       this.report(err);
     }
@@ -130,6 +146,31 @@ export class Tracker {
     }
     this.finished = true;
     this.counters.dropped += this.pending.clear();
+  }
+
+  /** Whether an event is taken: not after close, and not when sampled out (errors never are). */
+  private admit(isError: boolean): boolean {
+    if (this.closed) {
+      this.counters.dropped += 1;
+      return false;
+    }
+    const keep = isError || this.opts.samplingPercentage >= 100 || this.opts.random() * 100 < this.opts.samplingPercentage;
+    if (!keep) this.counters.sampledOut += 1;
+    return keep;
+  }
+
+  private enqueue(entry: Entry): void {
+    if (this.pending.length + this.inflight >= this.opts.maxQueue) {
+      this.counters.dropped += 1;
+      // Only when the whole queue is one batch in flight is there nothing older to drop.
+      if (this.pending.shift() === undefined) return;
+    }
+    this.pending.push(entry);
+    const full = this.pending.length >= this.opts.batchSize;
+    // A drain that runs, or a timer already set, picks this event up (in time: only a retry timer
+    // is due later than a new flush interval, and that one is never cut short).
+    if (!full && (this.draining || this.timer)) return;
+    this.schedule(full ? 0 : this.opts.flushIntervalMs);
   }
 
   /** Current counters. */
@@ -298,7 +339,9 @@ export class Tracker {
   private route(entry: Entry): boolean {
     if (entry.topic !== undefined) return true;
     try {
-      const topic = typeof this.opts.topic === 'string' ? this.opts.topic : this.opts.topic(entry.event);
+      // A topic function needs the event object; an encoded event is decoded for it.
+      const event = entry.event ?? (JSON.parse(entry.message!.value) as InferenceEvent);
+      const topic = typeof this.opts.topic === 'string' ? this.opts.topic : this.opts.topic(event);
       if (typeof topic !== 'string' || topic === '') throw new Error(`topic function returned ${String(topic)}`);
       entry.topic = topic;
       return true;
@@ -312,7 +355,8 @@ export class Tracker {
   private serialize(entry: Entry): boolean {
     if (entry.message) return true;
     try {
-      entry.message = { key: entry.event.endpointId, value: JSON.stringify(entry.event) };
+      const event = entry.event!;
+      entry.message = { key: event.endpointId, value: JSON.stringify(event) };
       return true;
     } catch (err) {
       this.drop(entry, err);
@@ -322,7 +366,7 @@ export class Tracker {
 
   private drop(entry: Entry, err: unknown): void {
     this.counters.dropped += 1;
-    this.report(new Error(`event of endpoint ${String(entry.event?.endpointId)} dropped: ${err instanceof Error ? err.message : String(err)}`));
+    this.report(new Error(`event of endpoint ${String(entry.event?.endpointId ?? entry.message?.key)} dropped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */

@@ -193,6 +193,29 @@ describe('SqliteStream', () => {
     await again.close();
   });
 
+  it('stores the part events of one key share once, and reads them back exactly through SQLite', async () => {
+    const file = freshFile();
+    const s = make({ file, ownerId: 'p' });
+    const batch = Array.from({ length: 50 }, (_, i) => ({
+      key: `ep${i % 2}`,
+      value: `{"endpointId":"ep${i % 2}","model":"mod${String.fromCodePoint(0x1f600 + (i % 10))}l","when":"${i}","x":"é${'😀'.repeat(i % 3)}"},"names":["ä","\u{1F600}"]}`,
+    }));
+    await s.publish('t', batch);
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      const stored = (db.prepare('SELECT SUM(LENGTH(value)) AS n FROM log').get() as { n: number }).n;
+      const whole = batch.reduce((a, m) => a + [...m.value].length, 0);
+      assert.ok(stored < whole / 2, `stored ${stored} of ${whole} characters`);
+    } finally {
+      db.close();
+    }
+    const sub = await s.subscribe('t', 'g');
+    const got = await fetchN(sub, 50);
+    assert.deepEqual(got.map((m) => ({ key: m.key, value: m.value })), batch);
+    await sub.close();
+    await s.close();
+  });
+
   it('truncates the acknowledged part of a pack and keeps the rest readable', async () => {
     const clock = new ManualClock();
     const s = make({ file: freshFile(), clock });

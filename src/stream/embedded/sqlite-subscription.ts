@@ -4,7 +4,7 @@ import { ValidationError } from '../../common/errors.ts';
 import type { StreamMessage, Subscription } from '../port.ts';
 import { StreamClosedError, StreamLeaseLostError } from './errors.ts';
 import type { GroupLeases } from './group-lease.ts';
-import { decodePackIndex } from './log-pack.ts';
+import { decodePackIndex, packedValue } from './log-pack.ts';
 
 /** A `log` row in raw mode: partition, seq, key, value, ts, n, pack. */
 type LogRow = [partition: number, seq: number, key: string, value: string, ts: number, n: number, pack: string | null];
@@ -116,14 +116,15 @@ export class SqliteSubscription implements Subscription {
         out.push({ topic, partition, offset: String(seq), key, value, timestamp });
         cursor = seq;
       } else {
-        const { lens, keys, ki } = decodePackIndex(pack, n, value.length);
+        const index = decodePackIndex(pack, n, value.length);
+        const { lens, keys, ki } = index;
         const first = seq - n + 1;
         let pos = 0;
         for (let i = 0; i < n && out.length < max; i++) {
           const len = lens[i]!;
           const offset = first + i;
           if (offset > cursor) {
-            out.push({ topic, partition, offset: String(offset), key: keys[ki ? ki[i]! : 0]!, value: value.slice(pos, pos + len), timestamp });
+            out.push({ topic, partition, offset: String(offset), key: keys[ki ? ki[i]! : 0]!, value: packedValue(index, i, value.slice(pos, pos + len)), timestamp });
             cursor = offset;
           }
           pos += len;
