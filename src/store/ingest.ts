@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import { compareOffsets } from '../stream/port.ts';
 import { chunkRows, insertIgnore, upsert, type DialectTraits } from './dialect.ts';
+import { addRollups, recountRollups, rollupsOf } from './rollups.ts';
 import type { Database } from './schema.ts';
 import type { IngestBatch, WindowHistogram } from './tsdb-port.ts';
 import * as rows from './tsdb-rows.ts';
@@ -30,7 +31,11 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
     const done = await q.executeTakeFirst();
     if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
   }
-  await insertPredictions(tx, traits, batch.predictions.map(rows.predictionToRow));
+  const predictions = batch.predictions.map(rows.predictionToRow);
+  const inserted = await insertPredictions(tx, traits, predictions);
+  // The live-metrics rollups count stored rows: when some were stored before, their buckets are recounted.
+  const rollups = rollupsOf(predictions);
+  await (inserted === predictions.length ? addRollups(tx, traits, rollups) : recountRollups(tx, traits, rollups));
   for (const part of chunkRows(batch.errors.map(rows.errorToRow), traits)) await tx.insertInto('errors').values(part).execute();
   await addHistograms(tx, traits, batch.histograms);
   if (cp) {

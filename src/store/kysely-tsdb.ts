@@ -20,6 +20,7 @@ import type {
   Tsdb,
   WindowHistogram,
 } from './tsdb-port.ts';
+import { bucketCeil } from './rollups.ts';
 import * as rows from './tsdb-rows.ts';
 
 type SeriesTable = 'app_results' | 'metrics';
@@ -191,28 +192,45 @@ export class KyselyTsdb implements Tsdb {
   async predictionSummaries(project: string, sinces: readonly number[]): Promise<PredictionSummaries[]> {
     if (sinces.length === 0) return [];
     for (const s of sinces) if (!Number.isFinite(s)) throw new ValidationError(`predictionSummaries needs finite times (epoch ms), got ${String(s)}`);
-    const time = sql.ref('time');
-    const latency = sql.ref('latency_us');
-    const columns = sinces.flatMap((s, i) => [
-      sql<number | string | bigint | null>`sum(case when ${time} >= ${s} then 1 else 0 end)`.as(`n${i}`),
-      sql<number | string | bigint | null>`sum(case when ${time} >= ${s} then ${latency} else 0 end)`.as(`l${i}`),
+    // Since each time: the whole buckets after it from the rollups, and the rows of the bucket it
+    // falls in (from the time to that bucket's end) from the predictions themselves.
+    const ceils = sinces.map(bucketCeil);
+    const totals = new Map<string, { n: number[]; l: number[] }>();
+    const add = (id: string, i: number, n: number, l: number) => {
+      let t = totals.get(id);
+      if (!t) totals.set(id, (t = { n: sinces.map(() => 0), l: sinces.map(() => 0) }));
+      t.n[i]! += n;
+      t.l[i]! += l;
+    };
+    const bucket = sql.ref('bucket_start');
+    const columns = ceils.flatMap((c, i) => [
+      sql<number | string | bigint | null>`sum(case when ${bucket} >= ${c} then predictions else 0 end)`.as(`n${i}`),
+      sql<number | string | bigint | null>`sum(case when ${bucket} >= ${c} then latency_us_sum else 0 end)`.as(`l${i}`),
     ]);
-    const rs = (await this.db
-      .selectFrom('predictions')
+    const rolled = (await this.db
+      .selectFrom('prediction_rollups')
       .select(['endpoint_id', ...columns])
       .where('project', '=', project)
-      .where('time', '>=', Math.min(...sinces))
+      .where('bucket_start', '>=', Math.min(...ceils))
       .groupBy('endpoint_id')
-      .orderBy('endpoint_id')
       .execute()) as unknown as Record<string, number | string | bigint | null>[];
-    return rs.map((r) => {
-      const counts = sinces.map((_, i) => num(r[`n${i}`]));
-      return {
-        endpointId: String(r.endpoint_id),
-        counts,
-        latencyAvgUs: counts.map((n, i) => (n > 0 ? num(r[`l${i}`]) / n : null)),
-      };
-    });
+    for (const r of rolled) sinces.forEach((_, i) => add(String(r.endpoint_id), i, num(r[`n${i}`]), num(r[`l${i}`])));
+    for (let i = 0; i < sinces.length; i++) {
+      if (sinces[i]! >= ceils[i]!) continue;
+      const rs = await this.db
+        .selectFrom('predictions')
+        .select((eb) => ['endpoint_id', eb.fn.countAll<number | string | bigint>().as('n'), eb.fn.sum<number | string | bigint | null>('latency_us').as('l')])
+        .where('project', '=', project)
+        .where('time', '>=', sinces[i]!)
+        .where('time', '<', ceils[i]!)
+        .groupBy('endpoint_id')
+        .execute();
+      for (const r of rs) add(r.endpoint_id, i, num(r.n), num(r.l));
+    }
+    return [...totals]
+      .filter(([, t]) => t.n.some((n) => n > 0))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([endpointId, t]) => ({ endpointId, counts: t.n, latencyAvgUs: t.n.map((n, i) => (n > 0 ? t.l[i]! / n : null)) }));
   }
 
   /**

@@ -21,6 +21,7 @@ export interface Database {
   app_results: AppResultsTable;
   metrics: MetricsTable;
   ingest_checkpoints: IngestCheckpointsTable;
+  prediction_rollups: PredictionRollupsTable;
 }
 
 /*
@@ -199,4 +200,13 @@ export interface IngestCheckpointsTable {
   consumer: string;
   stream_partition: number;
   stream_offset: string;
+}
+
+/** Per endpoint and 10-second bucket: prediction rows stored and the sum of their latencies (migration 004). */
+export interface PredictionRollupsTable {
+  project: string;
+  endpoint_id: string;
+  bucket_start: BigintColumn;
+  predictions: BigintColumn;
+  latency_us_sum: DoubleColumn;
 }

@@ -29,8 +29,9 @@ export interface Tsdb {
   predictionSummary(project: string, since: number): Promise<{ endpointId: string; count: number; latencyAvgUs: number }[]>;
   /**
    * Per endpoint: count and mean latency (null without predictions) of the predictions since each
-   * of `sinces`, in the order given, read in one query (live endpoint metrics). Endpoints without
-   * predictions since the earliest of `sinces` are absent.
+   * of `sinces`, in the order given (live endpoint metrics). Endpoints without predictions since
+   * the earliest of `sinces` are absent. Exact, yet it reads at most one 10-second bucket of
+   * prediction rows per time: the rest comes from the per-bucket rollups written with the rows.
    */
   predictionSummaries(project: string, sinces: readonly number[]): Promise<PredictionSummaries[]>;
   /** The histograms kept for one window (keyed by `windowStart` of the base period). */
@@ -61,6 +62,8 @@ export interface RetentionCounts {
   window_histograms: number;
   app_results: number;
   metrics: number;
+  /** Live-metrics buckets (see `prediction_rollups`). */
+  prediction_rollups: number;
 }
 
 export interface PredictionRow {

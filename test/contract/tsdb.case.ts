@@ -284,6 +284,26 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         await assert.rejects(t.predictionSummaries('p1', [Number.NaN]), /finite/);
       }));
 
+    it('summarises exactly whatever the times, across batches, endpoints and rows stored twice', () =>
+      withTsdb(async (t) => {
+        // Predictions every 1.7 s over 20 minutes for three endpoints, in several batches, one of
+        // them delivered twice under another consumer (its rows are stored once).
+        const all = Array.from({ length: 700 }, (_, i) =>
+          prediction(i, { time: T0 + Math.round(i * 1700), endpointId: `ep-${i % 3}`, latencyUs: 100 + ((i * 37) % 500), requestId: `r-${i}` }),
+        );
+        for (let i = 0; i < all.length; i += 150) await t.writeIngestBatch({ predictions: all.slice(i, i + 150), errors: [], histograms: [] });
+        await t.writeIngestBatch({ predictions: all.slice(100, 400), errors: [], histograms: [], checkpoint: { consumer: 'other', partition: 0, offset: '1' } });
+        const sinces = [T0 - 5, T0 + 1, T0 + 9_999, T0 + 10_000, T0 + 123_456, T0 + 5 * MIN + 3, T0 + 19 * MIN + 59_999, T0 + 30 * MIN];
+        const want = ['ep-0', 'ep-1', 'ep-2'].map((id) => {
+          const mine = all.filter((p) => p.endpointId === id);
+          const counts = sinces.map((s) => mine.filter((p) => p.time >= s).length);
+          const sums = sinces.map((s) => mine.filter((p) => p.time >= s).reduce((a, p) => a + p.latencyUs, 0));
+          return { endpointId: id, counts, latencyAvgUs: counts.map((n, i) => (n > 0 ? sums[i]! / n : null)) };
+        });
+        const got = await t.predictionSummaries('p1', sinces);
+        assert.deepEqual(got.map((x) => ({ ...x, latencyAvgUs: x.latencyAvgUs.map((v) => (v === null ? null : Math.round(v * 1e6) / 1e6)) })), want.map((x) => ({ ...x, latencyAvgUs: x.latencyAvgUs.map((v) => (v === null ? null : Math.round(v * 1e6) / 1e6)) })));
+      }));
+
     it('replaces results on their key, keeps history and a latest view', () =>
       withTsdb(async (t) => {
         await t.writeResults([result('general_drift', T0), result('general_drift', T0 + 10 * MIN, { value: 0.6, status: 1 })]);
@@ -325,7 +345,7 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         await t.writeMetrics([metric(T0), metric(T0 + 10 * MIN), metric(T0 + 20 * MIN)]);
 
         const counts = await deleteOlderThan(T0 + 10 * MIN, { batchSize: 3 });
-        assert.deepEqual(counts, { predictions: 10, errors: 1, window_histograms: 2, app_results: 1, metrics: 1 });
+        assert.deepEqual(counts, { predictions: 10, errors: 1, window_histograms: 2, app_results: 1, metrics: 1, prediction_rollups: 10 });
         const all = { start: 0, end: T0 + 60 * MIN };
         const left = [...(await t.readPredictions('p1', 'ep-1', all)), ...(await t.readPredictions('p1', 'ep-2', all))];
         assert.deepEqual(left.map((p) => p.time).sort((x, y) => x - y), Array.from({ length: 10 }, (_, i) => T0 + (i + 10) * MIN));
@@ -334,7 +354,12 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         assert.deepEqual((await t.readWindowHistograms('p1', 'ep-1', 0, all.end)).map((h) => [h.feature, h.counts]), [['f0', [2]]]);
         assert.deepEqual((await t.listResults('p1')).map((r) => r.windowStart), [T0 + 10 * MIN]);
         assert.deepEqual((await t.listMetrics('p1')).map((r) => r.windowStart), [T0 + 10 * MIN, T0 + 20 * MIN]);
-        assert.deepEqual(await deleteOlderThan(T0 + 10 * MIN), { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0 });
+        assert.deepEqual(await deleteOlderThan(T0 + 10 * MIN), { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0, prediction_rollups: 0 });
+        assert.deepEqual(
+          (await t.predictionSummaries('p1', [T0])).map((x) => [x.endpointId, x.counts]),
+          [['ep-1', [5]], ['ep-2', [5]]],
+          'live metrics count what retention kept',
+        );
       }));
 
     it('stores metrics, answers hasResults and deletes an app window', () =>

@@ -4,6 +4,7 @@ import { retryBusy, type SqlFlavor } from '../dialect.ts';
 import { initialMigration } from './001-initial.ts';
 import { timeIndexesMigration } from './002-time-indexes.ts';
 import { analysisClaimsMigration } from './003-analysis-claims.ts';
+import { predictionRollupsMigration } from './004-prediction-rollups.ts';
 
 /**
  * Every schema migration, in order. Names sort by their numeric prefix; a migration is never
@@ -14,6 +15,7 @@ export function migrations(flavor: SqlFlavor): Record<string, Migration> {
     '001-initial': initialMigration(flavor),
     '002-time-indexes': timeIndexesMigration(flavor),
     '003-analysis-claims': analysisClaimsMigration(),
+    '004-prediction-rollups': predictionRollupsMigration(flavor),
   };
 }
 

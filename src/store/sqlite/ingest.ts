@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { compareOffsets } from '../../stream/port.ts';
 import { finiteOrNull, toJson } from '../codec.ts';
 import type { IngestBatch, WindowHistogram } from '../tsdb-port.ts';
+import { RollupAccumulator } from '../rollups.ts';
 import { mergeByKey, mergeHistograms, rowToHistogram } from '../tsdb-rows.ts';
 
 /*
@@ -21,6 +22,7 @@ interface Statements {
   /** Every stored feature histogram of one endpoint's window. */
   window: BetterSqlite3.Statement<[string, string, number], Parameters<typeof rowToHistogram>[0]>;
   saveHistogram: BetterSqlite3.Statement<unknown[]>;
+  addRollup: BetterSqlite3.Statement<unknown[]>;
 }
 
 const cache = new WeakMap<BetterSqlite3.Database, Statements>();
@@ -48,6 +50,11 @@ function statements(db: BetterSqlite3.Database): Statements {
            window_end = excluded.window_end, counts = excluded.counts, count = excluded.count, missing = excluded.missing,
            sum = excluded.sum, sum_sq = excluded.sum_sq, min = excluded.min, max = excluded.max`,
       ),
+      addRollup: db.prepare(
+        `INSERT INTO prediction_rollups (project, endpoint_id, bucket_start, predictions, latency_us_sum) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (project, endpoint_id, bucket_start) DO UPDATE SET
+           predictions = predictions + excluded.predictions, latency_us_sum = latency_us_sum + excluded.latency_us_sum`,
+      ),
     };
     s = prepared;
     cache.set(db, s);
@@ -73,10 +80,15 @@ function writeBatch(s: Statements, batch: IngestBatch): void {
     const done = s.checkpoint.get(cp.consumer, cp.partition);
     if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
   }
+  // Rows stored before (the insert changes nothing) are not counted again in the rollups.
+  const rollups = new RollupAccumulator();
   for (const p of batch.predictions) {
     const labels = p.labels === undefined || p.labels === null ? null : toJson(p.labels);
-    s.prediction.run(p.project, p.endpointId, p.time, Math.round(p.latencyUs), p.requestId, p.rowIndex, toJson(p.features), toJson(p.outputs), labels);
+    const latency = Math.round(p.latencyUs);
+    const r = s.prediction.run(p.project, p.endpointId, p.time, latency, p.requestId, p.rowIndex, toJson(p.features), toJson(p.outputs), labels);
+    if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, latency);
   }
+  for (const r of rollups.rows()) s.addRollup.run(r.project, r.endpoint_id, r.bucket_start, r.predictions, r.latency_us_sum);
   for (const e of batch.errors) s.error.run(e.project, e.endpointId, e.time, e.requestId, e.error.replace(/\0/g, '\uFFFD'));
   addHistograms(s, batch.histograms);
   if (cp) s.saveCheckpoint.run(cp.consumer, cp.partition, cp.offset);
