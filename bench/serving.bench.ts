@@ -182,9 +182,10 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
         figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
         figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
         figures[`round${r}_${side}_server_cpu_us_per_req`] = r1(s.cpuUsPerRequest);
+        figures[`round${r}_${side}_gc_us_per_req`] = r3((s.server.gcMs * 1000) / s.ok);
         log(
           `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s, p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
-            `server ${r1(s.cpuUsPerRequest)} µs CPU/req, loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
+            `server ${r1(s.cpuUsPerRequest)} µs CPU/req (GC ${r3((s.server.gcMs * 1000) / s.ok)} µs/req: ${s.server.gcMinor} minor, ${s.server.gcMajor} major), loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
             `(tracker sent ${s.stats.sent}, dropped ${s.stats.dropped})`,
         );
       }
@@ -243,6 +244,9 @@ function combine(runs: Run[]): Run {
     cpuSystemMs: sum((r) => r.server.cpuSystemMs),
     loopDelayP99Ms: median(runs.map((r) => r.server.loopDelayP99Ms)),
     loopDelayMaxMs: Math.max(...runs.map((r) => r.server.loopDelayMaxMs)),
+    gcMs: sum((r) => r.server.gcMs),
+    gcMinor: sum((r) => r.server.gcMinor),
+    gcMajor: sum((r) => r.server.gcMajor),
   };
   return {
     requests: sum((r) => r.requests),

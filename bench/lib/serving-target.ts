@@ -12,7 +12,7 @@
  * event-loop delay since the previous sample); `{ cmd: 'stop' }` closes everything and exits.
  * First message to the parent: `{ cmd: 'ready', on, off, inferPath }` with the two base URLs.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/common/logger.ts';
 import { createServingServer, type ServingServer } from '../../src/serving/server.ts';
@@ -29,6 +29,10 @@ export interface TargetSample {
   cpuSystemMs: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** Time spent in garbage collection (pauses seen by the main thread) and how many collections, of each kind. */
+  gcMs: number;
+  gcMinor: number;
+  gcMajor: number;
 }
 /** What the target sends back. */
 export type TargetReply =
@@ -64,6 +68,15 @@ async function main(): Promise<void> {
   await Promise.all([on.modelsLoaded(), off.modelsLoaded()]);
   const urls = { on: await on.listen(), off: await off.listen() };
 
+  let gc = { ms: 0, minor: 0, major: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.ms += e.duration;
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor += 1;
+      else gc.major += 1;
+    }
+  }).observe({ entryTypes: ['gc'] });
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   let cpu = process.cpuUsage();
@@ -71,7 +84,8 @@ async function main(): Promise<void> {
     if (msg.cmd === 'sample') {
       const used = process.cpuUsage(cpu);
       cpu = process.cpuUsage();
-      send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6 } });
+      send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, gcMs: gc.ms, gcMinor: gc.minor, gcMajor: gc.major } });
+      gc = { ms: 0, minor: 0, major: 0 };
       loop.reset();
     } else if (msg.cmd === 'flush') {
       tracker.flush().then(
