@@ -23,10 +23,8 @@ export interface TrackerStats {
 }
 
 interface Entry {
-  /** The event as tracked; absent when the caller encodes it (`key` and `encode` set). */
+  /** The event as tracked; absent when it came encoded (then `message` is set). */
   event?: InferenceEvent;
-  key?: string;
-  encode?: () => string;
   /** Topic and message, computed once in the background and kept for retries. */
   topic?: string;
   message?: OutgoingMessage;
@@ -90,14 +88,20 @@ export class Tracker {
   /**
    * Queues an event that the caller encodes as JSON text (see `EventEncoder`): the same as
    * `track(event)` with `encode()` returning `JSON.stringify(event)`, without building the event
-   * object. `encode` runs in the background, when the event's batch is published (encoding a
-   * batch in one go runs with warm caches; serving measured it at half the cost of encoding in each
-   * request), and only for events kept by sampling; so what it reads must not change after the
-   * call. When it throws, the event is dropped and counted. Synchronous; never throws.
+   * object. `encode` runs at once, only when the event is kept by sampling; when it throws, the
+   * event is dropped and counted. Synchronous; never throws.
    */
   trackEncoded(endpointId: string, isError: boolean, encode: () => string): void {
     try {
-      if (this.admit(isError)) this.enqueue({ topic: this.fixedTopic, key: endpointId, encode });
+      if (!this.admit(isError)) return;
+      let value: string;
+      try {
+        value = encode();
+      } catch (err) {
+        this.drop({ message: { key: endpointId, value: '' } }, err);
+        return;
+      }
+      this.enqueue({ topic: this.fixedTopic, message: { key: endpointId, value } });
     } catch (err) {
       this.counters.dropped += 1;
       this.report(err);
@@ -334,9 +338,8 @@ export class Tracker {
   /** Computes the topic once; an event whose topic cannot be computed is dropped. */
   private route(entry: Entry): boolean {
     if (entry.topic !== undefined) return true;
-    // A topic function needs the event object; an encoded event is encoded (its failure counted there) and decoded for it.
-    if (entry.event === undefined && typeof this.opts.topic !== 'string' && !this.serialize(entry)) return false;
     try {
+      // A topic function needs the event object; an encoded event is decoded for it.
       const event = entry.event ?? (JSON.parse(entry.message!.value) as InferenceEvent);
       const topic = typeof this.opts.topic === 'string' ? this.opts.topic : this.opts.topic(event);
       if (typeof topic !== 'string' || topic === '') throw new Error(`topic function returned ${String(topic)}`);
@@ -352,11 +355,6 @@ export class Tracker {
   private serialize(entry: Entry): boolean {
     if (entry.message) return true;
     try {
-      if (entry.encode) {
-        entry.message = { key: entry.key!, value: entry.encode() };
-        entry.encode = undefined; // what it held can go
-        return true;
-      }
       const event = entry.event!;
       entry.message = { key: event.endpointId, value: JSON.stringify(event) };
       return true;
@@ -368,7 +366,7 @@ export class Tracker {
 
   private drop(entry: Entry, err: unknown): void {
     this.counters.dropped += 1;
-    this.report(new Error(`event of endpoint ${String(entry.event?.endpointId ?? entry.key)} dropped: ${err instanceof Error ? err.message : String(err)}`));
+    this.report(new Error(`event of endpoint ${String(entry.event?.endpointId ?? entry.message?.key)} dropped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */

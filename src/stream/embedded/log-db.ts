@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS stream_meta (
 `;
 
 /** Pages of WAL after which a commit checkpoints the log. */
-const WAL_AUTOCHECKPOINT_PAGES = 4096;
+export const WAL_AUTOCHECKPOINT_PAGES = 4096;
 
 /**
  * Opens (creating if needed) the log file for several processes: WAL so that consumers read while

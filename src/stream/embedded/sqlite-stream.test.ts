@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { StreamUnavailableError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -214,6 +216,49 @@ describe('SqliteStream', () => {
     assert.deepEqual(got.map((m) => ({ key: m.key, value: m.value })), batch);
     await sub.close();
     await s.close();
+  });
+
+  it('checkpoints the log on a thread of its own once it publishes, not on the publishing connection', async () => {
+    // 40 MB of events, published in steps: SQLite's own checkpoint by the committing connection
+    // waits for 16 MB of WAL; the thread (every 20 ms here) keeps it far smaller.
+    const walPeak = async (checkpointIntervalMs: number): Promise<number> => {
+      const file = freshFile();
+      const s = make({ file, checkpointIntervalMs });
+      // Values that share nothing (the log stores a shared beginning or end once).
+      const pool = Array.from({ length: 64 }, () => randomBytes(1000).toString('hex'));
+      let peak = 0;
+      for (let i = 0; i < 200; i++) {
+        await s.publish('t', Array.from({ length: 100 }, (_, j) => ({ key: `k${j % 4}`, value: `${i}-${j}-${pool[(i * 7 + j) % 64]!}` })));
+        await new Promise((r) => setTimeout(r, 2));
+        peak = Math.max(peak, fs.statSync(`${file}-wal`).size);
+      }
+      await s.close();
+      const sub = await make({ file, ownerId: 'reader' }).subscribe('t', 'g');
+      assert.equal(await sub.lag(), 20_000, 'every event is in the log');
+      await sub.close();
+      return peak / 1e6;
+    };
+    const own = await walPeak(0);
+    const threaded = await walPeak(20);
+    assert.ok(own >= 15, `SQLite's own checkpoints let the WAL reach ${own} MB`);
+    assert.ok(threaded < own / 2, `with the thread the WAL peaked at ${threaded} MB (${own} MB without)`);
+  });
+
+  it('reports a checkpoint thread that cannot start, and stops one that runs', async () => {
+    // The thread does not keep a process alive; this timer keeps the test's until the failure comes.
+    const keepAlive = setInterval(() => undefined, 1000);
+    const failed = await new Promise<unknown>((resolve) => {
+      new WalCheckpointer(path.join(root, 'no-such-dir', 'x', 'stream.db'), { intervalMs: 10, busyTimeoutMs: 100, onFailure: resolve });
+    }).finally(() => clearInterval(keepAlive));
+    assert.match(String(failed), /unable to open|directory does not exist|SQLITE_CANTOPEN/i);
+    const file = freshFile();
+    await make({ file }).publish('t', msgs('m', 1));
+    let failures = 0;
+    const c = new WalCheckpointer(file, { intervalMs: 10, busyTimeoutMs: 100, onFailure: () => failures++ });
+    await new Promise((r) => setTimeout(r, 50));
+    await c.stop();
+    await c.stop();
+    assert.equal(failures, 0, 'a thread stopped on purpose is not a failure');
   });
 
   it('truncates the acknowledged part of a pack and keeps the rest readable', async () => {

@@ -8,9 +8,10 @@ import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '..
 import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { byPartition, checkMessages } from '../batching.ts';
-import { nextOffsetStatement, openLogDatabase, settlePartitions } from './log-db.ts';
+import { nextOffsetStatement, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
 import { cutPacks, dropFirstEvents, encodePack } from './log-pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
 /** Options of {@link SqliteStream}. */
 export interface SqliteStreamOptions {
@@ -34,6 +35,12 @@ export interface SqliteStreamOptions {
   pollIntervalMs?: number;
   /** Milliseconds to wait for another process's write lock. @default 5000 */
   busyTimeoutMs?: number;
+  /**
+   * Once this handle publishes, the log's checkpoints run on a thread of their own every this many
+   * milliseconds (see wal-checkpointer.ts), never on the publishing event loop. 0: SQLite's own,
+   * by the committing connection. @default 1000
+   */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -60,6 +67,9 @@ export class SqliteStream implements Stream {
   private readonly nextOffset: BetterSqlite3.Statement<[], { next: number }>;
   private readonly active = new Map<string, SqliteSubscription>();
   private closed = false;
+  private readonly checkpointIntervalMs: number;
+  private readonly busyTimeoutMs: number;
+  private checkpointer: WalCheckpointer | undefined;
 
   constructor(opts: SqliteStreamOptions) {
     this.file = opts.file;
@@ -70,7 +80,9 @@ export class SqliteStream implements Stream {
     this.subscribeTimeoutMs = Math.max(0, opts.subscribeTimeoutMs ?? 2 * this.leaseTtlMs);
     this.renewIntervalMs = Math.max(0, opts.renewIntervalMs ?? Math.ceil(this.leaseTtlMs / 3));
     this.pollIntervalMs = positive('pollIntervalMs', opts.pollIntervalMs ?? 20);
-    this.db = openLogDatabase(opts.file, opts.busyTimeoutMs ?? 5000);
+    this.busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+    this.checkpointIntervalMs = Math.max(0, opts.checkpointIntervalMs ?? 1000);
+    this.db = openLogDatabase(opts.file, this.busyTimeoutMs);
     try {
       this.partitions = settlePartitions(this.db, opts.partitions);
       this.leases = new GroupLeases(this.db);
@@ -91,6 +103,7 @@ export class SqliteStream implements Stream {
     checkName('topic', topic);
     checkMessages(topic, messages, (text) => new ValidationError(text));
     if (messages.length === 0) return;
+    this.startCheckpointer();
     const ts = this.clock.now();
     const parts = this.partitions === 1 ? new Map([[0, messages]]) : byPartition(messages, (key) => partitionFor(key, this.partitions));
     const rows: { partition: number; row: ReturnType<typeof encodePack> }[] = [];
@@ -194,7 +207,22 @@ export class SqliteStream implements Stream {
     this.closed = true;
     for (const sub of [...this.active.values()]) await sub.close().catch(() => undefined);
     this.active.clear();
+    await this.checkpointer?.stop();
     this.db.close();
+  }
+
+  /** Moves this handle's checkpoints to a thread, on its first publish (a file log only). */
+  private startCheckpointer(): void {
+    if (this.checkpointer || this.checkpointIntervalMs === 0 || this.db.memory) return;
+    this.checkpointer = new WalCheckpointer(this.file, {
+      intervalMs: this.checkpointIntervalMs,
+      busyTimeoutMs: this.busyTimeoutMs,
+      onFailure: () => {
+        // Back to checkpointing on commit; the thread is not started again.
+        if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+      },
+    });
+    this.db.pragma('wal_autocheckpoint = 0');
   }
 
   private checkOpen(): void {
