@@ -4,21 +4,22 @@
  * servers over the same model object, one tracking every request to a real stream (the embedded
  * SQLite log, or NATS with `--backend postgres`) and one without a tracker; the load comes from
  * autocannon in another process (`bench/lib/http-load.ts`), a fixed number of connections for a
- * fixed time per run. Each round gives each side `--duration` seconds, optionally cut into slices
- * of `--slice` seconds; runs alternate between the sides (off/on, on/off, ...) from one load
- * process kept for the whole benchmark, so drift in the machine does not favour one side. The
- * tracker is flushed after each run (its CPU time counts for the 'on' side), outside the timed part.
+ * fixed time per run. Each round runs each side once for `--duration` seconds; runs alternate
+ * between the sides (off/on, on/off, ...) from one load process kept for the whole benchmark, so
+ * drift in the machine does not favour one side. The tracker is flushed after each run (its CPU
+ * time counts for the 'on' side), outside the timed part.
  *
  * Headline: the median over rounds of (on req/s) / (off req/s) within each round, target ≥ 0.95.
  * The two sides of a round run back to back, so each ratio compares them under close machine
  * conditions: on this 2-core virtual machine throughput drifts by 10–20% from one 8-second run to
  * the next, even with tracking off on both servers. The ratio of the medians is printed too, as is
- * the p99 added by tracking (target ≤ 1 ms; with slices, a side's p50/p99 are the medians over its
- * slices). Shorter slices (`--slice 1`) interleave the sides more finely and steady the ratio, but
- * each slice opens its connections anew, which lowers both rates. Nothing is pinned to a core: on a 2-core machine the server and the
- * load generator each take about one core, so both sides see the same contention.
+ * the p99 added by tracking (target ≤ 1 ms). Runs of a second or two, interleaved, look steadier
+ * but are biased towards tracking: work it starts in the background (the log's checkpoint thread,
+ * old-generation GC, the kernel writing the log back) lands in the next run, the other side's.
+ * Nothing is pinned to a core: on a 2-core machine the server and the load generator each take
+ * about one core, so both sides see the same contention.
  *
- * Arguments: `--duration S` (per side per round, default 8), `--slice S` (default: the duration), `--rounds N` (3), `--connections N` (32),
+ * Arguments: `--duration S` (per run, default 8), `--rounds N` (3), `--connections N` (32),
  * `--warmup S` (3), `--rows N` (rows per request, 1), `--features N` (4),
  * `--backend embedded|postgres` (stream: embedded SQLite log, or NATS JetStream), `--profile [DIR]`
  * (run the serving process under `node --cpu-prof`, profile written to DIR at the end).
@@ -131,10 +132,6 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
   const backend = await openBenchBackend(backendName(args.backend), 'mw-bench-serving-');
   const figures: Record<string, Figure> = { backend: backend.describe, connections, duration_s: duration, rows_per_request: rows, features };
   const baseline: Record<string, Figure> = {};
-  const slice = whole(args, 'slice', duration);
-  if (slice > duration) throw new Error(`--slice (${slice}) must not be longer than --duration (${duration})`);
-  const slices = Math.round(duration / slice);
-  figures.slice_s = duration / slices;
   let target: Target | undefined;
   const loader = LoadProcess.start();
   try {
@@ -170,13 +167,9 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const on: Run[] = [];
     const off: Run[] = [];
     for (let r = 1; r <= rounds; r++) {
-      const parts: Record<'on' | 'off', Run[]> = { on: [], off: [] };
-      for (let k = 0; k < slices; k++) {
-        const order: ('on' | 'off')[] = (r + k) % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
-        for (const side of order) parts[side].push(await run(side, duration / slices));
-      }
-      for (const side of ['off', 'on'] as const) {
-        const s = combine(parts[side]);
+      const order: ('on' | 'off')[] = r % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
+      for (const side of order) {
+        const s = await run(side, duration);
         (side === 'on' ? on : off).push(s);
         figures[`round${r}_${side}_req_per_s`] = r1(s.requestsPerS);
         figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
@@ -231,39 +224,6 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     await target?.stop();
     await backend.cleanup();
   }
-}
-
-/** One side of a round from its slices: rates over the summed time, CPU over the summed requests, medians of the percentiles. */
-function combine(runs: Run[]): Run {
-  const last = runs[runs.length - 1]!;
-  const sum = (f: (r: Run) => number) => runs.reduce((a, r) => a + f(r), 0);
-  const ok = sum((r) => r.ok);
-  const seconds = sum((r) => r.seconds);
-  const server: TargetSample = {
-    cpuUserMs: sum((r) => r.server.cpuUserMs),
-    cpuSystemMs: sum((r) => r.server.cpuSystemMs),
-    loopDelayP99Ms: median(runs.map((r) => r.server.loopDelayP99Ms)),
-    loopDelayMaxMs: Math.max(...runs.map((r) => r.server.loopDelayMaxMs)),
-    gcMs: sum((r) => r.server.gcMs),
-    gcMinor: sum((r) => r.server.gcMinor),
-    gcMajor: sum((r) => r.server.gcMajor),
-  };
-  return {
-    requests: sum((r) => r.requests),
-    ok,
-    non2xx: sum((r) => r.non2xx),
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    seconds,
-    requestsPerS: ok / seconds,
-    p50Ms: median(runs.map((r) => r.p50Ms)),
-    p90Ms: median(runs.map((r) => r.p90Ms)),
-    p99Ms: median(runs.map((r) => r.p99Ms)),
-    meanMs: sum((r) => r.meanMs * r.ok) / ok,
-    cpuUsPerRequest: ((server.cpuUserMs + server.cpuSystemMs) * 1000) / ok,
-    server,
-    stats: last.stats,
-  };
 }
 
 /** The `serving` benchmark. */
