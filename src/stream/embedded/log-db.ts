@@ -5,7 +5,7 @@ import { ValidationError } from '../../common/errors.ts';
 
 /*
  * The embedded log's SQLite file. A `log` row holds `n` events of one partition with the offsets
- * `seq - n + 1 … seq` (see log-pack.ts). `seq` is AUTOINCREMENT so that a number is never reused,
+ * `seq - n + 1 … seq` (see pack.ts). `seq` is AUTOINCREMENT so that a number is never reused,
  * even after retention deletes the newest rows: offsets only ever grow. SQLite has one writer at a
  * time and offsets are assigned inside the write, so readers never see a lower seq appear after a higher one.
  */

@@ -9,7 +9,7 @@ import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { byPartition, checkMessages } from '../batching.ts';
 import { nextOffsetStatement, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
-import { cutPacks, dropFirstEvents, encodePack } from './log-pack.ts';
+import { cutPacks, dropFirstEvents, encodePack } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 
@@ -49,7 +49,7 @@ export interface SqliteStreamOptions {
  * The embedded stream: a durable log in a SQLite file that producers (serving, tracking) and
  * consumers (stream processor, controller, writer) in any number of processes share. One
  * consumer at a time reads a (topic, group), enforced by a lease row. Offsets number the events
- * of the whole log, as decimal strings; a row holds a pack of consecutive ones (see log-pack.ts).
+ * of the whole log, as decimal strings; a row holds a pack of consecutive ones (see pack.ts).
  * better-sqlite3 is synchronous and each call is one short transaction, so no lock is ever held
  * across an `await`.
  */
@@ -98,7 +98,7 @@ export class SqliteStream implements Stream {
 
   /**
    * Appends the messages in one transaction: all of them or none. Each partition's messages become
-   * one row (a pack, see log-pack.ts) holding consecutive offsets.
+   * one row (a pack, see pack.ts) holding consecutive offsets.
    */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     this.checkOpen();

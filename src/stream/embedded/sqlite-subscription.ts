@@ -4,7 +4,7 @@ import { ValidationError } from '../../common/errors.ts';
 import type { StreamMessage, Subscription } from '../port.ts';
 import { StreamClosedError, StreamLeaseLostError } from './errors.ts';
 import type { GroupLeases } from './group-lease.ts';
-import { decodePackIndex, packedValue } from './log-pack.ts';
+import { decodePackIndex, packedValue } from '../pack.ts';
 
 /** A `log` row in raw mode: partition, seq, key, value, ts, n, pack. */
 type LogRow = [partition: number, seq: number, key: string, value: string, ts: number, n: number, pack: string | null];

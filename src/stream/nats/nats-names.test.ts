@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ValidationError } from '../../common/errors.ts';
 import { cutRuns } from '../batching.ts';
 import { checkTopic, partitionSubject, placeGroup, placeTopic } from './nats-names.ts';
-import { BASE_HEADER, COUNT_HEADER, decodeEntries, decodePack, encodeEntries, nextOffsetAfter, PACK_HEADER, PACK_VERSION } from './nats-pack.ts';
+import { BASE_HEADER, COUNT_HEADER, decodeEntries, decodePack, decodeSharedEntries, encodeEntries, nextOffsetAfter, PACK_HEADER, PACK_VERSION } from './nats-pack.ts';
 import { parseNatsUrl } from './nats-url.ts';
 
 const hdrs = (o: Record<string, string>) => ({ get: (k: string) => o[k] ?? '' });
@@ -45,7 +45,8 @@ describe('NATS packs', () => {
     const body = encodeEntries(messages);
     const pack = decodePack({ seq: 7, headers: hdrs({ [PACK_HEADER]: PACK_VERSION, [BASE_HEADER]: '40' }), data: body, timestampMs: 5 });
     assert.deepEqual(pack, { seq: 7, base: 40, entries: messages.map((m) => [m.key, m.value]), timestamp: 5 });
-    assert.deepEqual(decodeEntries(encodeEntries([])), []);
+    assert.deepEqual(decodeSharedEntries(encodeEntries([])), []);
+    assert.deepEqual(decodeSharedEntries(encodeEntries([messages[0]!])), [['k', 'v"1,2\n3']]);
     assert.equal(nextOffsetAfter(hdrs({ [PACK_HEADER]: PACK_VERSION, [BASE_HEADER]: '40', [COUNT_HEADER]: '3' })), 43);
     assert.equal(decodePack({ seq: 1, headers: undefined, data: body, timestampMs: 0 }), undefined, 'not ours');
   });
@@ -57,8 +58,28 @@ describe('NATS packs', () => {
     assert.equal(nextOffsetAfter(hdrs({ [PACK_HEADER]: '1', [BASE_HEADER]: '40', [COUNT_HEADER]: '2' })), 42);
   });
 
-  it('refuses damaged version-2 bodies', () => {
+  it('stores what the events of one key share once, and reads them back as they were', () => {
+    const messages = Array.from({ length: 90 }, (_, i) => ({
+      key: `ep-${i % 3}`,
+      value: `{"endpointId":"ep-${i % 3}","modelUri":"store://models/p/m:latest","when":"${i}","x":[${i},"é😀"]},"featureNames":["a","b","c"]}`,
+    }));
+    const body = encodeEntries(messages);
+    const whole = Buffer.byteLength(messages.map((m) => m.key + m.value).join(''));
+    assert.ok(body.length < whole / 2, `${body.length} bytes for ${whole}`);
+    const pack = decodePack({ seq: 3, headers: hdrs({ [PACK_HEADER]: PACK_VERSION, [BASE_HEADER]: '0' }), data: body, timestampMs: 1 });
+    assert.deepEqual(pack?.entries, messages.map((m) => [m.key, m.value]));
     const good = Buffer.from(encodeEntries([{ key: 'ab', value: 'cd' }])).toString();
+    for (const bad of ['', 'abcd', '{"lens":[2],"keys":["ab"]}\nabc', '{"lens":[2,1],"keys":["ab"]}\ncd', '{"lens":[2],"keys":[]}\ncd', 'nope\ncd', '{"lens":[],"keys":[]}\nx']) {
+      assert.equal(decodeSharedEntries(Buffer.from(bad)), undefined, JSON.stringify(bad));
+    }
+    assert.deepEqual(decodeSharedEntries(Buffer.from(good)), [['ab', 'cd']]);
+  });
+
+  it('still reads version-2 bodies, and refuses damaged ones', () => {
+    const good = '1:2,2\nabcd';
+    const pack = decodePack({ seq: 7, headers: hdrs({ [PACK_HEADER]: '2', [BASE_HEADER]: '40' }), data: Buffer.from('2:1,2,1,0\nkv1ü'), timestampMs: 5 });
+    assert.deepEqual(pack?.entries, [['k', 'v1'], ['ü', '']]);
+    assert.equal(nextOffsetAfter(hdrs({ [PACK_HEADER]: '2', [BASE_HEADER]: '40', [COUNT_HEADER]: '2' })), 42);
     for (const bad of ['', '1:2,2', '1:2,2\nabc', '1:2,2\nabcde', '2:2,2\nabcd', 'x:2,2\nabcd', '1:2,-1\nab', '1:a,2\nabcd']) {
       assert.equal(decodeEntries(Buffer.from(bad)), undefined, JSON.stringify(bad));
     }

@@ -1,3 +1,4 @@
+import { decodePackIndex, encodePack, packedValue, type PackIndex } from '../pack.ts';
 import type { OutgoingMessage } from '../port.ts';
 
 /**
@@ -6,17 +7,23 @@ import type { OutgoingMessage } from '../port.ts';
  * events, so event `i` of a pack has offset `base + i`: offsets count events per partition (as
  * Kafka's do), whatever the packing.
  *
- * Body of version 2 (written): UTF-8 text `<n>:<k0>,<v0>,<k1>,<v1>,...\n` followed by every key
- * and value back to back, the lengths counting UTF-16 code units. The values (JSON already) go in
- * verbatim: no second JSON escaping on the producer, one decode and string slices on the reader.
+ * Body of version 3 (written): UTF-8 text, the pack's JSON index (`PackIndex` of ../pack.ts: the
+ * lengths, the keys, and per key the beginning and end its events share, stored once), a newline,
+ * then the events' remaining middles back to back. The values (JSON already) go in verbatim: no
+ * second JSON escaping on the producer, one decode and string slices on the reader; what the
+ * events of one endpoint share (ids, model URI, feature names) is about half of an event.
+ * Body of version 2 (still read): `<n>:<k0>,<v0>,<k1>,<v1>,...\n` followed by every key and value
+ * back to back, the lengths counting UTF-16 code units.
  * Body of version 1 (still read): a JSON array of `[key, value]` pairs.
  */
 export const PACK_HEADER = 'Mw-Pack';
 export const BASE_HEADER = 'Mw-Base';
 export const COUNT_HEADER = 'Mw-Count';
 /** The version written. */
-export const PACK_VERSION = '2';
+export const PACK_VERSION = '3';
+const PACK_V2 = '2';
 const PACK_V1 = '1';
+const READ_VERSIONS: ReadonlySet<string | undefined> = new Set([PACK_VERSION, PACK_V2, PACK_V1]);
 
 /** The events of one stored JetStream message. */
 export interface Pack {
@@ -34,15 +41,10 @@ const NEWLINE = 0x0a;
 
 /** The body of a pack (version {@link PACK_VERSION}). */
 export function encodeEntries(messages: readonly OutgoingMessage[]): Uint8Array {
-  let head = `${messages.length}:`;
-  let data = '';
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]!;
-    head += i === 0 ? `${m.key.length},${m.value.length}` : `,${m.key.length},${m.value.length}`;
-    data += m.key;
-    data += m.value;
-  }
-  return Buffer.from(`${head}\n${data}`, 'utf8');
+  if (messages.length === 0) return Buffer.from(`${JSON.stringify({ lens: [], keys: [] })}\n`, 'utf8');
+  const row = encodePack(messages);
+  const index = row.pack ?? JSON.stringify({ lens: [row.value.length], keys: [row.key] } satisfies PackIndex);
+  return Buffer.from(`${index}\n${row.value}`, 'utf8');
 }
 
 /** What {@link decodePack} reads from a JetStream message. */
@@ -57,11 +59,36 @@ export interface RawPack {
 export function decodePack(raw: RawPack): Pack | undefined {
   const h = raw.headers;
   const version = h?.get(PACK_HEADER);
-  if (!h || (version !== PACK_VERSION && version !== PACK_V1)) return undefined;
+  if (!h || !READ_VERSIONS.has(version)) return undefined;
   const base = Number(h.get(BASE_HEADER));
   if (!Number.isSafeInteger(base) || base < 0) return undefined;
-  const entries = version === PACK_VERSION ? decodeEntries(raw.data) : decodeJsonEntries(raw.data);
+  const entries = version === PACK_VERSION ? decodeSharedEntries(raw.data) : version === PACK_V2 ? decodeEntries(raw.data) : decodeJsonEntries(raw.data);
   return entries ? { seq: raw.seq, base, entries, timestamp: raw.timestampMs } : undefined;
+}
+
+/** A version-3 body's entries; undefined when it is malformed. */
+export function decodeSharedEntries(data: Uint8Array): [string, string][] | undefined {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const newline = buf.indexOf(NEWLINE);
+  if (newline < 0) return undefined;
+  const value = buf.toString('utf8', newline + 1);
+  let index: PackIndex;
+  try {
+    const n = (JSON.parse(buf.toString('utf8', 0, newline)) as { lens?: unknown }).lens;
+    if (!Array.isArray(n)) return undefined;
+    if (n.length === 0) return value === '' ? [] : undefined;
+    index = decodePackIndex(buf.toString('utf8', 0, newline), n.length, value.length);
+  } catch {
+    return undefined;
+  }
+  const entries = new Array<[string, string]>(index.lens.length);
+  let at = 0;
+  for (let i = 0; i < index.lens.length; i++) {
+    const len = index.lens[i]!;
+    entries[i] = [index.keys[index.ki ? index.ki[i]! : 0]!, packedValue(index, i, value.slice(at, at + len))];
+    at += len;
+  }
+  return entries;
 }
 
 /** A version-2 body's entries; undefined when it is malformed. */
@@ -102,7 +129,7 @@ function decodeJsonEntries(data: Uint8Array): [string, string][] | undefined {
 /** The offset right after a stored pack, from its headers alone. */
 export function nextOffsetAfter(headers: { get(name: string): string } | undefined): number | undefined {
   const version = headers?.get(PACK_HEADER);
-  if (!headers || (version !== PACK_VERSION && version !== PACK_V1)) return undefined;
+  if (!headers || !READ_VERSIONS.has(version)) return undefined;
   const base = Number(headers.get(BASE_HEADER));
   const count = Number(headers.get(COUNT_HEADER));
   return Number.isSafeInteger(base) && Number.isSafeInteger(count) ? base + count : undefined;

@@ -1,8 +1,9 @@
-import type { OutgoingMessage } from '../port.ts';
+import type { OutgoingMessage } from './port.ts';
 
 /*
- * Several events of one partition travel in one row of the embedded log (a "pack"), so that a
- * publish of hundreds of events is one INSERT and a fetch reads a few rows. A row holds `n` events
+ * Several events of one partition travel together as a "pack": one row of the embedded log (below),
+ * one message of NATS JetStream (nats/nats-pack.ts, version 3). In the embedded log a publish of
+ * hundreds of events is then one INSERT and a fetch reads a few rows. A row holds `n` events
  * whose offsets are `seq - n + 1 … seq`: its `seq` is the offset of its last event, so `seq > cursor`
  * finds every row holding an event after the cursor, retention (`seq <= floor`) deletes only rows
  * whose every event is acknowledged, and offsets count events as before.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../../tracking/seeded-random.ts';
-import type { OutgoingMessage } from '../port.ts';
-import { cutPacks, decodePackIndex, dropFirstEvents, encodePack, MAX_PACK_CHARS, packedValue, type PackRow } from './log-pack.ts';
+import { seededRandom } from '../tracking/seeded-random.ts';
+import type { OutgoingMessage } from './port.ts';
+import { cutPacks, decodePackIndex, dropFirstEvents, encodePack, MAX_PACK_CHARS, packedValue, type PackRow } from './pack.ts';
 
 /** Every message of a stored row, as a reader gets them. */
 function unpack(row: PackRow): OutgoingMessage[] {
