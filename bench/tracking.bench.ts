@@ -1,0 +1,129 @@
+/**
+ * `tracking` benchmark: what tracking one request costs the serving process, in CPU time per event,
+ * without HTTP around it (the `serving` benchmark measures the whole request).
+ *
+ * - Tracking into the embedded log (the headline, an absolute target): `Tracker.trackEncoded` for
+ *   every request and a flush every 5,000, into a fresh embedded SQLite log (encoding, queueing,
+ *   packing, the SQLite writes; the log's checkpoint thread included, as the process's CPU time
+ *   counts every thread). Target ≤ 2.75 µs per event: 5% of the ~55 µs of CPU a request costs the
+ *   serving process, the `serving` benchmark's ≥ 0.95 throughput target seen from the CPU side.
+ * - Encoding: `EventEncoder.encode` against building the event object and `JSON.stringify`-ing it
+ *   (`buildInferenceEvent`, the anchor), on the same requests, alternating 5 rounds; medians.
+ * - The log's size: characters stored per event against the event's own length (what the events
+ *   of one endpoint share is stored once per pack).
+ *
+ * Requests are the `serving` benchmark's: one row of 4 features and one output, from one endpoint
+ * with a tag, a model URI and feature names. `--events N` (default 200000).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { openStream } from '../src/stream/connect.ts';
+import { buildInferenceEvent, EventEncoder, type EndpointInfo, type EventArgs } from '../src/tracking/event.ts';
+import { seededRandom } from '../src/tracking/seeded-random.ts';
+import { Tracker } from '../src/tracking/tracker.ts';
+import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+
+const ROUNDS = 5;
+const FLUSH_EVERY = 5000;
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** CPU microseconds (user + system, every thread of the process) per event of `fn`. */
+async function cpuPerEvent(n: number, fn: () => void | Promise<void>): Promise<number> {
+  const before = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / n;
+}
+
+async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
+  const n = args.events === undefined ? 200_000 : Number(args.events);
+  if (!Number.isInteger(n) || n < FLUSH_EVERY) throw new Error(`--events must be a whole number >= ${FLUSH_EVERY}, got '${String(args.events)}'`);
+  const endpoint: EndpointInfo = {
+    endpointId: '62e475fd2bbf4c0d9a1e3b7c5d8f0a12',
+    project: 'bench',
+    function: 'serving',
+    model: 'm',
+    tag: 'latest',
+    modelUri: 'store://models/bench/m:latest',
+    featureNames: ['x0', 'x1', 'x2', 'x3'],
+  };
+  const u = seededRandom(5);
+  const t0 = Date.now();
+  // Kept as plain numbers so that the requests themselves cost the collector little.
+  const values = Float64Array.from({ length: n * 4 }, () => Math.round(u() * 1e6) / 1e4);
+  const args_ = (i: number): EventArgs => ({
+    start: { ns: 0n, ms: t0 + i * 0.05 },
+    latencyUs: 200 + (i % 800),
+    requestId: `7f3c2a1e-0b4d-4e8f-9a6b-${String(i).padStart(12, '0')}`,
+    inputs: [[values[i * 4]!, values[i * 4 + 1]!, values[i * 4 + 2]!, values[i * 4 + 3]!]],
+    outputs: [values[i * 4]! * 0.5],
+  });
+  const encoder = new EventEncoder(endpoint);
+  let sink = 0; // keeps the results alive to the optimiser
+
+  const encode: number[] = [];
+  const build: number[] = [];
+  log(`encoding ${n} events, ${ROUNDS} rounds alternating with build + JSON.stringify ...`);
+  for (let r = 0; r < ROUNDS; r++) {
+    build.push(await cpuPerEvent(n, () => {
+      for (let i = 0; i < n; i++) sink += JSON.stringify(buildInferenceEvent(endpoint, args_(i))).length;
+    }));
+    encode.push(await cpuPerEvent(n, () => {
+      for (let i = 0; i < n; i++) sink += encoder.encode(args_(i)).length;
+    }));
+  }
+
+  log(`tracking ${n} events into a fresh embedded log ...`);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-bench-tracking-'));
+  const figures: Record<string, Figure> = { events: n, features: 4 };
+  try {
+    const stream = await openStream('', { home });
+    const tracker = new Tracker({ stream, topic: 'events.bench' });
+    const trackUs = await cpuPerEvent(n, async () => {
+      for (let i = 0; i < n; i++) {
+        const a = args_(i);
+        tracker.trackEncoded(endpoint.endpointId, false, () => encoder.encode(a));
+        if ((i + 1) % FLUSH_EVERY === 0) await tracker.flush();
+      }
+      await tracker.flush();
+    });
+    const stats = tracker.stats();
+    await tracker.close();
+    await stream.close();
+    if (stats.sent !== n || stats.dropped !== 0) throw new Error(`the tracker sent ${stats.sent} of ${n} events (${stats.dropped} dropped)`);
+    const db = new BetterSqlite3(path.join(home, 'stream.db'), { readonly: true });
+    let stored: number;
+    try {
+      stored = (db.prepare('SELECT SUM(LENGTH(value)) AS c FROM log').get() as { c: number }).c;
+    } finally {
+      db.close();
+    }
+    const eventChars = encoder.encode(args_(0)).length;
+    figures.encode_us_per_event = r3(median(encode));
+    figures.track_into_embedded_log_us_per_event = r3(trackUs);
+    figures.event_chars = eventChars;
+    figures.log_chars_per_event = r3(stored / n);
+    figures.log_vs_event_size = r3(stored / n / eventChars);
+    log(`  encode ${figures.encode_us_per_event} µs, build + stringify ${r3(median(build))} µs, tracked into the log ${figures.track_into_embedded_log_us_per_event} µs per event; ${figures.log_chars_per_event} of ${eventChars} characters stored per event (${sink > 0 ? 'ok' : ''})`);
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+  figures.encode_vs_build_stringify = r3(median(encode) / median(build));
+  const ratio = Number(figures.track_into_embedded_log_us_per_event);
+  return { figures, baseline: { build_stringify_us_per_event: r3(median(build)), target_us_per_event: 2.75 }, ratio, target: 2.75, better: 'lower' };
+}
+
+/** The `tracking` benchmark. */
+export const bench: Benchmark = {
+  name: 'tracking',
+  description: 'CPU per tracked event: EventEncoder vs build + JSON.stringify; tracking into the embedded log; log size per event',
+  run: runBench,
+};
