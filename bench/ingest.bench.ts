@@ -45,7 +45,7 @@ import { DEFAULT_BATCH_SIZE, StreamProcessor } from '../src/pipeline/stream-proc
 import { Platform } from '../src/project/platform.ts';
 import { openTsdb } from '../src/store/connect.ts';
 import { insertIgnore, POSTGRES_TRAITS } from '../src/store/dialect.ts';
-import { mysqlPoolOptions } from '../src/store/mysql/open.ts';
+import { mysqlConnectionOptions } from '../src/store/mysql/open.ts';
 import { postgresPoolConfig } from '../src/store/postgres/open.ts';
 import { PREDICTION_COLUMN_TYPES, unnestInsertIgnore } from '../src/store/postgres/unnest-insert.ts';
 import type { Database } from '../src/store/schema.ts';
@@ -58,6 +58,7 @@ import { deleteNatsNamespace, NATS_SERVER } from '../test/backends/nats.ts';
 import type { ProducerMessage } from './lib/ingest-producer.ts';
 import { ENDPOINTS, FEATURE_NAMES, FEATURES, IngestWorkload, LABEL_NAMES, modelUri, PROJECT, referenceStats, trackAll } from './lib/ingest-workload.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+import { createMonitoredProject } from './lib/bench-project.ts';
 
 type StoreKind = 'sqlite' | 'postgres' | 'mysql';
 type StreamKind = 'embedded' | 'nats';
@@ -115,13 +116,7 @@ interface IngestRun {
 
 async function setUpProject(platform: Platform): Promise<void> {
   const now = Date.now();
-  await platform.store.createProject({
-    name: PROJECT,
-    description: 'ingest benchmark',
-    labels: {},
-    monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 10, enabledAt: now },
-    createdAt: now,
-  });
+  await createMonitoredProject(platform.store, { name: PROJECT, description: 'ingest benchmark', now, maxWindowsPerTick: 10 });
   const stats = referenceStats();
   for (let k = 0; k < ENDPOINTS; k++) {
     await platform.store.putModel({
@@ -326,8 +321,7 @@ async function rawPostgres(url: string, rows: readonly RawRow[]): Promise<number
 
 /** Multi-row INSERT batches (2,000 rows each) in one transaction into an empty copy of `predictions`. */
 async function rawMysql(url: string, rows: readonly RawRow[]): Promise<number> {
-  const o = mysqlPoolOptions(url);
-  const conn = await createConnection({ host: o.host, port: o.port, user: o.user, password: o.password, database: o.database, charset: 'utf8mb4' });
+  const conn = await createConnection(mysqlConnectionOptions(url));
   try {
     await conn.query(`create table ${RAW_TABLE} like predictions`);
     const t0 = performance.now();

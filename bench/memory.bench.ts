@@ -30,6 +30,7 @@ import type { OutageReport } from './lib/memory-tracker-child.ts';
 import { rng } from '../test/e2e/helpers.ts';
 import { openBenchPlatform, parseBackend } from './lib/controller-platform.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+import { createMonitoredProject } from './lib/bench-project.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PROJECT = 'bench-memory';
@@ -79,13 +80,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 /** Logs 100 models with 20 features and reference stats, so the processor keeps histograms. */
 async function logModels(platform: Platform): Promise<void> {
   const now = platform.clock.now();
-  await platform.store.createProject({
-    name: PROJECT,
-    description: 'memory benchmark',
-    labels: {},
-    monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 12, enabledAt: now },
-    createdAt: now,
-  });
+  await createMonitoredProject(platform.store, { name: PROJECT, description: 'memory benchmark', now, maxWindowsPerTick: 12 });
   const g = rng(7);
   const featureNames = Array.from({ length: FEATURES }, (_, k) => `feature_${k}`);
   const cols: Record<string, number[]> = {};

@@ -13,6 +13,7 @@ import type { Platform } from '../../src/project/platform.ts';
 import type { PredictionRow } from '../../src/store/tsdb-port.ts';
 import { computeFeatureStats } from '../../src/stats/feature-stats.ts';
 import { rng } from '../../test/e2e/helpers.ts';
+import { createMonitoredProject } from './bench-project.ts';
 
 /** Shape of the fixture. */
 export interface ControllerFixtureOptions {
@@ -38,13 +39,7 @@ export async function buildControllerFixture(platform: Platform, o: ControllerFi
   const { store } = platform;
   const now = platform.clock.now();
   const periodMs = o.basePeriodMinutes * 60_000;
-  await store.createProject({
-    name: o.project,
-    description: 'controller benchmark',
-    labels: {},
-    monitoring: { enabled: true, basePeriodMinutes: o.basePeriodMinutes, graceSeconds: 60, maxWindowsPerTick: 12, enabledAt: now },
-    createdAt: now,
-  });
+  await createMonitoredProject(store, { name: o.project, description: 'controller benchmark', now, maxWindowsPerTick: 12, basePeriodMinutes: o.basePeriodMinutes });
   await store.putFunction({
     project: o.project,
     name: HISTOGRAM_DRIFT_APP,

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
+import { mysqlConnectionOptions } from '../../src/store/mysql/open.ts';
 import pg from 'pg';
 import { ManualClock } from '../../src/common/clock.ts';
 import { createLogger } from '../../src/common/logger.ts';
@@ -92,14 +93,7 @@ async function analyzeDatabase(backend: BenchBackend, url: string): Promise<void
       await client.end();
     }
   } else if (backend === 'mysql+nats') {
-    const u = new URL(url);
-    const conn = await createConnection({
-      host: u.hostname,
-      port: u.port ? Number(u.port) : 3306,
-      user: decodeURIComponent(u.username) || 'root',
-      password: decodeURIComponent(u.password) || undefined,
-      database: u.pathname.slice(1),
-    });
+    const conn = await createConnection(mysqlConnectionOptions(url));
     try {
       await conn.query(`analyze table ${ANALYZED_TABLES.join(', ')}`);
     } finally {

@@ -1,7 +1,7 @@
 /**
  * HTTP load from its own process: autocannon's programmatic API with a fixed number of
- * connections for a fixed time. Run by {@link runHttpLoad}, which forks this file; the child
- * answers one {@link LoadSummary} over IPC and exits.
+ * connections for a fixed time. Run by {@link LoadProcess}, which forks this file; the child
+ * answers a {@link LoadSummary} over IPC for each spec it is sent, and exits when the parent disconnects.
  *
  * autocannon's own histogram keeps whole milliseconds; the latency percentiles here come from
  * every response's time (float milliseconds from `process.hrtime`), so sub-millisecond
@@ -106,8 +106,8 @@ const SELF = fileURLToPath(import.meta.url);
 type LoadReply = { ok: true; summary: LoadSummary } | { ok: false; error: string };
 
 /**
- * A load process kept for several runs (so that short runs can alternate between two servers
- * without a process start between them). Runs one {@link LoadSpec} at a time.
+ * A load process (so that the load and the server do not share an event loop), kept for several
+ * runs. Runs one {@link LoadSpec} at a time.
  */
 export class LoadProcess {
   private constructor(private readonly child: ChildProcess) {}
@@ -134,16 +134,6 @@ export class LoadProcess {
     const exited = once(this.child, 'exit');
     this.child.disconnect();
     await exited;
-  }
-}
-
-/** Runs one load in a child process (so the load and the server do not share an event loop). */
-export async function runHttpLoad(spec: LoadSpec): Promise<LoadSummary> {
-  const loader = LoadProcess.start();
-  try {
-    return await loader.run(spec);
-  } finally {
-    await loader.stop();
   }
 }
 

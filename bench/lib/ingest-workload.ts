@@ -8,7 +8,7 @@ import { endpointId } from '../../src/common/ids.ts';
 import type { FeatureStatsMap } from '../../src/common/types.ts';
 import type { PredictionRow } from '../../src/store/tsdb-port.ts';
 import { EventEncoder, whenIso, type EndpointInfo, type EventArgs } from '../../src/tracking/event.ts';
-import type { Tracker } from '../../src/tracking/tracker.ts';
+import { trackRequest, type Tracker } from '../../src/tracking/tracker.ts';
 import { seededRandom } from '../../src/tracking/seeded-random.ts';
 
 export const PROJECT = 'ingestbench';
@@ -90,8 +90,7 @@ export class IngestWorkload {
 
   /** Tracks request i as serving does: encoded straight to JSON text. */
   track(tracker: Tracker, i: number): void {
-    const encoder = this.encoders[i % ENDPOINTS]!;
-    tracker.trackEncoded(encoder.endpoint.endpointId, false, () => encoder.encode(this.args(i)));
+    trackRequest(tracker, this.encoders[i % ENDPOINTS]!, this.args(i));
   }
 
   /** The prediction row request i becomes. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
-import { buildInferenceEvent, elapsedUs, type EventArgs, type RequestStart } from '../tracking/event.ts';
-import type { TrackerSink } from '../tracking/tracker.ts';
+import { elapsedUs, type EventArgs, type RequestStart } from '../tracking/event.ts';
+import { trackRequest, type TrackerSink } from '../tracking/tracker.ts';
 import type { ModelEntry } from './served-models.ts';
 import { buildV2Response, parseInferenceRequest, type V2InferenceResponse } from './v2-body.ts';
 
@@ -90,18 +90,6 @@ export function endpointError(
   return { status, body: { error: code, message } };
 }
 
-/**
- * Tracks the request's event: encoded straight to JSON text when the tracker takes that (ours
- * does), else built as an object. Our Tracker never throws, but a caller may pass its own;
- * tracking never fails a request.
- */
 function track(sinks: InferSinks, entry: ModelEntry, args: EventArgs): void {
-  const tracker = sinks.tracker;
-  if (!tracker) return;
-  try {
-    if (tracker.trackEncoded) tracker.trackEncoded(entry.endpoint.endpointId, args.error !== undefined, () => entry.encoder.encode(args));
-    else tracker.track(buildInferenceEvent(entry.endpoint, args));
-  } catch {
-    // ignored on purpose
-  }
+  if (sinks.tracker) trackRequest(sinks.tracker, entry.encoder, args);
 }

@@ -2,20 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../tracking/seeded-random.ts';
 import type { OutgoingMessage } from './port.ts';
-import { cutPacks, decodePackIndex, dropFirstEvents, encodePack, MAX_PACK_CHARS, packedValue, type PackRow } from './pack.ts';
+import { cutPacks, decodePackIndex, dropFirstEvents, encodePack, MAX_PACK_CHARS, unpack, type PackRow } from './pack.ts';
 
 /** Every message of a stored row, as a reader gets them. */
-function unpack(row: PackRow): OutgoingMessage[] {
-  if (row.pack === null) return [{ key: row.key, value: row.value }];
-  const index = decodePackIndex(row.pack, row.n, row.value.length);
-  const out: OutgoingMessage[] = [];
-  let pos = 0;
-  for (let i = 0; i < row.n; i++) {
-    const len = index.lens[i]!;
-    out.push({ key: index.keys[index.ki ? index.ki[i]! : 0]!, value: packedValue(index, i, row.value.slice(pos, pos + len)) });
-    pos += len;
-  }
-  return out;
+function unpackRow(row: PackRow): OutgoingMessage[] {
+  return row.pack === null ? [{ key: row.key, value: row.value }] : unpack(decodePackIndex(row.pack, row.n, row.value.length), row.value);
 }
 
 /** No lone surrogate (String#isWellFormed, which this TypeScript target does not declare). */
@@ -27,7 +18,7 @@ describe('log packs', () => {
   it('stores what the events of one key share once, and reads every event back as it was', () => {
     const messages = Array.from({ length: 60 }, (_, i) => eventLike(`ep${i % 3}`, i));
     const row = encodePack(messages);
-    assert.deepEqual(unpack(row), messages);
+    assert.deepEqual(unpackRow(row), messages);
     const index = decodePackIndex(row.pack!, row.n, row.value.length);
     assert.deepEqual(index.keys, ['ep0', 'ep1', 'ep2']);
     assert.deepEqual(index.pre, ['{"endpointId":"ep0","model":"m","when":"t', '{"endpointId":"ep1","model":"m","when":"t', '{"endpointId":"ep2","model":"m","when":"t']);
@@ -43,7 +34,7 @@ describe('log packs', () => {
       [eventLike('a', 1), eventLike('a', 1), eventLike('a', 1)],
     ]) {
       const row = encodePack(messages);
-      assert.deepEqual(unpack(row), messages);
+      assert.deepEqual(unpackRow(row), messages);
       assert.equal(decodePackIndex(row.pack!, row.n, row.value.length).pre, undefined);
     }
   });
@@ -58,7 +49,7 @@ describe('log packs', () => {
     assert.deepEqual(index.suf, ['s'.repeat(10)]);
     assert.equal(row.value, '\u{1F600}mid1\u{1F600}\u{1F601}mid22\u{1F601}');
     assert.ok(wellFormed(row.value), 'what SQLite stores as UTF-8 has no lone surrogate');
-    assert.deepEqual(unpack(row), messages);
+    assert.deepEqual(unpackRow(row), messages);
   });
 
   it('round-trips random values of several keys, with multi-byte and astral characters', () => {
@@ -73,9 +64,9 @@ describe('log packs', () => {
         return { key: `k${k}`, value: `${heads[k]}${middle}${u() < 0.8 ? '-tail-é😀' : ''}` };
       });
       const row = encodePack(messages);
-      assert.deepEqual(unpack(row), messages);
+      assert.deepEqual(unpackRow(row), messages);
       assert.ok(wellFormed(row.value));
-      for (let drop = 1; drop < messages.length; drop++) assert.deepEqual(unpack(dropFirstEvents({ value: row.value, n: row.n, pack: row.pack! }, drop)), messages.slice(drop));
+      for (let drop = 1; drop < messages.length; drop++) assert.deepEqual(unpackRow(dropFirstEvents({ value: row.value, n: row.n, pack: row.pack! }, drop)), messages.slice(drop));
     }
   });
 

@@ -190,41 +190,47 @@ export function cutPacks(messages: readonly OutgoingMessage[]): OutgoingMessage[
 }
 
 /**
- * Reads a row's `pack` column.
- * @throws Error when the row is not a pack this version wrote (a corrupt or foreign log).
+ * Reads a pack's index (an embedded log row's `pack` column, a NATS pack's head): `n` events when
+ * given (else as many as it lists), whose stored middles add up to `valueLength` characters.
+ * @throws Error when it is not a pack this version wrote (corrupt or foreign).
  */
-export function decodePackIndex(pack: string, n: number, valueLength: number): PackIndex {
+export function decodePackIndex(pack: string, n: number | undefined, valueLength: number): PackIndex {
   const index = JSON.parse(pack) as PackIndex;
+  const count = n ?? (Array.isArray(index?.lens) ? index.lens.length : -1);
   let total = 0;
   const ok =
     typeof index === 'object' &&
     index !== null &&
     Array.isArray(index.lens) &&
-    index.lens.length === n &&
+    index.lens.length === count &&
     Array.isArray(index.keys) &&
     index.keys.length >= 1 &&
-    (index.ki === undefined ? index.keys.length === 1 : Array.isArray(index.ki) && index.ki.length === n) &&
+    (index.ki === undefined ? index.keys.length === 1 : Array.isArray(index.ki) && index.ki.length === count) &&
     (index.pre === undefined
       ? index.suf === undefined
       : Array.isArray(index.pre) && Array.isArray(index.suf) && index.pre.length === index.keys.length && index.suf.length === index.keys.length);
   if (ok) for (const len of index.lens) total += len;
-  if (!ok || total !== valueLength) throw new Error(`the embedded stream log holds a pack of ${n} events that cannot be read`);
+  if (!ok || total !== valueLength) throw new Error(`a stream pack of ${count} events cannot be read`);
   return index;
+}
+
+/** The messages of a pack from event `from` on, given its index and stored value. */
+export function unpack(index: PackIndex, value: string, from = 0): OutgoingMessage[] {
+  const { lens, keys, ki } = index;
+  let pos = 0;
+  for (let i = 0; i < from; i++) pos += lens[i]!;
+  const messages = new Array<OutgoingMessage>(lens.length - from);
+  for (let i = from; i < lens.length; i++) {
+    const len = lens[i]!;
+    messages[i - from] = { key: keys[ki ? ki[i]! : 0]!, value: packedValue(index, i, value.slice(pos, pos + len)) };
+    pos += len;
+  }
+  return messages;
 }
 
 /** A stored pack row without its first `drop` events (0 < drop < n): what retention keeps of a partly acknowledged pack. */
 export function dropFirstEvents(row: { value: string; n: number; pack: string }, drop: number): PackRow {
   const index = decodePackIndex(row.pack, row.n, row.value.length);
-  const { lens, keys, ki } = index;
   if (!(drop > 0 && drop < row.n)) throw new Error(`cannot drop ${drop} of a pack's ${row.n} events`);
-  let start = 0;
-  for (let i = 0; i < drop; i++) start += lens[i]!;
-  const messages: OutgoingMessage[] = [];
-  let pos = start;
-  for (let i = drop; i < row.n; i++) {
-    const len = lens[i]!;
-    messages.push({ key: keys[ki ? ki[i]! : 0]!, value: packedValue(index, i, row.value.slice(pos, pos + len)) });
-    pos += len;
-  }
-  return encodePack(messages);
+  return encodePack(unpack(index, row.value, drop));
 }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { errorMessage } from '../common/errors.ts';
 import { endpointId } from '../common/ids.ts';
-import { buildInferenceEvent, elapsedUs, EventEncoder, startRequest, type EndpointInfo, type EventArgs } from './event.ts';
-import type { TrackerSink } from './tracker.ts';
+import { elapsedUs, EventEncoder, startRequest, type EndpointInfo } from './event.ts';
+import { trackRequest, type TrackerSink } from './tracker.ts';
 
 /** The model endpoint a wrapped predict function reports as, plus where to send events. */
 export interface TrackedPredictOptions extends Omit<EndpointInfo, 'endpointId'> {
@@ -47,20 +47,10 @@ export function trackedPredict<O>(predict: PredictFn<O>, opts: TrackedPredictOpt
     try {
       outputs = await predict(rows);
     } catch (err) {
-      safeTrack(tracker, encoder, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, error: errorMessage(err) });
+      trackRequest(tracker, encoder, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, error: errorMessage(err) });
       throw err;
     }
-    safeTrack(tracker, encoder, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, outputs, metrics: call.metrics });
+    trackRequest(tracker, encoder, { start, latencyUs: elapsedUs(start), requestId, inputs: rows, outputs, metrics: call.metrics });
     return outputs;
   };
-}
-
-// A custom tracker passed in might throw; a prediction must not fail because of tracking.
-function safeTrack(tracker: TrackerSink, encoder: EventEncoder, args: EventArgs): void {
-  try {
-    if (tracker.trackEncoded) tracker.trackEncoded(encoder.endpoint.endpointId, args.error !== undefined, () => encoder.encode(args));
-    else tracker.track(buildInferenceEvent(encoder.endpoint, args));
-  } catch {
-    // ignored on purpose
-  }
 }

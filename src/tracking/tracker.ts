@@ -1,5 +1,6 @@
 import type { InferenceEvent } from '../common/types.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
+import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
 import { EventQueue } from './event-queue.ts';
 import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
 
@@ -7,6 +8,20 @@ export type { TrackerOptions } from './tracker-options.ts';
 
 /** What serving and `trackedPredict` need of a tracker: `track`, and `trackEncoded` when it has it. */
 export type TrackerSink = Pick<Tracker, 'track'> & Partial<Pick<Tracker, 'trackEncoded'>>;
+
+/**
+ * Tracks one request's event: encoded straight to JSON text when the tracker takes that (ours
+ * does), else built as an object. A tracker passed in by a caller might throw; a request never
+ * fails because of tracking.
+ */
+export function trackRequest(tracker: TrackerSink, encoder: EventEncoder, args: EventArgs): void {
+  try {
+    if (tracker.trackEncoded) tracker.trackEncoded(encoder.endpoint.endpointId, args.error !== undefined, () => encoder.encode(args));
+    else tracker.track(buildInferenceEvent(encoder.endpoint, args));
+  } catch {
+    // ignored on purpose
+  }
+}
 
 /** Counters of a {@link Tracker}. */
 export interface TrackerStats {
@@ -65,12 +80,8 @@ export class Tracker {
   /** close() has finished; late publish failures drop instead of requeueing. */
   private finished = false;
 
-  /** The topic when it does not depend on the event. */
-  private readonly fixedTopic: string | undefined;
-
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
-    this.fixedTopic = typeof this.opts.topic === 'string' ? this.opts.topic : undefined;
     this.sliceSize = Math.min(FIRST_SLICE, this.opts.batchSize);
   }
 
@@ -101,7 +112,7 @@ export class Tracker {
         this.drop({ message: { key: endpointId, value: '' } }, err);
         return;
       }
-      this.enqueue({ topic: this.fixedTopic, message: { key: endpointId, value } });
+      this.enqueue({ message: { key: endpointId, value } });
     } catch (err) {
       this.counters.dropped += 1;
       this.report(err);
@@ -338,10 +349,14 @@ export class Tracker {
   /** Computes the topic once; an event whose topic cannot be computed is dropped. */
   private route(entry: Entry): boolean {
     if (entry.topic !== undefined) return true;
+    const fn = this.opts.topic;
+    if (typeof fn === 'string') {
+      entry.topic = fn;
+      return true;
+    }
     try {
       // A topic function needs the event object; an encoded event is decoded for it.
-      const event = entry.event ?? (JSON.parse(entry.message!.value) as InferenceEvent);
-      const topic = typeof this.opts.topic === 'string' ? this.opts.topic : this.opts.topic(event);
+      const topic = fn(entry.event ?? (JSON.parse(entry.message!.value) as InferenceEvent));
       if (typeof topic !== 'string' || topic === '') throw new Error(`topic function returned ${String(topic)}`);
       entry.topic = topic;
       return true;

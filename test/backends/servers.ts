@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
 import { redactUrl } from '../../src/store/connection-url.ts';
+import { mysqlConnectionOptions } from '../../src/store/mysql/open.ts';
 import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
 import { LOCAL_MYSQL_URL, LOCAL_POSTGRES_URL, TEST_URL_ENV } from '../../src/store/url-defaults.ts';
 
@@ -52,14 +53,8 @@ async function adminQuery(backend: 'postgres' | 'mysql', statement: string): Pro
     }
     return;
   }
-  const u = new URL(url);
-  const conn = await createConnection({
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username) || 'root',
-    password: decodeURIComponent(u.password) || undefined,
-    connectTimeout: 3000,
-  });
+  // On the server, not in a database: this creates and drops them.
+  const conn = await createConnection({ ...mysqlConnectionOptions(url), database: undefined, connectTimeout: 3000 });
   try {
     await conn.query(statement);
   } finally {

@@ -1,5 +1,5 @@
 import { CompiledQuery, Kysely, MysqlDialect } from 'kysely';
-import { createPool, type PoolOptions } from 'mysql2';
+import { createPool, type ConnectionOptions, type PoolOptions } from 'mysql2';
 import type { Database } from '../schema.ts';
 import { parseServerUrl } from '../server-url.ts';
 
@@ -15,6 +15,12 @@ const SESSION = [
   "set session sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
 ];
 
+/** Where a `mysql://` URL points and as whom (host, port, user, password, database, utf8mb4): enough for a single connection. */
+export function mysqlConnectionOptions(url: string): ConnectionOptions {
+  const p = parseServerUrl(url);
+  return { host: p.host || '127.0.0.1', port: p.port ?? 3306, user: p.user ?? 'root', password: p.password, database: p.database, charset: 'utf8mb4' };
+}
+
 /**
  * The mysql2 pool options for a `mysql://user:pass@host:3306/db?pool=10` (or `mariadb://`) URL.
  * Numbers come back as numbers (bigint and the decimal of `avg`), JSON as text, dates as strings
@@ -23,17 +29,12 @@ const SESSION = [
 export function mysqlPoolOptions(url: string): PoolOptions {
   const p = parseServerUrl(url);
   return {
-    host: p.host || '127.0.0.1',
-    port: p.port ?? 3306,
-    user: p.user ?? 'root',
-    password: p.password,
-    database: p.database,
+    ...mysqlConnectionOptions(url),
     connectionLimit: p.poolSize,
     maxIdle: p.poolSize,
     idleTimeout: 30_000,
     connectTimeout: 10_000,
     enableKeepAlive: true,
-    charset: 'utf8mb4',
     timezone: 'Z',
     dateStrings: true,
     supportBigNumbers: true,

@@ -1,4 +1,4 @@
-import { decodePackIndex, encodePack, packedValue, type PackIndex } from '../pack.ts';
+import { decodePackIndex, encodePack, unpack, type PackIndex } from '../pack.ts';
 import type { OutgoingMessage } from '../port.ts';
 
 /**
@@ -36,12 +36,14 @@ export interface Pack {
   timestamp: number;
 }
 
+/** The head of a version-3 pack of no events. */
+const EMPTY_INDEX = JSON.stringify({ lens: [], keys: [] } satisfies PackIndex);
 const COLON = 0x3a;
 const NEWLINE = 0x0a;
 
 /** The body of a pack (version {@link PACK_VERSION}). */
 export function encodeEntries(messages: readonly OutgoingMessage[]): Uint8Array {
-  if (messages.length === 0) return Buffer.from(`${JSON.stringify({ lens: [], keys: [] })}\n`, 'utf8');
+  if (messages.length === 0) return Buffer.from(`${EMPTY_INDEX}\n`, 'utf8');
   const row = encodePack(messages);
   const index = row.pack ?? JSON.stringify({ lens: [row.value.length], keys: [row.key] } satisfies PackIndex);
   return Buffer.from(`${index}\n${row.value}`, 'utf8');
@@ -71,24 +73,14 @@ export function decodeSharedEntries(data: Uint8Array): [string, string][] | unde
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const newline = buf.indexOf(NEWLINE);
   if (newline < 0) return undefined;
+  const head = buf.toString('utf8', 0, newline);
   const value = buf.toString('utf8', newline + 1);
-  let index: PackIndex;
+  if (head === EMPTY_INDEX) return value === '' ? [] : undefined;
   try {
-    const n = (JSON.parse(buf.toString('utf8', 0, newline)) as { lens?: unknown }).lens;
-    if (!Array.isArray(n)) return undefined;
-    if (n.length === 0) return value === '' ? [] : undefined;
-    index = decodePackIndex(buf.toString('utf8', 0, newline), n.length, value.length);
+    return unpack(decodePackIndex(head, undefined, value.length), value).map((m) => [m.key, m.value]);
   } catch {
     return undefined;
   }
-  const entries = new Array<[string, string]>(index.lens.length);
-  let at = 0;
-  for (let i = 0; i < index.lens.length; i++) {
-    const len = index.lens[i]!;
-    entries[i] = [index.keys[index.ki ? index.ki[i]! : 0]!, packedValue(index, i, value.slice(at, at + len))];
-    at += len;
-  }
-  return entries;
 }
 
 /** A version-2 body's entries; undefined when it is malformed. */
