@@ -76,6 +76,10 @@ export interface PredictionRow {
   rowIndex: number;
   features: unknown[];
   outputs: unknown[];
+  /** `features` as JSON text, when the writer already has it (the stream processor cuts it out of the event). */
+  featuresJson?: string;
+  /** `outputs` as JSON text, likewise. */
+  outputsJson?: string;
   labels?: Record<string, string> | null;
 }
 

@@ -18,8 +18,8 @@ export function predictionToRow(p: PredictionRow): Insertable<Database['predicti
     latency_us: Math.round(p.latencyUs),
     request_id: p.requestId,
     row_index: p.rowIndex,
-    features: toJson(p.features),
-    outputs: toJson(p.outputs),
+    features: p.featuresJson ?? toJson(p.features),
+    outputs: p.outputsJson ?? toJson(p.outputs),
     labels: p.labels === undefined || p.labels === null ? null : toJson(p.labels),
   };
 }

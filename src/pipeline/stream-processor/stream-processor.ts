@@ -6,6 +6,7 @@ import type { ErrorRow, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
 import { HistogramAccumulator } from './histogram-accumulator.ts';
+import { rowTexts } from './row-text.ts';
 import { parseEvent } from './validate-event.ts';
 
 export interface StreamProcessorOptions {
@@ -152,6 +153,7 @@ export class StreamProcessor implements Worker {
       }
       const outputs = e.response?.outputs ?? [];
       const inputs = e.request.inputs;
+      const texts = rowTexts(m.value, inputs.length);
       for (let i = 0; i < inputs.length; i++) {
         const row = inputs[i]!;
         const out = outputs[i];
@@ -165,6 +167,8 @@ export class StreamProcessor implements Worker {
           rowIndex: i,
           features: row,
           outputs: outRow,
+          featuresJson: texts?.features[i],
+          outputsJson: texts?.outputs?.[i],
           labels: e.labels ?? null,
         });
         hist.add(e.endpointId, t, ep, row, outRow);

@@ -85,7 +85,7 @@ function writeBatch(s: Statements, batch: IngestBatch): void {
   for (const p of batch.predictions) {
     const labels = p.labels === undefined || p.labels === null ? null : toJson(p.labels);
     const latency = Math.round(p.latencyUs);
-    const r = s.prediction.run(p.project, p.endpointId, p.time, latency, p.requestId, p.rowIndex, toJson(p.features), toJson(p.outputs), labels);
+    const r = s.prediction.run(p.project, p.endpointId, p.time, latency, p.requestId, p.rowIndex, p.featuresJson ?? toJson(p.features), p.outputsJson ?? toJson(p.outputs), labels);
     if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, latency);
   }
   for (const r of rollups.rows()) s.addRollup.run(r.project, r.endpoint_id, r.bucket_start, r.predictions, r.latency_us_sum);

@@ -84,11 +84,11 @@ function upgradeLog(db: BetterSqlite3.Database): void {
  * The next free offset: one past the highest seq ever used (AUTOINCREMENT records it in
  * `sqlite_sequence`, which survives retention deleting the newest rows). Call inside the write transaction.
  */
-export function nextOffsetStatement(db: BetterSqlite3.Database): BetterSqlite3.Statement<[], { next: number }> {
-  return db.prepare(
-    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0), COALESCE((SELECT MAX(seq) FROM log), 0)) + 1 AS next",
-  );
-}
+export const NEXT_OFFSET_SQL =
+  "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0), COALESCE((SELECT MAX(seq) FROM log), 0)) + 1 AS next";
+
+/** Appends one row: seq, topic, partition, key, value, ts, n, pack. */
+export const APPEND_SQL = 'INSERT INTO log (seq, topic, partition, key, value, ts, n, pack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 /**
  * The partition count is a property of the log, not of one process: it is recorded on first use so

@@ -15,7 +15,8 @@ import { StreamUnavailableError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
-import { WalCheckpointer } from './wal-checkpointer.ts';
+import { LogWriterThread } from './log-writer.ts';
+import { APPEND_SQL, NEXT_OFFSET_SQL } from './log-db.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -244,21 +245,88 @@ describe('SqliteStream', () => {
     assert.ok(threaded < own / 2, `with the thread the WAL peaked at ${threaded} MB (${own} MB without)`);
   });
 
-  it('reports a checkpoint thread that cannot start, and stops one that runs', async () => {
+  const writerOptions = (file: string, onFailure: (err: unknown) => void) => ({
+    file,
+    busyTimeoutMs: 100,
+    checkpointIntervalMs: 10,
+    autocheckpointPages: 4096,
+    nextOffsetSql: NEXT_OFFSET_SQL,
+    appendSql: APPEND_SQL,
+    onFailure,
+  });
+
+  it('reports a writer thread that cannot start, and stops one that runs', async () => {
     // The thread does not keep a process alive; this timer keeps the test's until the failure comes.
     const keepAlive = setInterval(() => undefined, 1000);
+    let thread: LogWriterThread | undefined;
     const failed = await new Promise<unknown>((resolve) => {
-      new WalCheckpointer(path.join(root, 'no-such-dir', 'x', 'stream.db'), { intervalMs: 10, busyTimeoutMs: 100, onFailure: resolve });
+      thread = new LogWriterThread(writerOptions(path.join(root, 'no-such-dir', 'x', 'stream.db'), resolve));
     }).finally(() => clearInterval(keepAlive));
     assert.match(String(failed), /unable to open|directory does not exist|SQLITE_CANTOPEN/i);
+    assert.equal(thread!.alive, false);
+    await assert.rejects(thread!.append('t', 0, [{ partition: 0, key: 'k', value: 'v', n: 1, pack: null }]), StreamUnavailableError);
     const file = freshFile();
-    await make({ file }).publish('t', msgs('m', 1));
+    await make({ file, writerThread: false }).publish('t', msgs('m', 1));
     let failures = 0;
-    const c = new WalCheckpointer(file, { intervalMs: 10, busyTimeoutMs: 100, onFailure: () => failures++ });
+    const c = new LogWriterThread(writerOptions(file, () => failures++));
+    await c.append('t', 0, [{ partition: 0, key: 'k', value: 'v', n: 1, pack: null }]);
     await new Promise((r) => setTimeout(r, 50));
     await c.stop();
     await c.stop();
     assert.equal(failures, 0, 'a thread stopped on purpose is not a failure');
+    const sub = await make({ file, ownerId: 'reader' }).subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(sub, 2)), ['m0', 'v']);
+  });
+
+  it('appends on its writer thread in the order of the calls, and reports a failed append', async () => {
+    const file = freshFile();
+    const s = make({ file, partitions: 3 });
+    // 60 calls in flight at once: offsets follow the order of the calls, on every partition.
+    await Promise.all(Array.from({ length: 60 }, (_, i) => s.publish('t', [0, 1, 2, 3].map((k) => ({ key: `k${k}`, value: `${i}:${k}` })))));
+    const sub = await s.subscribe('t', 'g');
+    const got = await fetchN(sub, 240);
+    for (let k = 0; k < 4; k++) {
+      const mine = got.filter((m) => m.key === `k${k}`).map((m) => m.value);
+      assert.deepEqual(mine, Array.from({ length: 60 }, (_, i) => `${i}:${k}`));
+    }
+    const offsets = got.map((m) => Number(m.offset)).sort((a, b) => a - b);
+    assert.deepEqual(offsets, Array.from({ length: 240 }, (_, i) => i + 1), 'no offset is skipped or used twice');
+    await sub.close();
+    // A write the thread cannot do (another connection holds the write lock past the busy timeout) rejects, and the next one goes through.
+    const blocker = new BetterSqlite3(file);
+    const short = make({ file, busyTimeoutMs: 50 });
+    await short.publish('t', msgs('warm', 1));
+    blocker.prepare('BEGIN IMMEDIATE').run();
+    await assert.rejects(short.publish('t', msgs('blocked', 1)), /locked|busy/i);
+    blocker.prepare('ROLLBACK').run();
+    blocker.close();
+    await short.publish('t', msgs('after', 1));
+    const again = await make({ file, ownerId: 'r2' }).subscribe('t', 'g2');
+    assert.deepEqual(values(await fetchN(again, 242)).slice(240), ['warm0', 'after0']);
+  });
+
+  it('goes on appending on its own connection when the writer thread dies, losing nothing', async () => {
+    const file = freshFile();
+    const s = make({ file });
+    await s.publish('t', msgs('a', 3));
+    const writer = (s as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer;
+    await writer.worker.terminate();
+    await s.publish('t', msgs('b', 3));
+    const sub = await s.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(sub, 6)), ['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
+  });
+
+  it('keeps a process alive while its last publish is written, and then lets it exit', async () => {
+    const file = freshFile();
+    const fixture = fileURLToPath(new URL('./publisher.fixture.ts', import.meta.url));
+    const child = fork(fixture, [file], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 0);
+    assert.equal(out.trim(), 'published');
+    const sub = await make({ file, ownerId: 'reader' }).subscribe('t', 'g');
+    assert.equal(await sub.lag(), 1000);
   });
 
   it('truncates the acknowledged part of a pack and keeps the rest readable', async () => {

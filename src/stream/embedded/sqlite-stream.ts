@@ -8,10 +8,10 @@ import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '..
 import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { byPartition, checkMessages } from '../batching.ts';
-import { nextOffsetStatement, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
+import { APPEND_SQL, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
 import { cutPacks, dropFirstEvents, encodePack } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
-import { WalCheckpointer } from './wal-checkpointer.ts';
+import { LogWriterThread, type AppendRow } from './log-writer.ts';
 
 /** Options of {@link SqliteStream}. */
 export interface SqliteStreamOptions {
@@ -36,11 +36,16 @@ export interface SqliteStreamOptions {
   /** Milliseconds to wait for another process's write lock. @default 5000 */
   busyTimeoutMs?: number;
   /**
-   * Once this handle publishes, the log's checkpoints run on a thread of their own every this many
-   * milliseconds (see wal-checkpointer.ts), never on the publishing event loop. 0: SQLite's own,
-   * by the committing connection. Each checkpoint costs two fsyncs and copies the pages written
-   * since the last one (hot pages once however often they were rewritten): at serving rates 5 s is
-   * about as often as SQLite's own 16 MB threshold. @default 5000
+   * Once this handle publishes to a log file, a thread of its own appends the events and
+   * checkpoints the log (see log-writer.ts): the publishing event loop only encodes the packs.
+   * false: appends run on the calling thread (a `:memory:` log always does). @default true
+   */
+  writerThread?: boolean;
+  /**
+   * The writer thread checkpoints the log every this many milliseconds, never on the publishing
+   * event loop. 0: SQLite's own, by the committing connection. Each checkpoint costs two fsyncs and
+   * copies the pages written since the last one (hot pages once however often they were
+   * rewritten): at serving rates 5 s is about as often as SQLite's own 16 MB threshold. @default 5000
    */
   checkpointIntervalMs?: number;
 }
@@ -71,7 +76,8 @@ export class SqliteStream implements Stream {
   private closed = false;
   private readonly checkpointIntervalMs: number;
   private readonly busyTimeoutMs: number;
-  private checkpointer: WalCheckpointer | undefined;
+  private readonly useWriterThread: boolean;
+  private writer: LogWriterThread | undefined;
 
   constructor(opts: SqliteStreamOptions) {
     this.file = opts.file;
@@ -84,12 +90,13 @@ export class SqliteStream implements Stream {
     this.pollIntervalMs = positive('pollIntervalMs', opts.pollIntervalMs ?? 20);
     this.busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
     this.checkpointIntervalMs = Math.max(0, opts.checkpointIntervalMs ?? 5000);
+    this.useWriterThread = opts.writerThread ?? true;
     this.db = openLogDatabase(opts.file, this.busyTimeoutMs);
     try {
       this.partitions = settlePartitions(this.db, opts.partitions);
       this.leases = new GroupLeases(this.db);
-      this.append = this.db.prepare('INSERT INTO log (seq, topic, partition, key, value, ts, n, pack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-      this.nextOffset = nextOffsetStatement(this.db);
+      this.append = this.db.prepare(APPEND_SQL);
+      this.nextOffset = this.db.prepare<[], { next: number }>(NEXT_OFFSET_SQL);
     } catch (err) {
       this.db.close();
       throw err;
@@ -98,25 +105,27 @@ export class SqliteStream implements Stream {
 
   /**
    * Appends the messages in one transaction: all of them or none. Each partition's messages become
-   * one row (a pack, see pack.ts) holding consecutive offsets.
+   * one row (a pack, see pack.ts) holding consecutive offsets. On the writer thread (see
+   * {@link SqliteStreamOptions.writerThread}) once this handle has published, in the order of the calls.
    */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     this.checkOpen();
     checkName('topic', topic);
     checkMessages(topic, messages, (text) => new ValidationError(text));
     if (messages.length === 0) return;
-    this.startCheckpointer();
+    const writer = this.startWriter();
     const ts = this.clock.now();
     const parts = this.partitions === 1 ? new Map([[0, messages]]) : byPartition(messages, (key) => partitionFor(key, this.partitions));
-    const rows: { partition: number; row: ReturnType<typeof encodePack> }[] = [];
+    const rows: AppendRow[] = [];
     // Encoded before the write lock is taken, so that other processes wait only for the INSERTs.
-    for (const [partition, list] of parts) for (const run of cutPacks(list)) rows.push({ partition, row: encodePack(run) });
+    for (const [partition, list] of parts) for (const run of cutPacks(list)) rows.push({ ...encodePack(run), partition });
+    if (writer?.alive) return writer.append(topic, ts, rows);
     this.db
       .transaction(() => {
         let next = this.nextOffset.get()!.next;
-        for (const { partition, row } of rows) {
+        for (const row of rows) {
           next += row.n;
-          this.append.run(next - 1, topic, partition, row.key, row.value, ts, row.n, row.pack);
+          this.append.run(next - 1, topic, row.partition, row.key, row.value, ts, row.n, row.pack);
         }
       })
       .immediate();
@@ -209,22 +218,27 @@ export class SqliteStream implements Stream {
     this.closed = true;
     for (const sub of [...this.active.values()]) await sub.close().catch(() => undefined);
     this.active.clear();
-    await this.checkpointer?.stop();
+    await this.writer?.stop();
     this.db.close();
   }
 
-  /** Moves this handle's checkpoints to a thread, on its first publish (a file log only). */
-  private startCheckpointer(): void {
-    if (this.checkpointer || this.checkpointIntervalMs === 0 || this.db.memory) return;
-    this.checkpointer = new WalCheckpointer(this.file, {
-      intervalMs: this.checkpointIntervalMs,
+  /** Moves this handle's appends and checkpoints to a thread, on its first publish (a file log only). */
+  private startWriter(): LogWriterThread | undefined {
+    if (this.writer || !this.useWriterThread || this.db.memory) return this.writer;
+    this.writer = new LogWriterThread({
+      file: this.file,
       busyTimeoutMs: this.busyTimeoutMs,
+      checkpointIntervalMs: this.checkpointIntervalMs,
+      autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+      nextOffsetSql: NEXT_OFFSET_SQL,
+      appendSql: APPEND_SQL,
       onFailure: () => {
-        // Back to checkpointing on commit; the thread is not started again.
+        // Back to appending here and checkpointing on commit; the thread is not started again.
         if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       },
     });
-    this.db.pragma('wal_autocheckpoint = 0');
+    if (this.checkpointIntervalMs > 0) this.db.pragma('wal_autocheckpoint = 0');
+    return this.writer;
   }
 
   private checkOpen(): void {

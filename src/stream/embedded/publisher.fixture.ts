@@ -1,0 +1,11 @@
+/**
+ * Child process for the writer-thread exit test: publishes 1,000 events to the log at argv[2] and
+ * ends without closing the stream — the process must stay alive until they are written, then exit.
+ */
+import { SqliteStream } from './sqlite-stream.ts';
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: publisher.fixture.ts FILE');
+const stream = new SqliteStream({ file });
+await stream.publish('t', Array.from({ length: 1000 }, (_, i) => ({ key: `k${i % 7}`, value: `e${i}` })));
+console.log('published');
