@@ -113,6 +113,8 @@ class Target {
 interface Run extends LoadSummary {
   /** Serving-process CPU (user + system) per successful request, tracker flush included. */
   cpuUsPerRequest: number;
+  /** The main thread's part of it (Linux only). */
+  mainUsPerRequest: number | undefined;
   server: TargetSample;
   stats: TrackerStats;
 }
@@ -155,7 +157,8 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
       const stats = await t.flush();
       const server = await t.sample();
       if (s.ok === 0 || s.non2xx > 0 || s.errors > 0) throw new Error(`tracking ${side}: ${s.ok} ok, ${s.non2xx} non-2xx, ${s.errors} errors`);
-      return { ...s, cpuUsPerRequest: ((server.cpuUserMs + server.cpuSystemMs) * 1000) / s.ok, server, stats };
+      const mainUsPerRequest = server.mainThreadCpuMs === undefined ? undefined : (server.mainThreadCpuMs * 1000) / s.ok;
+      return { ...s, cpuUsPerRequest: ((server.cpuUserMs + server.cpuSystemMs) * 1000) / s.ok, mainUsPerRequest, server, stats };
     };
 
     if (warmup > 0) {
@@ -175,10 +178,11 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
         figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
         figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
         figures[`round${r}_${side}_server_cpu_us_per_req`] = r1(s.cpuUsPerRequest);
+        if (s.mainUsPerRequest !== undefined) figures[`round${r}_${side}_main_thread_cpu_us_per_req`] = r1(s.mainUsPerRequest);
         figures[`round${r}_${side}_gc_us_per_req`] = r3((s.server.gcMs * 1000) / s.ok);
         log(
           `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s, p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
-            `server ${r1(s.cpuUsPerRequest)} µs CPU/req (GC ${r3((s.server.gcMs * 1000) / s.ok)} µs/req: ${s.server.gcMinor} minor, ${s.server.gcMajor} major), loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
+            `server ${r1(s.cpuUsPerRequest)} µs CPU/req${s.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(s.mainUsPerRequest)})`} (GC ${r3((s.server.gcMs * 1000) / s.ok)} µs/req: ${s.server.gcMinor} minor, ${s.server.gcMajor} major), loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
             `(tracker sent ${s.stats.sent}, dropped ${s.stats.dropped})`,
         );
       }
@@ -203,6 +207,14 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const cpuOff = median(off.map((s) => s.cpuUsPerRequest));
     figures.on_server_cpu_us_per_req = r1(cpuOn);
     figures.tracking_cpu_us_per_req = r1(cpuOn - cpuOff);
+    if (on.every((s) => s.mainUsPerRequest !== undefined) && off.every((s) => s.mainUsPerRequest !== undefined)) {
+      // What tracking costs the event loop that serves (the log's writer thread runs beside it).
+      const mainOn = median(on.map((s) => s.mainUsPerRequest!));
+      const mainOff = median(off.map((s) => s.mainUsPerRequest!));
+      figures.on_main_thread_cpu_us_per_req = r1(mainOn);
+      figures.tracking_main_thread_cpu_us_per_req = r1(mainOn - mainOff);
+      baseline.off_main_thread_cpu_us_per_req = r1(mainOff);
+    }
     figures.on_loop_delay_p99_ms = r3(median(on.map((s) => s.server.loopDelayP99Ms)));
     const tracked = on.reduce((a, s) => a + s.ok, 0);
     figures.events_tracked = tracked;

@@ -12,6 +12,7 @@
  * event-loop delay since the previous sample); `{ cmd: 'stop' }` closes everything and exits.
  * First message to the parent: `{ cmd: 'ready', on, off, inferPath }` with the two base URLs.
  */
+import { readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/common/logger.ts';
@@ -27,6 +28,8 @@ export type TargetCommand = { cmd: 'flush' } | { cmd: 'sample' } | { cmd: 'stop'
 export interface TargetSample {
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** CPU time of the main thread alone (the event loop that serves requests), where Linux tells it (/proc schedstat). */
+  mainThreadCpuMs?: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   /** Time spent in garbage collection (pauses seen by the main thread) and how many collections, of each kind. */
@@ -80,11 +83,15 @@ async function main(): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   let cpu = process.cpuUsage();
+  let mainCpu = mainThreadCpuMs();
   process.on('message', (msg: TargetCommand) => {
     if (msg.cmd === 'sample') {
       const used = process.cpuUsage(cpu);
       cpu = process.cpuUsage();
-      send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, gcMs: gc.ms, gcMinor: gc.minor, gcMajor: gc.major } });
+      const main = mainThreadCpuMs();
+      const mainUsed = main !== undefined && mainCpu !== undefined ? main - mainCpu : undefined;
+      mainCpu = main;
+      send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, mainThreadCpuMs: mainUsed, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, gcMs: gc.ms, gcMinor: gc.minor, gcMajor: gc.major } });
       gc = { ms: 0, minor: 0, major: 0 };
       loop.reset();
     } else if (msg.cmd === 'flush') {
@@ -104,6 +111,15 @@ async function main(): Promise<void> {
   // The parent going away must not leave a server behind.
   process.on('disconnect', () => process.exit(0));
   send({ cmd: 'ready', ...urls, inferPath: `/v2/models/${BENCH_MODEL}/infer` });
+}
+
+/** CPU time of this process's main thread so far (ms), from Linux's per-thread schedstat; undefined elsewhere. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err: unknown) => {

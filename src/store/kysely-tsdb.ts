@@ -5,7 +5,7 @@ import type { SqlBackend } from './backend.ts';
 import { num } from './codec.ts';
 import { retryBusy, upsert, writeTx, type DialectTraits } from './dialect.ts';
 import { writeIngestBatchTx } from './ingest.ts';
-import { DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from './retention.ts';
+import { DAY_MS, DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from './retention.ts';
 import type { Database } from './schema.ts';
 import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
 import type {
@@ -58,7 +58,7 @@ export class KyselyTsdb implements Tsdb {
     this.stopRetention =
       days === undefined || days <= 0
         ? undefined
-        : startRetention((cutoff) => this.deleteOlderThan(cutoff), days, { intervalMs: opts.retentionIntervalMs, onError: opts.onRetentionError });
+        : startRetention((cutoff) => this.deleteOlderThan(cutoff), days * DAY_MS, { intervalMs: opts.retentionIntervalMs, onError: opts.onRetentionError });
   }
 
   migrate(): Promise<void> {

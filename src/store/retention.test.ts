@@ -23,7 +23,7 @@ describe('retention settings', () => {
         cutoffs.push(cutoff);
         if (cutoffs.length === 1) throw new Error('server away');
       },
-      2,
+      2 * 86_400_000,
       { intervalMs: 10, now: () => 10 * 86_400_000, onError: (e) => errors.push(e) },
     );
     await new Promise((r) => setTimeout(r, 60));

@@ -87,17 +87,17 @@ export function resolveRetentionDays(option: number | undefined, env: NodeJS.Pro
 
 /** How often a tsdb with a retention setting deletes old rows. @default one hour */
 export const DEFAULT_RETENTION_INTERVAL_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Runs `prune(now - days)` a minute after start and then every `intervalMs`, on an unref'd timer
+ * Runs `prune(now - keepMs)` a minute after start and then every `intervalMs`, on an unref'd timer
  * (it never keeps a process alive). A background path: failures go to `onError` and the next
- * round tries again. Every process with a tsdb open runs it; the deletes are idempotent, so
+ * round tries again. Every process with a tsdb (or stream) open runs it; the deletes are idempotent, so
  * several processes only share the work. Returns the function that stops it.
  */
 export function startRetention(
   prune: (cutoffMs: number) => Promise<unknown>,
-  days: number,
+  keepMs: number,
   opts: { intervalMs?: number; now?: () => number; onError?: (err: unknown) => void } = {},
 ): () => void {
   const intervalMs = opts.intervalMs ?? DEFAULT_RETENTION_INTERVAL_MS;
@@ -106,7 +106,7 @@ export function startRetention(
   const round = (): void => {
     if (running) return;
     running = true;
-    prune(now() - days * DAY_MS)
+    prune(now() - keepMs)
       .catch((err: unknown) => opts.onError?.(err))
       .finally(() => (running = false));
   };

@@ -6,9 +6,10 @@ import type { SqliteStreamOptions } from './embedded/sqlite-stream.ts';
 import type { KafkaStreamOptions } from './kafka/kafka-stream.ts';
 import type { NatsStreamOptions } from './nats/nats-stream.ts';
 import type { Stream } from './port.ts';
+import { resolveStreamRetentionHours, type StreamRetention } from './retention.ts';
 
 /** Options of {@link openStream}. */
-export interface OpenStreamOptions extends Omit<SqliteStreamOptions, 'file' | 'url' | 'clock'> {
+export interface OpenStreamOptions extends Omit<SqliteStreamOptions, 'file' | 'url' | 'clock' | 'retention'> {
   /** Home folder: the embedded log defaults to `<home>/stream.db` and relative paths resolve here. */
   home: string;
   clock?: Clock;
@@ -16,6 +17,11 @@ export interface OpenStreamOptions extends Omit<SqliteStreamOptions, 'file' | 'u
   nats?: Omit<NatsStreamOptions, 'url' | 'ownerId'>;
   /** Extra settings of a `kafka://` stream; the URL and owner id come from above. */
   kafka?: Omit<KafkaStreamOptions, 'url' | 'ownerId'>;
+  /**
+   * Background retention of the embedded log and NATS (Kafka has the broker's). null: none.
+   * @default acknowledged events older than `MODELWATCH_STREAM_RETENTION_HOURS` (24) go, checked hourly
+   */
+  retention?: StreamRetention | null;
 }
 
 /**
@@ -28,11 +34,13 @@ export interface OpenStreamOptions extends Omit<SqliteStreamOptions, 'file' | 'u
  */
 export async function openStream(url: string, opts: OpenStreamOptions): Promise<Stream> {
   const parsed = parseConnectionUrl(url ?? '', 'stream');
-  const { home, clock, nats, kafka, ...rest } = opts;
+  const { home, clock, nats, kafka, retention: given, ...rest } = opts;
+  const hours = given === undefined ? resolveStreamRetentionHours(undefined) : undefined;
+  const retention = given === null ? undefined : (given ?? (hours === undefined ? undefined : { keepMs: hours * 3_600_000 }));
   // The scale-out streams are decided here, whatever `parsed.available` says (the URL table is shared with the stores).
   if (parsed.scheme === 'nats') {
     const { NatsStream } = await import('./nats/nats-stream.ts');
-    return NatsStream.connect({ ...nats, url: url.trim(), ...(rest.ownerId !== undefined ? { ownerId: rest.ownerId } : {}) });
+    return NatsStream.connect({ ...nats, url: url.trim(), ...(rest.ownerId !== undefined ? { ownerId: rest.ownerId } : {}), ...(retention ? { retention } : {}) });
   }
   if (parsed.scheme === 'kafka') {
     const { KafkaStream } = await import('./kafka/kafka-stream.ts');
@@ -43,5 +51,5 @@ export async function openStream(url: string, opts: OpenStreamOptions): Promise<
   }
   const file = parsed.path === undefined ? path.join(home, 'stream.db') : parsed.path === ':memory:' ? ':memory:' : path.resolve(home, parsed.path);
   const { SqliteStream } = await import('./embedded/sqlite-stream.ts');
-  return new SqliteStream({ ...rest, file, url: url === '' ? 'embedded://' : url, ...(clock ? { clock } : {}) });
+  return new SqliteStream({ ...rest, file, url: url === '' ? 'embedded://' : url, ...(clock ? { clock } : {}), ...(retention ? { retention } : {}) });
 }

@@ -7,6 +7,13 @@ export interface Stream {
   readonly url: string;
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
   subscribe(topic: string, group: string, opts?: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Retention: deletes messages appended more than `olderThanMs` ago that every consumer group of
+   * their topic has acknowledged; a topic no group reads keeps its messages, and a group that starts
+   * afterwards from the earliest message starts at the oldest one kept. Returns how many events
+   * went. Absent where the server applies its own retention (Kafka: the topic's `retention.ms`).
+   */
+  truncate?(opts: { olderThanMs: number }): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it as nodeIt } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ValidationError } from '../../src/common/errors.ts';
 import { openStream } from '../../src/stream/connect.ts';
@@ -80,6 +80,65 @@ describe('NatsStream', () => {
       const nc = await connect({ servers: SERVER });
       const info = await (await jetstreamManager(nc)).streams.info(s.streamsOf('mw.demo.events').data);
       assert.ok(info.state.messages <= 6, `3000 events in ${info.state.messages} JetStream messages`);
+      await nc.close();
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it("keeps each partition's last message in retention, so that offsets go on after everything was acknowledged", async () => {
+    const h = harness();
+    try {
+      const s = await h.open();
+      for (let i = 0; i < 4; i++) await s.publish('t', [{ key: 'k', value: `a${i}` }]);
+      const sub = await s.subscribe('t', 'g');
+      const got = await fetchN(sub, 4);
+      await sub.ack(got);
+      await sub.close();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await s.truncate({ olderThanMs: 0 }), 3, 'all but the last message');
+      const nc = await connect({ servers: SERVER });
+      const jsm = await jetstreamManager(nc);
+      assert.equal((await jsm.streams.info(s.streamsOf('t').data)).state.messages, 1);
+      // A new producer takes the partition's next offset from the message kept.
+      const producer = await h.open();
+      await producer.publish('t', [{ key: 'k', value: 'a4' }]);
+      const again = await s.subscribe('t', 'g');
+      const next = await fetchN(again, 1);
+      assert.deepEqual(next.map((m) => [m.value, m.offset]), [['a4', String(Number(got[3]!.offset) + 1)]]);
+      await again.ack(next);
+      await again.close();
+      // A group record written before records named their topic protects its partition of every topic.
+      const records = s.streamsOf('t').records;
+      const subjects = Object.keys((await jsm.streams.info(records, { subjects_filter: '>' })).state.subjects ?? {});
+      assert.equal(subjects.length, 3, 'one record per partition');
+      const own = subjects.find((x) => x.endsWith(`.p${next[0]!.partition}`))!;
+      const stored = (await jsm.streams.getMessage(records, { last_by_subj: own }))!.json<Record<string, unknown>>();
+      assert.equal(stored.topic, 't');
+      const { topic: _, ...unnamed } = stored;
+      await producer.publish('t', [{ key: 'k', value: 'a5' }]);
+      await jetstream(nc).publish(`_mwmeta.${s.streamsOf('t').data}.legacy_00000000.p${next[0]!.partition}`, JSON.stringify({ ...unnamed, seq: 1 }));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await s.truncate({ olderThanMs: 0 }), 0, 'the legacy record has read nothing yet');
+      await nc.close();
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('truncates in the background when opened with a retention', async () => {
+    const h = harness({ retention: { keepMs: 0, intervalMs: 50 } });
+    try {
+      const s = await h.open();
+      for (let i = 0; i < 5; i++) await s.publish('t', [{ key: 'k', value: `a${i}` }]);
+      const sub = await s.subscribe('t', 'g');
+      await sub.ack(await fetchN(sub, 5));
+      const nc = await connect({ servers: SERVER });
+      const jsm = await jetstreamManager(nc);
+      const stored = async () => (await jsm.streams.info(s.streamsOf('t').data)).state.messages;
+      const until = Date.now() + 5000;
+      while ((await stored()) > 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await stored(), 1, 'all but the last message went');
       await nc.close();
     } finally {
       await h.cleanup();

@@ -26,7 +26,15 @@ const msgs = (prefix: string, n: number, key = 'k') => Array.from({ length: n },
  * The contract every {@link Stream} backend passes: durable, ordered per key, consumer groups that
  * resume after their acknowledged offset, and a group's messages never handed to two live consumers.
  */
-export function runStreamContract(name: string, setup: () => Promise<StreamHarness>, opts: { skip?: string } = {}): void {
+export function runStreamContract(
+  name: string,
+  setup: () => Promise<StreamHarness>,
+  opts: {
+    skip?: string;
+    /** Optional operations the backend leaves out, each with the reason (reported as a skipped case). */
+    unsupported?: { truncate?: string };
+  } = {},
+): void {
   async function withHarness(fn: (h: StreamHarness) => Promise<void>): Promise<void> {
     const h = await setup();
     try {
@@ -39,6 +47,10 @@ export function runStreamContract(name: string, setup: () => Promise<StreamHarne
   // Skipped cases are reported one by one, with the reason (a backend without its server).
   const it = (title: string, fn: () => Promise<void>): void => {
     nodeIt(title, opts.skip ? { skip: opts.skip } : {}, fn);
+  };
+  const itOptional = (op: keyof NonNullable<typeof opts.unsupported>, title: string, fn: () => Promise<void>): void => {
+    const reason = opts.skip ?? opts.unsupported?.[op];
+    nodeIt(title, reason ? { skip: reason } : {}, fn);
   };
 
   describe(`Stream contract: ${name}`, () => {
@@ -221,6 +233,43 @@ export function runStreamContract(name: string, setup: () => Promise<StreamHarne
         }
         assert.deepEqual(await subB.fetch(10, 100), []);
         await b.close();
+      }));
+
+    itOptional('truncate', 'truncates what every group acknowledged and is old enough, and nothing else', () =>
+      withHarness(async (h) => {
+        const s = await h.open();
+        assert.ok(s.truncate, 'the backend has truncate, or names why not');
+        const truncate = (olderThanMs: number) => s.truncate!({ olderThanMs });
+        // One message per call: a backend may only remove whole stored messages.
+        for (let i = 0; i < 6; i++) await s.publish('t', [{ key: 'k', value: `a${i}` }]);
+        for (let i = 0; i < 3; i++) await s.publish('u', [{ key: 'k', value: `x${i}` }]);
+        const g = await s.subscribe('t', 'g');
+        const got = await fetchN(g, 6);
+        assert.deepEqual(got.map((m) => m.value), ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+        await g.ack(got.slice(0, 4));
+        const g2 = await s.subscribe('t', 'g2');
+        const got2 = await fetchN(g2, 6);
+        await g2.ack(got2.slice(0, 2));
+        assert.equal(await truncate(3_600_000), 0, 'nothing is an hour old');
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(await truncate(0), 2, 'a0 and a1: acknowledged by both groups');
+        await g2.ack(got2.slice(2, 4));
+        assert.equal(await truncate(0), 2, 'a2 and a3 once g2 acknowledged them too');
+        assert.equal(await truncate(0), 0, 'a4 and a5 are not acknowledged');
+        // A topic no group reads keeps everything.
+        const u = await s.subscribe('u', 'late');
+        assert.deepEqual((await fetchN(u, 3)).map((m) => m.value), ['x0', 'x1', 'x2']);
+        // Groups go on where they were, offsets keep growing, and a new group starts at the oldest kept.
+        await s.publish('t', [{ key: 'k', value: 'a6' }]);
+        await g.close();
+        await g2.close();
+        const again = await s.subscribe('t', 'g');
+        const rest = await fetchN(again, 3);
+        assert.deepEqual(rest.map((m) => m.value), ['a4', 'a5', 'a6']);
+        assert.ok(compareOffsets(got[5]!.offset, rest[2]!.offset) < 0, 'offsets keep growing after truncation');
+        const fresh = await s.subscribe('t', 'g3');
+        assert.deepEqual((await fetchN(fresh, 3)).map((m) => m.value), ['a4', 'a5', 'a6']);
+        await s.close();
       }));
 
     it('publishes 20,000 small messages in one call and delivers them all', () =>

@@ -329,6 +329,29 @@ describe('SqliteStream', () => {
     assert.equal(await sub.lag(), 1000);
   });
 
+  it('truncates a large backlog in batches of rows, each its own transaction', async () => {
+    const clock = new ManualClock();
+    const s = make({ file: freshFile(), clock, writerThread: false });
+    for (let i = 0; i < 4500; i++) await s.publish('t', [{ key: 'k', value: `m${i}` }]);
+    const g = await s.subscribe('t', 'g');
+    const got = await fetchN(g, 4500, 10_000);
+    await g.ack(got.slice(0, 4490));
+    clock.advance(120_000);
+    // Between batches the event loop turns: a publish made after the truncate started is done first.
+    let truncated = false;
+    const truncating = s.truncate({ olderThanMs: 60_000 }).then((n) => {
+      truncated = true;
+      return n;
+    });
+    const publishedFirst = await s.publish('t', [{ key: 'k', value: 'late' }]).then(() => !truncated);
+    assert.equal(await truncating, 4490);
+    assert.ok(publishedFirst, 'the publish did not wait for the whole truncate');
+    assert.equal(await g.lag(), 11);
+    await g.close();
+    const again = await s.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(again, 11)), [...Array.from({ length: 10 }, (_, i) => `m${4490 + i}`), 'late']);
+  });
+
   it('truncates the acknowledged part of a pack and keeps the rest readable', async () => {
     const clock = new ManualClock();
     const s = make({ file: freshFile(), clock });

@@ -12,6 +12,7 @@ import { APPEND_SQL, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUT
 import { cutPacks, dropFirstEvents, encodePack } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
 import { LogWriterThread, type AppendRow } from './log-writer.ts';
+import { startStreamRetention, type StreamRetention } from '../retention.ts';
 
 /** Options of {@link SqliteStream}. */
 export interface SqliteStreamOptions {
@@ -48,6 +49,8 @@ export interface SqliteStreamOptions {
    * rewritten): at serving rates 5 s is about as often as SQLite's own 16 MB threshold. @default 5000
    */
   checkpointIntervalMs?: number;
+  /** Background retention: acknowledged events older than `keepMs` are truncated every `intervalMs`. @default none */
+  retention?: StreamRetention;
 }
 
 /**
@@ -78,6 +81,7 @@ export class SqliteStream implements Stream {
   private readonly busyTimeoutMs: number;
   private readonly useWriterThread: boolean;
   private writer: LogWriterThread | undefined;
+  private readonly stopRetention: (() => void) | undefined;
 
   constructor(opts: SqliteStreamOptions) {
     this.file = opts.file;
@@ -101,6 +105,7 @@ export class SqliteStream implements Stream {
       this.db.close();
       throw err;
     }
+    this.stopRetention = startStreamRetention(this, opts.retention);
   }
 
   /**
@@ -185,37 +190,50 @@ export class SqliteStream implements Stream {
   async truncate(opts: { olderThanMs: number }): Promise<number> {
     this.checkOpen();
     const cutoff = this.clock.now() - Math.max(0, opts.olderThanMs);
-    return this.db
-      .transaction(() => {
-        const floors = this.db.prepare('SELECT topic, MIN(committed_seq) AS seq FROM group_offsets GROUP BY topic').all() as {
-          topic: string;
-          seq: number;
-        }[];
-        const doomed = this.db.prepare('SELECT COALESCE(SUM(n), 0) AS n FROM log WHERE topic = ? AND seq <= ? AND ts < ?');
-        const del = this.db.prepare('DELETE FROM log WHERE topic = ? AND seq <= ? AND ts < ?');
-        const straddling = this.db.prepare('SELECT seq, value, n, pack FROM log WHERE topic = ? AND seq > ? AND seq - n < ? AND ts < ? AND pack IS NOT NULL');
-        const rewrite = this.db.prepare('UPDATE log SET key = ?, value = ?, n = ?, pack = ? WHERE seq = ?');
-        let n = 0;
-        for (const f of floors) {
-          n += (doomed.get(f.topic, f.seq, cutoff) as { n: number }).n;
-          del.run(f.topic, f.seq, cutoff);
+    // Floors only rise (groups acknowledge forward), so one read serves every batch below.
+    const floors = this.db.prepare('SELECT topic, MIN(committed_seq) AS seq FROM group_offsets GROUP BY topic').all() as { topic: string; seq: number }[];
+    const batch = this.db.prepare(
+      'SELECT COUNT(*) AS rows, MAX(seq) AS last, COALESCE(SUM(n), 0) AS n FROM (SELECT seq, n FROM log WHERE topic = ? AND seq <= ? AND ts < ? ORDER BY seq LIMIT ?)',
+    );
+    const del = this.db.prepare('DELETE FROM log WHERE topic = ? AND seq <= ? AND ts < ?');
+    const straddling = this.db.prepare('SELECT seq, value, n, pack FROM log WHERE topic = ? AND seq > ? AND seq - n < ? AND ts < ? AND pack IS NOT NULL');
+    const rewrite = this.db.prepare('UPDATE log SET key = ?, value = ?, n = ?, pack = ? WHERE seq = ?');
+    let n = 0;
+    for (const f of floors) {
+      // In batches of rows, each its own short transaction: producers (other processes too) wait
+      // for the write lock one batch at most, even when a large backlog of old rows goes at once.
+      for (;;) {
+        const done = this.db
+          .transaction(() => {
+            const b = batch.get(f.topic, f.seq, cutoff, TRUNCATE_BATCH_ROWS) as { rows: number; last: number | null; n: number };
+            if (b.rows > 0) del.run(f.topic, b.last, cutoff);
+            return b;
+          })
+          .immediate();
+        n += done.n;
+        if (done.rows < TRUNCATE_BATCH_ROWS) break;
+        await new Promise((r) => setImmediate(r));
+        if (this.closed) return n;
+      }
+      n += this.db
+        .transaction(() => {
           const row = straddling.get(f.topic, f.seq, f.seq, cutoff) as { seq: number; value: string; n: number; pack: string } | undefined;
-          if (row) {
-            const drop = f.seq - (row.seq - row.n);
-            const kept = dropFirstEvents(row, drop);
-            rewrite.run(kept.key, kept.value, kept.n, kept.pack, row.seq);
-            n += drop;
-          }
-        }
-        return n;
-      })
-      .immediate();
+          if (!row) return 0;
+          const drop = f.seq - (row.seq - row.n);
+          const kept = dropFirstEvents(row, drop);
+          rewrite.run(kept.key, kept.value, kept.n, kept.pack, row.seq);
+          return drop;
+        })
+        .immediate();
+    }
+    return n;
   }
 
   /** Closes every subscription (giving their leases back) and the database. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopRetention?.();
     for (const sub of [...this.active.values()]) await sub.close().catch(() => undefined);
     this.active.clear();
     await this.writer?.stop();
@@ -245,6 +263,9 @@ export class SqliteStream implements Stream {
     if (this.closed) throw new StreamClosedError(`the stream '${this.url}'`);
   }
 }
+
+/** Log rows (packs) one truncate transaction deletes at most. */
+const TRUNCATE_BATCH_ROWS = 2000;
 
 function checkName(what: string, name: string): void {
   if (typeof name !== 'string' || name.length === 0) throw new ValidationError(`a stream ${what} must be a non-empty string`);

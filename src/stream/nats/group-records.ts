@@ -13,9 +13,16 @@ export interface GroupRecord {
   seq: number;
 }
 
+/** A record as stored: with its topic (for retention; records written before it was added have none). */
+interface StoredRecord extends GroupRecord {
+  topic?: string;
+}
+
 /** A record with the revision (stream sequence) it was read or written at. */
 export interface RecordAt extends GroupRecord {
   rev: number;
+  /** The topic whose partition it is; undefined for a record written before records named it. */
+  topic?: string;
 }
 
 /** Someone else changed the record since `rev`. */
@@ -31,6 +38,8 @@ export class GroupRecords {
   constructor(
     private readonly link: NatsLink,
     private readonly metaStream: string,
+    /** The topic the records are of (written into each one). */
+    private readonly topic?: string,
   ) {}
 
   async read(subject: string): Promise<RecordAt | undefined> {
@@ -42,8 +51,14 @@ export class GroupRecords {
       throw toStreamError(err, `reading group record '${subject}'`);
     }
     if (!m) return undefined;
-    const r = m.json<Partial<GroupRecord>>();
-    return { rev: m.seq, owner: typeof r.owner === 'string' ? r.owner : '', next: Number(r.next ?? 0), seq: Number(r.seq ?? 1) };
+    const r = m.json<Partial<StoredRecord>>();
+    return {
+      rev: m.seq,
+      owner: typeof r.owner === 'string' ? r.owner : '',
+      next: Number(r.next ?? 0),
+      seq: Number(r.seq ?? 1),
+      ...(typeof r.topic === 'string' ? { topic: r.topic } : {}),
+    };
   }
 
   /**
@@ -53,7 +68,8 @@ export class GroupRecords {
    */
   async write(subject: string, rev: number, record: GroupRecord): Promise<number> {
     try {
-      const ack = await this.link.js.publish(subject, JSON.stringify(record), { expect: { lastSubjectSequence: rev } });
+      const stored: StoredRecord = { owner: record.owner, next: record.next, seq: record.seq, ...(this.topic !== undefined ? { topic: this.topic } : {}) };
+      const ack = await this.link.js.publish(subject, JSON.stringify(stored), { expect: { lastSubjectSequence: rev } });
       return ack.seq;
     } catch (err) {
       if (isWrongLastSequence(err)) throw new RecordConflict(subject);

@@ -30,6 +30,11 @@ export class StreamCatalog {
     private readonly replicas: number,
   ) {}
 
+  /** The data streams this catalog has placed topics in. */
+  streams(): string[] {
+    return [...this.known.keys()];
+  }
+
   /** The partition count of `place`'s stream, creating the stream and its record stream if needed. */
   partitionsOf(place: TopicPlace): Promise<number> {
     let p = this.known.get(place.stream);

@@ -55,9 +55,14 @@ export function placeTopic(topic: string, namespace: string | undefined): TopicP
     stream,
     streamSubjects: `${ns}${key}.>`,
     topicSubject: `${ns}${topic}`,
-    metaStream: `MWMETA_${stream}`,
+    metaStream: metaStreamOf(stream),
     metaSubjects: `_mwmeta.${stream}.>`,
   };
+}
+
+/** The stream of the group records of data stream `stream`. */
+export function metaStreamOf(stream: string): string {
+  return `MWMETA_${stream}`;
 }
 
 /** Names the durable consumers, records and membership subject of `group` on `place`. */

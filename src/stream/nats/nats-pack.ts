@@ -118,6 +118,13 @@ function decodeJsonEntries(data: Uint8Array): [string, string][] | undefined {
   return Array.isArray(entries) ? (entries as [string, string][]) : undefined;
 }
 
+/** The offset of a stored pack's first event, from its headers alone. */
+export function baseOffsetOf(headers: { get(name: string): string } | undefined): number | undefined {
+  if (!headers || !READ_VERSIONS.has(headers.get(PACK_HEADER))) return undefined;
+  const base = Number(headers.get(BASE_HEADER));
+  return Number.isSafeInteger(base) && base >= 0 ? base : undefined;
+}
+
 /** The offset right after a stored pack, from its headers alone. */
 export function nextOffsetAfter(headers: { get(name: string): string } | undefined): number | undefined {
   const version = headers?.get(PACK_HEADER);

@@ -8,7 +8,9 @@ import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '..
 import { GroupRecords, RecordConflict } from './group-records.ts';
 import { readTail, StreamCatalog } from './nats-catalog.ts';
 import { openNatsLink, type NatsLink } from './nats-connection.ts';
-import { partitionSubject, placeGroup, placeTopic, type TopicPlace } from './nats-names.ts';
+import { metaStreamOf, partitionSubject, placeGroup, placeTopic, type TopicPlace } from './nats-names.ts';
+import { truncateNatsStream } from './nats-retention.ts';
+import { startStreamRetention, type StreamRetention } from '../retention.ts';
 import { NatsSubscription, type MemberTimings } from './nats-subscription.ts';
 import { parseNatsUrl } from './nats-url.ts';
 import type { ReaderLogger } from './partition-reader.ts';
@@ -33,6 +35,8 @@ export interface NatsStreamOptions extends Partial<MemberTimings> {
   connectTimeoutMs?: number;
   apiTimeoutMs?: number;
   logger?: ReaderLogger;
+  /** Background retention: acknowledged events older than `keepMs` are truncated every `intervalMs` (see {@link NatsStream.truncate}). @default none */
+  retention?: StreamRetention;
 }
 
 const DEFAULT_TIMINGS: MemberTimings = {
@@ -72,6 +76,7 @@ export class NatsStream implements Stream {
   private readonly producerId = randomUUID().replace(/-/g, '').slice(0, 16);
   private packCounter = 0;
   private closed = false;
+  private readonly stopRetention: (() => void) | undefined;
 
   private constructor(link: NatsLink, opts: NatsStreamOptions, namespace: string | undefined, partitions: number | undefined, replicas: number) {
     this.link = link;
@@ -94,6 +99,7 @@ export class NatsStream implements Stream {
       publishTimeoutMs: positive('publishTimeoutMs', opts.publishTimeoutMs ?? 30_000),
     };
     this.logger = opts.logger;
+    this.stopRetention = startStreamRetention(this, opts.retention);
   }
 
   /**
@@ -155,7 +161,7 @@ export class NatsStream implements Stream {
     const key = JSON.stringify([topic, group]);
     if (this.active.has(key)) throw new StreamGroupBusyError(topic, group, this.ownerId, 0);
     const partitions = await this.catalog.partitionsOf(place);
-    const records = new GroupRecords(this.link, place.metaStream);
+    const records = new GroupRecords(this.link, place.metaStream, topic);
     await Promise.all(Array.from({ length: partitions }, (_, p) => this.initRecord(records, place, names.record(p), p, opts.from ?? 'earliest')));
     this.checkOpen();
     if (this.active.has(key)) throw new StreamGroupBusyError(topic, group, this.ownerId, 0);
@@ -183,10 +189,25 @@ export class NatsStream implements Stream {
     return sub;
   }
 
+  /**
+   * Retention (see nats-retention.ts) over the JetStream streams this handle has published to or
+   * subscribed from: removes messages appended (server time) more than `olderThanMs` ago that every
+   * group of their topic has acknowledged, keeping each partition's last message. Returns how many
+   * events went.
+   */
+  async truncate(opts: { olderThanMs: number }): Promise<number> {
+    this.checkOpen();
+    const cutoff = Date.now() - Math.max(0, opts.olderThanMs);
+    let n = 0;
+    for (const stream of this.catalog.streams()) n += await truncateNatsStream(this.link, stream, metaStreamOf(stream), this.namespace, cutoff);
+    return n;
+  }
+
   /** Closes every subscription (their partitions go back to the group) and the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopRetention?.();
     await Promise.all([...this.active.values()].map((s) => s.close().catch(() => undefined)));
     this.active.clear();
     await this.link.nc.drain().catch(() => this.link.nc.close());
