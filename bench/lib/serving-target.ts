@@ -12,7 +12,6 @@
  * event-loop delay since the previous sample); `{ cmd: 'stop' }` closes everything and exits.
  * First message to the parent: `{ cmd: 'ready', on, off, inferPath }` with the two base URLs.
  */
-import { readFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/common/logger.ts';
@@ -21,6 +20,7 @@ import { openStream } from '../../src/stream/connect.ts';
 import { topics } from '../../src/stream/port.ts';
 import { Tracker, type TrackerStats } from '../../src/tracking/tracker.ts';
 import { LinearModel } from '../../test/fixtures/models/linear-model.ts';
+import { mainThreadCpuMs } from './thread-cpu.ts';
 
 /** What the parent sends. */
 export type TargetCommand = { cmd: 'flush' } | { cmd: 'sample' } | { cmd: 'stop' };
@@ -111,15 +111,6 @@ async function main(): Promise<void> {
   // The parent going away must not leave a server behind.
   process.on('disconnect', () => process.exit(0));
   send({ cmd: 'ready', ...urls, inferPath: `/v2/models/${BENCH_MODEL}/infer` });
-}
-
-/** CPU time of this process's main thread so far (ms), from Linux's per-thread schedstat; undefined elsewhere. */
-function mainThreadCpuMs(): number | undefined {
-  try {
-    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return undefined;
-  }
 }
 
 main().catch((err: unknown) => {

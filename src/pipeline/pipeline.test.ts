@@ -152,3 +152,48 @@ test('two projects sharing one store and stream keep separate checkpoints', asyn
   const tsdb = await platform.tsdbFor('other');
   assert.equal(await tsdb.countPredictions('other', otherEp, { start: 0, end: now + 3_600_000 }), 5);
 });
+
+test('the stream processor parses a batch while the one before is written, commits in order, and a failed write leaves the rest for later', async () => {
+  await platform.store.createProject({ name: 'piped', description: '', labels: {}, monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 2, enabledAt: T0 }, createdAt: T0 });
+  const id = endpointId({ project: 'piped', function: 'svc', model: 'm' });
+  const stream = await platform.streamFor('piped');
+  const ids = Array.from({ length: 9 }, (_, i) => `q${i}`);
+  await stream.publish(
+    topics.events('piped'),
+    ids.map((rid) => ({ key: id, value: JSON.stringify(event({ endpointId: id, project: 'piped', request: { id: rid, inputs: [[1, 2]] }, response: { outputs: [3] } })) })),
+  );
+  const tsdb = await platform.tsdbFor('piped');
+  const { writeIngestBatch, getCheckpoint } = tsdb;
+  const trace: string[] = [];
+  let writes = 0;
+  let failOn = 2;
+  tsdb.getCheckpoint = (consumer, partition) => {
+    trace.push('read');
+    return getCheckpoint.call(tsdb, consumer, partition);
+  };
+  tsdb.writeIngestBatch = async (batch) => {
+    const n = ++writes;
+    trace.push(`write ${n}`);
+    await new Promise((r) => setTimeout(r, 30));
+    if (n === failOn) throw new Error('tsdb went away');
+    await writeIngestBatch.call(tsdb, batch);
+    trace.push(`written ${n}`);
+  };
+  try {
+    const sp = new StreamProcessor(platform, 'piped', { batchSize: 3, lingerMs: 0 });
+    await assert.rejects(sp.step(), /tsdb went away/);
+    // Batch 2 was read while batch 1 was being written; batch 3 was read too, and never written after the failure.
+    assert.deepEqual(trace, ['read', 'write 1', 'read', 'written 1', 'write 2', 'read']);
+    assert.equal(sp.processedEvents, 3);
+    await sp.close();
+    failOn = 0;
+    const again = new StreamProcessor(platform, 'piped', { batchSize: 3, lingerMs: 0 });
+    assert.equal(await again.step(), 6, 'the failed batch and the one after it come again');
+    await again.close();
+  } finally {
+    tsdb.writeIngestBatch = writeIngestBatch;
+    tsdb.getCheckpoint = getCheckpoint;
+  }
+  const rows = await tsdb.readPredictionsByRequest('piped', id, ids);
+  assert.deepEqual(rows.map((r) => r.requestId).sort(), ids, 'every event stored once');
+});

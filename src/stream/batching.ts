@@ -30,8 +30,14 @@ export function cutRuns<T extends OutgoingMessage>(messages: readonly T[], maxEv
 /** Groups messages by `partitionOf(key)`, keeping their order within each partition. */
 export function byPartition<T extends OutgoingMessage>(messages: readonly T[], partitionOf: (key: string) => number): Map<number, T[]> {
   const parts = new Map<number, T[]>();
+  // Keys repeat (an endpoint's events): each is hashed once per call.
+  const known = new Map<string, number>();
   for (const m of messages) {
-    const p = partitionOf(m.key);
+    let p = known.get(m.key);
+    if (p === undefined) {
+      p = partitionOf(m.key);
+      known.set(m.key, p);
+    }
     const list = parts.get(p);
     if (list) list.push(m);
     else parts.set(p, [m]);

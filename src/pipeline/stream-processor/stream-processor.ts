@@ -2,7 +2,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { STREAM_FUNCTION } from '../../common/names.ts';
 import type { EndpointRecord, FeatureStatsMap, InferenceEvent } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
-import type { ErrorRow, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
+import type { ErrorRow, IngestBatch, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
 import { HistogramAccumulator } from './histogram-accumulator.ts';
@@ -33,6 +33,17 @@ export const DEFAULT_BATCH_SIZE = 10_000;
 
 /** Real time between the polls of a lingering step. */
 const LINGER_POLL_MS = 5;
+
+/** Batches one step takes at most while events keep waiting (so that it returns now and then). */
+const MAX_BATCHES_PER_STEP = 8;
+
+type Bumps = Map<string, { errors: number; first: number; last: number }>;
+
+/** One partition's part of a batch, parsed and ready to write. */
+interface PreparedPartition {
+  batch: IngestBatch;
+  bumps: Bumps;
+}
 
 interface KnownEndpoint {
   featureNames: string[];
@@ -71,10 +82,18 @@ export class StreamProcessor implements Worker {
     this.lingerMs = Math.max(0, opts.lingerMs ?? 50);
   }
 
+  /**
+   * Reads, writes and acknowledges batches while events are waiting (up to
+   * {@link MAX_BATCHES_PER_STEP} of them), returning how many events it took. A batch is parsed while
+   * the one before it is being written: a tsdb server (PostgreSQL, MySQL) then inserts one batch
+   * while this process decodes the next, where one after the other each waited for the other.
+   * Batches are committed and acknowledged in order, one at a time.
+   */
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
     this.sub ??= await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
-    const messages = await this.fill(this.sub, await this.sub.fetch(this.batchSize, 0));
+    const sub = this.sub;
+    let messages = await this.fill(sub, await sub.fetch(this.batchSize, 0));
     if (messages.length === 0) {
       // Only when due: under a trickle of events nearly every other step is idle, and a refresh is
       // an aggregate query over the last hour of predictions. `flush()` forces one.
@@ -82,17 +101,26 @@ export class StreamProcessor implements Worker {
       return 0;
     }
     const tsdb = await this.platform.tsdbFor(this.project);
-    const byPartition = new Map<number, StreamMessage[]>();
-    for (const m of messages) {
-      const list = byPartition.get(m.partition) ?? [];
-      list.push(m);
-      byPartition.set(m.partition, list);
+    let taken = 0;
+    let writing: Promise<void> | undefined;
+    try {
+      for (let batches = 1; ; batches++) {
+        const prepared = await this.prepare(tsdb, messages);
+        if (writing) await writing;
+        const batch = messages;
+        writing = this.commit(tsdb, prepared, batch);
+        // Awaited above or below; a failure meanwhile must not count as unhandled.
+        writing.catch(() => undefined);
+        taken += batch.length;
+        if (batches >= MAX_BATCHES_PER_STEP) break;
+        messages = await this.fill(sub, await sub.fetch(this.batchSize, 0));
+        if (messages.length === 0) break;
+      }
+    } finally {
+      if (writing) await writing;
     }
-    for (const [partition, list] of byPartition) await this.writePartition(tsdb, partition, list);
-    await this.sub.ack(messages);
-    this.processedEvents += messages.length;
     await this.refreshMetrics(true);
-    return messages.length;
+    return taken;
   }
 
   /** Tops a partial batch up while events keep arriving, for up to `lingerMs` (see {@link StreamProcessorOptions.lingerMs}). */
@@ -111,19 +139,51 @@ export class StreamProcessor implements Worker {
     return out;
   }
 
-  private async writePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<void> {
-    // Read fresh every batch: another processor may have owned this partition in between.
+  /** Parses a batch into what each of its partitions writes. */
+  private async prepare(tsdb: Tsdb, messages: StreamMessage[]): Promise<PreparedPartition[]> {
+    const byPartition = new Map<number, StreamMessage[]>();
+    for (const m of messages) {
+      const list = byPartition.get(m.partition) ?? [];
+      list.push(m);
+      byPartition.set(m.partition, list);
+    }
+    const out: PreparedPartition[] = [];
+    for (const [partition, list] of byPartition) {
+      const p = await this.preparePartition(tsdb, partition, list);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  /** Writes a prepared batch partition by partition, then acknowledges it. */
+  private async commit(tsdb: Tsdb, prepared: PreparedPartition[], messages: StreamMessage[]): Promise<void> {
+    for (const p of prepared) {
+      await tsdb.writeIngestBatch(p.batch);
+      const endpoints = p.bumps.size > 0 ? await this.platform.endpointStoreFor(this.project) : undefined;
+      for (const [id, b] of p.bumps) {
+        await endpoints?.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
+        this.touched.add(id);
+      }
+    }
+    await this.sub?.ack(messages);
+    this.processedEvents += messages.length;
+  }
+
+  private async preparePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<PreparedPartition | undefined> {
+    // Read fresh every batch: another processor may have owned this partition in between. (A batch
+    // of this processor still being written may not be in it yet: its offsets are below this
+    // batch's, and the write checks the checkpoint again in its transaction.)
     const done = await tsdb.getCheckpoint(this.consumer, partition);
     // Messages at or below the checkpoint were written before a crash and delivered again.
     const first = messages[0];
     const last = messages[messages.length - 1];
-    if (!first || !last) return;
+    if (!first || !last) return undefined;
     // Offsets grow within a partition: when the first message is past the checkpoint, all are.
     const fresh = done === undefined || compareOffsets(first.offset, done) > 0 ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
     const predictions: PredictionRow[] = [];
     const errors: ErrorRow[] = [];
     const hist = new HistogramAccumulator(this.project, await this.basePeriodMs());
-    const bumps = new Map<string, { errors: number; first: number; last: number }>();
+    const bumps: Bumps = new Map();
     for (const m of fresh) {
       const parsed = parseEvent(m.value);
       if (!parsed.ok) {
@@ -175,17 +235,10 @@ export class StreamProcessor implements Worker {
       }
       bump(bumps, e.endpointId, t, false);
     }
-    await tsdb.writeIngestBatch({
-      predictions,
-      errors,
-      histograms: hist.rows(),
-      checkpoint: { consumer: this.consumer, partition, offset: last.offset },
-    });
-    const endpoints = bumps.size > 0 ? await this.platform.endpointStoreFor(this.project) : undefined;
-    for (const [id, b] of bumps) {
-      await endpoints?.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
-      this.touched.add(id);
-    }
+    return {
+      batch: { predictions, errors, histograms: hist.rows(), checkpoint: { consumer: this.consumer, partition, offset: last.offset } },
+      bumps,
+    };
   }
 
   private async basePeriodMs(): Promise<number> {
@@ -297,7 +350,7 @@ export class StreamProcessor implements Worker {
   }
 }
 
-function bump(m: Map<string, { errors: number; first: number; last: number }>, id: string, t: number, isError: boolean): void {
+function bump(m: Bumps, id: string, t: number, isError: boolean): void {
   const b = m.get(id);
   if (!b) m.set(id, { errors: isError ? 1 : 0, first: t, last: t });
   else {
