@@ -163,7 +163,10 @@ test('the stream processor parses a batch while the one before is written, commi
     ids.map((rid) => ({ key: id, value: JSON.stringify(event({ endpointId: id, project: 'piped', request: { id: rid, inputs: [[1, 2]] }, response: { outputs: [3] } })) })),
   );
   const tsdb = await platform.tsdbFor('piped');
+  assert.equal(tsdb.writesInProcess, true, 'SQLite writes on the calling thread');
   const { writeIngestBatch, getCheckpoint } = tsdb;
+  // Writes made slow and asynchronous, as a tsdb server's are.
+  Object.defineProperty(tsdb, 'writesInProcess', { value: false, configurable: true });
   const trace: string[] = [];
   let writes = 0;
   let failOn = 2;
@@ -193,7 +196,40 @@ test('the stream processor parses a batch while the one before is written, commi
   } finally {
     tsdb.writeIngestBatch = writeIngestBatch;
     tsdb.getCheckpoint = getCheckpoint;
+    delete (tsdb as { writesInProcess?: boolean }).writesInProcess;
   }
+  assert.equal(tsdb.writesInProcess, true);
   const rows = await tsdb.readPredictionsByRequest('piped', id, ids);
   assert.deepEqual(rows.map((r) => r.requestId).sort(), ids, 'every event stored once');
+});
+
+test('with a tsdb that writes on this thread (SQLite) the stream processor reads the next batch only once the last is written', async () => {
+  await platform.store.createProject({ name: 'serial', description: '', labels: {}, monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 2, enabledAt: T0 }, createdAt: T0 });
+  const id = endpointId({ project: 'serial', function: 'svc', model: 'm' });
+  const ids = Array.from({ length: 6 }, (_, i) => `s${i}`);
+  await (await platform.streamFor('serial')).publish(
+    topics.events('serial'),
+    ids.map((rid) => ({ key: id, value: JSON.stringify(event({ endpointId: id, project: 'serial', request: { id: rid, inputs: [[1, 2]] }, response: { outputs: [3] } })) })),
+  );
+  const tsdb = await platform.tsdbFor('serial');
+  const { writeIngestBatch, getCheckpoint } = tsdb;
+  const trace: string[] = [];
+  tsdb.getCheckpoint = (consumer, partition) => {
+    trace.push('read');
+    return getCheckpoint.call(tsdb, consumer, partition);
+  };
+  tsdb.writeIngestBatch = async (batch) => {
+    trace.push('write');
+    await writeIngestBatch.call(tsdb, batch);
+    trace.push('written');
+  };
+  try {
+    const sp = new StreamProcessor(platform, 'serial', { batchSize: 3, lingerMs: 0 });
+    assert.equal(await sp.step(), 6);
+    assert.deepEqual(trace, ['read', 'write', 'written', 'read', 'write', 'written']);
+    await sp.close();
+  } finally {
+    tsdb.writeIngestBatch = writeIngestBatch;
+    tsdb.getCheckpoint = getCheckpoint;
+  }
 });

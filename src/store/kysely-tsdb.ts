@@ -61,6 +61,10 @@ export class KyselyTsdb implements Tsdb {
         : startRetention((cutoff) => this.deleteOlderThan(cutoff), days * DAY_MS, { intervalMs: opts.retentionIntervalMs, onError: opts.onRetentionError });
   }
 
+  get writesInProcess(): boolean {
+    return this.backend.sqlite !== undefined;
+  }
+
   migrate(): Promise<void> {
     return this.backend.migrate();
   }

@@ -6,6 +6,11 @@ import type { ResultKindValue, ResultStatusValue, Window } from '../common/types
  */
 export interface Tsdb {
   readonly url: string;
+  /**
+   * Whether writes run on the calling thread (SQLite): nothing else can run meanwhile, so a caller
+   * gains nothing by preparing its next write during one (the stream processor then does not).
+   */
+  readonly writesInProcess?: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

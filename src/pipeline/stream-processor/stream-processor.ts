@@ -84,10 +84,10 @@ export class StreamProcessor implements Worker {
 
   /**
    * Reads, writes and acknowledges batches while events are waiting (up to
-   * {@link MAX_BATCHES_PER_STEP} of them), returning how many events it took. A batch is parsed while
-   * the one before it is being written: a tsdb server (PostgreSQL, MySQL) then inserts one batch
-   * while this process decodes the next, where one after the other each waited for the other.
-   * Batches are committed and acknowledged in order, one at a time.
+   * {@link MAX_BATCHES_PER_STEP} of them), returning how many events it took. With a tsdb server
+   * (PostgreSQL, MySQL) a batch is parsed while the one before it is being written: the server
+   * inserts one batch while this process decodes the next, where one after the other each waited
+   * for the other. Batches are committed and acknowledged in order, one at a time.
    */
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
@@ -105,14 +105,11 @@ export class StreamProcessor implements Worker {
     let writing: Promise<void> | undefined;
     try {
       for (let batches = 1; ; batches++) {
-        const prepared = await this.prepare(tsdb, messages);
-        if (writing) await writing;
-        const batch = messages;
-        writing = this.commit(tsdb, prepared, batch);
-        // Awaited above or below; a failure meanwhile must not count as unhandled.
-        writing.catch(() => undefined);
-        taken += batch.length;
+        ({ writing } = await this.startBatch(tsdb, messages, writing));
+        taken += messages.length;
         if (batches >= MAX_BATCHES_PER_STEP) break;
+        // Nothing of the last batch stays reachable from here while the next one is read.
+        messages = [];
         messages = await this.fill(sub, await sub.fetch(this.batchSize, 0));
         if (messages.length === 0) break;
       }
@@ -121,6 +118,23 @@ export class StreamProcessor implements Worker {
     }
     await this.refreshMetrics(true);
     return taken;
+  }
+
+  /**
+   * Parses a batch, waits for the write before it (`previous`), and starts its own: returns the
+   * write in flight (wrapped, so that returning it does not wait for it), or none once done when
+   * the tsdb writes on this thread.
+   */
+  private async startBatch(tsdb: Tsdb, messages: StreamMessage[], previous: Promise<void> | undefined): Promise<{ writing?: Promise<void> }> {
+    const prepared = await this.prepare(tsdb, messages);
+    if (previous) await previous;
+    const writing = this.commit(tsdb, prepared, messages);
+    // Awaited by the caller; a failure meanwhile must not count as unhandled.
+    writing.catch(() => undefined);
+    if (!tsdb.writesInProcess) return { writing };
+    // A write on this thread leaves nothing to overlap: the next batch is read once it is done.
+    await writing;
+    return {};
   }
 
   /** Tops a partial batch up while events keep arriving, for up to `lingerMs` (see {@link StreamProcessorOptions.lingerMs}). */
