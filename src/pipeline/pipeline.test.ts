@@ -233,3 +233,27 @@ test('with a tsdb that writes on this thread (SQLite) the stream processor reads
     tsdb.getCheckpoint = getCheckpoint;
   }
 });
+
+test('after its endpoint store connection is replaced, the stream processor registers endpoints in the new store', async () => {
+  await platform.store.createProject({ name: 'moved', description: '', labels: {}, monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 2, enabledAt: T0 }, createdAt: T0 });
+  const id = endpointId({ project: 'moved', function: 'svc', model: 'm' });
+  const send = async (rid: string) =>
+    (await platform.streamFor('moved')).publish(topics.events('moved'), [
+      { key: id, value: JSON.stringify(event({ endpointId: id, project: 'moved', request: { id: rid, inputs: [[1, 2]] }, response: { outputs: [3] } })) },
+    ]);
+  const sp = new StreamProcessor(platform, 'moved', { lingerMs: 0 });
+  await send('before');
+  assert.equal(await sp.step(), 1);
+  assert.ok(await platform.store.getEndpoint('moved', id), 'registered in the platform store');
+  const elsewhere = `sqlite://${platform.options.home}/moved-endpoints.db`;
+  await platform.store.setCredentials('moved', { endpointStoreConnection: elsewhere });
+  await send('after');
+  assert.equal(await sp.step(), 1);
+  const store = await platform.endpointStoreFor('moved');
+  assert.equal(store.url, elsewhere);
+  const rec = await store.getEndpoint('moved', id);
+  assert.ok(rec, 'registered again where the project keeps its endpoints now');
+  assert.deepEqual(rec.featureNames, ['f0', 'f1']);
+  assert.ok(rec.lastRequest !== null, 'and its request times are counted there');
+  await sp.close();
+});

@@ -2,6 +2,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { STREAM_FUNCTION } from '../../common/names.ts';
 import type { EndpointRecord, FeatureStatsMap, InferenceEvent } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
+import type { Store } from '../../store/port.ts';
 import type { ErrorRow, IngestBatch, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
@@ -60,6 +61,8 @@ export class StreamProcessor implements Worker {
   readonly name = STREAM_FUNCTION;
   private sub: Subscription | undefined;
   private readonly known = new Map<string, KnownEndpoint>();
+  /** The endpoint store `known` describes: the project's credentials may move it (`replace`). */
+  private knownIn: Store | undefined;
   private readonly touched = new Set<string>();
   /** Checkpoints are per consumed topic: offsets of different projects' topics never compare. */
   private readonly consumer: string;
@@ -155,6 +158,12 @@ export class StreamProcessor implements Worker {
 
   /** Parses a batch into what each of its partitions writes. */
   private async prepare(tsdb: Tsdb, messages: StreamMessage[]): Promise<PreparedPartition[]> {
+    // Endpoints known in a store the project no longer uses register again in the one it does.
+    const endpoints = await this.platform.endpointStoreFor(this.project);
+    if (endpoints !== this.knownIn) {
+      this.known.clear();
+      this.knownIn = endpoints;
+    }
     const byPartition = new Map<number, StreamMessage[]>();
     for (const m of messages) {
       const list = byPartition.get(m.partition) ?? [];
