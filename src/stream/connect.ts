@@ -6,7 +6,7 @@ import type { SqliteStreamOptions } from './embedded/sqlite-stream.ts';
 import type { KafkaStreamOptions } from './kafka/kafka-stream.ts';
 import type { NatsStreamOptions } from './nats/nats-stream.ts';
 import type { Stream } from './port.ts';
-import { resolveStreamRetentionHours, type StreamRetention } from './retention.ts';
+import { defaultStreamRetention, type StreamRetention } from './retention.ts';
 
 /** Options of {@link openStream}. */
 export interface OpenStreamOptions extends Omit<SqliteStreamOptions, 'file' | 'url' | 'clock' | 'retention'> {
@@ -35,8 +35,7 @@ export interface OpenStreamOptions extends Omit<SqliteStreamOptions, 'file' | 'u
 export async function openStream(url: string, opts: OpenStreamOptions): Promise<Stream> {
   const parsed = parseConnectionUrl(url ?? '', 'stream');
   const { home, clock, nats, kafka, retention: given, ...rest } = opts;
-  const hours = given === undefined ? resolveStreamRetentionHours(undefined) : undefined;
-  const retention = given === null ? undefined : (given ?? (hours === undefined ? undefined : { keepMs: hours * 3_600_000 }));
+  const retention = given === null ? undefined : (given ?? defaultStreamRetention());
   // The scale-out streams are decided here, whatever `parsed.available` says (the URL table is shared with the stores).
   if (parsed.scheme === 'nats') {
     const { NatsStream } = await import('./nats/nats-stream.ts');

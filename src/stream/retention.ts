@@ -30,6 +30,12 @@ export function resolveStreamRetentionHours(option: number | undefined, env: Nod
   return value === 0 ? undefined : value;
 }
 
+/** The retention a stream gets unless told otherwise: {@link resolveStreamRetentionHours} from the environment; undefined for none. */
+export function defaultStreamRetention(env: NodeJS.ProcessEnv = process.env): StreamRetention | undefined {
+  const hours = resolveStreamRetentionHours(undefined, env);
+  return hours === undefined ? undefined : { keepMs: hours * 3_600_000 };
+}
+
 /**
  * Runs `stream.truncate` in the background (a minute after start, then every `intervalMs`; see
  * `startRetention`). Returns the function that stops it; a stream without truncate gets none.

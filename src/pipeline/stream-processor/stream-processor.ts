@@ -46,6 +46,12 @@ interface PreparedPartition {
   bumps: Bumps;
 }
 
+/** A batch parsed and ready to write, with the endpoint store its endpoints were registered in. */
+interface PreparedBatch {
+  partitions: PreparedPartition[];
+  endpoints: Store;
+}
+
 interface KnownEndpoint {
   featureNames: string[];
   labelNames: string[];
@@ -157,7 +163,7 @@ export class StreamProcessor implements Worker {
   }
 
   /** Parses a batch into what each of its partitions writes. */
-  private async prepare(tsdb: Tsdb, messages: StreamMessage[]): Promise<PreparedPartition[]> {
+  private async prepare(tsdb: Tsdb, messages: StreamMessage[]): Promise<PreparedBatch> {
     // Endpoints known in a store the project no longer uses register again in the one it does.
     const endpoints = await this.platform.endpointStoreFor(this.project);
     if (endpoints !== this.knownIn) {
@@ -170,21 +176,20 @@ export class StreamProcessor implements Worker {
       list.push(m);
       byPartition.set(m.partition, list);
     }
-    const out: PreparedPartition[] = [];
+    const partitions: PreparedPartition[] = [];
     for (const [partition, list] of byPartition) {
       const p = await this.preparePartition(tsdb, partition, list);
-      if (p) out.push(p);
+      if (p) partitions.push(p);
     }
-    return out;
+    return { partitions, endpoints };
   }
 
   /** Writes a prepared batch partition by partition, then acknowledges it. */
-  private async commit(tsdb: Tsdb, prepared: PreparedPartition[], messages: StreamMessage[]): Promise<void> {
-    for (const p of prepared) {
+  private async commit(tsdb: Tsdb, prepared: PreparedBatch, messages: StreamMessage[]): Promise<void> {
+    for (const p of prepared.partitions) {
       await tsdb.writeIngestBatch(p.batch);
-      const endpoints = p.bumps.size > 0 ? await this.platform.endpointStoreFor(this.project) : undefined;
       for (const [id, b] of p.bumps) {
-        await endpoints?.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
+        await prepared.endpoints.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
         this.touched.add(id);
       }
     }

@@ -90,6 +90,34 @@ export const NEXT_OFFSET_SQL =
 /** Appends one row: seq, topic, partition, key, value, ts, n, pack. */
 export const APPEND_SQL = 'INSERT INTO log (seq, topic, partition, key, value, ts, n, pack) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
+/** One pack to append: its partition and its row (see pack.ts). */
+export interface AppendRow {
+  partition: number;
+  key: string;
+  value: string;
+  n: number;
+  pack: string | null;
+}
+
+/**
+ * Appends packs with the statements of {@link NEXT_OFFSET_SQL} and {@link APPEND_SQL}, numbering
+ * their events on from the log's end. Call inside an IMMEDIATE transaction. Self-contained (no
+ * imports, no helpers): the log writer thread runs its source text as well.
+ */
+export function appendRows(
+  nextOffset: { get(): unknown },
+  append: { run(...params: unknown[]): unknown },
+  topic: string,
+  ts: number,
+  rows: readonly AppendRow[],
+): void {
+  let next = (nextOffset.get() as { next: number }).next;
+  for (const r of rows) {
+    next += r.n;
+    append.run(next - 1, topic, r.partition, r.key, r.value, ts, r.n, r.pack);
+  }
+}
+
 /**
  * The partition count is a property of the log, not of one process: it is recorded on first use so
  * that every producer maps a key to the same partition. An explicit, different count is an error.

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { StreamUnavailableError } from '../errors.ts';
-import type { PackRow } from '../pack.ts';
+import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, type AppendRow } from './log-db.ts';
 
 /*
  * A process that publishes to the embedded log writes it from a thread of its own, with its own
@@ -17,10 +17,12 @@ import type { PackRow } from '../pack.ts';
  *   tracking). The thread runs a PASSIVE checkpoint every `checkpointIntervalMs` instead.
  *
  * The thread is plain JavaScript (no TypeScript loader runs in workers of the CLI process), given
- * the path of the same better-sqlite3 build as the process uses and the SQL of the log.
+ * the path of the same better-sqlite3 build as the process uses, the SQL of the log and the source
+ * of `appendRows` (the same function appends on the calling thread when there is no writer thread).
  */
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
+const appendRows = ${appendRows.toString()};
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs });
 db.pragma('busy_timeout = ' + Math.trunc(workerData.busyTimeoutMs));
@@ -28,13 +30,7 @@ db.pragma('synchronous = NORMAL');
 db.pragma('wal_autocheckpoint = ' + (workerData.checkpointIntervalMs > 0 ? 0 : workerData.autocheckpointPages));
 const nextOffset = db.prepare(workerData.nextOffsetSql);
 const append = db.prepare(workerData.appendSql);
-const write = db.transaction((topic, ts, rows) => {
-  let next = nextOffset.get().next;
-  for (const r of rows) {
-    next += r.n;
-    append.run(next - 1, topic, r.partition, r.key, r.value, ts, r.n, r.pack);
-  }
-});
+const write = db.transaction((topic, ts, rows) => appendRows(nextOffset, append, topic, ts, rows));
 const checkpoint = () => {
   try {
     const done = db.pragma('wal_checkpoint(PASSIVE)')[0];
@@ -78,11 +74,6 @@ parentPort.postMessage({ ready: true });
 
 const DRIVER = createRequire(import.meta.url).resolve('better-sqlite3');
 
-/** One pack to append: its partition and its row (see pack.ts). */
-export interface AppendRow extends PackRow {
-  partition: number;
-}
-
 /** What a log writer thread needs. */
 export interface LogWriterOptions {
   file: string;
@@ -90,10 +81,6 @@ export interface LogWriterOptions {
   /** 0: no checkpoints of its own; its connection checkpoints on commit past `autocheckpointPages`. */
   checkpointIntervalMs: number;
   autocheckpointPages: number;
-  /** The next free offset, read inside the write transaction (see log-db.ts). */
-  nextOffsetSql: string;
-  /** INSERT of one row: seq, topic, partition, key, value, ts, n, pack. */
-  appendSql: string;
   /** Called once if the thread cannot start or dies; the caller then writes and checkpoints on its own again. */
   onFailure: (err: unknown) => void;
 }
@@ -114,7 +101,7 @@ export class LogWriterThread {
 
   constructor(private readonly opts: LogWriterOptions) {
     const { onFailure: _, ...data } = opts;
-    this.worker = new Worker(THREAD, { eval: true, workerData: { ...data, driver: DRIVER } });
+    this.worker = new Worker(THREAD, { eval: true, workerData: { ...data, driver: DRIVER, nextOffsetSql: NEXT_OFFSET_SQL, appendSql: APPEND_SQL } });
     // Kept alive only while appends wait for it (see append), so that it never holds a process open.
     this.worker.unref();
     this.worker.on('message', (m: { id?: number; error?: string; code?: string }) => {

@@ -16,7 +16,6 @@ import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
 import { LogWriterThread } from './log-writer.ts';
-import { APPEND_SQL, NEXT_OFFSET_SQL } from './log-db.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -250,8 +249,6 @@ describe('SqliteStream', () => {
     busyTimeoutMs: 100,
     checkpointIntervalMs: 10,
     autocheckpointPages: 4096,
-    nextOffsetSql: NEXT_OFFSET_SQL,
-    appendSql: APPEND_SQL,
     onFailure,
   });
 

@@ -8,10 +8,10 @@ import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '..
 import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { byPartition, checkMessages } from '../batching.ts';
-import { APPEND_SQL, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
+import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES, type AppendRow } from './log-db.ts';
 import { cutPacks, dropFirstEvents, encodePack } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
-import { LogWriterThread, type AppendRow } from './log-writer.ts';
+import { LogWriterThread } from './log-writer.ts';
 import { startStreamRetention, type StreamRetention } from '../retention.ts';
 
 /** Options of {@link SqliteStream}. */
@@ -125,15 +125,7 @@ export class SqliteStream implements Stream {
     // Encoded before the write lock is taken, so that other processes wait only for the INSERTs.
     for (const [partition, list] of parts) for (const run of cutPacks(list)) rows.push({ ...encodePack(run), partition });
     if (writer?.alive) return writer.append(topic, ts, rows);
-    this.db
-      .transaction(() => {
-        let next = this.nextOffset.get()!.next;
-        for (const row of rows) {
-          next += row.n;
-          this.append.run(next - 1, topic, row.partition, row.key, row.value, ts, row.n, row.pack);
-        }
-      })
-      .immediate();
+    this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, ts, rows)).immediate();
   }
 
   /**
@@ -248,8 +240,6 @@ export class SqliteStream implements Stream {
       busyTimeoutMs: this.busyTimeoutMs,
       checkpointIntervalMs: this.checkpointIntervalMs,
       autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
-      nextOffsetSql: NEXT_OFFSET_SQL,
-      appendSql: APPEND_SQL,
       onFailure: () => {
         // Back to appending here and checkpointing on commit; the thread is not started again.
         if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);

@@ -1,4 +1,4 @@
-import { apiErrorCode, isWrongLastSequence, toStreamError, type NatsLink } from './nats-connection.ts';
+import { getStoredMessage, isWrongLastSequence, toStreamError, type NatsLink } from './nats-connection.ts';
 
 /**
  * What a consumer group knows about one partition, kept as the only message of a subject in the
@@ -43,13 +43,7 @@ export class GroupRecords {
   ) {}
 
   async read(subject: string): Promise<RecordAt | undefined> {
-    let m;
-    try {
-      m = await this.link.jsm.streams.getMessage(this.metaStream, { last_by_subj: subject });
-    } catch (err) {
-      if (apiErrorCode(err) === 10037) return undefined;
-      throw toStreamError(err, `reading group record '${subject}'`);
-    }
+    const m = await getStoredMessage(this.link, this.metaStream, { last_by_subj: subject }, `reading group record '${subject}'`);
     if (!m) return undefined;
     const r = m.json<Partial<StoredRecord>>();
     return {

@@ -1,6 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { ValidationError } from '../../common/errors.ts';
-import { apiErrorCode, toStreamError, type NatsLink } from './nats-connection.ts';
+import { apiErrorCode, getStoredMessage, toStreamError, type NatsLink } from './nats-connection.ts';
 import { nextOffsetAfter } from './nats-pack.ts';
 import type { TopicPlace } from './nats-names.ts';
 
@@ -108,13 +108,7 @@ export class StreamCatalog {
 
 /** Reads the last pack of `subject` in `stream`; a subject without messages has offset 0 next. */
 export async function readTail(link: NatsLink, stream: string, subject: string): Promise<Tail> {
-  let m;
-  try {
-    m = await link.jsm.streams.getMessage(stream, { last_by_subj: subject });
-  } catch (err) {
-    if (apiErrorCode(err) === 10037) m = null;
-    else throw toStreamError(err, `reading the end of '${subject}'`);
-  }
+  const m = await getStoredMessage(link, stream, { last_by_subj: subject }, `reading the end of '${subject}'`);
   if (!m) return { seq: 0, next: 0, msgId: undefined };
   const next = nextOffsetAfter(m.header);
   if (next === undefined) {

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import {
   connect,
   ConnectionError,
@@ -85,6 +85,25 @@ export function isTransient(err: unknown): boolean {
 export function toStreamError(err: unknown, what: string): Error {
   if (err instanceof ModelwatchError) return err;
   return new StreamUnavailableError('nats', `${what}: ${errorMessage(err)}`, err);
+}
+
+/**
+ * A stored message of `stream`: by sequence, the last of a subject, or (`seq` with `next_by_subj`,
+ * a field of the server's message-get request since 2.9 that the client's type leaves out) the
+ * subject's first at or after a sequence. null when there is none; `doing` names the read in errors.
+ */
+export async function getStoredMessage(
+  link: NatsLink,
+  stream: string,
+  query: { seq: number; next_by_subj: string } | { last_by_subj: string },
+  doing: string,
+): Promise<StoredMsg | null> {
+  try {
+    return await link.jsm.streams.getMessage(stream, query as { last_by_subj: string });
+  } catch (err) {
+    if (apiErrorCode(err) === 10037) return null; // no message found
+    throw toStreamError(err, doing);
+  }
 }
 
 /** Resolves after `ms`. */

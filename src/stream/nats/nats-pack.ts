@@ -59,11 +59,9 @@ export interface RawPack {
 
 /** Reads a pack; undefined for a message that modelwatch did not write (or a damaged one). */
 export function decodePack(raw: RawPack): Pack | undefined {
-  const h = raw.headers;
-  const version = h?.get(PACK_HEADER);
-  if (!h || !READ_VERSIONS.has(version)) return undefined;
-  const base = Number(h.get(BASE_HEADER));
-  if (!Number.isSafeInteger(base) || base < 0) return undefined;
+  const base = baseOffsetOf(raw.headers);
+  if (base === undefined) return undefined;
+  const version = raw.headers!.get(PACK_HEADER);
   const entries = version === PACK_VERSION ? decodeSharedEntries(raw.data) : version === PACK_V2 ? decodeEntries(raw.data) : decodeJsonEntries(raw.data);
   return entries ? { seq: raw.seq, base, entries, timestamp: raw.timestampMs } : undefined;
 }
@@ -127,9 +125,7 @@ export function baseOffsetOf(headers: { get(name: string): string } | undefined)
 
 /** The offset right after a stored pack, from its headers alone. */
 export function nextOffsetAfter(headers: { get(name: string): string } | undefined): number | undefined {
-  const version = headers?.get(PACK_HEADER);
-  if (!headers || !READ_VERSIONS.has(version)) return undefined;
-  const base = Number(headers.get(BASE_HEADER));
-  const count = Number(headers.get(COUNT_HEADER));
-  return Number.isSafeInteger(base) && Number.isSafeInteger(count) ? base + count : undefined;
+  const base = baseOffsetOf(headers);
+  const count = Number(headers?.get(COUNT_HEADER));
+  return base !== undefined && Number.isSafeInteger(count) ? base + count : undefined;
 }

@@ -1,5 +1,5 @@
 import type { StoredMsg } from '@nats-io/jetstream';
-import { apiErrorCode, toStreamError, type NatsLink } from './nats-connection.ts';
+import { apiErrorCode, getStoredMessage, toStreamError, type NatsLink } from './nats-connection.ts';
 import { GroupRecords } from './group-records.ts';
 import { baseOffsetOf } from './nats-pack.ts';
 
@@ -115,17 +115,10 @@ async function subjectsOf(link: NatsLink, stream: string, filter: string): Promi
   }
 }
 
-/** A stored message by sequence, last of a subject, or the subject's first at or after a sequence; null when there is none. */
-async function getMessage(link: NatsLink, stream: string, query: { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<StoredMsg | null> {
-  try {
-    // `next_by_subj` is a field of the server's message-get request (2.9+) that the client's type leaves out.
-    return await link.jsm.streams.getMessage(stream, query as { last_by_subj: string });
-  } catch (err) {
-    if (apiErrorCode(err) === 10037) return null; // no message found
-    throw toStreamError(err, `reading stream '${stream}'`);
-  }
-}
-
 function timeOf(m: StoredMsg): number {
   return m.time.getTime();
+}
+
+function getMessage(link: NatsLink, stream: string, query: { seq: number; next_by_subj: string } | { last_by_subj: string }): Promise<StoredMsg | null> {
+  return getStoredMessage(link, stream, query, `reading stream '${stream}'`);
 }
