@@ -15,8 +15,9 @@
  * plain way: SQLite — one prepared better-sqlite3 INSERT in one transaction; PostgreSQL — COPY;
  * MySQL/MariaDB — multi-row INSERT batches in one transaction. Also reported: the stream processor
  * alone on a backlog of the same events (a worker catching up; fresh databases and stream),
- * `writeIngestBatch` alone on the same rows (the tsdb's share of the cost), and CPU time per
- * event of each process (steadier than wall time on a busy machine).
+ * `writeIngestBatch` alone on the same rows (the tsdb's share of the cost; on SQLite through its
+ * writer thread), and CPU time per event of each process (steadier than wall time on a busy
+ * machine), the consumer's main thread apart (Linux).
  *
  * Arguments: `--backend STORE+STREAM` (`sqlite+embedded` default, `postgres+nats`, `mysql+nats`;
  * any of sqlite/postgres/mysql with embedded/nats), `--events N` (default 200000),
@@ -45,6 +46,7 @@ import { DEFAULT_BATCH_SIZE, StreamProcessor } from '../src/pipeline/stream-proc
 import { Platform } from '../src/project/platform.ts';
 import { openTsdb } from '../src/store/connect.ts';
 import { insertIgnore, POSTGRES_TRAITS } from '../src/store/dialect.ts';
+import type { KyselyTsdb } from '../src/store/kysely-tsdb.ts';
 import { mysqlConnectionOptions } from '../src/store/mysql/open.ts';
 import { postgresPoolConfig } from '../src/store/postgres/open.ts';
 import { PREDICTION_COLUMN_TYPES, unnestInsertIgnore } from '../src/store/postgres/unnest-insert.ts';
@@ -59,6 +61,7 @@ import type { ProducerMessage } from './lib/ingest-producer.ts';
 import { ENDPOINTS, FEATURE_NAMES, FEATURES, IngestWorkload, LABEL_NAMES, modelUri, PROJECT, referenceStats, trackAll } from './lib/ingest-workload.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
 import { createMonitoredProject } from './lib/bench-project.ts';
+import { mainThreadCpuMs } from './lib/thread-cpu.ts';
 
 type StoreKind = 'sqlite' | 'postgres' | 'mysql';
 type StreamKind = 'embedded' | 'nats';
@@ -106,6 +109,8 @@ interface IngestRun {
   seconds: number;
   /** CPU time (user + system) of the consuming process (and the producer's, when inline) over the run. */
   cpuSeconds: number;
+  /** The consuming process's main thread alone (Linux; the SQLite writer thread runs beside it). */
+  mainThreadCpuSeconds?: number;
   /** The producer process's CPU time, when it runs apart. */
   producerCpuSeconds?: number;
   storedRows: number;
@@ -207,6 +212,7 @@ async function runIngest(
   let batches = 0;
   try {
     const cpu0 = process.cpuUsage();
+    const main0 = mainThreadCpuMs();
     const t0 = performance.now();
     const consumer = (async () => {
       try {
@@ -234,13 +240,15 @@ async function runIngest(
     await consumer;
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const main1 = mainThreadCpuMs();
     if (consumerError !== undefined) throw consumerError;
     await processor.flush();
     if (errors.length > 0) log(`tracker reported ${errors.length} publish error(s), first: ${String(errors[0])}`);
     if (processor.invalidEvents > 0) throw new Error(`the stream processor dropped ${processor.invalidEvents} events as invalid`);
     const tsdb = await platform.tsdbFor(PROJECT);
     const storedRows = (await tsdb.predictionSummary(PROJECT, 0)).reduce((s, e) => s + e.count, 0);
-    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, producerCpuSeconds, storedRows, dropped, batches };
+    const mainThreadCpuSeconds = main0 !== undefined && main1 !== undefined ? (main1 - main0) / 1000 : undefined;
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainThreadCpuSeconds, producerCpuSeconds, storedRows, dropped, batches };
   } finally {
     child?.kill();
     await tracker?.close();
@@ -344,6 +352,8 @@ async function rawMysql(url: string, rows: readonly RawRow[]): Promise<number> {
 async function tsdbWrite(url: string, predictions: readonly PredictionRow[], batch: number): Promise<number> {
   const tsdb = await openTsdb(url, { migrate: true });
   try {
+    // The way the stream processor writes: on the SQLite writer thread once it runs.
+    await (tsdb as Partial<KyselyTsdb>).ingestThreadStarted?.();
     const t0 = performance.now();
     for (let i = 0; i < predictions.length; i += batch) {
       await tsdb.writeIngestBatch({
@@ -428,6 +438,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     figures.stored_rows = run.storedRows;
     figures.consumer_batches = run.batches;
     figures[producer === 'process' ? 'consumer_cpu_us_per_event' : 'cpu_us_per_event'] = r3((run.cpuSeconds * 1e6) / n);
+    if (run.mainThreadCpuSeconds !== undefined) figures.consumer_main_thread_cpu_us_per_event = r3((run.mainThreadCpuSeconds * 1e6) / n);
     if (run.producerCpuSeconds !== undefined) figures.producer_cpu_us_per_event = r3((run.producerCpuSeconds * 1e6) / n);
     log(`  ${figures.ingest_s} s, ${figures.ingest_events_per_s} events/s`);
     if (backend.store === 'sqlite' && backend.stream === 'embedded') {
@@ -447,6 +458,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
         if (drain.storedRows !== n || drain.dropped > 0) throw new Error(`backlog run stored ${drain.storedRows} rows for ${n} events (${drain.dropped} dropped)`);
         figures.backlog_events_per_s = Math.round(n / drain.seconds);
         figures.backlog_cpu_us_per_event = r3((drain.cpuSeconds * 1e6) / n);
+        if (drain.mainThreadCpuSeconds !== undefined) figures.backlog_main_thread_cpu_us_per_event = r3((drain.mainThreadCpuSeconds * 1e6) / n);
         figures.backlog_batches = drain.batches;
         log(`  ${figures.backlog_events_per_s} events/s, ${figures.backlog_cpu_us_per_event} µs CPU per event`);
       } finally {

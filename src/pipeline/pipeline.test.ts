@@ -163,10 +163,9 @@ test('the stream processor parses a batch while the one before is written, commi
     ids.map((rid) => ({ key: id, value: JSON.stringify(event({ endpointId: id, project: 'piped', request: { id: rid, inputs: [[1, 2]] }, response: { outputs: [3] } })) })),
   );
   const tsdb = await platform.tsdbFor('piped');
-  assert.equal(tsdb.writesInProcess, true, 'SQLite writes on the calling thread');
+  assert.equal(tsdb.writesInProcess, false, 'a SQLite file takes ingest batches on its writer thread');
   const { writeIngestBatch, getCheckpoint } = tsdb;
-  // Writes made slow and asynchronous, as a tsdb server's are.
-  Object.defineProperty(tsdb, 'writesInProcess', { value: false, configurable: true });
+  // Writes made slow, as a tsdb server's can be.
   const trace: string[] = [];
   let writes = 0;
   let failOn = 2;
@@ -196,14 +195,12 @@ test('the stream processor parses a batch while the one before is written, commi
   } finally {
     tsdb.writeIngestBatch = writeIngestBatch;
     tsdb.getCheckpoint = getCheckpoint;
-    delete (tsdb as { writesInProcess?: boolean }).writesInProcess;
   }
-  assert.equal(tsdb.writesInProcess, true);
   const rows = await tsdb.readPredictionsByRequest('piped', id, ids);
   assert.deepEqual(rows.map((r) => r.requestId).sort(), ids, 'every event stored once');
 });
 
-test('with a tsdb that writes on this thread (SQLite) the stream processor reads the next batch only once the last is written', async () => {
+test('with a tsdb that writes on this thread (SQLite without its writer thread) the stream processor reads the next batch only once the last is written', async () => {
   await platform.store.createProject({ name: 'serial', description: '', labels: {}, monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 2, enabledAt: T0 }, createdAt: T0 });
   const id = endpointId({ project: 'serial', function: 'svc', model: 'm' });
   const ids = Array.from({ length: 6 }, (_, i) => `s${i}`);
@@ -212,6 +209,8 @@ test('with a tsdb that writes on this thread (SQLite) the stream processor reads
     ids.map((rid) => ({ key: id, value: JSON.stringify(event({ endpointId: id, project: 'serial', request: { id: rid, inputs: [[1, 2]] }, response: { outputs: [3] } })) })),
   );
   const tsdb = await platform.tsdbFor('serial');
+  // As with MODELWATCH_SQLITE_WRITER_THREAD=0 (or an in-memory database).
+  Object.defineProperty(tsdb, 'writesInProcess', { value: true, configurable: true });
   const { writeIngestBatch, getCheckpoint } = tsdb;
   const trace: string[] = [];
   tsdb.getCheckpoint = (consumer, partition) => {
@@ -231,6 +230,7 @@ test('with a tsdb that writes on this thread (SQLite) the stream processor reads
   } finally {
     tsdb.writeIngestBatch = writeIngestBatch;
     tsdb.getCheckpoint = getCheckpoint;
+    delete (tsdb as { writesInProcess?: boolean }).writesInProcess;
   }
 });
 

@@ -55,6 +55,10 @@ export async function runLoop(worker: Worker, signal: AbortSignal, logger: Logge
       logger.error({ worker: worker.name, err: errorMessage(err) }, 'worker step failed; retrying');
     }
     if (did === 0 || failures > 0) await pause(failures > 0 ? Math.min(30_000, 500 * 2 ** Math.min(failures, 6)) : idleMs, signal);
+    // A step that did work may have run on promises alone (SQLite and the embedded log answer
+    // synchronously): a turn of the event loop lets timers and I/O in before the next one, which
+    // in an embedded process includes the HTTP requests of serving.
+    else await new Promise((r) => setImmediate(r));
   }
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { sql } from 'kysely';
-import { BackendNotAvailableError, errorMessage, ModelwatchError } from '../common/errors.ts';
+import { BackendNotAvailableError, errorMessage, ModelwatchError, ValidationError } from '../common/errors.ts';
 import type { SqlBackend } from './backend.ts';
 import { parseConnectionUrl, redactUrl, type ParsedConnectionUrl } from './connection-url.ts';
 import { MYSQL_TRAITS, POSTGRES_TRAITS } from './dialect.ts';
@@ -27,6 +27,25 @@ export interface OpenSqlOptions {
    * @default `MODELWATCH_RETENTION_DAYS`, else keep everything
    */
   retentionDays?: number;
+  /**
+   * Tsdb on a SQLite file: write ingest batches on a thread of their own (see `KyselyTsdbOptions.writerThread`).
+   * @default `MODELWATCH_SQLITE_WRITER_THREAD` (`0` or `false`: off), else true
+   */
+  writerThread?: boolean;
+}
+
+/**
+ * The writer-thread setting: the option, else `MODELWATCH_SQLITE_WRITER_THREAD` (`1`/`true` or
+ * `0`/`false`), else on.
+ * @throws ValidationError for another value of the variable
+ */
+export function resolveWriterThread(option: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (option !== undefined) return option;
+  const text = env.MODELWATCH_SQLITE_WRITER_THREAD?.trim().toLowerCase();
+  if (text === undefined || text === '') return true;
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  throw new ValidationError(`MODELWATCH_SQLITE_WRITER_THREAD must be 1, true, 0 or false, not '${env.MODELWATCH_SQLITE_WRITER_THREAD}'`);
 }
 
 /** A server named by a connection URL did not answer (down, wrong host or credentials). */
@@ -110,5 +129,5 @@ export async function openStore(url: string, opts: OpenSqlOptions = {}): Promise
 export async function openTsdb(url: string, opts: OpenSqlOptions = {}): Promise<Tsdb> {
   const retentionDays = resolveRetentionDays(opts.retentionDays);
   const backend = await openBackend(url, 'tsdb', opts);
-  return new KyselyTsdb(url, backend, { retentionDays });
+  return new KyselyTsdb(url, backend, { retentionDays, writerThread: resolveWriterThread(opts.writerThread), busyTimeoutMs: opts.busyTimeoutMs });
 }

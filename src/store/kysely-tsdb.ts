@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { ValidationError } from '../common/errors.ts';
 import type { Window } from '../common/types.ts';
@@ -8,6 +9,8 @@ import { writeIngestBatchTx } from './ingest.ts';
 import { DAY_MS, DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from './retention.ts';
 import type { Database } from './schema.ts';
 import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
+import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './sqlite/ingest-message.ts';
+import { IngestThreadStoppedError, IngestWriterThread } from './sqlite/ingest-writer.ts';
 import type {
   ErrorRow,
   IngestBatch,
@@ -36,6 +39,13 @@ export interface KyselyTsdbOptions {
   retentionIntervalMs?: number;
   /** Where background retention failures go. @default ignored (the next round tries again) */
   onRetentionError?: (err: unknown) => void;
+  /**
+   * SQLite files: write ingest batches on a thread of their own (see `sqlite/ingest-writer.ts`).
+   * In-memory databases always write on the calling thread. @default true
+   */
+  writerThread?: boolean;
+  /** SQLite: the writer thread's busy timeout (ms). @default 5000 */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -48,12 +58,16 @@ export class KyselyTsdb implements Tsdb {
   private readonly db: Kysely<Database>;
   private readonly traits: DialectTraits;
   private readonly stopRetention: (() => void) | undefined;
+  /** SQLite files: the ingest writer thread (see {@link KyselyTsdbOptions.writerThread}). */
+  private readonly ingestThread: IngestWriterThread | undefined;
 
   constructor(url: string, backend: SqlBackend, opts: KyselyTsdbOptions = {}) {
     this.url = url;
     this.backend = backend;
     this.db = backend.db;
     this.traits = backend.traits;
+    const raw = backend.sqlite;
+    if (raw && !raw.memory && opts.writerThread !== false) this.ingestThread = new IngestWriterThread(raw.name, opts.busyTimeoutMs ?? 5000);
     const days = opts.retentionDays;
     this.stopRetention =
       days === undefined || days <= 0
@@ -62,16 +76,32 @@ export class KyselyTsdb implements Tsdb {
   }
 
   get writesInProcess(): boolean {
-    return this.backend.sqlite !== undefined;
+    return this.backend.sqlite !== undefined && (this.ingestThread === undefined || this.ingestThread.failed);
+  }
+
+  prepareIngest(): void {
+    this.ingestThread?.start();
+  }
+
+  /**
+   * Starts the ingest writer thread (see {@link KyselyTsdbOptions.writerThread}) and settles once
+   * batches go to it (true), or never will (false: no thread, it failed, or the tsdb closed).
+   */
+  ingestThreadStarted(): Promise<boolean> {
+    const thread = this.ingestThread;
+    if (!thread) return Promise.resolve(false);
+    thread.start();
+    return thread.started;
   }
 
   migrate(): Promise<void> {
     return this.backend.migrate();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.stopRetention?.();
-    return this.backend.release();
+    await this.ingestThread?.stop();
+    await this.backend.release();
   }
 
   /** Batched deletes by the time-led indexes; see {@link deleteOlderThan} in `retention.ts`. */
@@ -83,14 +113,39 @@ export class KyselyTsdb implements Tsdb {
    * `checkpoint.offset` must be the highest offset of the batch; see {@link writeIngestBatchTx}
    * for what is skipped when a batch comes again.
    */
-  async writeIngestBatch(batch: IngestBatch): Promise<void> {
+  writeIngestBatch(batch: IngestBatch): Promise<void> {
     const raw = this.backend.sqlite;
-    if (raw) {
-      // Holding the connection keeps every Kysely query (and transaction) off the handle meanwhile.
-      await this.db.connection().execute(() => retryBusy(async () => writeIngestBatchSqlite(raw, batch)));
-      return;
+    if (!raw) return writeTx(this.db, this.traits, (tx) => writeIngestBatchTx(tx, this.traits, batch));
+    const thread = this.ingestThread;
+    thread?.start();
+    if (!thread?.ready) return this.writeHere(raw, batch, thread?.starting === true);
+    let packed: PackedIngestBatch;
+    try {
+      // Packed at once: from here on only the packed form is kept, not the caller's rows.
+      packed = packIngestBatch(batch);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    await writeTx(this.db, this.traits, (tx) => writeIngestBatchTx(tx, this.traits, batch));
+    return this.writeOnThread(raw, thread, packed);
+  }
+
+  private async writeOnThread(raw: BetterSqlite3.Database, thread: IngestWriterThread, packed: PackedIngestBatch): Promise<void> {
+    try {
+      await retryBusy(() => thread.write(packed));
+    } catch (err) {
+      if (!(err instanceof IngestThreadStoppedError)) throw err;
+      // Written again here; a batch the thread did commit is skipped by its checkpoint.
+      await this.writeHere(raw, unpackIngestBatch(packed), false);
+    }
+  }
+
+  private async writeHere(raw: BetterSqlite3.Database, batch: IngestBatch, threadStarting: boolean): Promise<void> {
+    // While the thread starts, a turn of the event loop lets its start-up (its script bundled by a
+    // child process, then its first message) be heard: a caller writing batch after batch on this
+    // thread would otherwise never give the loop one.
+    if (threadStarting) await new Promise((r) => setImmediate(r));
+    // Holding the connection keeps every Kysely query (and transaction) off the handle meanwhile.
+    await this.db.connection().execute(() => retryBusy(async () => writeIngestBatchSqlite(raw, batch)));
   }
 
   async getCheckpoint(consumer: string, partition: number): Promise<string | undefined> {

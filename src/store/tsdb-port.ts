@@ -11,6 +11,11 @@ export interface Tsdb {
    * gains nothing by preparing its next write during one (the stream processor then does not).
    */
   readonly writesInProcess?: boolean;
+  /**
+   * Gets ready for `writeIngestBatch` calls (SQLite: starts the writer thread, which otherwise
+   * starts on the first batch, written on the calling thread meanwhile). Optional; returns at once.
+   */
+  prepareIngest?(): void;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -8,7 +8,7 @@ import { compareOffsets, topics, type StreamMessage, type Subscription } from '.
 import { windowStartOf, type Worker } from '../worker.ts';
 import { HistogramAccumulator } from './histogram-accumulator.ts';
 import { rowTexts } from './row-text.ts';
-import { parseEvent } from './validate-event.ts';
+import { EventParser } from './validate-event.ts';
 
 export interface StreamProcessorOptions {
   /** Events read and written per batch. @default {@link DEFAULT_BATCH_SIZE} */
@@ -27,10 +27,11 @@ export interface StreamProcessorOptions {
 /**
  * Events per batch by default. Each batch also costs a transaction, a histogram row per endpoint,
  * window and feature, a checkpoint and an endpoint update per endpoint, so a worker catching up
- * writes fewer of those per event with large batches (10,000 events of ~500 bytes and their
- * parsed form take a few tens of MB while the batch is written).
+ * writes fewer of those per event with large batches. Two batches are in memory at once (one is
+ * written while the next is parsed): with 10,000 the `memory` benchmark's processor (100
+ * endpoints × 20 features) peaked at 300–315 MB, with 7,500 at 277–289 MB, at 36k events/s.
  */
-export const DEFAULT_BATCH_SIZE = 10_000;
+export const DEFAULT_BATCH_SIZE = 7_500;
 
 /** Real time between the polls of a lingering step. */
 const LINGER_POLL_MS = 5;
@@ -38,11 +39,15 @@ const LINGER_POLL_MS = 5;
 /** Batches one step takes at most while events keep waiting (so that it returns now and then). */
 const MAX_BATCHES_PER_STEP = 8;
 
+/** The `features` or `outputs` of a prediction row whose JSON text is given instead. */
+const NO_VALUES: unknown[] = Object.freeze([] as unknown[]) as unknown[];
+
 type Bumps = Map<string, { errors: number; first: number; last: number }>;
 
 /** One partition's part of a batch, parsed and ready to write. */
 interface PreparedPartition {
-  batch: IngestBatch;
+  /** Let go once handed to the tsdb (which keeps what it still needs), so that it is not held while the next batch is read. */
+  batch: IngestBatch | undefined;
   bumps: Bumps;
 }
 
@@ -50,6 +55,13 @@ interface PreparedPartition {
 interface PreparedBatch {
   partitions: PreparedPartition[];
   endpoints: Store;
+  /**
+   * The last message of each partition: acknowledging it commits every message handed out before
+   * it (see `Subscription.ack`), so the batch's texts need not be kept until it is written.
+   */
+  acks: StreamMessage[];
+  /** Messages in the batch. */
+  events: number;
 }
 
 interface KnownEndpoint {
@@ -70,6 +82,7 @@ export class StreamProcessor implements Worker {
   /** The endpoint store `known` describes: the project's credentials may move it (`replace`). */
   private knownIn: Store | undefined;
   private readonly touched = new Set<string>();
+  private readonly events = new EventParser();
   /** Checkpoints are per consumed topic: offsets of different projects' topics never compare. */
   private readonly consumer: string;
   private lastMetricsAt = 0;
@@ -100,7 +113,10 @@ export class StreamProcessor implements Worker {
    */
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
-    this.sub ??= await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
+    if (!this.sub) {
+      this.sub = await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
+      (await this.platform.tsdbFor(this.project)).prepareIngest?.();
+    }
     const sub = this.sub;
     let messages = await this.fill(sub, await sub.fetch(this.batchSize, 0));
     if (messages.length === 0) {
@@ -114,11 +130,11 @@ export class StreamProcessor implements Worker {
     let writing: Promise<void> | undefined;
     try {
       for (let batches = 1; ; batches++) {
-        ({ writing } = await this.startBatch(tsdb, messages, writing));
         taken += messages.length;
+        // Handed over (splice empties this array): nothing of the batch stays reachable from here
+        // while the next one is read, nor its texts once parsed (see PreparedBatch.acks).
+        ({ writing } = await this.startBatch(tsdb, messages.splice(0), writing));
         if (batches >= MAX_BATCHES_PER_STEP) break;
-        // Nothing of the last batch stays reachable from here while the next one is read.
-        messages = [];
         messages = await this.fill(sub, await sub.fetch(this.batchSize, 0));
         if (messages.length === 0) break;
       }
@@ -137,7 +153,7 @@ export class StreamProcessor implements Worker {
   private async startBatch(tsdb: Tsdb, messages: StreamMessage[], previous: Promise<void> | undefined): Promise<{ writing?: Promise<void> }> {
     const prepared = await this.prepare(tsdb, messages);
     if (previous) await previous;
-    const writing = this.commit(tsdb, prepared, messages);
+    const writing = this.commit(tsdb, prepared);
     // Awaited by the caller; a failure meanwhile must not count as unhandled.
     writing.catch(() => undefined);
     if (!tsdb.writesInProcess) return { writing };
@@ -177,24 +193,29 @@ export class StreamProcessor implements Worker {
       byPartition.set(m.partition, list);
     }
     const partitions: PreparedPartition[] = [];
+    const acks: StreamMessage[] = [];
     for (const [partition, list] of byPartition) {
       const p = await this.preparePartition(tsdb, partition, list);
       if (p) partitions.push(p);
+      acks.push(list[list.length - 1]!);
     }
-    return { partitions, endpoints };
+    return { partitions, endpoints, acks, events: messages.length };
   }
 
   /** Writes a prepared batch partition by partition, then acknowledges it. */
-  private async commit(tsdb: Tsdb, prepared: PreparedBatch, messages: StreamMessage[]): Promise<void> {
+  private async commit(tsdb: Tsdb, prepared: PreparedBatch): Promise<void> {
     for (const p of prepared.partitions) {
-      await tsdb.writeIngestBatch(p.batch);
+      if (!p.batch) continue;
+      const write = tsdb.writeIngestBatch(p.batch);
+      p.batch = undefined;
+      await write;
       for (const [id, b] of p.bumps) {
         await prepared.endpoints.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
         this.touched.add(id);
       }
     }
-    await this.sub?.ack(messages);
-    this.processedEvents += messages.length;
+    await this.sub?.ack(prepared.acks);
+    this.processedEvents += prepared.events;
   }
 
   private async preparePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<PreparedPartition | undefined> {
@@ -213,7 +234,7 @@ export class StreamProcessor implements Worker {
     const hist = new HistogramAccumulator(this.project, await this.basePeriodMs());
     const bumps: Bumps = new Map();
     for (const m of fresh) {
-      const parsed = parseEvent(m.value);
+      const parsed = this.events.parse(m.value);
       if (!parsed.ok) {
         if (parsed.endpointId && parsed.project === this.project && (await this.endpointExists(parsed.endpointId))) {
           const t = this.platform.clock.now();
@@ -246,6 +267,8 @@ export class StreamProcessor implements Worker {
         const row = inputs[i]!;
         const out = outputs[i];
         const outRow = out === undefined ? [] : Array.isArray(out) ? out : [out];
+        const featuresJson = texts?.features[i];
+        const outputsJson = texts?.outputs?.[i];
         predictions.push({
           project: this.project,
           endpointId: e.endpointId,
@@ -253,10 +276,12 @@ export class StreamProcessor implements Worker {
           latencyUs: Math.round(e.latencyUs),
           requestId: e.request.id,
           rowIndex: i,
-          features: row,
-          outputs: outRow,
-          featuresJson: texts?.features[i],
-          outputsJson: texts?.outputs?.[i],
+          // The parsed values are not kept where their text is (writers store the text): they die
+          // here instead of living, and aging, until the batch is written.
+          features: featuresJson === undefined ? row : NO_VALUES,
+          outputs: outputsJson === undefined ? outRow : NO_VALUES,
+          featuresJson,
+          outputsJson,
           labels: e.labels ?? null,
         });
         hist.add(e.endpointId, t, ep, row, outRow);

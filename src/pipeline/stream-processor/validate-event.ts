@@ -16,8 +16,12 @@ export function parseEvent(raw: string): ParsedEvent {
     return { ok: false, error: 'event is not valid JSON' };
   }
   if (typeof o !== 'object' || o === null) return { ok: false, error: 'event is not an object' };
-  const e = o as Record<string, unknown>;
-  const time = typeof e.when === 'string' ? Date.parse(e.when) : Number.NaN;
+  return checkEvent(o as Record<string, unknown>, Date.parse);
+}
+
+/** Checks a parsed event object; `parseTime` reads its `when`. */
+function checkEvent(e: Record<string, unknown>, parseTime: (when: string) => number): ParsedEvent {
+  const time = typeof e.when === 'string' ? parseTime(e.when) : Number.NaN;
   const error = problemOf(e, time);
   if (error === undefined) return { ok: true, event: e as unknown as InferenceEvent, time };
   if (error === ERROR_EVENT) {
@@ -56,4 +60,159 @@ function problemOf(e: Record<string, unknown>, time: number): string | undefined
   const outputs = res && Array.isArray(res.outputs) ? (res.outputs as unknown[]) : [];
   if (outputs.length !== 0 && outputs.length !== inputs.length) return `event has ${inputs.length} input rows but ${outputs.length} outputs`;
   return undefined;
+}
+
+/** Where the request's own fields begin in an event's text: right after the endpoint's. */
+const WHEN = ',"when":"';
+/** Head beginnings remembered at most (one per endpoint in practice); the map starts over when full. */
+const MAX_HEADS = 4096;
+/** Characters of a head that key the map: enough to hold the endpoint id of an encoded event. */
+const HEAD_KEY_CHARS = 64;
+/** Heads of one beginning remembered at most (the same endpoint id with another model URI, say). */
+const MAX_HEADS_PER_KEY = 4;
+
+/** The text an endpoint's events begin with, up to `when`, and its fields. */
+interface Head {
+  text: string;
+  fields: Record<string, unknown>;
+  /** The text the endpoint's events last ended with (`,"featureNames":…}`), when it is known. */
+  tail?: Tail;
+}
+
+interface Tail {
+  text: string;
+  /** Its fields, frozen: every event of the endpoint shares them. */
+  fields: Record<string, unknown>;
+}
+
+/**
+ * {@link parseEvent} for a stream of events, faster on the ones serving's EventEncoder writes. An
+ * encoded event begins with the endpoint's fields (`{"v":1,"endpointId":…,"modelUri":…`) and ends
+ * with its names (`,"featureNames":[…],"labelNames":[…]}`): the same text for every event of the
+ * endpoint. Those are parsed once per endpoint and remembered; each event then parses only its own
+ * middle (`"when":…,"latencyUs":…,"request":…,"response":…`), about half of its text; and `when`
+ * is read with its date and seconds parsed once per second. Measured on events of 10 features:
+ * 2.7 µs per event against 3.1 (most of the cost is the numbers, which every event has).
+ *
+ * The result equals `parseEvent`'s. A head is remembered only when it is exactly the JSON of the
+ * fields it parses to; a middle is used only when `{` + middle + `}` is itself a JSON object, so the
+ * whole text is that object's members between the head's and the tail's (JSON.parse keeps the last
+ * of a repeated key, and so does the merge, in the same order); anything else is parsed whole.
+ */
+export class EventParser {
+  private readonly heads = new Map<string, Head[]>();
+  /** `when` up to the seconds, and that second's epoch ms (see {@link EventParser.time}). */
+  private second = '';
+  private secondMs = Number.NaN;
+  private readonly parseTime = (when: string): number => this.time(when);
+
+  parse(raw: string): ParsedEvent {
+    const w = raw.indexOf(WHEN);
+    if (w < 0) return parseEvent(raw);
+    // Looked up by the beginning (which holds the endpoint id), then compared whole: hashing the
+    // whole head for the lookup cost more than the comparison.
+    const key = raw.slice(0, Math.min(w, HEAD_KEY_CHARS));
+    const candidates = this.heads.get(key);
+    let head: Head | undefined;
+    if (candidates !== undefined) {
+      for (const h of candidates) {
+        if (h.text.length === w && raw.slice(0, w) === h.text) {
+          head = h;
+          break;
+        }
+      }
+    }
+    if (head === undefined) {
+      head = learnHead(raw.slice(0, w));
+      if (head === undefined) return parseEvent(raw);
+      if (candidates === undefined) {
+        if (this.heads.size >= MAX_HEADS) this.heads.clear();
+        this.heads.set(key, [head]);
+      } else if (candidates.unshift(head) > MAX_HEADS_PER_KEY) candidates.pop();
+    }
+    const from = w + WHEN.length;
+    const tail = head.tail;
+    if (tail !== undefined && raw.length > from + tail.text.length && raw.endsWith(tail.text)) {
+      const middle = parseObject(`{"when":"${raw.slice(from, raw.length - tail.text.length)}}`);
+      // Object.assign would set the prototype where JSON.parse makes an own property.
+      if (middle === undefined || Object.hasOwn(middle, '__proto__')) return parseEvent(raw);
+      return checkEvent(Object.assign({}, head.fields, middle, tail.fields), this.parseTime);
+    }
+    const rest = parseObject(`{"when":"${raw.slice(from)}`);
+    if (rest === undefined || Object.hasOwn(rest, '__proto__')) return parseEvent(raw);
+    head.tail = learnTail(raw, rest) ?? head.tail;
+    return checkEvent(Object.assign({}, head.fields, rest), this.parseTime);
+  }
+
+  /**
+   * `Date.parse(when)` for the encoder's `YYYY-MM-DDTHH:MM:SS.ffffffZ`, parsing the date and
+   * seconds once per second (Date.parse keeps whole milliseconds: the first three digits).
+   */
+  private time(when: string): number {
+    if (when.length !== 27 || when.charCodeAt(19) !== 46 /* . */ || when.charCodeAt(26) !== 90 /* Z */) return Date.parse(when);
+    let ms = 0;
+    for (let i = 20; i < 26; i++) {
+      const d = when.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return Date.parse(when);
+      if (i < 23) ms = ms * 10 + d;
+    }
+    const second = when.slice(0, 19);
+    if (second !== this.second) {
+      const base = Date.parse(`${second}Z`);
+      if (Number.isNaN(base)) return Date.parse(when);
+      this.second = second;
+      this.secondMs = base;
+    }
+    return this.secondMs + ms;
+  }
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+}
+
+/** The head's fields, when `text` is exactly the JSON (as JSON.stringify writes it, less the closing brace) of a plain object of scalars. */
+function learnHead(text: string): Head | undefined {
+  const fields = parseObject(`${text}}`);
+  if (fields === undefined || Object.hasOwn(fields, '__proto__') || JSON.stringify(fields) !== `${text}}`) return undefined;
+  for (const k in fields) {
+    const v = fields[k];
+    if (v !== null && typeof v === 'object') return undefined;
+  }
+  return { text, fields };
+}
+
+/**
+ * The tail of an event whose middle (everything after `when`) parsed to `rest`: its names
+ * (`featureNames`, `labelNames`, `labels`) as the encoder writes them, when the event ends with
+ * exactly that and carries nothing else after them.
+ */
+function learnTail(raw: string, rest: Record<string, unknown>): Tail | undefined {
+  if (rest.metrics !== undefined || rest.error !== undefined) return undefined;
+  let text = '';
+  const fields: Record<string, unknown> = {};
+  for (const k of ['featureNames', 'labelNames', 'labels'] as const) {
+    const v = rest[k];
+    if (v === undefined) continue;
+    text += `,"${k}":${JSON.stringify(v)}`;
+    fields[k] = deepFreeze(v);
+  }
+  // Without names there is nothing to leave out (and a bare `}` would match every event after).
+  if (text === '') return undefined;
+  text += '}';
+  return raw.endsWith(text) ? { text, fields: Object.freeze(fields) } : undefined;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }

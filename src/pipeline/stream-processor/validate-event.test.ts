@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventEncoder, type EndpointInfo, type EventArgs } from '../../tracking/event.ts';
+import { seededRandom } from '../../tracking/seeded-random.ts';
+import { EventParser, parseEvent } from './validate-event.ts';
+
+const T = Date.UTC(2026, 10, 26, 12, 0, 1, 234);
+
+const endpoints: EndpointInfo[] = [
+  { endpointId: 'e1', project: 'p', function: 'f', model: 'm', version: '1', modelUri: 'store://models/p/m:latest', featureNames: ['a', 'b'], labelNames: ['y'] },
+  { endpointId: 'e2', project: 'p', function: 'f', model: 'm2', tag: 'prod', labels: { team: 'ünï' } },
+  // The same id with another model URI (a model logged again): a head of its own.
+  { endpointId: 'e1', project: 'p', function: 'f', model: 'm', version: '1', modelUri: 'store://models/p/m:v2', featureNames: ['a', 'b'], labelNames: ['y'] },
+  // Ids and names that JSON escapes.
+  { endpointId: 'e"3\\', project: 'p', function: 'f\n', model: '✓', featureNames: ['x"', 'y'] },
+];
+
+/** parse() must give what parseEvent gives, for every text, in any order (its memory of heads and tails included). */
+function same(parser: EventParser, raw: string): void {
+  assert.deepEqual(parser.parse(raw), parseEvent(raw), raw);
+}
+
+describe('EventParser', () => {
+  it("gives parseEvent's result for the encoder's events, whatever their fields", () => {
+    const u = seededRandom(7);
+    const parser = new EventParser();
+    const encoders = endpoints.map((e) => new EventEncoder(e));
+    for (let i = 0; i < 3000; i++) {
+      const enc = encoders[Math.floor(u() * encoders.length)]!;
+      const rows = 1 + Math.floor(u() * 3);
+      const args: EventArgs = {
+        start: { ns: 0n, ms: T + Math.floor(u() * 5000) + Math.round(u() * 1000) / 1000 },
+        latencyUs: Math.floor(u() * 5000),
+        requestId: u() < 0.1 ? `r"${i}` : `r${i}`,
+        inputs: Array.from({ length: rows }, () => [Math.round(u() * 1e4) / 100, u() < 0.1 ? null : u()]),
+        outputs: u() < 0.2 ? undefined : Array.from({ length: rows }, () => (u() < 0.5 ? u() : [u(), 1])),
+      };
+      if (u() < 0.1) args.featureNames = ['c', 'd'];
+      if (u() < 0.05) args.metrics = { m: u() };
+      if (u() < 0.05) args.error = 'boom';
+      const raw = enc.encode(args);
+      same(parser, raw);
+      // The event text as JSON.stringify of the object would write it, too.
+      same(parser, JSON.stringify(JSON.parse(raw)));
+    }
+  });
+
+  it('parses whole (and alike) whatever is not laid out as the encoder lays it out', () => {
+    const parser = new EventParser();
+    const enc = new EventEncoder(endpoints[0]!);
+    const good = enc.encode({ start: { ns: 0n, ms: T }, latencyUs: 5, requestId: 'r', inputs: [[1, 2]], outputs: [3] });
+    same(parser, good);
+    same(parser, good); // head and tail now known
+    const head = good.slice(0, good.indexOf(',"when":"'));
+    const tail = good.slice(good.indexOf(',"featureNames"'));
+    const texts = [
+      // Middles that are not members of an object on their own.
+      `${head},"when":"2026-11-26T12:00:01.234000Z"${tail}`.replace(',"featureNames"', ',,"featureNames"'),
+      `${head},"when":"x","latencyUs":1,"request":{"id":"r","inputs":[[1]]},"response":{"outputs":[1]},"q":"${tail}`,
+      `${head},"when":"2026-11-26T12:00:01.234000Z","latencyUs":1,"request":{"id":"r","inputs":[[1]]}}`,
+      // Repeated keys: the last one wins, as in JSON.parse of the whole text.
+      `${head},"when":"2026-11-26T12:00:01.234000Z","project":"other","latencyUs":1,"request":{"id":"r","inputs":[[1]]},"featureNames":["z"]${tail}`,
+      `${head},"when":"2026-11-26T12:00:01.234000Z","latencyUs":1,"__proto__":{"polluted":true},"request":{"id":"r","inputs":[[1]]}${tail}`,
+      // Heads that are not the JSON of their fields, or hold objects.
+      good.replace('{"v":1,', '{"v":1.0,'),
+      good.replace('{"v":1,', '{ "v":1,'),
+      good.replace('{"v":1,', '{"v":{"x":1},'),
+      good.replace('{"v":1,', '{"__proto__":1,"v":1,'),
+      // Not JSON at all, or not an object.
+      good.slice(0, -1),
+      '[1,"when":"x"]',
+      'null',
+      '',
+      // A tail that stops matching: another feature order, then the first again.
+      good.replace('["a","b"]', '["b","a"]'),
+      good,
+      // Odd times: out of range, other precisions, no zone.
+      good.replace('2026-11-26T12:00:01.234000Z', '2026-11-26T12:00:60.000000Z'),
+      good.replace('2026-11-26T12:00:01.234000Z', '2026-02-30T12:00:01.234000Z'),
+      good.replace('2026-11-26T12:00:01.234000Z', '2026-11-26T12:00:01.2340Z'),
+      good.replace('2026-11-26T12:00:01.234000Z', '2026-11-26T12:00:01.23400xZ'),
+      good.replace('2026-11-26T12:00:01.234000Z', '2026-11-26T12:00:01.234000+'),
+      good.replace('2026-11-26T12:00:01.234000Z', '2026-11-26 12:00:01.234000Z'),
+    ];
+    for (const raw of texts) same(parser, raw);
+    assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+  });
+
+  it('reads `when` as Date.parse does', () => {
+    const u = seededRandom(11);
+    const parser = new EventParser();
+    const enc = new EventEncoder(endpoints[1]!);
+    for (let i = 0; i < 2000; i++) {
+      const ms = Date.UTC(1990 + Math.floor(u() * 80), 0, 1) + Math.floor(u() * 366 * 86_400_000) + Math.round(u() * 1000) / 1000;
+      const raw = enc.encode({ start: { ns: 0n, ms }, latencyUs: 1, requestId: 'r', inputs: [[1]] });
+      const parsed = parser.parse(raw);
+      assert.ok(parsed.ok);
+      assert.equal(parsed.time, Date.parse(parsed.event.when), parsed.event.when);
+    }
+  });
+});

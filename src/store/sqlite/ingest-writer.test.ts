@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { ValidationError } from '../../common/errors.ts';
+import { openTsdb, resolveWriterThread } from '../connect.ts';
+import type { KyselyTsdb } from '../kysely-tsdb.ts';
+import type { IngestBatch, PredictionRow, Tsdb, WindowHistogram } from '../tsdb-port.ts';
+import { packIngestBatch, unpackIngestBatch } from './ingest-message.ts';
+import type { IngestWriterThread } from './ingest-writer.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-ingest-thread-'));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const T0 = Date.UTC(2026, 0, 1);
+const WINDOW = 600_000;
+
+async function open(writerThread: boolean): Promise<{ tsdb: KyselyTsdb; file: string }> {
+  const file = path.join(dir, `t${++n}.db`);
+  const tsdb = (await openTsdb(`sqlite://${file}`, { migrate: true, writerThread })) as KyselyTsdb;
+  if (writerThread) assert.equal(await tsdb.ingestThreadStarted(), true);
+  return { tsdb, file };
+}
+
+function prediction(i: number, over: Partial<PredictionRow> = {}): PredictionRow {
+  return {
+    project: i % 3 === 0 ? 'p2' : 'p1',
+    endpointId: `ep-${i % 4}`,
+    time: T0 + i * 997,
+    latencyUs: 100.4 + i,
+    requestId: i % 5 === 0 ? `réq-${i}-✓` : `req-${i}`,
+    rowIndex: i % 2,
+    features: [i, i / 7, 'x', null],
+    outputs: [i % 2],
+    labels: i % 4 === 0 ? { team: 'ünïcode', n: String(i) } : null,
+    ...(i % 3 === 0 ? { featuresJson: JSON.stringify([i, i / 7, 'x', null]), outputsJson: `[${i % 2}]` } : {}),
+    ...over,
+  };
+}
+
+function histogram(endpoint: number, feature: string, counts: number[]): WindowHistogram {
+  const count = counts.reduce((a, b) => a + b, 0);
+  return { project: 'p1', endpointId: `ep-${endpoint}`, windowStart: T0, windowEnd: T0 + WINDOW, feature, counts, count, missing: 1, sum: count * 2, sumSq: count * 5, min: 0.5, max: 9 };
+}
+
+/** Batches covering what a write does: rows (some stored before), rollups, errors, histograms added to stored ones, checkpoints, a batch delivered again. */
+function batches(): IngestBatch[] {
+  const out: IngestBatch[] = [];
+  for (let b = 0; b < 4; b++) {
+    out.push({
+      // Rows 0..59, then 40..99 (20 stored before), …
+      predictions: Array.from({ length: 60 }, (_, k) => prediction(b * 40 + k)),
+      errors: [{ project: 'p1', endpointId: 'ep-1', time: T0 + b, requestId: `e${b}`, error: `bad\u0000input ${b}` }],
+      histograms: [histogram(0, 'f0', [b, 1, 2]), histogram(0, 'f1', [1, b]), histogram(b % 2, 'f0', [3, 0, 1])],
+      checkpoint: { consumer: 'stream', partition: b % 2, offset: String(10 + b) },
+    });
+  }
+  // Delivered again after a crash: at or below the checkpoint, so skipped whole.
+  out.push({ ...out[2]!, predictions: [prediction(1000)] });
+  return out;
+}
+
+/** Every table a write touches, in a fixed order. */
+function dump(file: string): Record<string, unknown[]> {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const all = (q: string): unknown[] => db.prepare(q).all();
+    return {
+      predictions: all('SELECT project, endpoint_id, time, latency_us, request_id, row_index, features, outputs, labels FROM predictions ORDER BY project, endpoint_id, request_id, row_index'),
+      rollups: all('SELECT * FROM prediction_rollups ORDER BY project, endpoint_id, bucket_start'),
+      errors: all('SELECT project, endpoint_id, time, request_id, error FROM errors ORDER BY request_id'),
+      histograms: all('SELECT * FROM window_histograms ORDER BY project, endpoint_id, window_start, feature'),
+      checkpoints: all('SELECT * FROM ingest_checkpoints ORDER BY consumer, stream_partition'),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Turns of the event loop (setImmediate callbacks run) until `p` settles. */
+async function turnsDuring(p: Promise<unknown>): Promise<number> {
+  let turns = 0;
+  let done = false;
+  const spin = (): void => {
+    if (done) return;
+    turns++;
+    setImmediate(spin);
+  };
+  setImmediate(spin);
+  try {
+    await p;
+  } finally {
+    done = true;
+  }
+  return turns;
+}
+
+function threadOf(tsdb: Tsdb): IngestWriterThread {
+  const thread = (tsdb as unknown as { ingestThread?: IngestWriterThread }).ingestThread;
+  assert.ok(thread, 'the tsdb has a writer thread');
+  return thread;
+}
+
+describe('SQLite ingest writer thread', () => {
+  it('stores exactly what writing on the calling thread stores', async () => {
+    const threaded = await open(true);
+    const inline = await open(false);
+    try {
+      assert.equal(threaded.tsdb.writesInProcess, false);
+      assert.equal(inline.tsdb.writesInProcess, true);
+      for (const b of batches()) {
+        await threaded.tsdb.writeIngestBatch(b);
+        await inline.tsdb.writeIngestBatch(b);
+      }
+      const got = dump(threaded.file);
+      assert.equal(got.predictions!.length, 180, 'rows 0–179: the first 20 of each batch were stored by the one before');
+      assert.ok(!(got.predictions as { request_id: string }[]).some((p) => p.request_id === 'req-1000'), 'the batch delivered again is skipped');
+      assert.equal(got.checkpoints!.length, 2);
+      assert.deepEqual(got, dump(inline.file));
+    } finally {
+      await threaded.tsdb.close();
+      await inline.tsdb.close();
+    }
+  });
+
+  it('lets the event loop turn while a batch is written, where the calling thread holds it', async () => {
+    const big: IngestBatch = { predictions: Array.from({ length: 20_000 }, (_, i) => prediction(i, { requestId: `big-${i}` })), errors: [], histograms: [] };
+    const threaded = await open(true);
+    const inline = await open(false);
+    try {
+      assert.ok((await turnsDuring(threaded.tsdb.writeIngestBatch(big))) > 0, 'timers and I/O ran during the write');
+      assert.equal(await turnsDuring(inline.tsdb.writeIngestBatch(big)), 0, 'nothing else ran during the write');
+      assert.deepEqual(dump(threaded.file).predictions, dump(inline.file).predictions);
+    } finally {
+      await threaded.tsdb.close();
+      await inline.tsdb.close();
+    }
+  });
+
+  it('writes on the calling thread, once, what the thread was given when it died', async () => {
+    const { tsdb, file } = await open(true);
+    try {
+      const thread = threadOf(tsdb);
+      const [first, second] = [0, 1].map((b) => ({
+        predictions: Array.from({ length: 3000 }, (_, i) => prediction(b * 3000 + i)),
+        errors: [],
+        histograms: [histogram(0, 'f0', [1, 1])],
+        checkpoint: { consumer: 'stream', partition: 0, offset: String(b + 1) },
+      }));
+      const pending = tsdb.writeIngestBatch(first!);
+      // Dies with the batch posted: committed or not, it must end up stored once.
+      await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      await pending;
+      assert.equal(thread.ready, false);
+      assert.equal(tsdb.writesInProcess, true, 'the calling thread writes from now on');
+      await tsdb.writeIngestBatch(second!);
+      const got = dump(file);
+      assert.equal(got.predictions!.length, 6000);
+      assert.deepEqual((got.histograms as { counts: string }[]).map((h) => h.counts), ['[2,2]'], 'each batch added once');
+    } finally {
+      await tsdb.close();
+    }
+  });
+
+  it('finishes the writes posted to it before the tsdb closes', async () => {
+    const { tsdb, file } = await open(true);
+    const writes = [0, 1, 2].map((b) =>
+      tsdb.writeIngestBatch({
+        predictions: Array.from({ length: 2000 }, (_, i) => prediction(b * 2000 + i)),
+        errors: [],
+        histograms: [],
+        checkpoint: { consumer: 'stream', partition: 0, offset: String(b + 1) },
+      }),
+    );
+    await tsdb.close();
+    await Promise.all(writes);
+    assert.equal(dump(file).predictions!.length, 6000);
+  });
+
+  it('is not used for an in-memory database or when turned off', async () => {
+    const memory = (await openTsdb('sqlite://:memory:', { migrate: true })) as KyselyTsdb;
+    try {
+      assert.equal(memory.writesInProcess, true);
+      assert.equal(await memory.ingestThreadStarted(), false);
+    } finally {
+      await memory.close();
+    }
+    assert.equal(resolveWriterThread(undefined, {}), true);
+    assert.equal(resolveWriterThread(undefined, { MODELWATCH_SQLITE_WRITER_THREAD: '0' }), false);
+    assert.equal(resolveWriterThread(undefined, { MODELWATCH_SQLITE_WRITER_THREAD: ' False ' }), false);
+    assert.equal(resolveWriterThread(undefined, { MODELWATCH_SQLITE_WRITER_THREAD: 'true' }), true);
+    assert.equal(resolveWriterThread(true, { MODELWATCH_SQLITE_WRITER_THREAD: '0' }), true, 'the option wins');
+    assert.throws(() => resolveWriterThread(undefined, { MODELWATCH_SQLITE_WRITER_THREAD: 'sometimes' }), ValidationError);
+  });
+});
+
+describe('packed ingest batches', () => {
+  it('carry every stored column of every row, and the rest of the batch as it is', () => {
+    const batch = batches()[0]!;
+    const back = unpackIngestBatch(packIngestBatch(batch));
+    assert.deepEqual(back.errors, batch.errors);
+    assert.deepEqual(back.histograms, batch.histograms);
+    assert.deepEqual(back.checkpoint, batch.checkpoint);
+    assert.equal(back.predictions.length, batch.predictions.length);
+    batch.predictions.forEach((p, i) => {
+      const q = back.predictions[i]!;
+      assert.deepEqual(
+        [q.project, q.endpointId, q.time, q.latencyUs, q.requestId, q.rowIndex, q.featuresJson, q.outputsJson, q.labels],
+        [p.project, p.endpointId, p.time, Math.round(p.latencyUs), p.requestId, p.rowIndex, p.featuresJson ?? JSON.stringify(p.features), p.outputsJson ?? JSON.stringify(p.outputs), p.labels],
+      );
+    });
+  });
+
+  it('refuse columns that do not add up', () => {
+    const packed = packIngestBatch(batches()[0]!);
+    assert.throws(() => unpackIngestBatch({ ...packed, rows: packed.rows + 1 }), /wrong length/);
+    assert.throws(() => unpackIngestBatch({ ...packed, text: `${packed.text}x` }), /too many/);
+  });
+});
