@@ -87,6 +87,8 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
   const figures: Record<string, Figure> = { events: n, features: 4 };
   try {
     const stream = await openStream('', { home });
+    // Its writer thread running, as in a serving process past its first requests.
+    await (stream as { writerThreadStarted?: () => Promise<boolean> }).writerThreadStarted?.();
     const tracker = new Tracker({ stream, topic: 'events.bench' });
     const mainBefore = mainThreadCpuMs();
     const trackUs = await cpuPerEvent(n, async () => {

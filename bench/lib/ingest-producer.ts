@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   if (!url || !home || !events || !t0) throw new Error('usage: ingest-producer STREAM_URL HOME EVENTS T0');
   const send = (m: ProducerMessage): void => void process.send?.(m);
   const stream = await openStream(url, { home });
+  // Its writer thread running (embedded log), as in a serving process past its first requests.
+  await (stream as { writerThreadStarted?: () => Promise<boolean> }).writerThreadStarted?.();
   const errors: string[] = [];
   const tracker = new Tracker({ stream, topic: topics.events(PROJECT), onError: (err) => errors.push(String(err)) });
   const w = new IngestWorkload(Number(events), Number(t0));

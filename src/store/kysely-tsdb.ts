@@ -10,7 +10,8 @@ import { DAY_MS, DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from
 import type { Database } from './schema.ts';
 import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
 import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './sqlite/ingest-message.ts';
-import { IngestThreadStoppedError, IngestWriterThread } from './sqlite/ingest-writer.ts';
+import type { ThreadClient } from '../common/worker-thread.ts';
+import { IngestThreadStoppedError, ingestWriterThread } from './sqlite/ingest-writer.ts';
 import type {
   ErrorRow,
   IngestBatch,
@@ -59,7 +60,7 @@ export class KyselyTsdb implements Tsdb {
   private readonly traits: DialectTraits;
   private readonly stopRetention: (() => void) | undefined;
   /** SQLite files: the ingest writer thread (see {@link KyselyTsdbOptions.writerThread}). */
-  private readonly ingestThread: IngestWriterThread | undefined;
+  private readonly ingestThread: ThreadClient<PackedIngestBatch> | undefined;
 
   constructor(url: string, backend: SqlBackend, opts: KyselyTsdbOptions = {}) {
     this.url = url;
@@ -67,7 +68,7 @@ export class KyselyTsdb implements Tsdb {
     this.db = backend.db;
     this.traits = backend.traits;
     const raw = backend.sqlite;
-    if (raw && !raw.memory && opts.writerThread !== false) this.ingestThread = new IngestWriterThread(raw.name, opts.busyTimeoutMs ?? 5000);
+    if (raw && !raw.memory && opts.writerThread !== false) this.ingestThread = ingestWriterThread(raw.name, opts.busyTimeoutMs ?? 5000);
     const days = opts.retentionDays;
     this.stopRetention =
       days === undefined || days <= 0
@@ -129,9 +130,9 @@ export class KyselyTsdb implements Tsdb {
     return this.writeOnThread(raw, thread, packed);
   }
 
-  private async writeOnThread(raw: BetterSqlite3.Database, thread: IngestWriterThread, packed: PackedIngestBatch): Promise<void> {
+  private async writeOnThread(raw: BetterSqlite3.Database, thread: ThreadClient<PackedIngestBatch>, packed: PackedIngestBatch): Promise<void> {
     try {
-      await retryBusy(() => thread.write(packed));
+      await retryBusy(() => thread.request(packed));
     } catch (err) {
       if (!(err instanceof IngestThreadStoppedError)) throw err;
       // Written again here; a batch the thread did commit is skipped by its checkpoint.

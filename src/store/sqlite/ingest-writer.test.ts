@@ -9,7 +9,8 @@ import { openTsdb, resolveWriterThread } from '../connect.ts';
 import type { KyselyTsdb } from '../kysely-tsdb.ts';
 import type { IngestBatch, PredictionRow, Tsdb, WindowHistogram } from '../tsdb-port.ts';
 import { packIngestBatch, unpackIngestBatch } from './ingest-message.ts';
-import type { IngestWriterThread } from './ingest-writer.ts';
+import type { ThreadClient } from '../../common/worker-thread.ts';
+import type { PackedIngestBatch } from './ingest-message.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-ingest-thread-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -97,8 +98,8 @@ async function turnsDuring(p: Promise<unknown>): Promise<number> {
   return turns;
 }
 
-function threadOf(tsdb: Tsdb): IngestWriterThread {
-  const thread = (tsdb as unknown as { ingestThread?: IngestWriterThread }).ingestThread;
+function threadOf(tsdb: Tsdb): ThreadClient<PackedIngestBatch> {
+  const thread = (tsdb as unknown as { ingestThread?: ThreadClient<PackedIngestBatch> }).ingestThread;
   assert.ok(thread, 'the tsdb has a writer thread');
   return thread;
 }
@@ -151,7 +152,7 @@ describe('SQLite ingest writer thread', () => {
       }));
       const pending = tsdb.writeIngestBatch(first!);
       // Dies with the batch posted: committed or not, it must end up stored once.
-      await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      await thread.kill();
       await pending;
       assert.equal(thread.ready, false);
       assert.equal(tsdb.writesInProcess, true, 'the calling thread writes from now on');

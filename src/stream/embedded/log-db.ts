@@ -101,8 +101,8 @@ export interface AppendRow {
 
 /**
  * Appends packs with the statements of {@link NEXT_OFFSET_SQL} and {@link APPEND_SQL}, numbering
- * their events on from the log's end. Call inside an IMMEDIATE transaction. Self-contained (no
- * imports, no helpers): the log writer thread runs its source text as well.
+ * their events on from the log's end. Call inside an IMMEDIATE transaction (on the calling thread
+ * or on the log writer thread).
  */
 export function appendRows(
   nextOffset: { get(): unknown },

@@ -15,7 +15,8 @@ import { StreamUnavailableError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
-import { LogWriterThread } from './log-writer.ts';
+import { logWriterThread } from './log-writer.ts';
+import { postMessages } from './log-rows.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -251,22 +252,28 @@ describe('SqliteStream', () => {
     autocheckpointPages: 4096,
     onFailure,
   });
+  const append = (key: string, value: string) => ({ topic: 't', ts: 0, partitions: 1, messages: postMessages([{ key, value }]) });
 
   it('reports a writer thread that cannot start, and stops one that runs', async () => {
     // The thread does not keep a process alive; this timer keeps the test's until the failure comes.
     const keepAlive = setInterval(() => undefined, 1000);
-    let thread: LogWriterThread | undefined;
+    const thread = logWriterThread(writerOptions(path.join(root, 'no-such-dir', 'x', 'stream.db'), () => undefined));
+    thread.start();
     const failed = await new Promise<unknown>((resolve) => {
-      thread = new LogWriterThread(writerOptions(path.join(root, 'no-such-dir', 'x', 'stream.db'), resolve));
+      const t = logWriterThread(writerOptions(path.join(root, 'no-such-dir', 'y', 'stream.db'), resolve));
+      t.start();
     }).finally(() => clearInterval(keepAlive));
     assert.match(String(failed), /unable to open|directory does not exist|SQLITE_CANTOPEN/i);
-    assert.equal(thread!.alive, false);
-    await assert.rejects(thread!.append('t', 0, [{ partition: 0, key: 'k', value: 'v', n: 1, pack: null }]), StreamUnavailableError);
+    assert.equal(await thread.started, false);
+    assert.equal(thread.ready, false);
+    await assert.rejects(thread.request(append('k', 'v')), StreamUnavailableError);
     const file = freshFile();
     await make({ file, writerThread: false }).publish('t', msgs('m', 1));
     let failures = 0;
-    const c = new LogWriterThread(writerOptions(file, () => failures++));
-    await c.append('t', 0, [{ partition: 0, key: 'k', value: 'v', n: 1, pack: null }]);
+    const c = logWriterThread(writerOptions(file, () => failures++));
+    c.start();
+    assert.equal(await c.started, true);
+    await c.request(append('k', 'v'));
     await new Promise((r) => setTimeout(r, 50));
     await c.stop();
     await c.stop();
@@ -278,6 +285,7 @@ describe('SqliteStream', () => {
   it('appends on its writer thread in the order of the calls, and reports a failed append', async () => {
     const file = freshFile();
     const s = make({ file, partitions: 3 });
+    assert.equal(await s.writerThreadStarted(), true);
     // 60 calls in flight at once: offsets follow the order of the calls, on every partition.
     await Promise.all(Array.from({ length: 60 }, (_, i) => s.publish('t', [0, 1, 2, 3].map((k) => ({ key: `k${k}`, value: `${i}:${k}` })))));
     const sub = await s.subscribe('t', 'g');
@@ -293,6 +301,7 @@ describe('SqliteStream', () => {
     const blocker = new BetterSqlite3(file);
     const short = make({ file, busyTimeoutMs: 50 });
     await short.publish('t', msgs('warm', 1));
+    assert.equal(await short.writerThreadStarted(), true);
     blocker.prepare('BEGIN IMMEDIATE').run();
     await assert.rejects(short.publish('t', msgs('blocked', 1)), /locked|busy/i);
     blocker.prepare('ROLLBACK').run();
@@ -305,9 +314,11 @@ describe('SqliteStream', () => {
   it('goes on appending on its own connection when the writer thread dies, losing nothing', async () => {
     const file = freshFile();
     const s = make({ file });
+    assert.equal(await s.writerThreadStarted(), true);
     await s.publish('t', msgs('a', 3));
-    const writer = (s as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer;
-    await writer.worker.terminate();
+    const writer = (s as unknown as { writer: { kill(): Promise<void>; ready: boolean } }).writer;
+    await writer.kill();
+    assert.equal(writer.ready, false);
     await s.publish('t', msgs('b', 3));
     const sub = await s.subscribe('t', 'g');
     assert.deepEqual(values(await fetchN(sub, 6)), ['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);

@@ -3,15 +3,17 @@ import os from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { ValidationError } from '../../common/errors.ts';
-import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '../port.ts';
 import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
-import { byPartition, checkMessages } from '../batching.ts';
-import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES, type AppendRow } from './log-db.ts';
-import { cutPacks, dropFirstEvents, encodePack } from '../pack.ts';
+import { checkMessages } from '../batching.ts';
+import type { ThreadClient } from '../../common/worker-thread.ts';
+import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
+import { dropFirstEvents } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
-import { LogWriterThread } from './log-writer.ts';
+import { packRows, postMessages } from './log-rows.ts';
+import { logWriterThread } from './log-writer.ts';
+import type { LogAppend } from './log-writer-thread.ts';
 import { startStreamRetention, type StreamRetention } from '../retention.ts';
 
 /** Options of {@link SqliteStream}. */
@@ -37,8 +39,8 @@ export interface SqliteStreamOptions {
   /** Milliseconds to wait for another process's write lock. @default 5000 */
   busyTimeoutMs?: number;
   /**
-   * Once this handle publishes to a log file, a thread of its own appends the events and
-   * checkpoints the log (see log-writer.ts): the publishing event loop only encodes the packs.
+   * Once this handle publishes to a log file, a thread of its own packs and appends the events and
+   * checkpoints the log (see log-writer.ts): the publishing event loop only posts them.
    * false: appends run on the calling thread (a `:memory:` log always does). @default true
    */
   writerThread?: boolean;
@@ -80,7 +82,7 @@ export class SqliteStream implements Stream {
   private readonly checkpointIntervalMs: number;
   private readonly busyTimeoutMs: number;
   private readonly useWriterThread: boolean;
-  private writer: LogWriterThread | undefined;
+  private writer: ThreadClient<LogAppend> | undefined;
   private readonly stopRetention: (() => void) | undefined;
 
   constructor(opts: SqliteStreamOptions) {
@@ -120,11 +122,9 @@ export class SqliteStream implements Stream {
     if (messages.length === 0) return;
     const writer = this.startWriter();
     const ts = this.clock.now();
-    const parts = this.partitions === 1 ? new Map([[0, messages]]) : byPartition(messages, (key) => partitionFor(key, this.partitions));
-    const rows: AppendRow[] = [];
-    // Encoded before the write lock is taken, so that other processes wait only for the INSERTs.
-    for (const [partition, list] of parts) for (const run of cutPacks(list)) rows.push({ ...encodePack(run), partition });
-    if (writer?.alive) return writer.append(topic, ts, rows);
+    if (writer?.ready) return writer.request({ topic, ts, partitions: this.partitions, messages: postMessages(messages) });
+    // Packed before the write lock is taken, so that other processes wait only for the INSERTs.
+    const rows = packRows(messages, this.partitions);
     this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, ts, rows)).immediate();
   }
 
@@ -232,10 +232,19 @@ export class SqliteStream implements Stream {
     this.db.close();
   }
 
-  /** Moves this handle's appends and checkpoints to a thread, on its first publish (a file log only). */
-  private startWriter(): LogWriterThread | undefined {
+  /**
+   * Starts this handle's writer thread now rather than on its first publish, and settles once
+   * publishes go to it (true), or never will (false: turned off, a `:memory:` log, failed, closed).
+   */
+  writerThreadStarted(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    return this.startWriter()?.started ?? Promise.resolve(false);
+  }
+
+  /** Moves this handle's appends and checkpoints to a thread, from its first publish on (a file log only). */
+  private startWriter(): ThreadClient<LogAppend> | undefined {
     if (this.writer || !this.useWriterThread || this.db.memory) return this.writer;
-    this.writer = new LogWriterThread({
+    this.writer = logWriterThread({
       file: this.file,
       busyTimeoutMs: this.busyTimeoutMs,
       checkpointIntervalMs: this.checkpointIntervalMs,
@@ -246,6 +255,7 @@ export class SqliteStream implements Stream {
       },
     });
     if (this.checkpointIntervalMs > 0) this.db.pragma('wal_autocheckpoint = 0');
+    this.writer.start();
     return this.writer;
   }
 
