@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodePackIndex, unpack } from '../pack.ts';
 import { partitionFor } from '../partition.ts';
-import { packRows, postMessages, receivedMessages } from './log-rows.ts';
+import { packRows } from './log-rows.ts';
 
 const messages = [
   { key: 'ep1', value: '{"a":1}' },
@@ -13,20 +13,6 @@ const messages = [
 ];
 
 describe('log rows', () => {
-  it('posts messages as one text and gets them back exactly', () => {
-    const posted = postMessages(messages);
-    assert.deepEqual(posted.keys, ['ep1', 'ep2', 'ép3']);
-    assert.deepEqual(receivedMessages(posted), messages);
-    assert.deepEqual(receivedMessages(postMessages([])), []);
-  });
-
-  it('refuses posted messages whose parts do not add up', () => {
-    const posted = postMessages(messages);
-    assert.throws(() => receivedMessages({ ...posted, text: `${posted.text}!` }), /left over/);
-    assert.throws(() => receivedMessages({ ...posted, keys: ['ep1'] }), /names no key/);
-    assert.throws(() => receivedMessages({ ...posted, ki: posted.ki.subarray(1) }), /differ in number/);
-  });
-
   it("packs each partition's messages in order, on the partition of their key", () => {
     for (const partitions of [1, 3]) {
       const rows = packRows(messages, partitions);

@@ -1,13 +1,12 @@
 /*
- * The embedded log's writer thread (see log-writer.ts): its own connection to the log file; packs
- * each posted publish, appends it in one IMMEDIATE transaction (in the order posted), and runs the
+ * The embedded log's writer thread (see log-writer.ts): its own connection to the log file; appends
+ * each posted publish (its packs) in one IMMEDIATE transaction, in the order posted, and runs the
  * WAL checkpoints. Run as a script bundled by esbuild (common/thread-script.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { serveRequests } from '../../common/thread-serve.ts';
 import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, type AppendRow } from './log-db.ts';
-import { packRows, receivedMessages, type PostedMessages } from './log-rows.ts';
 
 /** What the thread is started with. */
 export interface LogWriterThreadData {
@@ -18,12 +17,11 @@ export interface LogWriterThreadData {
   autocheckpointPages: number;
 }
 
-/** A publish for the thread to pack and append. */
+/** A publish for the thread to append: its packs (see log-rows.ts). */
 export interface LogAppend {
   topic: string;
   ts: number;
-  partitions: number;
-  messages: PostedMessages;
+  rows: AppendRow[];
 }
 
 function main(port: NonNullable<typeof parentPort>, data: LogWriterThreadData): void {
@@ -56,8 +54,7 @@ function main(port: NonNullable<typeof parentPort>, data: LogWriterThreadData): 
   const timer = data.checkpointIntervalMs > 0 ? setInterval(checkpoint, data.checkpointIntervalMs) : undefined;
   serveRequests<LogAppend>(
     port,
-    // Packed here rather than on the publishing event loop (see pack.ts for what a pack is).
-    (m) => write.immediate(m.topic, m.ts, packRows(receivedMessages(m.messages), m.partitions)),
+    (m) => write.immediate(m.topic, m.ts, m.rows),
     () => {
       if (timer) {
         clearInterval(timer);

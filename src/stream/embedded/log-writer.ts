@@ -4,11 +4,11 @@ import type { LogAppend, LogWriterThreadData } from './log-writer-thread.ts';
 
 /*
  * A process that publishes to the embedded log writes it from a thread of its own, with its own
- * connection (log-writer-thread.ts): its event loop only joins each publish's values and posts them.
+ * connection (log-writer-thread.ts): its event loop only encodes the packs and posts them.
  *
  * - Appends: in a serving process the INSERT transactions were half of what tracking cost the
- *   event loop per request (measured with `npm run bench -- serving --profile`), and packing the
- *   events (pack.ts) most of the rest; on the thread they run on the other core. Appends are done
+ *   event loop per request (measured with `npm run bench -- serving --profile`); on the thread
+ *   they run on the other core. Appends are done
  *   in the order they were posted, each in one IMMEDIATE transaction that numbers its events,
  *   exactly as on the event loop.
  * - Checkpoints (copying the WAL into the database file, with two fsyncs) were done by whichever
@@ -27,7 +27,7 @@ export interface LogWriterOptions extends LogWriterThreadData {
   onFailure: (err: Error) => void;
 }
 
-/** The thread that packs, appends to and checkpoints one embedded log file (see above). */
+/** The thread that appends to and checkpoints one embedded log file (see above). */
 export function logWriterThread(opts: LogWriterOptions): ThreadClient<LogAppend> {
   const { onFailure, ...workerData } = opts;
   return new ThreadClient<LogAppend>({

@@ -16,7 +16,6 @@ import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
 import { logWriterThread } from './log-writer.ts';
-import { postMessages } from './log-rows.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -252,7 +251,7 @@ describe('SqliteStream', () => {
     autocheckpointPages: 4096,
     onFailure,
   });
-  const append = (key: string, value: string) => ({ topic: 't', ts: 0, partitions: 1, messages: postMessages([{ key, value }]) });
+  const append = (key: string, value: string) => ({ topic: 't', ts: 0, rows: [{ partition: 0, key, value, n: 1, pack: null }] });
 
   it('reports a writer thread that cannot start, and stops one that runs', async () => {
     // The thread does not keep a process alive; this timer keeps the test's until the failure comes.

@@ -11,7 +11,7 @@ import type { ThreadClient } from '../../common/worker-thread.ts';
 import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
 import { dropFirstEvents } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
-import { packRows, postMessages } from './log-rows.ts';
+import { packRows } from './log-rows.ts';
 import { logWriterThread } from './log-writer.ts';
 import type { LogAppend } from './log-writer-thread.ts';
 import { startStreamRetention, type StreamRetention } from '../retention.ts';
@@ -39,8 +39,8 @@ export interface SqliteStreamOptions {
   /** Milliseconds to wait for another process's write lock. @default 5000 */
   busyTimeoutMs?: number;
   /**
-   * Once this handle publishes to a log file, a thread of its own packs and appends the events and
-   * checkpoints the log (see log-writer.ts): the publishing event loop only posts them.
+   * Once this handle publishes to a log file, a thread of its own appends the events and
+   * checkpoints the log (see log-writer.ts): the publishing event loop only encodes the packs.
    * false: appends run on the calling thread (a `:memory:` log always does). @default true
    */
   writerThread?: boolean;
@@ -122,9 +122,12 @@ export class SqliteStream implements Stream {
     if (messages.length === 0) return;
     const writer = this.startWriter();
     const ts = this.clock.now();
-    if (writer?.ready) return writer.request({ topic, ts, partitions: this.partitions, messages: postMessages(messages) });
-    // Packed before the write lock is taken, so that other processes wait only for the INSERTs.
+    // Packed here, before the write lock is taken, so that other processes wait only for the INSERTs.
+    // (Packing on the writer thread instead meant posting the events whole, twice the bytes, and
+    // more work beside a busy event loop on two cores: the serving bench's on/off medians fell to
+    // 0.77 and 0.90, against 1.07 and 0.98 with packing here.)
     const rows = packRows(messages, this.partitions);
+    if (writer?.ready) return writer.request({ topic, ts, rows });
     this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, ts, rows)).immediate();
   }
 
