@@ -86,7 +86,11 @@ export interface PredictionRow {
   rowIndex: number;
   features: unknown[];
   outputs: unknown[];
-  /** `features` as JSON text, when the writer already has it (the stream processor cuts it out of the event). */
+  /**
+   * `features` as JSON text, when the writer already has it (the stream processor cuts it out of
+   * the event). When set, writers store it and ignore `features`, which the stream processor then
+   * leaves empty.
+   */
   featuresJson?: string;
   /** `outputs` as JSON text, likewise. */
   outputsJson?: string;
