@@ -32,6 +32,8 @@ export interface OpenSqlOptions {
    * @default `MODELWATCH_SQLITE_WRITER_THREAD` (`0` or `false`: off), else true
    */
   writerThread?: boolean;
+  /** Tsdb only: told once if the SQLite writer thread cannot start or dies (batches are then written on the event loop). */
+  onWriterThreadError?: (err: Error) => void;
 }
 
 /**
@@ -129,5 +131,10 @@ export async function openStore(url: string, opts: OpenSqlOptions = {}): Promise
 export async function openTsdb(url: string, opts: OpenSqlOptions = {}): Promise<Tsdb> {
   const retentionDays = resolveRetentionDays(opts.retentionDays);
   const backend = await openBackend(url, 'tsdb', opts);
-  return new KyselyTsdb(url, backend, { retentionDays, writerThread: resolveWriterThread(opts.writerThread), busyTimeoutMs: opts.busyTimeoutMs });
+  return new KyselyTsdb(url, backend, {
+    retentionDays,
+    writerThread: resolveWriterThread(opts.writerThread),
+    busyTimeoutMs: opts.busyTimeoutMs,
+    onWriterThreadError: opts.onWriterThreadError,
+  });
 }

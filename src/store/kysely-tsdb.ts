@@ -47,6 +47,8 @@ export interface KyselyTsdbOptions {
   writerThread?: boolean;
   /** SQLite: the writer thread's busy timeout (ms). @default 5000 */
   busyTimeoutMs?: number;
+  /** Told once if the writer thread cannot start or dies (batches are then written on the calling thread). */
+  onWriterThreadError?: (err: Error) => void;
 }
 
 /**
@@ -68,7 +70,7 @@ export class KyselyTsdb implements Tsdb {
     this.db = backend.db;
     this.traits = backend.traits;
     const raw = backend.sqlite;
-    if (raw && !raw.memory && opts.writerThread !== false) this.ingestThread = ingestWriterThread(raw.name, opts.busyTimeoutMs ?? 5000);
+    if (raw && !raw.memory && opts.writerThread !== false) this.ingestThread = ingestWriterThread(raw.name, opts.busyTimeoutMs ?? 5000, opts.onWriterThreadError);
     const days = opts.retentionDays;
     this.stopRetention =
       days === undefined || days <= 0

@@ -18,9 +18,9 @@ let n = 0;
 const T0 = Date.UTC(2026, 0, 1);
 const WINDOW = 600_000;
 
-async function open(writerThread: boolean): Promise<{ tsdb: KyselyTsdb; file: string }> {
+async function open(writerThread: boolean, onWriterThreadError?: (err: Error) => void): Promise<{ tsdb: KyselyTsdb; file: string }> {
   const file = path.join(dir, `t${++n}.db`);
-  const tsdb = (await openTsdb(`sqlite://${file}`, { migrate: true, writerThread })) as KyselyTsdb;
+  const tsdb = (await openTsdb(`sqlite://${file}`, { migrate: true, writerThread, onWriterThreadError })) as KyselyTsdb;
   if (writerThread) assert.equal(await tsdb.ingestThreadStarted(), true);
   return { tsdb, file };
 }
@@ -141,7 +141,8 @@ describe('SQLite ingest writer thread', () => {
   });
 
   it('writes on the calling thread, once, what the thread was given when it died', async () => {
-    const { tsdb, file } = await open(true);
+    const failures: Error[] = [];
+    const { tsdb, file } = await open(true, (err) => failures.push(err));
     try {
       const thread = threadOf(tsdb);
       const [first, second] = [0, 1].map((b) => ({
@@ -155,6 +156,7 @@ describe('SQLite ingest writer thread', () => {
       await thread.kill();
       await pending;
       assert.equal(thread.ready, false);
+      assert.deepEqual(failures.map((e) => e.message), ['the thread exited (1)'], 'the failure is reported once');
       assert.equal(tsdb.writesInProcess, true, 'the calling thread writes from now on');
       await tsdb.writeIngestBatch(second!);
       const got = dump(file);

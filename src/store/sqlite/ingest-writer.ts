@@ -24,13 +24,14 @@ export class IngestThreadStoppedError extends Error {
 }
 
 /** The writer thread of one SQLite tsdb file (see above): requests are packed batches. */
-export function ingestWriterThread(file: string, busyTimeoutMs: number): ThreadClient<PackedIngestBatch> {
+export function ingestWriterThread(file: string, busyTimeoutMs: number, onFailure?: (err: Error) => void): ThreadClient<PackedIngestBatch> {
   return new ThreadClient<PackedIngestBatch>({
     entry: new URL('./ingest-thread.ts', import.meta.url),
     external: ['better-sqlite3'],
     workerData: { file, busyTimeoutMs } satisfies IngestThreadData,
     unavailable: (failure) =>
       new IngestThreadStoppedError(`the SQLite ingest thread of ${file} ${failure ? `failed: ${failure.message}` : 'is not running'}`, failure ? { cause: failure } : undefined),
+    onFailure,
     stopTimeoutMs: 10_000,
   });
 }
