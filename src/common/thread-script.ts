@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 
 /*
@@ -33,7 +34,7 @@ export function threadScript(entry: URL, external: readonly string[] = []): Prom
   let script = scripts.get(key);
   if (script === undefined) {
     script = build({
-      entryPoints: [entry.pathname],
+      entryPoints: [fileURLToPath(entry)],
       bundle: true,
       write: false,
       format: 'cjs',
@@ -43,7 +44,7 @@ export function threadScript(entry: URL, external: readonly string[] = []): Prom
       logLevel: 'silent',
     }).then((r) => {
       const out = r.outputFiles[0];
-      if (!out) throw new Error(`esbuild produced nothing for ${entry.pathname}`);
+      if (!out) throw new Error(`esbuild produced nothing for ${fileURLToPath(entry)}`);
       return out.text;
     });
     // A failed bundle is not kept: a later caller tries again.
