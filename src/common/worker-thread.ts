@@ -32,8 +32,8 @@ interface Waiting {
  * until it runs, and after it has failed or stopped, {@link ready} is false and the caller does
  * the work itself. The thread is kept referenced only while it starts and while requests wait for
  * it, so that it never holds a process open (a process that ends at once waits for its start-up,
- * some 50 ms), and a process that ends right after awaiting a request stays alive until it is
- * answered.
+ * 100–200 ms with the bundling), and a process that ends right after awaiting a request stays
+ * alive until it is answered.
  */
 export class ThreadClient<B> {
   private worker: Worker | undefined;
