@@ -8,9 +8,9 @@ import { retryBusy, upsert, writeTx, type DialectTraits } from './dialect.ts';
 import { writeIngestBatchTx } from './ingest.ts';
 import { DAY_MS, DEFAULT_RETENTION_BATCH, deleteOlderThan, startRetention } from './retention.ts';
 import type { Database } from './schema.ts';
+import type { ThreadClient } from '../common/worker-thread.ts';
 import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
 import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './sqlite/ingest-message.ts';
-import type { ThreadClient } from '../common/worker-thread.ts';
 import { IngestThreadStoppedError, ingestWriterThread } from './sqlite/ingest-writer.ts';
 import type {
   ErrorRow,

@@ -5,12 +5,11 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../../common/errors.ts';
+import type { ThreadClient } from '../../common/worker-thread.ts';
 import { openTsdb, resolveWriterThread } from '../connect.ts';
 import type { KyselyTsdb } from '../kysely-tsdb.ts';
 import type { IngestBatch, PredictionRow, Tsdb, WindowHistogram } from '../tsdb-port.ts';
-import { packIngestBatch, unpackIngestBatch } from './ingest-message.ts';
-import type { ThreadClient } from '../../common/worker-thread.ts';
-import type { PackedIngestBatch } from './ingest-message.ts';
+import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './ingest-message.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-ingest-thread-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
