@@ -81,7 +81,11 @@ export class IngestWorkload {
   }
 
   private features(i: number): number[] {
-    return Array.from(this.values.subarray(i * FEATURES, (i + 1) * FEATURES));
+    // A plain loop: Array.from over a typed-array view (the iterator protocol) cost the producer
+    // 0.6–1.7 µs per event against 0.05–0.13, work a serving process does not do for tracking.
+    const row = new Array<number>(FEATURES);
+    for (let j = 0, o = i * FEATURES; j < FEATURES; j++) row[j] = this.values[o + j]!;
+    return row;
   }
 
   private args(i: number): EventArgs {
