@@ -55,11 +55,6 @@ export class ThreadClient<B> {
     return this.running && this.failure === undefined && !this.stopping;
   }
 
-  /** Started and not yet running (nor failed, nor stopped). */
-  get starting(): boolean {
-    return this.starts && !this.running && this.failure === undefined && !this.stopping;
-  }
-
   /** It could not start, or died. */
   get failed(): boolean {
     return this.failure !== undefined;

@@ -121,7 +121,7 @@ export class KyselyTsdb implements Tsdb {
     if (!raw) return writeTx(this.db, this.traits, (tx) => writeIngestBatchTx(tx, this.traits, batch));
     const thread = this.ingestThread;
     thread?.start();
-    if (!thread?.ready) return this.writeHere(raw, batch, thread?.starting === true);
+    if (!thread?.ready) return this.writeHere(raw, batch);
     let packed: PackedIngestBatch;
     try {
       // Packed at once: from here on only the packed form is kept, not the caller's rows.
@@ -138,15 +138,11 @@ export class KyselyTsdb implements Tsdb {
     } catch (err) {
       if (!(err instanceof IngestThreadStoppedError)) throw err;
       // Written again here; a batch the thread did commit is skipped by its checkpoint.
-      await this.writeHere(raw, unpackIngestBatch(packed), false);
+      await this.writeHere(raw, unpackIngestBatch(packed));
     }
   }
 
-  private async writeHere(raw: BetterSqlite3.Database, batch: IngestBatch, threadStarting: boolean): Promise<void> {
-    // While the thread starts, a turn of the event loop lets its start-up (its script bundled by a
-    // child process, then its first message) be heard: a caller writing batch after batch on this
-    // thread would otherwise never give the loop one.
-    if (threadStarting) await new Promise((r) => setImmediate(r));
+  private async writeHere(raw: BetterSqlite3.Database, batch: IngestBatch): Promise<void> {
     // Holding the connection keeps every Kysely query (and transaction) off the handle meanwhile.
     await this.db.connection().execute(() => retryBusy(async () => writeIngestBatchSqlite(raw, batch)));
   }

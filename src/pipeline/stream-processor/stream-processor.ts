@@ -135,6 +135,10 @@ export class StreamProcessor implements Worker {
         // while the next one is read, nor its texts once parsed (see PreparedBatch.acks).
         ({ writing } = await this.startBatch(tsdb, messages.splice(0), writing));
         if (batches >= MAX_BATCHES_PER_STEP) break;
+        // A turn of the event loop between batches: on SQLite and the embedded log a batch can be
+        // read, parsed and (without its writer thread) written on promises alone, and timers and
+        // I/O (the writer thread's start-up, serving in an embedded process) would wait the whole step.
+        await new Promise((r) => setImmediate(r));
         messages = await this.fill(sub, await sub.fetch(this.batchSize, 0));
         if (messages.length === 0) break;
       }
@@ -194,8 +198,10 @@ export class StreamProcessor implements Worker {
     }
     const partitions: PreparedPartition[] = [];
     const acks: StreamMessage[] = [];
+    // Once per batch, not per partition: a store read.
+    const periodMs = await this.basePeriodMs();
     for (const [partition, list] of byPartition) {
-      const p = await this.preparePartition(tsdb, partition, list);
+      const p = await this.preparePartition(tsdb, partition, list, periodMs);
       if (p) partitions.push(p);
       acks.push(list[list.length - 1]!);
     }
@@ -218,7 +224,7 @@ export class StreamProcessor implements Worker {
     this.processedEvents += prepared.events;
   }
 
-  private async preparePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[]): Promise<PreparedPartition | undefined> {
+  private async preparePartition(tsdb: Tsdb, partition: number, messages: StreamMessage[], periodMs: number): Promise<PreparedPartition | undefined> {
     // Read fresh every batch: another processor may have owned this partition in between. (A batch
     // of this processor still being written may not be in it yet: its offsets are below this
     // batch's, and the write checks the checkpoint again in its transaction.)
@@ -231,7 +237,7 @@ export class StreamProcessor implements Worker {
     const fresh = done === undefined || compareOffsets(first.offset, done) > 0 ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
     const predictions: PredictionRow[] = [];
     const errors: ErrorRow[] = [];
-    const hist = new HistogramAccumulator(this.project, await this.basePeriodMs());
+    const hist = new HistogramAccumulator(this.project, periodMs);
     const bumps: Bumps = new Map();
     for (const m of fresh) {
       const parsed = this.events.parse(m.value);
