@@ -7,8 +7,9 @@ import type { ResultKindValue, ResultStatusValue, Window } from '../common/types
 export interface Tsdb {
   readonly url: string;
   /**
-   * Whether writes run on the calling thread (SQLite): nothing else can run meanwhile, so a caller
-   * gains nothing by preparing its next write during one (the stream processor then does not).
+   * Whether ingest writes run on the calling thread (SQLite in memory, or with its writer thread
+   * off or failed): nothing else can run meanwhile, so a caller gains nothing by preparing its next
+   * write during one (the stream processor then does not).
    */
   readonly writesInProcess?: boolean;
   /**
