@@ -404,6 +404,34 @@ describe('SqliteStream', () => {
     await sub.close();
   });
 
+  it('keeps group offsets and leases in a file of their own: acknowledging never waits for appends', async () => {
+    const file = freshFile();
+    const s = make({ file, busyTimeoutMs: 100, writerThread: false });
+    await s.publish('t', msgs('m', 4));
+    const sub = await s.subscribe('t', 'g');
+    const got = await fetchN(sub, 4);
+    assert.ok(fs.existsSync(path.join(path.dirname(file), 'stream.groups.db')));
+    // A producer in another process in the middle of an append holds the log's write lock.
+    const producer = new BetterSqlite3(file);
+    producer.exec('BEGIN IMMEDIATE');
+    try {
+      await sub.ack(got.slice(0, 2));
+      assert.equal((await (await s.subscribe('t', 'other')).fetch(10)).length, 4, 'a new group starts too');
+      await assert.rejects(s.publish('t', msgs('late', 1)), /locked|busy/i, 'the log itself is locked');
+    } finally {
+      producer.exec('ROLLBACK');
+      producer.close();
+    }
+    await sub.ack(got);
+    assert.equal(await sub.lag(), 0);
+    await sub.close();
+    await s.close();
+    // Reopened, the group resumes from its offset in the groups file.
+    const again = make({ file });
+    await again.publish('t', msgs('n', 1));
+    assert.deepEqual(values(await fetchN(await again.subscribe('t', 'g'), 1)), ['n0']);
+  });
+
   it('refuses work after close', async () => {
     const s = new SqliteStream({ file: freshFile() });
     const sub = await s.subscribe('t', 'g');

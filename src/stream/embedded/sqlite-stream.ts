@@ -8,7 +8,7 @@ import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { checkMessages } from '../batching.ts';
 import type { ThreadClient } from '../../common/worker-thread.ts';
-import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
+import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openGroupsDatabase, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
 import { dropFirstEvents } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
 import { packRows } from './log-rows.ts';
@@ -69,6 +69,8 @@ export class SqliteStream implements Stream {
   readonly partitions: number;
   readonly ownerId: string;
   private readonly db: BetterSqlite3.Database;
+  /** Group offsets and leases: a file of their own (see log-db.ts), or `db` itself for a `:memory:` log. */
+  private readonly groups: BetterSqlite3.Database;
   private readonly clock: Clock;
   private readonly leases: GroupLeases;
   private readonly leaseTtlMs: number;
@@ -98,12 +100,16 @@ export class SqliteStream implements Stream {
     this.checkpointIntervalMs = Math.max(0, opts.checkpointIntervalMs ?? 5000);
     this.useWriterThread = opts.writerThread ?? true;
     this.db = openLogDatabase(opts.file, this.busyTimeoutMs);
+    let groups: BetterSqlite3.Database | undefined;
     try {
       this.partitions = settlePartitions(this.db, opts.partitions);
-      this.leases = new GroupLeases(this.db);
+      groups = openGroupsDatabase(this.db, opts.file, this.busyTimeoutMs);
+      this.groups = groups;
+      this.leases = new GroupLeases(groups);
       this.append = this.db.prepare(APPEND_SQL);
       this.nextOffset = this.db.prepare<[], { next: number }>(NEXT_OFFSET_SQL);
     } catch (err) {
+      if (groups && groups !== this.db) groups.close();
       this.db.close();
       throw err;
     }
@@ -151,15 +157,18 @@ export class SqliteStream implements Stream {
       await new Promise((r) => setTimeout(r, Math.min(100, Math.max(5, this.subscribeTimeoutMs - waited))));
       this.checkOpen();
     }
-    const committedSeq = this.db
+    // A new group reading from the latest message starts after the log's end as read now: events
+    // appended meanwhile are delivered (a group that already exists keeps its offset).
+    const start = opts.from === 'latest' ? (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM log').get() as { s: number }).s : 0;
+    const committedSeq = this.groups
       .transaction(() => {
-        const start = opts.from === 'latest' ? (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM log').get() as { s: number }).s : 0;
-        this.db.prepare('INSERT INTO group_offsets (topic, grp, committed_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(topic, group, start);
-        return (this.db.prepare('SELECT committed_seq AS s FROM group_offsets WHERE topic = ? AND grp = ?').get(topic, group) as { s: number }).s;
+        this.groups.prepare('INSERT INTO group_offsets (topic, grp, committed_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(topic, group, start);
+        return (this.groups.prepare('SELECT committed_seq AS s FROM group_offsets WHERE topic = ? AND grp = ?').get(topic, group) as { s: number }).s;
       })
       .immediate();
     const sub = new SqliteSubscription({
       db: this.db,
+      groups: this.groups,
       leases: this.leases,
       clock: this.clock,
       topic,
@@ -186,7 +195,7 @@ export class SqliteStream implements Stream {
     this.checkOpen();
     const cutoff = this.clock.now() - Math.max(0, opts.olderThanMs);
     // Floors only rise (groups acknowledge forward), so one read serves every batch below.
-    const floors = this.db.prepare('SELECT topic, MIN(committed_seq) AS seq FROM group_offsets GROUP BY topic').all() as { topic: string; seq: number }[];
+    const floors = this.groups.prepare('SELECT topic, MIN(committed_seq) AS seq FROM group_offsets GROUP BY topic').all() as { topic: string; seq: number }[];
     const batch = this.db.prepare(
       'SELECT COUNT(*) AS rows, MAX(seq) AS last, COALESCE(SUM(n), 0) AS n FROM (SELECT seq, n FROM log WHERE topic = ? AND seq <= ? AND ts < ? ORDER BY seq LIMIT ?)',
     );
@@ -232,6 +241,7 @@ export class SqliteStream implements Stream {
     for (const sub of [...this.active.values()]) await sub.close().catch(() => undefined);
     this.active.clear();
     await this.writer?.stop();
+    if (this.groups !== this.db) this.groups.close();
     this.db.close();
   }
 

@@ -11,7 +11,10 @@ type LogRow = [partition: number, seq: number, key: string, value: string, ts: n
 
 /** What a subscription needs from its stream. */
 export interface SubscriptionContext {
+  /** The log. */
   db: BetterSqlite3.Database;
+  /** Group offsets and leases (see log-db.ts). */
+  groups: BetterSqlite3.Database;
   leases: GroupLeases;
   clock: Clock;
   topic: string;
@@ -48,12 +51,12 @@ export class SqliteSubscription implements Subscription {
     this.lastRenewAt = c.clock.now();
     // Raw rows (arrays): a pack row becomes its events' messages, so no row object is kept.
     this.read = c.db.prepare('SELECT partition, seq, key, value, ts, n, pack FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?').raw();
-    this.commit = c.db.prepare(
+    this.commit = c.groups.prepare(
       `UPDATE group_offsets SET committed_seq = MAX(committed_seq, @seq)
        WHERE topic = @topic AND grp = @grp
          AND EXISTS (SELECT 1 FROM group_leases l WHERE l.topic = @topic AND l.grp = @grp AND l.owner = @owner)`,
     );
-    this.committed = c.db.prepare('SELECT committed_seq AS seq FROM group_offsets WHERE topic = ? AND grp = ?');
+    this.committed = c.groups.prepare('SELECT committed_seq AS seq FROM group_offsets WHERE topic = ? AND grp = ?');
     // Events after the committed offset: a pack holding it counts only its events after it.
     this.count = c.db.prepare('SELECT COALESCE(SUM(MIN(n, seq - @seq)), 0) AS n FROM log WHERE topic = @topic AND seq > @seq');
     if (c.renewIntervalMs > 0) {
@@ -89,7 +92,7 @@ export class SqliteSubscription implements Subscription {
     if (seq === 0) return;
     const { topic, group: grp, owner, leaseTtlMs, clock } = this.c;
     const now = clock.now();
-    const ok = this.c.db
+    const ok = this.c.groups
       .transaction(() => this.commit.run({ seq, topic, grp, owner }).changes > 0 && this.c.leases.renew(topic, grp, owner, now, leaseTtlMs))
       .immediate();
     if (!ok) this.markLost();
@@ -141,7 +144,7 @@ export class SqliteSubscription implements Subscription {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     try {
-      if (!this.lost && this.c.db.open) this.c.leases.release(this.c.topic, this.c.group, this.c.owner);
+      if (!this.lost && this.c.groups.open) this.c.leases.release(this.c.topic, this.c.group, this.c.owner);
     } finally {
       this.c.onClose();
     }
@@ -161,7 +164,7 @@ export class SqliteSubscription implements Subscription {
   }
 
   private backgroundRenew(): void {
-    if (this.closed || this.lost || !this.c.db.open) return;
+    if (this.closed || this.lost || !this.c.groups.open) return;
     try {
       this.keepLease();
     } catch {
