@@ -4,7 +4,7 @@ import type { EndpointRecord } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { fromJson, num, toJson } from './codec.ts';
 import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
-import type { Credentials, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
+import type { Credentials, EndpointBump, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
 import type { Database } from './schema.ts';
 import { bumpEndpointCounters, takeLease } from './store-atomic.ts';
 import * as rows from './store-rows.ts';
@@ -197,8 +197,17 @@ export class KyselyStore implements Store {
   }
 
   /** One UPDATE, so concurrent stream processors never lose each other's counts. Missing endpoints are ignored. */
-  async bumpEndpoint(project: string, id: string, delta: { errors?: number; firstRequest?: number; lastRequest?: number }): Promise<void> {
+  async bumpEndpoint(project: string, id: string, delta: EndpointBump): Promise<void> {
     await bumpEndpointCounters(this.db, project, id, delta);
+  }
+
+  async bumpEndpoints(project: string, deltas: ReadonlyMap<string, EndpointBump>): Promise<void> {
+    if (deltas.size === 0) return;
+    const ids = [...deltas.keys()].sort();
+    if (ids.length === 1) return this.bumpEndpoint(project, ids[0]!, deltas.get(ids[0]!)!);
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const id of ids) await bumpEndpointCounters(tx, project, id, deltas.get(id)!);
+    });
   }
 
   // ---- controller state ----------------------------------------------------------------------

@@ -1,5 +1,12 @@
 import type { EndpointRecord, FeatureStatsMap, ResultKindValue, ResultStatusValue } from '../common/types.ts';
 
+/** What {@link Store.bumpEndpoint} adds to an endpoint: errors to its count; first and last request widen its span. */
+export interface EndpointBump {
+  errors?: number;
+  firstRequest?: number;
+  lastRequest?: number;
+}
+
 /**
  * The platform store: projects, functions, models, endpoints, controller state, leases,
  * monitoring events and credentials. One implementation serves every SQL engine
@@ -39,7 +46,14 @@ export interface Store {
   listMonitoredEndpoints(project: string): Promise<{ id: string; firstRequest: number }[]>;
   patchEndpoint(project: string, id: string, patch: Partial<Omit<EndpointRecord, 'project' | 'id'>>): Promise<void>;
   /** Adds to counters and widens first/last request, atomically. */
-  bumpEndpoint(project: string, id: string, delta: { errors?: number; firstRequest?: number; lastRequest?: number }): Promise<void>;
+  bumpEndpoint(project: string, id: string, delta: EndpointBump): Promise<void>;
+  /**
+   * {@link Store.bumpEndpoint} for several endpoints in one transaction (one commit, where one per
+   * endpoint cost each stream-processor batch a commit per endpoint it touched); endpoints that no
+   * longer exist are skipped. Rows are updated in the order of their ids, so that two writers
+   * bumping the same endpoints never wait for each other in a cycle.
+   */
+  bumpEndpoints(project: string, deltas: ReadonlyMap<string, EndpointBump>): Promise<void>;
   /** {@link Store.patchEndpoint} for several endpoints in one transaction; endpoints that no longer exist are skipped. */
   patchEndpoints(project: string, patches: readonly { id: string; patch: Partial<Omit<EndpointRecord, 'project' | 'id'>> }[]): Promise<void>;
 

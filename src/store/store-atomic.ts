@@ -2,6 +2,7 @@ import type { Kysely, UpdateObject } from 'kysely';
 import { num } from './codec.ts';
 import { insertIgnore, type DialectTraits } from './dialect.ts';
 import type { Database } from './schema.ts';
+import type { EndpointBump } from './port.ts';
 
 /*
  * The store's writes that several processes race on, each built so that the database (not the
@@ -16,7 +17,7 @@ export async function bumpEndpointCounters(
   db: Kysely<Database>,
   project: string,
   id: string,
-  delta: { errors?: number; firstRequest?: number; lastRequest?: number },
+  delta: EndpointBump,
 ): Promise<void> {
   const { errors = 0, firstRequest, lastRequest } = delta;
   if (errors === 0 && firstRequest === undefined && lastRequest === undefined) return;

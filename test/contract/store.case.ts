@@ -174,8 +174,23 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.equal((await s.getEndpoint('p1', 'ep-1'))?.errorCount, 23);
         await s.bumpEndpoint('p1', 'missing', { errors: 1 });
 
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-2', name: 'model-b' }));
+        await s.bumpEndpoints(
+          'p1',
+          new Map([
+            ['ep-2', { errors: 1, firstRequest: T0 + 10, lastRequest: T0 + 20 }],
+            ['missing', { errors: 5 }],
+            ['ep-1', { errors: 2, firstRequest: T0 + 40, lastRequest: T0 + 400 }],
+          ]),
+        );
+        const [one, two] = await s.getEndpoints('p1', ['ep-1', 'ep-2']).then((es) => [es.find((x) => x.id === 'ep-1'), es.find((x) => x.id === 'ep-2')]);
+        assert.deepEqual([one?.errorCount, one?.firstRequest, one?.lastRequest], [25, T0 + 40, T0 + 400]);
+        assert.deepEqual([two?.errorCount, two?.firstRequest, two?.lastRequest], [1, T0 + 10, T0 + 20]);
+        assert.equal(await s.getEndpoint('p1', 'missing'), undefined, 'a bump creates nothing');
+        await s.bumpEndpoints('p1', new Map());
+
         await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-0', name: 'a-first' }));
-        assert.deepEqual((await s.listEndpoints('p1')).map((x) => x.id), ['ep-0', 'ep-1']);
+        assert.deepEqual((await s.listEndpoints('p1')).map((x) => x.id), ['ep-0', 'ep-1', 'ep-2']);
       }));
 
     it('keeps the last analyzed window per endpoint and app', () =>
@@ -317,6 +332,20 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         );
         const e = await b.getEndpoint('p1', 'ep-1');
         assert.deepEqual([e?.errorCount, e?.firstRequest, e?.lastRequest], [40, T0 + 1000 - 39, T0 + 2000 + 39]);
+      }));
+
+    it('adds up bumpEndpoints of the same endpoints from two store handles at once', { skip: twoHandles }, () =>
+      withTwoStores(async (a, b) => {
+        const ids = ['ep-1', 'ep-2', 'ep-3', 'ep-4'];
+        for (const id of ids) await a.createEndpointIfMissing(sampleEndpoint({ id, name: id }));
+        // Each handle lists the endpoints in another order: the store orders its updates itself.
+        await Promise.all(
+          Array.from({ length: 16 }, (_, i) => {
+            const order = i % 2 === 0 ? ids : [...ids].reverse();
+            return (i % 2 === 0 ? a : b).bumpEndpoints('p1', new Map(order.map((id) => [id, { errors: 1, firstRequest: T0 + 100 - i, lastRequest: T0 + 200 + i }])));
+          }),
+        );
+        for (const e of await b.getEndpoints('p1', ids)) assert.deepEqual([e.errorCount, e.firstRequest, e.lastRequest], [16, T0 + 100 - 15, T0 + 200 + 15], e.id);
       }));
 
     it('stores monitoring events and lists them newest first', () =>

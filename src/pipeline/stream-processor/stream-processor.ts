@@ -2,7 +2,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { STREAM_FUNCTION } from '../../common/names.ts';
 import type { EndpointRecord, FeatureStatsMap, InferenceEvent } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
-import type { Store } from '../../store/port.ts';
+import type { EndpointBump, Store } from '../../store/port.ts';
 import type { ErrorRow, IngestBatch, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
@@ -215,10 +215,10 @@ export class StreamProcessor implements Worker {
       const write = tsdb.writeIngestBatch(p.batch);
       p.batch = undefined;
       await write;
-      for (const [id, b] of p.bumps) {
-        await prepared.endpoints.bumpEndpoint(this.project, id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
-        this.touched.add(id);
-      }
+      const bumps = new Map<string, EndpointBump>();
+      for (const [id, b] of p.bumps) bumps.set(id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
+      await prepared.endpoints.bumpEndpoints(this.project, bumps);
+      for (const id of bumps.keys()) this.touched.add(id);
     }
     await this.sub?.ack(prepared.acks);
     this.processedEvents += prepared.events;
