@@ -26,10 +26,11 @@ export interface StreamProcessorOptions {
 
 /**
  * Events per batch by default. Each batch also costs a transaction, a histogram row per endpoint,
- * window and feature, a checkpoint and an endpoint update per endpoint, so a worker catching up
+ * window and feature, a checkpoint and a transaction of endpoint updates, so a worker catching up
  * writes fewer of those per event with large batches. Two batches are in memory at once (one is
  * written while the next is parsed): with 10,000 the `memory` benchmark's processor (100
- * endpoints × 20 features) peaked at 300–315 MB, with 7,500 at 277–289 MB, at 36k events/s.
+ * endpoints × 20 features) peaked at 300–315 MB, with 7,500 at 277–299 MB, with 6,000 at 292 MB
+ * (one run), at 36–38k events/s.
  */
 export const DEFAULT_BATCH_SIZE = 7_500;
 
