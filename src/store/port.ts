@@ -48,9 +48,9 @@ export interface Store {
   /** Adds to counters and widens first/last request, atomically. */
   bumpEndpoint(project: string, id: string, delta: EndpointBump): Promise<void>;
   /**
-   * {@link Store.bumpEndpoint} for several endpoints in one transaction (one commit, where one per
-   * endpoint cost each stream-processor batch a commit per endpoint it touched); endpoints that no
-   * longer exist are skipped. Rows are updated in the order of their ids, so that two writers
+   * {@link Store.bumpEndpoint} for several endpoints in one transaction: one commit per
+   * stream-processor batch rather than one per endpoint it touched. Endpoints that no longer exist
+   * are skipped. Rows are updated in the order of their ids, so that two writers
    * bumping the same endpoints never wait for each other in a cycle.
    */
   bumpEndpoints(project: string, deltas: ReadonlyMap<string, EndpointBump>): Promise<void>;

@@ -63,7 +63,8 @@ export function groupsFileOf(logFile: string): string {
 /**
  * Opens (creating if needed) the groups database of an open log (see {@link GROUPS_DDL}); a
  * `:memory:` log keeps its groups in itself. A log written before groups had their own file holds
- * them in its own tables: they are copied over once, by whichever process opens it first.
+ * them in its own tables: they are copied over once, by whichever process opens it first (the
+ * tables stay, unread: every process sharing a log must run a version that reads the groups file).
  */
 export function openGroupsDatabase(log: BetterSqlite3.Database, logFile: string, busyTimeoutMs: number): BetterSqlite3.Database {
   if (log.memory) {
