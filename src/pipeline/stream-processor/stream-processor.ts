@@ -43,7 +43,8 @@ const MAX_BATCHES_PER_STEP = 8;
 /** The `features` or `outputs` of a prediction row whose JSON text is given instead. */
 const NO_VALUES: unknown[] = Object.freeze([] as unknown[]) as unknown[];
 
-type Bumps = Map<string, { errors: number; first: number; last: number }>;
+/** Per endpoint, what a batch adds to its counters (written with `Store.bumpEndpoints`). */
+type Bumps = Map<string, Required<EndpointBump>>;
 
 /** One partition's part of a batch, parsed and ready to write. */
 interface PreparedPartition {
@@ -216,10 +217,8 @@ export class StreamProcessor implements Worker {
       const write = tsdb.writeIngestBatch(p.batch);
       p.batch = undefined;
       await write;
-      const bumps = new Map<string, EndpointBump>();
-      for (const [id, b] of p.bumps) bumps.set(id, { errors: b.errors, firstRequest: b.first, lastRequest: b.last });
-      await prepared.endpoints.bumpEndpoints(this.project, bumps);
-      for (const id of bumps.keys()) this.touched.add(id);
+      await prepared.endpoints.bumpEndpoints(this.project, p.bumps);
+      for (const id of p.bumps.keys()) this.touched.add(id);
     }
     await this.sub?.ack(prepared.acks);
     this.processedEvents += prepared.events;
@@ -412,11 +411,11 @@ export class StreamProcessor implements Worker {
 
 function bump(m: Bumps, id: string, t: number, isError: boolean): void {
   const b = m.get(id);
-  if (!b) m.set(id, { errors: isError ? 1 : 0, first: t, last: t });
+  if (!b) m.set(id, { errors: isError ? 1 : 0, firstRequest: t, lastRequest: t });
   else {
     if (isError) b.errors++;
-    b.first = Math.min(b.first, t);
-    b.last = Math.max(b.last, t);
+    b.firstRequest = Math.min(b.firstRequest, t);
+    b.lastRequest = Math.max(b.lastRequest, t);
   }
 }
 

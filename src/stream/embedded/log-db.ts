@@ -71,31 +71,24 @@ export function openGroupsDatabase(log: BetterSqlite3.Database, logFile: string,
     log.exec(GROUPS_DDL);
     return log;
   }
-  const db = new BetterSqlite3(groupsFileOf(logFile), { timeout: busyTimeoutMs });
-  try {
-    db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.transaction(() => {
-      db.exec(GROUPS_DDL);
-      if (db.prepare("SELECT 1 FROM groups_meta WHERE name = 'imported'").get()) return;
-      const tables = new Set((log.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
-      if (tables.has('group_offsets')) {
-        const put = db.prepare('INSERT INTO group_offsets (topic, grp, committed_seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
-        for (const r of log.prepare('SELECT topic, grp, committed_seq FROM group_offsets').raw().all() as [string, string, number][]) put.run(...r);
-      }
-      if (tables.has('group_leases')) {
-        const put = db.prepare('INSERT INTO group_leases (topic, grp, owner, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING');
-        for (const r of log.prepare('SELECT topic, grp, owner, expires_at FROM group_leases').raw().all() as [string, string, string, number][]) put.run(...r);
-      }
-      db.prepare("INSERT INTO groups_meta (name, value) VALUES ('imported', ?)").run(String(Date.now()));
-    }).immediate();
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  return db;
+  return openWalDatabase(groupsFileOf(logFile), busyTimeoutMs, (db) => {
+    db.exec(GROUPS_DDL);
+    if (db.prepare("SELECT 1 FROM groups_meta WHERE name = 'imported'").get()) return;
+    const tables = new Set((log.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
+    for (const [table, columns] of LEGACY_GROUP_TABLES) {
+      if (!tables.has(table)) continue;
+      const put = db.prepare(`INSERT INTO ${table} (${columns}) VALUES (${columns.replace(/\w+/g, '?')}) ON CONFLICT DO NOTHING`);
+      for (const r of log.prepare(`SELECT ${columns} FROM ${table}`).raw().all() as unknown[][]) put.run(...r);
+    }
+    db.prepare("INSERT INTO groups_meta (name, value) VALUES ('imported', ?)").run(String(Date.now()));
+  });
 }
+
+/** The group tables a log written before the groups file holds, with the columns copied over. */
+const LEGACY_GROUP_TABLES = [
+  ['group_offsets', 'topic, grp, committed_seq'],
+  ['group_leases', 'topic, grp, owner, expires_at'],
+] as const;
 
 /** Pages of WAL after which a commit checkpoints the log. */
 export const WAL_AUTOCHECKPOINT_PAGES = 4096;
@@ -106,6 +99,18 @@ export const WAL_AUTOCHECKPOINT_PAGES = 4096;
  * (durable across process crashes; a power loss may drop the last commits).
  */
 export function openLogDatabase(file: string, busyTimeoutMs: number): BetterSqlite3.Database {
+  return openWalDatabase(file, busyTimeoutMs, (db) => {
+    db.exec(DDL);
+    upgradeLog(db);
+  });
+}
+
+/**
+ * Opens (creating it and its folder if needed) a SQLite file shared by several processes — WAL,
+ * the busy timeout, `synchronous=NORMAL`, checkpoints every {@link WAL_AUTOCHECKPOINT_PAGES} —
+ * and runs `setup` (its schema) in one IMMEDIATE transaction. `:memory:` stays in memory.
+ */
+function openWalDatabase(file: string, busyTimeoutMs: number, setup: (db: BetterSqlite3.Database) => void): BetterSqlite3.Database {
   const memory = file === ':memory:';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
@@ -116,10 +121,7 @@ export function openLogDatabase(file: string, busyTimeoutMs: number): BetterSqli
     // Checkpoints (copying the WAL into the file, with an fsync) every 16 MB of log rather than
     // SQLite's 4 MB: the log is written once and read soon, and each checkpoint stalls a producer.
     if (!memory) db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
-    db.transaction(() => {
-      db.exec(DDL);
-      upgradeLog(db);
-    }).immediate();
+    db.transaction(() => setup(db)).immediate();
   } catch (err) {
     db.close();
     throw err;
