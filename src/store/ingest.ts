@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import { compareOffsets } from '../stream/port.ts';
 import { chunkRows, insertIgnore, upsert, type DialectTraits } from './dialect.ts';
+import { PredictionColumns } from './prediction-columns.ts';
 import { addRollups, recountRollups, rollupsOf } from './rollups.ts';
 import type { Database } from './schema.ts';
 import type { IngestBatch, WindowHistogram } from './tsdb-port.ts';
@@ -31,7 +32,8 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
     const done = await q.executeTakeFirst();
     if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
   }
-  const predictions = batch.predictions.map(rows.predictionToRow);
+  const p = batch.predictions;
+  const predictions = p instanceof PredictionColumns ? p.toInsertRows() : p.map(rows.predictionToRow);
   const inserted = await insertPredictions(tx, traits, predictions);
   // The live-metrics rollups count stored rows: when some were stored before, their buckets are recounted.
   const rollups = rollupsOf(predictions);

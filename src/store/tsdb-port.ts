@@ -1,4 +1,5 @@
 import type { ResultKindValue, ResultStatusValue, Window } from '../common/types.ts';
+import type { PredictionColumns } from './prediction-columns.ts';
 
 /**
  * Time-series tables of a project (SPEC section 3): predictions, errors, app results and
@@ -133,7 +134,8 @@ export interface PredictionSummaries {
 }
 
 export interface IngestBatch {
-  predictions: PredictionRow[];
+  /** As rows, or as columns (what the stream processor builds, see prediction-columns.ts). */
+  predictions: readonly PredictionRow[] | PredictionColumns;
   errors: ErrorRow[];
   histograms: WindowHistogram[];
   checkpoint?: { consumer: string; partition: number; offset: string };

@@ -3,7 +3,9 @@ import { STREAM_FUNCTION } from '../../common/names.ts';
 import type { EndpointRecord, FeatureStatsMap, InferenceEvent } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { EndpointBump, Store } from '../../store/port.ts';
-import type { ErrorRow, IngestBatch, PredictionRow, Tsdb } from '../../store/tsdb-port.ts';
+import { toJson } from '../../store/codec.ts';
+import { PredictionColumns } from '../../store/prediction-columns.ts';
+import type { ErrorRow, IngestBatch, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
 import { HistogramAccumulator } from './histogram-accumulator.ts';
@@ -39,9 +41,6 @@ const LINGER_POLL_MS = 5;
 
 /** Batches one step takes at most while events keep waiting (so that it returns now and then). */
 const MAX_BATCHES_PER_STEP = 8;
-
-/** The `features` or `outputs` of a prediction row whose JSON text is given instead. */
-const NO_VALUES: unknown[] = Object.freeze([] as unknown[]) as unknown[];
 
 /** Per endpoint, what a batch adds to its counters (written with `Store.bumpEndpoints`). */
 type Bumps = Map<string, Required<EndpointBump>>;
@@ -235,12 +234,13 @@ export class StreamProcessor implements Worker {
     if (!first || !last) return undefined;
     // Offsets grow within a partition: when the first message is past the checkpoint, all are.
     const fresh = done === undefined || compareOffsets(first.offset, done) > 0 ? messages : messages.filter((m) => compareOffsets(m.offset, done) > 0);
-    const predictions: PredictionRow[] = [];
+    const predictions = new PredictionColumns(fresh.length);
     const errors: ErrorRow[] = [];
     const hist = new HistogramAccumulator(this.project, periodMs);
     const bumps: Bumps = new Map();
     for (const m of fresh) {
-      const parsed = this.events.parse(m.value);
+      const raw = m.value;
+      const parsed = this.events.parse(raw);
       if (!parsed.ok) {
         if (parsed.endpointId && parsed.project === this.project && (await this.endpointExists(parsed.endpointId))) {
           const t = this.platform.clock.now();
@@ -268,28 +268,16 @@ export class StreamProcessor implements Worker {
       }
       const outputs = e.response?.outputs ?? [];
       const inputs = e.request.inputs;
-      const texts = rowTexts(m.value, inputs.length);
+      const texts = rowTexts(raw, inputs.length);
+      const latencyUs = Math.round(e.latencyUs);
+      const labels = e.labels ? toJson(e.labels) : null;
       for (let i = 0; i < inputs.length; i++) {
         const row = inputs[i]!;
         const out = outputs[i];
         const outRow = out === undefined ? [] : Array.isArray(out) ? out : [out];
-        const featuresJson = texts?.features[i];
-        const outputsJson = texts?.outputs?.[i];
-        predictions.push({
-          project: this.project,
-          endpointId: e.endpointId,
-          time: t,
-          latencyUs: Math.round(e.latencyUs),
-          requestId: e.request.id,
-          rowIndex: i,
-          // The parsed values are not kept where their text is (writers store the text): they die
-          // here instead of living, and aging, until the batch is written.
-          features: featuresJson === undefined ? row : NO_VALUES,
-          outputs: outputsJson === undefined ? outRow : NO_VALUES,
-          featuresJson,
-          outputsJson,
-          labels: e.labels ?? null,
-        });
+        // Stored as text (cut out of the event's own where it can be): nothing of the parsed event
+        // is kept past this loop (see prediction-columns.ts).
+        predictions.add(this.project, e.endpointId, t, latencyUs, e.request.id, i, texts?.features[i] ?? toJson(row), texts?.outputs?.[i] ?? toJson(outRow), labels);
         hist.add(e.endpointId, t, ep, row, outRow);
       }
       bump(bumps, e.endpointId, t, false);

@@ -10,6 +10,7 @@ import { openTsdb, resolveWriterThread } from '../connect.ts';
 import type { KyselyTsdb } from '../kysely-tsdb.ts';
 import type { IngestBatch, PredictionRow, Tsdb, WindowHistogram } from '../tsdb-port.ts';
 import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './ingest-message.ts';
+import { predictionRows } from '../prediction-columns.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-ingest-thread-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -206,8 +207,9 @@ describe('packed ingest batches', () => {
     assert.deepEqual(back.histograms, batch.histograms);
     assert.deepEqual(back.checkpoint, batch.checkpoint);
     assert.equal(back.predictions.length, batch.predictions.length);
-    batch.predictions.forEach((p, i) => {
-      const q = back.predictions[i]!;
+    const rows = predictionRows(back.predictions);
+    predictionRows(batch.predictions).forEach((p, i) => {
+      const q = rows[i]!;
       assert.deepEqual(
         [q.project, q.endpointId, q.time, q.latencyUs, q.requestId, q.rowIndex, q.featuresJson, q.outputsJson, q.labels],
         [p.project, p.endpointId, p.time, Math.round(p.latencyUs), p.requestId, p.rowIndex, p.featuresJson ?? JSON.stringify(p.features), p.outputsJson ?? JSON.stringify(p.outputs), p.labels],
@@ -217,7 +219,8 @@ describe('packed ingest batches', () => {
 
   it('refuse columns that do not add up', () => {
     const packed = packIngestBatch(batches()[0]!);
-    assert.throws(() => unpackIngestBatch({ ...packed, rows: packed.rows + 1 }), /wrong length/);
-    assert.throws(() => unpackIngestBatch({ ...packed, text: `${packed.text}x` }), /too many/);
+    const p = packed.predictions;
+    assert.throws(() => unpackIngestBatch({ ...packed, predictions: { ...p, rows: p.rows + 1 } }), /wrong length/);
+    assert.throws(() => unpackIngestBatch({ ...packed, predictions: { ...p, text: [...p.text, 'x'] } }), /characters/);
   });
 });

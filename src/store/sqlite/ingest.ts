@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { compareOffsets } from '../../stream/port.ts';
 import { finiteOrNull, toJson } from '../codec.ts';
+import { PredictionColumns } from '../prediction-columns.ts';
 import type { IngestBatch, WindowHistogram } from '../tsdb-port.ts';
 import { RollupAccumulator } from '../rollups.ts';
 import { mergeByKey, mergeHistograms, rowToHistogram } from '../tsdb-rows.ts';
@@ -82,11 +83,19 @@ function writeBatch(s: Statements, batch: IngestBatch): void {
   }
   // Rows stored before (the insert changes nothing) are not counted again in the rollups.
   const rollups = new RollupAccumulator();
-  for (const p of batch.predictions) {
-    const labels = p.labels === undefined || p.labels === null ? null : toJson(p.labels);
-    const latency = Math.round(p.latencyUs);
-    const r = s.prediction.run(p.project, p.endpointId, p.time, latency, p.requestId, p.rowIndex, p.featuresJson ?? toJson(p.features), p.outputsJson ?? toJson(p.outputs), labels);
-    if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, latency);
+  const predictions = batch.predictions;
+  if (predictions instanceof PredictionColumns) {
+    predictions.forEach((p) => {
+      const r = s.prediction.run(p.project, p.endpointId, p.time, p.latencyUs, p.requestId, p.rowIndex, p.featuresJson, p.outputsJson, p.labelsJson);
+      if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, p.latencyUs);
+    });
+  } else {
+    for (const p of predictions) {
+      const labels = p.labels === undefined || p.labels === null ? null : toJson(p.labels);
+      const latency = Math.round(p.latencyUs);
+      const r = s.prediction.run(p.project, p.endpointId, p.time, latency, p.requestId, p.rowIndex, p.featuresJson ?? toJson(p.features), p.outputsJson ?? toJson(p.outputs), labels);
+      if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, latency);
+    }
   }
   for (const r of rollups.rows()) s.addRollup.run(r.project, r.endpoint_id, r.bucket_start, r.predictions, r.latency_us_sum);
   for (const e of batch.errors) s.error.run(e.project, e.endpointId, e.time, e.requestId, e.error.replace(/\0/g, '\uFFFD'));
