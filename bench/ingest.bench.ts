@@ -17,11 +17,19 @@
  * alone on a backlog of the same events (a worker catching up; fresh databases and stream),
  * `writeIngestBatch` alone on the same rows (the tsdb's share of the cost; on SQLite through its
  * writer thread), and CPU time per event of each process (steadier than wall time on a busy
- * machine), the consumer's main thread apart (Linux).
+ * machine), the consumer's main thread apart, and of the MariaDB, PostgreSQL and NATS servers when
+ * they run on this machine (Linux), where they share the two cores with the pipeline.
+ *
+ * Rounds: the pipeline run and the raw insert are repeated `--rounds` times (3 by default), each
+ * round on fresh databases and stream, the raw insert right after its pipeline run. Both rates swing
+ * by a third or more between minutes on a shared two-core machine (the raw SQLite insert was
+ * measured between 64,000 and 145,000 rows/s on this code), so one pair could land either side of
+ * the target: figures are the medians of the rounds, and the ratio is the median of each round's
+ * own ratio, whose two rates were measured on the machine as it was at the time.
  *
  * Arguments: `--backend STORE+STREAM` (`sqlite+embedded` default, `postgres+nats`, `mysql+nats`;
  * any of sqlite/postgres/mysql with embedded/nats), `--events N` (default 200000),
- * `--producer process|inline` (default process),
+ * `--producer process|inline` (default process), `--rounds N` (default 3),
  * `--compare-methods` (PostgreSQL: also multi-row INSERT, unnest arrays and COPY through a temp table),
  * `--skip-backlog` (no second run of the processor alone on a full stream),
  * `--skip-baseline` (the pipeline only, e.g. under `node --cpu-prof`; the ratio is then -1).
@@ -62,6 +70,7 @@ import { ENDPOINTS, FEATURE_NAMES, FEATURES, IngestWorkload, LABEL_NAMES, modelU
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
 import { createMonitoredProject } from './lib/bench-project.ts';
 import { mainThreadCpuMs } from './lib/thread-cpu.ts';
+import { serverCpuSeconds, serverCpuSince, type ServerName } from './lib/server-cpu.ts';
 
 type StoreKind = 'sqlite' | 'postgres' | 'mysql';
 type StreamKind = 'embedded' | 'nats';
@@ -403,9 +412,27 @@ async function postgresMethods(dbs: FreshDatabases, rows: readonly RawRow[]): Pr
 
 // ---- the benchmark --------------------------------------------------------------------------------
 
+/** One round: the pipeline on fresh databases and stream, then the raw insert of the same rows. */
+interface Round {
+  run: IngestRun;
+  ingestRate: number;
+  rawRate: number;
+  rawCpuSeconds?: number;
+  /** CPU seconds of the local servers (MariaDB, PostgreSQL, NATS) during the pipeline and during the raw insert. */
+  serverCpu?: Record<ServerName, number>;
+  rawServerCpu?: Record<ServerName, number>;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
 async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
   const backend = parseBackend(args.backend ?? 'sqlite+embedded');
   const n = positiveInt('events', args.events, 200_000);
+  const rounds = args['skip-baseline'] ? 1 : positiveInt('rounds', args.rounds, 3);
   const producer = producerMode(args.producer);
   const label = `${backend.store}+${backend.stream}`;
   if (backend.store !== 'sqlite') {
@@ -415,32 +442,76 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-bench-ingest-'));
   const dbs = backend.store === 'sqlite' ? undefined : new FreshDatabases(backend.store);
   const ns = `b${randomBytes(5).toString('hex')}`;
-  const figures: Record<string, Figure> = { backend: label, producer, events: n, endpoints: ENDPOINTS, features_per_event: FEATURES };
+  const namespaces: string[] = [];
+  const figures: Record<string, Figure> = { backend: label, producer, events: n, endpoints: ENDPOINTS, features_per_event: FEATURES, rounds };
   const baseline: Record<string, Figure> = {};
+  /** A fresh tsdb (and store) URL and a fresh stream URL, in a folder of their own under the run's home. */
+  const freshUrls = async (name: string) => {
+    const dir = path.join(home, name);
+    const storeUrl = dbs ? await dbs.create() : `sqlite://${path.join(dir, 'modelwatch.db')}`;
+    namespaces.push(`${ns}${name}`);
+    const streamUrl = backend.stream === 'nats' ? `nats://${NATS_SERVER}?namespace=${ns}${name}` : `embedded://${path.join(dir, 'stream.db')}`;
+    return { dir, storeUrl, streamUrl };
+  };
   try {
-    const storeUrl = dbs ? await dbs.create() : `sqlite://${path.join(home, 'modelwatch.db')}`;
-    const streamUrl = backend.stream === 'nats' ? `nats://${NATS_SERVER}?namespace=${ns}` : `embedded://${path.join(home, 'stream.db')}`;
     const t0Ms = Date.now();
-    log(`ingest of ${n} events: tracker (${producer === 'process' ? 'in a producer process' : 'inline'}) → ${backend.stream} stream → stream processor → ${backend.store} tsdb ...`);
-    const platform = await Platform.open({ home, storeUrl, tsdbUrl: storeUrl, streamUrl, logger: createLogger('bench', 'warn') });
-    let run: IngestRun;
-    try {
-      await setUpProject(platform);
-      run = await runIngest(platform, producer, streamUrl, home, n, t0Ms, log);
-    } finally {
-      await platform.close();
+    const results: Round[] = [];
+    for (let r = 1; r <= rounds; r++) {
+      const { dir, storeUrl, streamUrl } = await freshUrls(`round${r}`);
+      log(`round ${r} of ${rounds}: ingest of ${n} events: tracker (${producer === 'process' ? 'in a producer process' : 'inline'}) → ${backend.stream} stream → stream processor → ${backend.store} tsdb ...`);
+      const platform = await Platform.open({ home: dir, storeUrl, tsdbUrl: storeUrl, streamUrl, logger: createLogger('bench', 'warn') });
+      let run: IngestRun;
+      let serverCpu: Record<ServerName, number> | undefined;
+      try {
+        await setUpProject(platform);
+        const cpu0 = serverCpuSeconds();
+        run = await runIngest(platform, producer, streamUrl, dir, n, t0Ms, log);
+        serverCpu = serverCpuSince(cpu0);
+      } finally {
+        await platform.close();
+      }
+      if (run.dropped > 0) throw new Error(`the tracker dropped ${run.dropped} events`);
+      if (run.storedRows !== n) throw new Error(`ingest stored ${run.storedRows} prediction rows for ${n} events`);
+      const ingestRate = n / run.seconds;
+      log(`  ${r3(run.seconds)} s, ${Math.round(ingestRate)} events/s`);
+      if (args['skip-baseline']) {
+        results.push({ run, ingestRate, rawRate: Number.NaN, serverCpu });
+        break;
+      }
+      // Built after the pipeline ran and dropped once inserted: 200,000 rows held through the
+      // pipeline would weigh on this process's garbage collector, which is the stream processor's.
+      const rows = rawRows(n, t0Ms);
+      const rawCpu0 = serverCpuSeconds();
+      const raw = backend.store === 'sqlite' ? rawSqlite(path.join(dir, 'modelwatch.db'), rows) : { seconds: backend.store === 'postgres' ? await rawPostgres(storeUrl, rows) : await rawMysql(storeUrl, rows) };
+      const rawServerCpu = serverCpuSince(rawCpu0);
+      const rawRate = n / raw.seconds;
+      log(`  raw insert of the same rows: ${r3(raw.seconds)} s, ${Math.round(rawRate)} rows/s; ratio ${r3(ingestRate / rawRate)}`);
+      results.push({ run, ingestRate, rawRate, rawCpuSeconds: 'cpuSeconds' in raw ? raw.cpuSeconds : undefined, serverCpu, rawServerCpu });
     }
-    if (run.dropped > 0) throw new Error(`the tracker dropped ${run.dropped} events`);
-    if (run.storedRows !== n) throw new Error(`ingest stored ${run.storedRows} prediction rows for ${n} events`);
-    const ingestRate = n / run.seconds;
-    figures.ingest_s = r3(run.seconds);
+
+    // Each figure is the median over the rounds; the ratio is the median of each round's own ratio
+    // (a pipeline run and a raw insert measured one after the other, on the machine as it was then).
+    const med = (f: (x: Round) => number | undefined): number | undefined => {
+      const xs = results.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
+      return xs.length > 0 ? median(xs) : undefined;
+    };
+    const perEvent = (f: (x: Round) => number | undefined): number | undefined => {
+      const m = med(f);
+      return m === undefined ? undefined : r3((m * 1e6) / n);
+    };
+    const put = (target: Record<string, Figure>, name: string, value: number | undefined): void => {
+      if (value !== undefined) target[name] = value;
+    };
+    const ingestRate = med((x) => x.ingestRate)!;
+    figures.ingest_s = r3(n / ingestRate);
     figures.ingest_events_per_s = Math.round(ingestRate);
-    figures.stored_rows = run.storedRows;
-    figures.consumer_batches = run.batches;
-    figures[producer === 'process' ? 'consumer_cpu_us_per_event' : 'cpu_us_per_event'] = r3((run.cpuSeconds * 1e6) / n);
-    if (run.mainThreadCpuSeconds !== undefined) figures.consumer_main_thread_cpu_us_per_event = r3((run.mainThreadCpuSeconds * 1e6) / n);
-    if (run.producerCpuSeconds !== undefined) figures.producer_cpu_us_per_event = r3((run.producerCpuSeconds * 1e6) / n);
-    log(`  ${figures.ingest_s} s, ${figures.ingest_events_per_s} events/s`);
+    if (rounds > 1) figures.ingest_events_per_s_rounds = results.map((x) => Math.round(x.ingestRate)).join(' ');
+    figures.stored_rows = results[0]!.run.storedRows;
+    figures.consumer_batches = med((x) => x.run.batches)!;
+    put(figures, producer === 'process' ? 'consumer_cpu_us_per_event' : 'cpu_us_per_event', perEvent((x) => x.run.cpuSeconds));
+    put(figures, 'consumer_main_thread_cpu_us_per_event', perEvent((x) => x.run.mainThreadCpuSeconds));
+    put(figures, 'producer_cpu_us_per_event', perEvent((x) => x.run.producerCpuSeconds));
+    for (const server of serverNames(backend)) put(figures, `${server}_server_cpu_us_per_event`, perEvent((x) => x.serverCpu?.[server]));
     if (backend.store === 'sqlite' && backend.stream === 'embedded') {
       figures.embedded_target_events_per_s = EMBEDDED_TARGET_EVENTS_PER_S;
       figures.embedded_target_met = ingestRate >= EMBEDDED_TARGET_EVENTS_PER_S ? 'yes' : 'no';
@@ -448,13 +519,11 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
 
     if (!args['skip-backlog']) {
       log(`backlog: the stream processor alone on ${n} events already in the stream (fresh databases and stream) ...`);
-      const home2 = path.join(home, 'backlog');
-      const storeUrl2 = dbs ? await dbs.create() : `sqlite://${path.join(home2, 'modelwatch.db')}`;
-      const streamUrl2 = backend.stream === 'nats' ? `nats://${NATS_SERVER}?namespace=${ns}b` : `embedded://${path.join(home2, 'stream.db')}`;
-      const platform2 = await Platform.open({ home: home2, storeUrl: storeUrl2, tsdbUrl: storeUrl2, streamUrl: streamUrl2, logger: createLogger('bench', 'warn') });
+      const { dir, storeUrl, streamUrl } = await freshUrls('backlog');
+      const platform2 = await Platform.open({ home: dir, storeUrl, tsdbUrl: storeUrl, streamUrl, logger: createLogger('bench', 'warn') });
       try {
         await setUpProject(platform2);
-        const drain = await runIngest(platform2, 'backlog', streamUrl2, home2, n, t0Ms, log);
+        const drain = await runIngest(platform2, 'backlog', streamUrl, dir, n, t0Ms, log);
         if (drain.storedRows !== n || drain.dropped > 0) throw new Error(`backlog run stored ${drain.storedRows} rows for ${n} events (${drain.dropped} dropped)`);
         figures.backlog_events_per_s = Math.round(n / drain.seconds);
         figures.backlog_cpu_us_per_event = r3((drain.cpuSeconds * 1e6) / n);
@@ -468,24 +537,18 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
 
     if (args['skip-baseline']) return { figures, baseline, ratio: -1, target: 0.5, better: 'higher' };
 
-    log(`raw baseline: the same ${n} rows into an empty copy of the predictions table ...`);
-    const w = new IngestWorkload(n, t0Ms);
-    const predictions = Array.from({ length: n }, (_, i) => w.prediction(i));
-    const rows = predictions.map(predictionToRow);
-    let rawSeconds: number;
-    if (backend.store === 'sqlite') {
-      const raw = rawSqlite(path.join(home, 'modelwatch.db'), rows);
-      rawSeconds = raw.seconds;
-      baseline.raw_cpu_us_per_row = r3((raw.cpuSeconds * 1e6) / n);
-    } else rawSeconds = backend.store === 'postgres' ? await rawPostgres(storeUrl, rows) : await rawMysql(storeUrl, rows);
-    const rawRate = n / rawSeconds;
+    const rawRate = med((x) => x.rawRate)!;
     baseline.method = backend.store === 'sqlite' ? 'prepared INSERT, one transaction' : backend.store === 'postgres' ? 'COPY (text)' : 'multi-row INSERT × 2000, one transaction';
-    baseline.raw_s = r3(rawSeconds);
+    baseline.raw_s = r3(n / rawRate);
     baseline.raw_rows_per_s = Math.round(rawRate);
-    log(`  ${baseline.raw_s} s, ${baseline.raw_rows_per_s} rows/s`);
+    if (rounds > 1) baseline.raw_rows_per_s_rounds = results.map((x) => Math.round(x.rawRate)).join(' ');
+    put(baseline, 'raw_cpu_us_per_row', perEvent((x) => x.rawCpuSeconds));
+    for (const server of serverNames(backend)) put(baseline, `raw_${server}_server_cpu_us_per_row`, perEvent((x) => x.rawServerCpu?.[server]));
 
     log(`writeIngestBatch alone on the same rows (batches of ${DEFAULT_BATCH_SIZE}, fresh database) ...`);
     const tsdbUrl = dbs ? await dbs.create() : `sqlite://${path.join(home, 'tsdb-only.db')}`;
+    const w = new IngestWorkload(n, t0Ms);
+    const predictions = Array.from({ length: n }, (_, i) => w.prediction(i));
     const tsdbSeconds = await tsdbWrite(tsdbUrl, predictions, DEFAULT_BATCH_SIZE);
     figures.tsdb_write_rows_per_s = Math.round(n / tsdbSeconds);
     figures.tsdb_write_vs_raw = r3(n / tsdbSeconds / rawRate);
@@ -493,19 +556,35 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
 
     if (args['compare-methods'] && backend.store === 'postgres' && dbs) {
       log('PostgreSQL insert methods on the same rows (fresh database each) ...');
-      for (const [name, s] of Object.entries(await postgresMethods(dbs, rows))) baseline[`${name}_rows_per_s`] = Math.round(n / s);
+      for (const [name, sec] of Object.entries(await postgresMethods(dbs, predictions.map(predictionToRow)))) baseline[`${name}_rows_per_s`] = Math.round(n / sec);
     }
 
-    const ratio = r3(ingestRate / rawRate);
+    const ratio = r3(median(results.map((x) => x.ingestRate / x.rawRate)));
     figures.ratio_ingest_vs_raw = ratio;
+    if (rounds > 1) figures.ratio_rounds = results.map((x) => r3(x.ingestRate / x.rawRate)).join(' ');
     return { figures, baseline, ratio, target: 0.5, better: 'higher' };
   } finally {
     if (dbs) await dbs.dropAll().catch((err: unknown) => log(`could not drop the bench databases: ${String(err)}`));
     if (backend.stream === 'nats') {
-      for (const space of [ns, `${ns}b`]) await deleteNatsNamespace(space).catch((err: unknown) => log(`could not delete NATS namespace ${space}: ${String(err)}`));
+      for (const space of namespaces) await deleteNatsNamespace(space).catch((err: unknown) => log(`could not delete NATS namespace ${space}: ${String(err)}`));
     }
     fs.rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** The workload's prediction rows as table rows (the raw baseline's input). */
+function rawRows(n: number, t0Ms: number): RawRow[] {
+  const w = new IngestWorkload(n, t0Ms);
+  return Array.from({ length: n }, (_, i) => predictionToRow(w.prediction(i)));
+}
+
+/** The servers a backend runs on (their CPU is reported when they run on this machine). */
+function serverNames(backend: { store: StoreKind; stream: StreamKind }): ServerName[] {
+  const out: ServerName[] = [];
+  if (backend.store === 'mysql') out.push('mariadb');
+  if (backend.store === 'postgres') out.push('postgres');
+  if (backend.stream === 'nats') out.push('nats');
+  return out;
 }
 
 /** The `ingest` benchmark. */
