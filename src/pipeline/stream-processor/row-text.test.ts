@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventEncoder, type EndpointInfo, type EventArgs } from '../../tracking/event.ts';
 import { seededRandom } from '../../tracking/seeded-random.ts';
-import { rowTexts } from './row-text.ts';
+import { parseRow, rowTexts } from './row-text.ts';
 import { parseEvent } from './validate-event.ts';
 
 const start = { ns: 0n, ms: Date.UTC(2026, 10, 26, 12, 0, 1, 234) + 0.567 };
@@ -95,5 +95,47 @@ describe('rowTexts', () => {
       if (check(encoder.encode({ start, latencyUs: n, requestId: `r${n}`, inputs, outputs }))?.outputs) cut++;
     }
     assert.ok(cut > 200, `rows cut out of ${cut} of 2000 events`);
+  });
+});
+
+describe('parseRow', () => {
+  /** parseRow must give exactly what JSON.parse gives (every double bit for bit, -0 included), or throw as it throws. */
+  function same(text: string): void {
+    let expected: unknown;
+    try {
+      expected = JSON.parse(text);
+    } catch (err) {
+      assert.throws(() => parseRow(text), (err as Error).constructor as new () => Error, text);
+      return;
+    }
+    const got = parseRow(text);
+    assert.equal(got.length, (expected as unknown[]).length, text);
+    (expected as unknown[]).forEach((v, i) => assert.ok(Object.is(got[i], v), `${text}[${i}]: ${String(got[i])} vs ${String(v)}`));
+  }
+
+  it('reads numbers as JSON.parse does, to the last bit', () => {
+    const u = seededRandom(17);
+    for (let k = 0; k < 20_000; k++) {
+      const n = 1 + Math.floor(u() * 12);
+      const values = Array.from({ length: n }, () => {
+        const pick = u();
+        const magnitude = 10 ** Math.floor(u() * 30 - 12);
+        const x = (u() - 0.3) * magnitude;
+        // As serving writes them (shortest round trip), rounded to a few decimals, and integers.
+        if (pick < 0.4) return String(x);
+        if (pick < 0.8) return x.toFixed(Math.floor(u() * 17));
+        return String(Math.round(x));
+      });
+      same(`[${values.join(',')}]`);
+    }
+  });
+
+  it('leaves to JSON.parse what is not a plain decimal, and fails where it fails', () => {
+    const texts = [
+      '[0]', '[-0]', '[0.0]', '[-0.000]', '[1.5,null,true,false]', '[1e3]', '[1E-7,2]', '[123456789012345678]',
+      '[0.1234567890123456789]', '[9007199254740993]', '[1.00000000000000000000001]', '[5e-324]', '[1.7976931348623157e308]',
+      '[01]', '[1.]', '[.5]', '[-]', '[1,]', '[,1]', '[1 ,2]', '[ 1]', '[1,2] ', '[+1]', '[1,2', '[]', '[0x10]', '[Infinity]', '[NaN]', '[--1]',
+    ];
+    for (const t of texts) same(t);
   });
 });

@@ -114,3 +114,150 @@ function scalarEnd(raw: string, from: number, limit: number): number {
   const nested = raw.indexOf('[', from);
   return nested >= 0 && nested < end ? -1 : end;
 }
+
+/** An event's own part (see {@link readMiddle}), as texts. */
+export interface MiddleTexts {
+  when: string;
+  /** The latency's JSON number text. */
+  latency: string;
+  requestId: string;
+  /** Each input row's JSON text, in order. */
+  features: string[];
+  /** The outputs list's JSON text, when the event has a response. */
+  outputsList?: string;
+  /** Each output's JSON text as a stored list (a single output `x` becomes `[x]`), when the event has a response. */
+  outputs?: string[];
+}
+
+const LATENCY = '","latencyUs":';
+const REQUEST_ID = ',"request":{"id":"';
+const ID_END = '","inputs":[';
+
+/**
+ * The request's own fields of an event laid out as serving's EventEncoder writes it, from just
+ * after `"when":"` (`from`) to where the endpoint's names begin (`end`):
+ * `<when>","latencyUs":<number>,"request":{"id":"<id>","inputs":[<rows>]}` and optionally
+ * `,"response":{"outputs":[<outputs>]}`, nothing else. The time and id must hold no escape or control
+ * character (their text is then their value) and rows and outputs only plain values.
+ * @returns undefined for anything else (the caller parses the text whole).
+ */
+export function readMiddle(raw: string, from: number, end: number): MiddleTexts | undefined {
+  const q = raw.indexOf('"', from);
+  if (q < 0 || q >= end || !raw.startsWith(LATENCY, q)) return undefined;
+  const when = raw.slice(from, q);
+  let i = q + LATENCY.length;
+  const c = raw.indexOf(',', i);
+  if (c < 0 || c >= end || !raw.startsWith(REQUEST_ID, c)) return undefined;
+  const latency = raw.slice(i, c);
+  i = c + REQUEST_ID.length;
+  const idEnd = raw.indexOf('"', i);
+  if (idEnd < 0 || idEnd >= end || !raw.startsWith(ID_END, idEnd)) return undefined;
+  const requestId = raw.slice(i, idEnd);
+  if (!plainText(when) || !plainText(requestId)) return undefined;
+  i = idEnd + ID_END.length;
+  let limit = Math.min(plainUntil(raw, i), end);
+  const features: string[] = [];
+  for (;;) {
+    if (raw.charCodeAt(i) !== OPEN) return undefined;
+    const close = flatListEnd(raw, i, limit);
+    if (close < 0) return undefined;
+    features.push(raw.slice(i, close + 1));
+    i = close + 1;
+    const ch = raw.charCodeAt(i++);
+    if (ch === CLOSE) break;
+    if (ch !== COMMA) return undefined;
+  }
+  if (raw.charCodeAt(i++) !== END) return undefined;
+  if (i === end) return { when, latency, requestId, features };
+  if (!raw.startsWith(OUTPUTS, i)) return undefined;
+  i += OUTPUTS.length;
+  const listStart = i - 1;
+  limit = Math.min(plainUntil(raw, i), end);
+  const outputs: string[] = [];
+  for (;;) {
+    if (raw.charCodeAt(i) === OPEN) {
+      const close = flatListEnd(raw, i, limit);
+      if (close < 0) return undefined;
+      outputs.push(raw.slice(i, close + 1));
+      i = close + 1;
+    } else {
+      const stop = scalarEnd(raw, i, limit);
+      if (stop <= i) return undefined;
+      outputs.push(`[${raw.slice(i, stop)}]`);
+      i = stop;
+    }
+    const ch = raw.charCodeAt(i++);
+    if (ch === CLOSE) break;
+    if (ch !== COMMA) return undefined;
+  }
+  const outputsList = raw.slice(listStart, i);
+  if (raw.charCodeAt(i++) !== END || i !== end) return undefined;
+  return { when, latency, requestId, features, outputsList, outputs };
+}
+
+/** Text a JSON string holds as it is: no escape and no control character. */
+function plainText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 0x20 || ch === BACKSLASH) return false;
+  }
+  return true;
+}
+
+/** 10^0 … 10^22: every one exactly a double. */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * `JSON.parse(text)` of a row's text as `readMiddle` and `rowTexts` cut it out (a flat list of
+ * plain values), with plain decimal numbers read here: a number of at most 15 significant digits
+ * and 22 decimals is its digits as an integer divided by a power of ten, both exact doubles, so the
+ * one correctly rounded division gives the double JSON.parse gives (the fast path of every strtod).
+ * Anything else (null, true, false, an exponent, more digits, white space, bad JSON) goes to
+ * JSON.parse, which also throws what it throws.
+ */
+export function parseRow(text: string): unknown[] {
+  const end = text.length - 1;
+  if (end < 2 || text.charCodeAt(0) !== OPEN || text.charCodeAt(end) !== CLOSE) return JSON.parse(text) as unknown[];
+  const out: number[] = [];
+  let i = 1;
+  for (;;) {
+    let c = text.charCodeAt(i);
+    const negative = c === 45; // -
+    if (negative) c = text.charCodeAt(++i);
+    if (c < 48 || c > 57) return JSON.parse(text) as unknown[];
+    // JSON allows no leading zero.
+    if (c === 48 && isDigit(text.charCodeAt(i + 1))) return JSON.parse(text) as unknown[];
+    let mantissa = 0;
+    let digits = 0;
+    let decimals = 0;
+    while (isDigit(c)) {
+      mantissa = mantissa * 10 + (c - 48);
+      if (mantissa !== 0) digits++;
+      c = text.charCodeAt(++i);
+    }
+    if (c === 46) {
+      // .
+      c = text.charCodeAt(++i);
+      if (!isDigit(c)) return JSON.parse(text) as unknown[];
+      while (isDigit(c)) {
+        mantissa = mantissa * 10 + (c - 48);
+        if (mantissa !== 0) digits++;
+        decimals++;
+        c = text.charCodeAt(++i);
+      }
+    }
+    if (digits > 15 || decimals > 22 || c === 101 || c === 69) return JSON.parse(text) as unknown[]; // e, E
+    const v = decimals === 0 ? mantissa : mantissa / POW10[decimals]!;
+    out.push(negative ? -v : v);
+    if (c === COMMA) {
+      i++;
+      continue;
+    }
+    if (i === end) return out;
+    return JSON.parse(text) as unknown[];
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}

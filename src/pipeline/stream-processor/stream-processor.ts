@@ -268,7 +268,8 @@ export class StreamProcessor implements Worker {
       }
       const outputs = e.response?.outputs ?? [];
       const inputs = e.request.inputs;
-      const texts = rowTexts(raw, inputs.length);
+      // Cut out by the parser when it read the event by position; else out of the text here.
+      const texts = this.events.lastTexts ?? rowTexts(raw, inputs.length);
       const latencyUs = Math.round(e.latencyUs);
       const labels = e.labels ? toJson(e.labels) : null;
       for (let i = 0; i < inputs.length; i++) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventEncoder, type EndpointInfo, type EventArgs } from '../../tracking/event.ts';
 import { seededRandom } from '../../tracking/seeded-random.ts';
+import { rowTexts } from './row-text.ts';
 import { EventParser, parseEvent } from './validate-event.ts';
 
 const T = Date.UTC(2026, 10, 26, 12, 0, 1, 234);
@@ -84,6 +85,83 @@ describe('EventParser', () => {
     ];
     for (const raw of texts) same(parser, raw);
     assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+  });
+
+  it("reads the encoder's events by position once their endpoint is known, with the row texts rowTexts cuts out", () => {
+    const u = seededRandom(3);
+    const parser = new EventParser();
+    const enc = new EventEncoder(endpoints[0]!);
+    let byPosition = 0;
+    for (let i = 0; i < 500; i++) {
+      const rows = 1 + Math.floor(u() * 3);
+      const raw = enc.encode({
+        start: { ns: 0n, ms: T + i },
+        latencyUs: Math.floor(u() * 5000),
+        requestId: `r${i}`,
+        inputs: Array.from({ length: rows }, () => [u() * 100, u() < 0.2 ? null : -u()]),
+        outputs: i % 5 === 0 ? undefined : Array.from({ length: rows }, () => (u() < 0.5 ? u() : [u(), true])),
+      });
+      same(parser, raw);
+      parser.parse(raw);
+      if (parser.lastTexts !== undefined) {
+        byPosition++;
+        assert.deepEqual(parser.lastTexts, rowTexts(raw, rows), raw);
+      }
+    }
+    // Every event but the first two (which teach the parser the endpoint's head and tail).
+    assert.ok(byPosition >= 498, `${byPosition} of 500 read by position`);
+  });
+
+  it('gives up reading by position, and parses as JSON.parse would, for every middle it cannot vouch for', () => {
+    const parser = new EventParser();
+    const enc = new EventEncoder(endpoints[0]!);
+    const good = enc.encode({ start: { ns: 0n, ms: T }, latencyUs: 5, requestId: 'r', inputs: [[1, 2]], outputs: [3] });
+    same(parser, good);
+    same(parser, good);
+    parser.parse(good);
+    assert.ok(parser.lastTexts, 'the good event is read by position');
+    const variants = [
+      good.replace('"latencyUs":5', '"latencyUs":5.'),
+      good.replace('"latencyUs":5', '"latencyUs":05'),
+      good.replace('"latencyUs":5', '"latencyUs":-5'),
+      good.replace('"latencyUs":5', '"latencyUs":1e400'),
+      good.replace('"latencyUs":5', '"latencyUs":0x5'),
+      good.replace('"latencyUs":5', '"latencyUs":null'),
+      good.replace('"latencyUs":5', '"latencyUs":"5"'),
+      good.replace('"latencyUs":5', '"latencyUs":-0'),
+      good.replace('"id":"r"', '"id":"r\\nx"'),
+      good.replace('"id":"r"', '"id":"r\nx"'), // a raw control character: not JSON
+      good.replace('"id":"r"', '"id":"r"x"'),
+      good.replace('"id":"r"', '"id":"r\\"x"'),
+      good.replace('"id":"r"', '"id":7'),
+      good.replace('T12:00:01.234000Z', 'T12:00:01.234000\\u005a'),
+      good.replace('[[1,2]]', '[]'),
+      good.replace('[[1,2]]', '[[1,2],[3]]'),
+      good.replace('[[1,2]]', '[[1,,2]]'),
+      good.replace('[[1,2]]', '[[1, 2]]'),
+      good.replace('[[1,2]]', '[[1,2]] '),
+      good.replace('[[1,2]]', '[1,2]'),
+      good.replace('[[1,2]]', '[["a",2]]'),
+      good.replace('[[1,2]]', '[[[1],2]]'),
+      good.replace('"outputs":[3]', '"outputs":[]'),
+      good.replace('"outputs":[3]', '"outputs":[3,4]'),
+      good.replace('"outputs":[3]', '"outputs":[[3,4]]'),
+      good.replace('"outputs":[3]', '"outputs":["x"]'),
+      good.replace('"outputs":[3]', '"outputs":[3],"extra":1'),
+      good.replace('"outputs":[3]}', '"outputs":[3]},"error":"boom"'),
+      good.replace(',"response":{"outputs":[3]}', ''),
+      good.replace(',"response":{"outputs":[3]}', ',"response":null'),
+      good.replace('"request":{"id":"r",', '"request":{"id":"r","x":1,'),
+    ];
+    for (const raw of variants) {
+      same(parser, raw);
+      parser.parse(raw);
+      if (parser.lastTexts !== undefined) {
+        const parsed = parseEvent(raw);
+        assert.ok(parsed.ok, `read by position but not a good event: ${raw}`);
+        assert.deepEqual(parser.lastTexts, rowTexts(raw, parsed.event.request.inputs.length), raw);
+      }
+    }
   });
 
   it('reads `when` as Date.parse does', () => {

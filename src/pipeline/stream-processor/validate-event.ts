@@ -1,4 +1,5 @@
 import type { InferenceEvent } from '../../common/types.ts';
+import { parseRow, readMiddle, type RowTexts } from './row-text.ts';
 
 /** What {@link parseEvent} makes of an event. */
 export type ParsedEvent = { ok: true; event: InferenceEvent; time: number } | { ok: false; error: string; endpointId?: string; project?: string };
@@ -21,7 +22,11 @@ export function parseEvent(raw: string): ParsedEvent {
 
 /** Checks a parsed event object; `parseTime` reads its `when`. */
 function checkEvent(e: Record<string, unknown>, parseTime: (when: string) => number): ParsedEvent {
-  const time = typeof e.when === 'string' ? parseTime(e.when) : Number.NaN;
+  return checkEventAt(e, typeof e.when === 'string' ? parseTime(e.when) : Number.NaN);
+}
+
+/** Checks a parsed event object whose `when` reads as `time`. */
+function checkEventAt(e: Record<string, unknown>, time: number): ParsedEvent {
   const error = problemOf(e, time);
   if (error === undefined) return { ok: true, event: e as unknown as InferenceEvent, time };
   if (error === ERROR_EVENT) {
@@ -62,6 +67,9 @@ function problemOf(e: Record<string, unknown>, time: number): string | undefined
   return undefined;
 }
 
+/** JSON's number grammar (Number() also takes hex, `Infinity`, white space and more). */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
 /** Where the request's own fields begin in an event's text: right after the endpoint's. */
 const WHEN = ',"when":"';
 /** Head beginnings remembered at most (one per endpoint in practice); the map starts over when full. */
@@ -75,6 +83,8 @@ const MAX_HEADS_PER_KEY = 4;
 interface Head {
   text: string;
   fields: Record<string, unknown>;
+  /** Its fields pass every check of an event's endpoint fields (so only the event's own need checking). */
+  valid: boolean;
   /** The text the endpoint's events last ended with (`,"featureNames":…}`), when it is known. */
   tail?: Tail;
 }
@@ -100,6 +110,11 @@ interface Tail {
  * of a repeated key, and so does the merge, in the same order); anything else is parsed whole.
  */
 export class EventParser {
+  /**
+   * The row texts of the event `parse` read last, when it read them by position (see
+   * `readMiddle`); undefined otherwise (then `rowTexts` cuts them out, or the rows are encoded).
+   */
+  lastTexts: RowTexts | undefined;
   private readonly heads = new Map<string, Head[]>();
   /** `when` up to the seconds, and that second's epoch ms (see {@link EventParser.time}). */
   private second = '';
@@ -107,6 +122,7 @@ export class EventParser {
   private readonly parseTime = (when: string): number => this.time(when);
 
   parse(raw: string): ParsedEvent {
+    this.lastTexts = undefined;
     const w = raw.indexOf(WHEN);
     if (w < 0) return parseEvent(raw);
     // Looked up by the beginning (which holds the endpoint id), then compared whole: hashing the
@@ -133,6 +149,8 @@ export class EventParser {
     const from = w + WHEN.length;
     const tail = head.tail;
     if (tail !== undefined && raw.length > from + tail.text.length && raw.endsWith(tail.text)) {
+      const fast = this.readOwnFields(raw, from, raw.length - tail.text.length, head, tail);
+      if (fast !== undefined) return fast;
       const middle = parseObject(`{"when":"${raw.slice(from, raw.length - tail.text.length)}}`);
       // Object.assign would set the prototype where JSON.parse makes an own property.
       if (middle === undefined || Object.hasOwn(middle, '__proto__')) return parseEvent(raw);
@@ -142,6 +160,38 @@ export class EventParser {
     if (rest === undefined || Object.hasOwn(rest, '__proto__')) return parseEvent(raw);
     head.tail = learnTail(raw, rest) ?? head.tail;
     return checkEvent(Object.assign({}, head.fields, rest), this.parseTime);
+  }
+
+  /**
+   * The event whose head and tail are known, its own fields read by position (see `readMiddle`):
+   * only its rows and outputs go through JSON.parse, each list on its own, and the event object is
+   * the head's fields, the request's and the tail's, in the order JSON.parse of the whole would give.
+   * Undefined when the middle is laid out otherwise or is not a good event (the generic path then
+   * parses it, and says what is wrong). Sets {@link lastTexts}.
+   */
+  private readOwnFields(raw: string, from: number, end: number, head: Head, tail: Tail): ParsedEvent | undefined {
+    if (!head.valid) return undefined;
+    const m = readMiddle(raw, from, end);
+    if (m === undefined || !JSON_NUMBER.test(m.latency)) return undefined;
+    const latencyUs = Number(m.latency);
+    const time = this.time(m.when);
+    if (!(latencyUs >= 0) || !Number.isFinite(latencyUs) || Number.isNaN(time)) return undefined;
+    const rows = m.features;
+    const inputs = new Array<unknown[]>(rows.length);
+    let outputs: unknown[] | undefined;
+    try {
+      for (let i = 0; i < rows.length; i++) inputs[i] = parseRow(rows[i]!);
+      if (m.outputsList !== undefined) outputs = JSON.parse(m.outputsList) as unknown[];
+    } catch {
+      return undefined;
+    }
+    if (outputs !== undefined && outputs.length !== 0 && outputs.length !== rows.length) return undefined;
+    const request = { id: m.requestId, inputs };
+    const own = outputs === undefined ? { when: m.when, latencyUs, request } : { when: m.when, latencyUs, request, response: { outputs } };
+    const e: Record<string, unknown> = Object.assign({}, head.fields, own, tail.fields);
+    const parsed = checkEventAt(e, time);
+    if (parsed.ok) this.lastTexts = m.outputs === undefined || m.outputs.length !== rows.length ? { features: rows } : { features: rows, outputs: m.outputs };
+    return parsed;
   }
 
   /**
@@ -185,7 +235,16 @@ function learnHead(text: string): Head | undefined {
     const v = fields[k];
     if (v !== null && typeof v === 'object') return undefined;
   }
-  return { text, fields };
+  const valid =
+    typeof fields.endpointId === 'string' &&
+    fields.endpointId !== '' &&
+    typeof fields.project === 'string' &&
+    fields.project !== '' &&
+    typeof fields.model === 'string' &&
+    fields.model !== '' &&
+    typeof fields.function === 'string' &&
+    !('when' in fields || 'latencyUs' in fields || 'request' in fields || 'response' in fields || 'error' in fields);
+  return { text, fields, valid };
 }
 
 /**
