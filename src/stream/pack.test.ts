@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../tracking/seeded-random.ts';
 import type { OutgoingMessage } from './port.ts';
-import { cutPacks, decodePackIndex, dropFirstEvents, encodePack, MAX_PACK_CHARS, unpack, type PackRow } from './pack.ts';
+import { cutPacks, decodePackIndex, dropFirstEvents, encodePack, encodePacks, MAX_PACK_CHARS, unpack, type PackRow } from './pack.ts';
 
 /** Every message of a stored row, as a reader gets them. */
 function unpackRow(row: PackRow): OutgoingMessage[] {
@@ -72,10 +72,20 @@ describe('log packs', () => {
 
   it('cuts packs below the large-string size and reads an index without a share as before', () => {
     const big = Array.from({ length: 3000 }, (_, i) => eventLike(`ep${i % 5}`, i, 'x'.repeat(50)));
-    const packs = cutPacks(big);
+    const packs = cutPacks(big, MAX_PACK_CHARS);
     assert.ok(packs.length > 1);
     for (const p of packs) assert.ok(p.reduce((a, m) => a + m.value.length, 0) <= MAX_PACK_CHARS);
     assert.deepEqual(packs.flat(), big);
+    // Encoded: what each pack stores fits, and the events come back in order.
+    for (const messages of [big, big.map((m, i) => ({ key: m.key, value: `${i}${'y'.repeat(300)}${i}` }))]) {
+      const rows = encodePacks(messages);
+      for (const r of rows) assert.ok(r.value.length <= MAX_PACK_CHARS, `a pack stores ${r.value.length} characters`);
+      assert.deepEqual(rows.flatMap(unpackRow), messages);
+    }
+    // Events that share most of their text: a run of whole values larger than a pack is still one pack.
+    const alike = Array.from({ length: 400 }, (_, i) => eventLike(`ep${i % 20}`, i, 'x'.repeat(100)));
+    assert.ok(alike.reduce((a, m) => a + m.value.length, 0) > MAX_PACK_CHARS);
+    assert.equal(encodePacks(alike).length, 1);
     assert.deepEqual(decodePackIndex('{"lens":[1,2],"keys":["k"]}', 2, 3), { lens: [1, 2], keys: ['k'] });
     assert.throws(() => decodePackIndex('{"lens":[1,2],"keys":["k"],"pre":["a"]}', 2, 3), /cannot be read/);
     assert.throws(() => decodePackIndex('{"lens":[1,2],"keys":["k"],"pre":["a","b"],"suf":["c","d"]}', 2, 3), /cannot be read/);

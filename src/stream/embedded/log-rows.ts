@@ -1,5 +1,5 @@
 import { byPartition } from '../batching.ts';
-import { cutPacks, encodePack } from '../pack.ts';
+import { encodePacks } from '../pack.ts';
 import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage } from '../port.ts';
 import type { AppendRow } from './log-db.ts';
@@ -8,6 +8,6 @@ import type { AppendRow } from './log-db.ts';
 export function packRows(messages: readonly OutgoingMessage[], partitions: number): AppendRow[] {
   const parts = partitions === 1 ? new Map([[0, messages]]) : byPartition(messages, (key) => partitionFor(key, partitions));
   const rows: AppendRow[] = [];
-  for (const [partition, list] of parts) for (const run of cutPacks(list)) rows.push({ ...encodePack(run), partition });
+  for (const [partition, list] of parts) for (const row of encodePacks(list)) rows.push({ ...row, partition });
   return rows;
 }
