@@ -3,11 +3,12 @@ import { ConflictError, NotFoundError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { fromJson, num, toJson } from './codec.ts';
-import { chunkRows, insertIgnore, upsert, writeTx, type DialectTraits } from './dialect.ts';
+import { chunkRows, insertIgnore, retryBusy, upsert, writeTx, type DialectTraits } from './dialect.ts';
 import type { Credentials, EndpointBump, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
 import type { Database } from './schema.ts';
 import { bumpEndpointCounters, takeLease } from './store-atomic.ts';
 import * as rows from './store-rows.ts';
+import { bumpEndpointsSqlite } from './sqlite/bump-endpoints.ts';
 
 /**
  * The platform store over any Kysely database (SQLite today; PostgreSQL and MySQL share the code,
@@ -204,6 +205,12 @@ export class KyselyStore implements Store {
   async bumpEndpoints(project: string, deltas: ReadonlyMap<string, EndpointBump>): Promise<void> {
     if (deltas.size === 0) return;
     const ids = [...deltas.keys()].sort();
+    const raw = this.backend.sqlite;
+    if (raw) {
+      // Holding the connection keeps every Kysely query (and transaction) off the handle meanwhile.
+      await this.db.connection().execute(() => retryBusy(async () => bumpEndpointsSqlite(raw, project, ids, deltas)));
+      return;
+    }
     if (ids.length === 1) return this.bumpEndpoint(project, ids[0]!, deltas.get(ids[0]!)!);
     await writeTx(this.db, this.traits, async (tx) => {
       for (const id of ids) await bumpEndpointCounters(tx, project, id, deltas.get(id)!);

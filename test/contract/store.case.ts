@@ -187,6 +187,17 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.deepEqual([one?.errorCount, one?.firstRequest, one?.lastRequest], [25, T0 + 40, T0 + 400]);
         assert.deepEqual([two?.errorCount, two?.firstRequest, two?.lastRequest], [1, T0 + 10, T0 + 20]);
         assert.equal(await s.getEndpoint('p1', 'missing'), undefined, 'a bump creates nothing');
+        // Times only ever widen; an errors-only bump leaves them.
+        await s.bumpEndpoints(
+          'p1',
+          new Map([
+            ['ep-1', { errors: 0, firstRequest: T0 + 45, lastRequest: T0 + 350 }],
+            ['ep-2', { errors: 3 }],
+          ]),
+        );
+        const [one2, two2] = await s.getEndpoints('p1', ['ep-1', 'ep-2']).then((es) => [es.find((x) => x.id === 'ep-1'), es.find((x) => x.id === 'ep-2')]);
+        assert.deepEqual([one2?.errorCount, one2?.firstRequest, one2?.lastRequest], [25, T0 + 40, T0 + 400]);
+        assert.deepEqual([two2?.errorCount, two2?.firstRequest, two2?.lastRequest], [4, T0 + 10, T0 + 20]);
         await s.bumpEndpoints('p1', new Map());
 
         await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-0', name: 'a-first' }));

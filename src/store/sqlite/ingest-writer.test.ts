@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../../common/errors.ts';
 import type { ThreadClient } from '../../common/worker-thread.ts';
-import { openTsdb, resolveWriterThread } from '../connect.ts';
+import { openStore, openTsdb, resolveWriterThread } from '../connect.ts';
 import type { KyselyTsdb } from '../kysely-tsdb.ts';
 import type { IngestBatch, PredictionRow, Tsdb, WindowHistogram } from '../tsdb-port.ts';
 import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './ingest-message.ts';
@@ -123,6 +123,28 @@ describe('SQLite ingest writer thread', () => {
     } finally {
       await threaded.tsdb.close();
       await inline.tsdb.close();
+    }
+  });
+
+  it('leaves checkpoints to the thread while it runs, and gives them back to the shared handle when it stops', async () => {
+    const { tsdb, file } = await open(true);
+    // A store on the same file shares the process's handle with the tsdb (see registry.ts).
+    const store = await openStore(`sqlite://${file}`);
+    const raw = (tsdb as unknown as { backend: { sqlite: BetterSqlite3.Database } }).backend.sqlite;
+    try {
+      await new Promise((r) => setImmediate(r));
+      assert.equal(raw.pragma('wal_autocheckpoint', { simple: true }), 0, 'no checkpoint on this event loop');
+      const before = fs.statSync(file).size;
+      await tsdb.writeIngestBatch({ predictions: Array.from({ length: 20_000 }, (_, i) => prediction(i, { requestId: `cp-${i}` })), errors: [], histograms: [] });
+      // Far past SQLite's 1,000 pages of WAL: the thread's commit copied them into the file.
+      assert.ok(fs.statSync(file).size > before + 2_000_000, `the database file grew from ${before} to ${fs.statSync(file).size} bytes`);
+    } finally {
+      await tsdb.close();
+    }
+    try {
+      assert.equal(raw.pragma('wal_autocheckpoint', { simple: true }), 1000, 'the handle checkpoints again once the thread is gone');
+    } finally {
+      await store.close();
     }
   });
 
