@@ -42,42 +42,54 @@ export function rowTexts(raw: string, rows: number): RowTexts | undefined {
   if (i < 0 || !raw.startsWith(INPUTS, i)) return undefined;
   i += INPUTS.length;
   // The rows hold plain values when they all end before the next quote or brace (native scans).
-  let limit = plainUntil(raw, i);
-  const features: string[] = [];
-  for (;;) {
-    if (raw.charCodeAt(i) !== OPEN) return undefined;
-    const end = flatListEnd(raw, i, limit);
-    if (end < 0) return undefined;
-    features.push(raw.slice(i, end + 1));
-    i = end + 1;
-    const c = raw.charCodeAt(i++);
-    if (c === CLOSE) break;
-    if (c !== COMMA) return undefined;
-  }
-  if (features.length !== rows || raw.charCodeAt(i++) !== END) return undefined;
+  const read = readLists(raw, i, plainUntil(raw, i));
+  if (read === undefined || read.texts.length !== rows || raw.charCodeAt(read.next) !== END) return undefined;
+  const features = read.texts;
+  i = read.next + 1;
   if (!raw.startsWith(OUTPUTS, i)) return { features };
   i += OUTPUTS.length;
-  limit = plainUntil(raw, i);
-  const outputs: string[] = [];
+  const outputs = readOutputs(raw, i, plainUntil(raw, i));
+  return outputs !== undefined && outputs.texts.length === rows ? { features, outputs: outputs.texts } : { features };
+}
+
+/**
+ * The lists from `i` (the first one's `[`) to the `]` closing the list that holds them: each one's
+ * text, and the index after that `]`. Undefined unless each is a flat list of plain values ending
+ * before `limit`.
+ */
+function readLists(raw: string, i: number, limit: number): { texts: string[]; next: number } | undefined {
+  const texts: string[] = [];
   for (;;) {
-    let text: string;
-    if (raw.charCodeAt(i) === OPEN) {
-      const end = flatListEnd(raw, i, limit);
-      if (end < 0) return { features };
-      text = raw.slice(i, end + 1);
-      i = end + 1;
-    } else {
-      const end = scalarEnd(raw, i, limit);
-      if (end <= i) return { features };
-      text = `[${raw.slice(i, end)}]`;
-      i = end;
-    }
-    outputs.push(text);
+    if (raw.charCodeAt(i) !== OPEN) return undefined;
+    const close = flatListEnd(raw, i, limit);
+    if (close < 0) return undefined;
+    texts.push(raw.slice(i, close + 1));
+    i = close + 1;
     const c = raw.charCodeAt(i++);
-    if (c === CLOSE) break;
-    if (c !== COMMA) return { features };
+    if (c === CLOSE) return { texts, next: i };
+    if (c !== COMMA) return undefined;
   }
-  return outputs.length === rows ? { features, outputs } : { features };
+}
+
+/** {@link readLists} for outputs, which may also be plain values: each one's text as a stored list (`x` becomes `[x]`). */
+function readOutputs(raw: string, i: number, limit: number): { texts: string[]; next: number } | undefined {
+  const texts: string[] = [];
+  for (;;) {
+    if (raw.charCodeAt(i) === OPEN) {
+      const close = flatListEnd(raw, i, limit);
+      if (close < 0) return undefined;
+      texts.push(raw.slice(i, close + 1));
+      i = close + 1;
+    } else {
+      const stop = scalarEnd(raw, i, limit);
+      if (stop <= i) return undefined;
+      texts.push(`[${raw.slice(i, stop)}]`);
+      i = stop;
+    }
+    const c = raw.charCodeAt(i++);
+    if (c === CLOSE) return { texts, next: i };
+    if (c !== COMMA) return undefined;
+  }
 }
 
 /** Index just past the closing quote of a JSON string whose opening quote is before `from`; -1 if none. */
@@ -155,44 +167,16 @@ export function readMiddle(raw: string, from: number, end: number): MiddleTexts 
   const requestId = raw.slice(i, idEnd);
   if (!plainText(when) || !plainText(requestId)) return undefined;
   i = idEnd + ID_END.length;
-  let limit = Math.min(plainUntil(raw, i), end);
-  const features: string[] = [];
-  for (;;) {
-    if (raw.charCodeAt(i) !== OPEN) return undefined;
-    const close = flatListEnd(raw, i, limit);
-    if (close < 0) return undefined;
-    features.push(raw.slice(i, close + 1));
-    i = close + 1;
-    const ch = raw.charCodeAt(i++);
-    if (ch === CLOSE) break;
-    if (ch !== COMMA) return undefined;
-  }
-  if (raw.charCodeAt(i++) !== END) return undefined;
+  const read = readLists(raw, i, Math.min(plainUntil(raw, i), end));
+  if (read === undefined || raw.charCodeAt(read.next) !== END) return undefined;
+  const features = read.texts;
+  i = read.next + 1;
   if (i === end) return { when, latency, requestId, features };
   if (!raw.startsWith(OUTPUTS, i)) return undefined;
   i += OUTPUTS.length;
-  const listStart = i - 1;
-  limit = Math.min(plainUntil(raw, i), end);
-  const outputs: string[] = [];
-  for (;;) {
-    if (raw.charCodeAt(i) === OPEN) {
-      const close = flatListEnd(raw, i, limit);
-      if (close < 0) return undefined;
-      outputs.push(raw.slice(i, close + 1));
-      i = close + 1;
-    } else {
-      const stop = scalarEnd(raw, i, limit);
-      if (stop <= i) return undefined;
-      outputs.push(`[${raw.slice(i, stop)}]`);
-      i = stop;
-    }
-    const ch = raw.charCodeAt(i++);
-    if (ch === CLOSE) break;
-    if (ch !== COMMA) return undefined;
-  }
-  const outputsList = raw.slice(listStart, i);
-  if (raw.charCodeAt(i++) !== END || i !== end) return undefined;
-  return { when, latency, requestId, features, outputsList, outputs };
+  const outputs = readOutputs(raw, i, Math.min(plainUntil(raw, i), end));
+  if (outputs === undefined || raw.charCodeAt(outputs.next) !== END || outputs.next + 1 !== end) return undefined;
+  return { when, latency, requestId, features, outputsList: raw.slice(i - 1, outputs.next), outputs: outputs.texts };
 }
 
 /** Text a JSON string holds as it is: no escape and no control character. */
