@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
  * CPU time of the servers a benchmark talks to (MariaDB, PostgreSQL, NATS) when they run on this
  * machine: on two cores they share the CPU with the pipeline, so what they spend per event is part
  * of the story of an ingest rate. Read from Linux's /proc (user + system time of every process of
- * that name, children of PostgreSQL's postmaster included); undefined elsewhere.
+ * that name, with the times of their exited children: PostgreSQL's closed backends); undefined elsewhere.
  */
 
 /** The process names of each server, as /proc/PID/comm shows them. */
@@ -46,8 +46,11 @@ export function serverCpuSeconds(): Record<ServerName, number> | undefined {
       const server = byComm.get(stat.slice(open + 1, close));
       if (!server) continue;
       const fields = stat.slice(close + 2).split(' ');
-      // utime and stime are fields 14 and 15 of the line, 12 and 13 after the comm.
-      out[server] += (Number(fields[11]) + Number(fields[12])) / tck;
+      // utime, stime, cutime and cstime are fields 14–17 of the line, 12–15 after the comm. The
+      // children's times count what PostgreSQL's exited backends used (a connection closed within
+      // the measured span): a backend's own times leave /proc with it, and reach its postmaster's
+      // cutime/cstime once reaped.
+      out[server] += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / tck;
     } catch {
       // The process ended meanwhile.
     }
