@@ -11,7 +11,7 @@ import type { Database } from './schema.ts';
 import type { ThreadClient } from '../common/worker-thread.ts';
 import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
 import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './sqlite/ingest-message.ts';
-import { IngestThreadStoppedError, ingestWriterThread } from './sqlite/ingest-writer.ts';
+import { IngestThreadStoppedError, ingestWriterThread, leaveCheckpointsToThread } from './sqlite/ingest-writer.ts';
 import type {
   ErrorRow,
   IngestBatch,
@@ -63,8 +63,8 @@ export class KyselyTsdb implements Tsdb {
   private readonly stopRetention: (() => void) | undefined;
   /** SQLite files: the ingest writer thread (see {@link KyselyTsdbOptions.writerThread}). */
   private readonly ingestThread: ThreadClient<PackedIngestBatch> | undefined;
-  /** Gives checkpoints back to this process's handle (see the constructor). */
-  private readonly restoreCheckpoints: (() => void) | undefined;
+  /** Gives the file's checkpoints back to this process's handle, while the thread has them. */
+  private giveBack: (() => void) | undefined;
   private closed = false;
 
   constructor(url: string, backend: SqlBackend, opts: KyselyTsdbOptions = {}) {
@@ -74,22 +74,13 @@ export class KyselyTsdb implements Tsdb {
     this.traits = backend.traits;
     const raw = backend.sqlite;
     if (raw && !raw.memory && opts.writerThread !== false) {
-      // While the thread runs, its connection alone checkpoints the file: it commits nearly every
-      // page written, and a small commit here right after one of its large ones (endpoint bumps,
-      // results) ran the checkpoint on this event loop instead, copying megabytes with an fsync:
-      // measured in the ingest benchmark, 7.7 ms per stream-processor batch, 223 ms per 200,000
-      // events. The handle is shared by everything on the file in this process (see registry.ts).
-      const own = Number(raw.pragma('wal_autocheckpoint', { simple: true }));
-      const restore = (): void => {
-        if (raw.open) raw.pragma(`wal_autocheckpoint = ${own}`);
-      };
-      this.restoreCheckpoints = restore;
       this.ingestThread = ingestWriterThread(raw.name, opts.busyTimeoutMs ?? 5000, (err) => {
-        restore();
+        this.giveCheckpointsBack();
         opts.onWriterThreadError?.(err);
       });
+      // While the thread runs, its connection alone checkpoints the file (see leaveCheckpointsToThread).
       void this.ingestThread.started.then((running) => {
-        if (running && !this.closed && raw.open) raw.pragma('wal_autocheckpoint = 0');
+        if (running && !this.closed && raw.open && !this.ingestThread!.failed) this.giveBack = leaveCheckpointsToThread(raw);
       });
     }
     const days = opts.retentionDays;
@@ -97,6 +88,11 @@ export class KyselyTsdb implements Tsdb {
       days === undefined || days <= 0
         ? undefined
         : startRetention((cutoff) => this.deleteOlderThan(cutoff), days * DAY_MS, { intervalMs: opts.retentionIntervalMs, onError: opts.onRetentionError });
+  }
+
+  private giveCheckpointsBack(): void {
+    this.giveBack?.();
+    this.giveBack = undefined;
   }
 
   get writesInProcess(): boolean {
@@ -126,7 +122,7 @@ export class KyselyTsdb implements Tsdb {
     this.closed = true;
     this.stopRetention?.();
     await this.ingestThread?.stop();
-    this.restoreCheckpoints?.();
+    this.giveCheckpointsBack();
     await this.backend.release();
   }
 

@@ -148,6 +148,28 @@ describe('SQLite ingest writer thread', () => {
     }
   });
 
+  it('gives checkpoints back only once every tsdb thread on the file has stopped', async () => {
+    const { tsdb: a, file } = await open(true);
+    const b = (await openTsdb(`sqlite://${file}`, { writerThread: true })) as KyselyTsdb;
+    const raw = (a as unknown as { backend: { sqlite: BetterSqlite3.Database } }).backend.sqlite;
+    try {
+      assert.equal(await b.ingestThreadStarted(), true);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(raw.pragma('wal_autocheckpoint', { simple: true }), 0);
+      await a.close();
+      assert.equal(raw.pragma('wal_autocheckpoint', { simple: true }), 0, "the other tsdb's thread still checkpoints");
+    } finally {
+      await a.close();
+    }
+    const store = await openStore(`sqlite://${file}`);
+    try {
+      await b.close();
+      assert.equal(raw.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('lets the event loop turn while a batch is written, where the calling thread holds it', async () => {
     const big: IngestBatch = { predictions: Array.from({ length: 20_000 }, (_, i) => prediction(i, { requestId: `big-${i}` })), errors: [], histograms: [] };
     const threaded = await open(true);

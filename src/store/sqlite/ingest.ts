@@ -83,20 +83,11 @@ function writeBatch(s: Statements, batch: IngestBatch): void {
   }
   // Rows stored before (the insert changes nothing) are not counted again in the rollups.
   const rollups = new RollupAccumulator();
-  const predictions = batch.predictions;
-  if (predictions instanceof PredictionColumns) {
-    predictions.forEach((p) => {
-      const r = s.prediction.run(p.project, p.endpointId, p.time, p.latencyUs, p.requestId, p.rowIndex, p.featuresJson, p.outputsJson, p.labelsJson);
-      if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, p.latencyUs);
-    });
-  } else {
-    for (const p of predictions) {
-      const labels = p.labels === undefined || p.labels === null ? null : toJson(p.labels);
-      const latency = Math.round(p.latencyUs);
-      const r = s.prediction.run(p.project, p.endpointId, p.time, latency, p.requestId, p.rowIndex, p.featuresJson ?? toJson(p.features), p.outputsJson ?? toJson(p.outputs), labels);
-      if (r.changes > 0) rollups.add(p.project, p.endpointId, p.time, latency);
-    }
-  }
+  const p = batch.predictions;
+  (p instanceof PredictionColumns ? p : PredictionColumns.fromRows(p)).forEach((r) => {
+    const done = s.prediction.run(r.project, r.endpointId, r.time, r.latencyUs, r.requestId, r.rowIndex, r.featuresJson, r.outputsJson, r.labelsJson);
+    if (done.changes > 0) rollups.add(r.project, r.endpointId, r.time, r.latencyUs);
+  });
   for (const r of rollups.rows()) s.addRollup.run(r.project, r.endpoint_id, r.bucket_start, r.predictions, r.latency_us_sum);
   for (const e of batch.errors) s.error.run(e.project, e.endpointId, e.time, e.requestId, e.error.replace(/\0/g, '\uFFFD'));
   addHistograms(s, batch.histograms);
