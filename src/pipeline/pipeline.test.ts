@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '../common/clock.ts';
 import { endpointId } from '../common/ids.ts';
+import { STREAM_FUNCTION } from '../common/names.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import { Platform } from '../project/platform.ts';
 import { topics } from '../stream/port.ts';
@@ -232,6 +233,42 @@ test('with a tsdb that writes on this thread (SQLite without its writer thread) 
     tsdb.getCheckpoint = getCheckpoint;
     delete (tsdb as { writesInProcess?: boolean }).writesInProcess;
   }
+});
+
+test('the stream processor reads a batch in chunks and writes it whole: one write per partition, and events at or below the checkpoint skipped across chunks', async () => {
+  await platform.store.createProject({ name: 'chunked', description: '', labels: {}, monitoring: { enabled: true, basePeriodMinutes: 10, graceSeconds: 60, maxWindowsPerTick: 2, enabledAt: T0 }, createdAt: T0 });
+  const id = endpointId({ project: 'chunked', function: 'svc', model: 'm' });
+  const stream = await platform.streamFor('chunked');
+  const ids = Array.from({ length: 2345 }, (_, i) => `c${i}`);
+  await stream.publish(
+    topics.events('chunked'),
+    ids.map((rid, i) => ({ key: id, value: JSON.stringify(event({ endpointId: id, project: 'chunked', request: { id: rid, inputs: [[i, 2]] }, response: { outputs: [3] } })) })),
+  );
+  const tsdb = await platform.tsdbFor('chunked');
+  const { writeIngestBatch } = tsdb;
+  const written: { rows: number; offset: string | undefined }[] = [];
+  tsdb.writeIngestBatch = async (batch) => {
+    written.push({ rows: batch.predictions.length, offset: batch.checkpoint?.offset });
+    await writeIngestBatch.call(tsdb, batch);
+  };
+  try {
+    // A crash after the first 1,100 events were written, before they were acknowledged: they come again.
+    const first = new StreamProcessor(platform, 'chunked', { batchSize: 1100, lingerMs: 0 });
+    const sub = await stream.subscribe(topics.events('chunked'), STREAM_FUNCTION);
+    const head = await sub.fetch(1100);
+    await sub.close();
+    assert.equal(head.length, 1100);
+    const last = head[head.length - 1]!;
+    await writeIngestBatch.call(tsdb, { predictions: [], errors: [], histograms: [], checkpoint: { consumer: `${STREAM_FUNCTION}:${topics.events('chunked')}`, partition: last.partition, offset: last.offset } });
+    assert.equal(await first.step(), 2345);
+    await first.close();
+  } finally {
+    tsdb.writeIngestBatch = writeIngestBatch;
+  }
+  // Batches of 1,100 events (read 500 at a time): the first all at or below the checkpoint, so
+  // nothing of it is written again; the second and third whole, each in one write.
+  assert.deepEqual(written.map((w) => w.rows), [0, 1100, 145]);
+  assert.equal(await tsdb.countPredictions('chunked', id, { start: 0, end: Date.now() + 86_400_000 }), 1245, 'only what the checkpoint did not cover is stored');
 });
 
 test('after its endpoint store connection is replaced, the stream processor registers endpoints in the new store', async () => {
