@@ -53,6 +53,36 @@ describe('Tracker', () => {
     assert.deepEqual(tracker.stats(), { sent: 5, dropped: 0, failed: 0, sampledOut: 0, queued: 0 });
   });
 
+  it('sizes slices by their usual cost: one slow slice (a GC pause, say) does not shrink the ones after it to a few events', async () => {
+    const stream = new MemoryStream();
+    const publish = stream.publish.bind(stream);
+    const sizes: number[] = [];
+    let spikeAt = -1;
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    // 5 µs of synchronous work per event (about 100 events fit a slice), and once 50 ms on top.
+    stream.publish = (topic, messages) => {
+      sizes.push(messages.length);
+      busy(messages.length * 0.005 + (sizes.length - 1 === spikeAt ? 50 : 0));
+      return publish(topic, messages);
+    };
+    const tracker = new Tracker({ stream, topic: 't', batchSize: 5000, flushIntervalMs: 1, onError: () => undefined });
+    // Warmed up first: the first slices pay for compiling the code.
+    for (let i = 0; i < 5000; i++) tracker.track(event(i));
+    await tracker.flush();
+    spikeAt = sizes.length + 5;
+    for (let i = 0; i < 5000; i++) tracker.track(event(i));
+    await tracker.flush();
+    await tracker.close();
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const before = median(sizes.slice(spikeAt - 4, spikeAt + 1));
+    const afterSpike = median(sizes.slice(spikeAt + 1, spikeAt + 6));
+    assert.ok(sizes.length > spikeAt + 6, `slices: ${sizes.join(',')}`);
+    assert.ok(afterSpike >= before / 2, `the slices after the slow one keep at least half the size of those before it: ${sizes.join(',')}`);
+  });
+
   it('sends in batches of batchSize, and a partial batch on its own after flushIntervalMs', async () => {
     const stream = new MemoryStream();
     const tracker = new Tracker({ stream, topic: 't', batchSize: 4, flushIntervalMs: 250 });
