@@ -39,6 +39,13 @@ export interface SubscribeOptions {
 }
 
 export interface Subscription {
+  /**
+   * Messages to ask one fetch for when the caller parses as it reads. A fetch that is a local read
+   * (the embedded log) makes its messages only when asked, so small fetches keep few of them alive
+   * at once; one over a network buffers what the server sent anyway, and each short fetch may wait
+   * on the server. Undefined: fetch whole batches.
+   */
+  readonly readChunk?: number;
   /** Up to `max` messages not yet handed out; waits up to `waitMs` (real time) when there are none. */
   fetch(max: number, waitMs?: number): Promise<StreamMessage[]>;
   /** Commits every message handed out up to and including these. */

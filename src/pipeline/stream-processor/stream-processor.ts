@@ -42,14 +42,6 @@ const LINGER_POLL_MS = 5;
 /** Batches one step takes at most while events keep waiting (so that it returns now and then). */
 const MAX_BATCHES_PER_STEP = 8;
 
-/**
- * Messages read and parsed at a time within a batch. A whole batch read at once lived until the
- * last of it was parsed, some 30 MB of allocation later: its texts survived two scavenges and were
- * promoted, and the garbage collector copied and then marked them (measured in the ingest
- * benchmark: about 750 bytes promoted per event). A chunk's texts die in the young generation.
- */
-const PARSE_CHUNK = 500;
-
 /** Per endpoint, what a batch adds to its counters (written with `Store.bumpEndpoints`). */
 type Bumps = Map<string, Required<EndpointBump>>;
 
@@ -140,7 +132,7 @@ export class StreamProcessor implements Worker {
       (await this.platform.tsdbFor(this.project)).prepareIngest?.();
     }
     const sub = this.sub;
-    let first = await sub.fetch(this.firstChunk(), 0);
+    let first = await sub.fetch(this.readChunk(sub), 0);
     if (first.length === 0) {
       // Only when due: under a trickle of events nearly every other step is idle, and a refresh is
       // an aggregate query over the last hour of predictions. `flush()` forces one.
@@ -161,7 +153,7 @@ export class StreamProcessor implements Worker {
         // read, parsed and (without its writer thread) written on promises alone, and timers and
         // I/O (the writer thread's start-up, serving in an embedded process) would wait the whole step.
         await new Promise((r) => setImmediate(r));
-        first = await sub.fetch(this.firstChunk(), 0);
+        first = await sub.fetch(this.readChunk(sub), 0);
         if (first.length === 0) break;
       }
     } finally {
@@ -171,8 +163,15 @@ export class StreamProcessor implements Worker {
     return taken;
   }
 
-  private firstChunk(): number {
-    return Math.min(PARSE_CHUNK, this.batchSize);
+  /**
+   * Messages fetched at a time within a batch: the subscription's `readChunk` (the embedded log:
+   * 500) or the whole batch. Read at once from the embedded log, a batch's 7,500 messages lived
+   * until the last was parsed, some 30 MB of allocation later, and were promoted: the consumer's GC
+   * copied 190 MB and promoted 150 MB per 200k events (ingest benchmark, `node --trace-gc-nvp`);
+   * read 500 at a time, 62 and 42 MB. From NATS, fetches of 500 cost a fifth of the throughput.
+   */
+  private readChunk(sub: Subscription): number {
+    return Math.min(sub.readChunk ?? this.batchSize, this.batchSize);
   }
 
   /**
@@ -192,9 +191,10 @@ export class StreamProcessor implements Worker {
   }
 
   /**
-   * Reads and parses one batch: `first`, then further chunks of up to {@link PARSE_CHUNK} messages
+   * Reads and parses one batch: `first`, then further fetches of up to {@link readChunk} messages
    * while events are waiting, up to the batch size; once the stream has none left it keeps polling
    * for up to `lingerMs` (see {@link StreamProcessorOptions.lingerMs}) while more keep arriving.
+   * Each message is let go once parsed (see {@link parseChunk}).
    */
   private async prepare(tsdb: Tsdb, sub: Subscription, first: StreamMessage[]): Promise<PreparedBatch> {
     // Endpoints known in a store the project no longer uses register again in the one it does.
@@ -208,12 +208,13 @@ export class StreamProcessor implements Worker {
     const drafts = new Map<number, PartitionDraft>();
     const until = Date.now() + this.lingerMs;
     let chunk = first;
-    let asked = this.firstChunk();
+    const size = this.readChunk(sub);
+    let asked = size;
     let events = 0;
     for (;;) {
       events += chunk.length;
       await this.parseChunk(tsdb, drafts, chunk, periodMs);
-      const want = Math.min(PARSE_CHUNK, this.batchSize - events);
+      const want = Math.min(size, this.batchSize - events);
       if (want <= 0) break;
       if (chunk.length < asked) {
         // The stream had no more: poll while they keep coming, until the linger time is up.
@@ -251,9 +252,14 @@ export class StreamProcessor implements Worker {
     this.processedEvents += prepared.events;
   }
 
-  /** Parses a chunk of messages into their partitions' drafts. */
-  private async parseChunk(tsdb: Tsdb, drafts: Map<number, PartitionDraft>, messages: readonly StreamMessage[], periodMs: number): Promise<void> {
-    for (const m of messages) {
+  /**
+   * Parses fetched messages into their partitions' drafts, taking each out of `messages` as it
+   * goes, so that a parsed event's text (flattened by the parse) is not kept to the end of the fetch.
+   */
+  private async parseChunk(tsdb: Tsdb, drafts: Map<number, PartitionDraft>, messages: (StreamMessage | undefined)[], periodMs: number): Promise<void> {
+    for (let k = 0; k < messages.length; k++) {
+      const m = messages[k]!;
+      messages[k] = undefined;
       let d = drafts.get(m.partition);
       if (d === undefined) {
         // Read fresh every batch: another processor may have owned this partition in between. (A
@@ -264,7 +270,7 @@ export class StreamProcessor implements Worker {
           partition: m.partition,
           done,
           last: m,
-          predictions: new PredictionColumns(Math.min(this.batchSize, 4 * PARSE_CHUNK)),
+          predictions: new PredictionColumns(Math.min(this.batchSize, 2048)),
           errors: [],
           hist: new HistogramAccumulator(this.project, periodMs),
           bumps: new Map(),

@@ -34,6 +34,8 @@ export interface SubscriptionContext {
  * so whatever an earlier holder fetched and did not acknowledge is delivered again.
  */
 export class SqliteSubscription implements Subscription {
+  /** A fetch is a read of the log file: the stream processor reads and parses 500 events at a time. */
+  readonly readChunk = 500;
   private readonly c: SubscriptionContext;
   private readonly read: BetterSqlite3.Statement;
   private readonly commit: BetterSqlite3.Statement;
