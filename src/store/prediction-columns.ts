@@ -39,19 +39,15 @@ export interface PackedPredictions {
   text: string[];
 }
 
-/** The fields of one row as read from the columns: texts as stored (labels as JSON, or null). */
-export interface PredictionColumnRow {
-  project: string;
-  endpointId: string;
-  time: number;
-  /** Rounded to whole microseconds, as stored. */
-  latencyUs: number;
-  requestId: string;
-  rowIndex: number;
+/**
+ * The fields of one row as read from the columns: a {@link PredictionRow}'s scalars (latency
+ * rounded to whole microseconds, as stored) and its texts as stored (labels as JSON, or null).
+ */
+export type PredictionColumnRow = Pick<PredictionRow, 'project' | 'endpointId' | 'time' | 'latencyUs' | 'requestId' | 'rowIndex'> & {
   featuresJson: string;
   outputsJson: string;
   labelsJson: string | null;
-}
+};
 
 /** Predictions as columns (see above): appended to with {@link add}, read with {@link forEach}. */
 export class PredictionColumns {
