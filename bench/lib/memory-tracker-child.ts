@@ -12,7 +12,8 @@
 import { topics, type OutgoingMessage, type Stream } from '../../src/stream/port.ts';
 import { openStream } from '../../src/stream/connect.ts';
 import { Tracker } from '../../src/tracking/tracker.ts';
-import type { InferenceEvent } from '../../src/common/types.ts';
+import type { EventBatch } from '../../src/tracking/event-batch.ts';
+import { EventEncoder } from '../../src/tracking/event.ts';
 
 const [home, streamUrl, rateArg, warmArg, downArg, afterArg, mode = 'reject', maxQueueArg = '10000'] = process.argv.slice(2);
 const rate = Number(rateArg);
@@ -27,16 +28,28 @@ const stream = await openStream(streamUrl, { home });
 let isDown = false;
 let backUp: () => void = () => undefined;
 let upAgain = Promise.resolve();
-/** The real stream, with an outage switch in front of it. */
-const flaky: Pick<Stream, 'publish'> = {
+const outageGate = async (): Promise<void> => {
+  if (isDown) {
+    if (mode === 'reject') throw new Error('stream unreachable (benchmark outage)');
+    await upAgain;
+  }
+};
+/** The real stream, with an outage switch in front of it; requests go over as numbers where the stream takes them (the embedded log), as serving's do. */
+const flaky: Pick<Stream, 'publish' | 'publishEvents'> = {
   publish: async (topic: string, messages: OutgoingMessage[]) => {
-    if (isDown) {
-      if (mode === 'reject') throw new Error('stream unreachable (benchmark outage)');
-      await upAgain;
-    }
+    await outageGate();
     return stream.publish(topic, messages);
   },
+  ...(stream.publishEvents
+    ? {
+        publishEvents: async (topic: string, batch: EventBatch) => {
+          await outageGate();
+          return stream.publishEvents!(topic, batch);
+        },
+      }
+    : {}),
 };
+const encoders = Array.from({ length: 100 }, (_, k) => new EventEncoder({ endpointId: `ep-${k}`, project: PROJECT, function: 'serving', model: `model-${k}` }));
 const tracker = new Tracker({ stream: flaky, topic: topics.events(PROJECT), maxQueue, onError: () => undefined });
 
 /** The tracker around the outage, for the parent's figures. */
@@ -57,21 +70,16 @@ let sentAtUp = 0;
 const features = Array.from({ length: 20 }, (_, k) => k * 0.5);
 const load = setInterval(() => {
   const n = Math.round(rate / 100);
-  const when = new Date().toISOString();
+  const now = Date.now();
   for (let i = 0; i < n; i++) {
     tracked++;
-    const event: InferenceEvent = {
-      v: 1,
-      endpointId: `ep-${tracked % 100}`,
-      project: PROJECT,
-      function: 'serving',
-      model: `model-${tracked % 100}`,
-      when,
+    tracker.trackRequest(encoders[tracked % 100]!, {
+      start: { ns: 0n, ms: now },
       latencyUs: 1200,
-      request: { id: `req-${tracked}`, inputs: [features.map((f) => f + (tracked % 7))] },
-      response: { outputs: [tracked % 2] },
-    };
-    tracker.track(event);
+      requestId: `req-${tracked}`,
+      inputs: [features.map((f) => f + (tracked % 7))],
+      outputs: [tracked % 2],
+    });
   }
   if (outage.trackedAtUp !== undefined && outage.recoveryMs === undefined && tracker.stats().sent > sentAtUp) {
     outage.recoveryMs = Math.round(performance.now() - upAt);

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem } from 'node:worker_threads';
 import type { ThreadReply, ThreadRequest } from './thread-serve.ts';
 import { threadScript } from './thread-script.ts';
 
@@ -85,18 +85,19 @@ export class ThreadClient<B> {
   }
 
   /**
-   * Has the thread handle `body`, after every request posted before it.
+   * Has the thread handle `body`, after every request posted before it; what `transfer` lists is
+   * moved to the thread (detached here), not copied.
    * @throws the handler's error (its message and `code`), or `unavailable()` when the thread is not
    *   running or ends first (the request may or may not have been carried out then)
    */
-  request(body: B): Promise<void> {
+  request(body: B, transfer?: readonly TransferListItem[]): Promise<void> {
     const worker = this.worker;
     if (!worker || !this.ready) return Promise.reject(this.opts.unavailable(this.failure));
     const message: ThreadRequest<B> = { type: 'request', id: this.nextId++, body };
     return new Promise<void>((resolve, reject) => {
       if (this.waiting.size === 0) worker.ref();
       this.waiting.set(message.id, { resolve, reject });
-      worker.postMessage(message);
+      worker.postMessage(message, transfer as TransferListItem[] | undefined);
     });
   }
 

@@ -1,3 +1,5 @@
+import type { EventBatch } from '../tracking/event-batch.ts';
+
 /**
  * A partitioned, durable message stream with consumer groups. Messages are partitioned by
  * key (the endpoint id for inference events). Offsets are committed only by `ack`, after
@@ -6,6 +8,14 @@
 export interface Stream {
   readonly url: string;
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /**
+   * Publishes tracked events handed over as numbers (see tracking/event-batch.ts): the same as
+   * `publish(topic, decodeEventBatch(batch))`, with the encoding done where it costs the caller
+   * least (the embedded log: on its writer thread). The batch is the stream's from then on (its
+   * numbers may be moved to a thread and `nums` left detached). Absent where there is no such place;
+   * the tracker then encodes the batch itself.
+   */
+  publishEvents?(topic: string, batch: EventBatch): Promise<void>;
   subscribe(topic: string, group: string, opts?: SubscribeOptions): Promise<Subscription>;
   /**
    * Retention: deletes messages appended more than `olderThanMs` ago that every consumer group of

@@ -109,6 +109,7 @@ export class EventEncoder {
   /** The endpoint's featureNames, labelNames and labels fields, each with its leading comma. */
   private readonly featureNamesField: string;
   private readonly endpointTail: string;
+  private json: string | undefined;
 
   constructor(readonly endpoint: EndpointInfo) {
     const fixed: Record<string, unknown> = { v: 1, endpointId: endpoint.endpointId, project: endpoint.project, function: endpoint.function, model: endpoint.model };
@@ -122,6 +123,17 @@ export class EventEncoder {
     if (endpoint.labelNames && endpoint.labelNames.length > 0) tail += `,"labelNames":${JSON.stringify(endpoint.labelNames)}`;
     if (endpoint.labels && hasKeys(endpoint.labels)) tail += `,"labels":${JSON.stringify(endpoint.labels)}`;
     this.endpointTail = tail;
+  }
+
+  /** The endpoint as JSON (made once), which names this encoder across threads (see event-batch.ts). */
+  get endpointJson(): string {
+    this.json ??= JSON.stringify(this.endpoint);
+    return this.json;
+  }
+
+  /** Whether `names` are the endpoint's feature names (then `encode` writes the field kept for them). */
+  hasEndpointNames(names: string[]): boolean {
+    return sameNames(names, this.endpoint.featureNames);
   }
 
   /**

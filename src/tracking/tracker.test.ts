@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ValidationError } from '../common/errors.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import { MemoryStream } from '../stream/memory-stream.ts';
+import type { OutgoingMessage } from '../stream/port.ts';
+import { decodeEventBatch, type EventBatch, type NumericEventStore } from './event-batch.ts';
+import { EventEncoder, type EventArgs } from './event.ts';
 import { seededRandom } from './seeded-random.ts';
 import { Tracker } from './tracker.ts';
 
@@ -31,6 +34,9 @@ function event(i: number, extra: Partial<InferenceEvent> = {}): InferenceEvent {
 }
 
 const ids = (s: MemoryStream, topic = 't') => s.messages(topic).map((m) => (JSON.parse(m.value) as InferenceEvent).request.id);
+
+/** Requests a tracker holds as numbers. */
+const heldBy = (t: Tracker): number => (t as unknown as { numbers: NumericEventStore }).numbers.held;
 
 async function until(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
@@ -304,6 +310,99 @@ describe('Tracker', () => {
     assert.deepEqual(ids(stream), ['r1']);
     assert.equal(tracker.stats().dropped, 1);
     assert.match(errors.join('\n'), /event of endpoint ep2 dropped: .*BigInt/);
+  });
+
+  it('hands requests over as numbers: the stream encodes them when it can, the tracker when it cannot, to the same text', async () => {
+    const info = { endpointId: 'ep1', project: 'p', function: 'f', model: 'm', featureNames: ['a', 'b'] };
+    const encoder = new EventEncoder(info);
+    const request = (i: number, extra: Partial<EventArgs> = {}): EventArgs => ({
+      start: { ns: 0n, ms: 1_764_000_000_000 + i },
+      latencyUs: i,
+      requestId: `r${i}`,
+      inputs: [[i, i / 7]],
+      outputs: [i * 2],
+      ...extra,
+    });
+    // Plain numbers, then the kinds that are encoded at once (text inputs, an error), interleaved.
+    const requests = Array.from({ length: 300 }, (_, i) =>
+      i % 50 === 7 ? request(i, { inputs: [['x', i]] }) : i % 50 === 9 ? request(i, { error: 'boom', outputs: undefined }) : request(i),
+    );
+    const expected = requests.map((r) => encoder.encode(r));
+
+    // A stream without publishEvents gets the messages, each encoded at once.
+    const plain = new MemoryStream();
+    const t1 = new Tracker({ stream: plain, topic: 't', batchSize: 64 });
+    for (const r of requests) t1.trackRequest(encoder, r);
+    await t1.flush();
+    assert.deepEqual(
+      plain.messages('t').map((m) => [m.key, m.value]),
+      expected.map((v) => ['ep1', v]),
+    );
+
+    // A stream with publishEvents gets batches (failing once: the retry rebuilds them) and decodes them the same.
+    const batches: number[] = [];
+    let fail = true;
+    const inner = new MemoryStream();
+    const encoding = {
+      publish: (topic: string, messages: OutgoingMessage[]) => inner.publish(topic, messages),
+      publishEvents: async (topic: string, batch: EventBatch) => {
+        if (fail) {
+          fail = false;
+          throw new Error('stream down');
+        }
+        batches.push(batch.count);
+        await inner.publish(topic, decodeEventBatch(batch));
+      },
+    };
+    const t2 = new Tracker({ stream: encoding, topic: 't', batchSize: 64, retryInitialMs: 1, onError: () => undefined });
+    for (const r of requests) t2.trackRequest(encoder, r);
+    await until(() => t2.stats().sent === 300);
+    assert.deepEqual(
+      inner.messages('t').map((m) => m.value),
+      expected,
+    );
+    assert.ok(batches.length >= 5 && batches.every((n) => n <= 64), `batches of at most batchSize: ${batches.join(', ')}`);
+    assert.deepEqual(t2.stats(), { sent: 300, dropped: 0, failed: 1, sampledOut: 0, queued: 0 });
+    assert.equal(heldBy(t2), 0, 'the numbers of published events are let go');
+
+    // While the stream is down, the queue bound drops the oldest, and their numbers go with them.
+    let down = true;
+    const flaky = {
+      publish: (topic: string, messages: OutgoingMessage[]) => inner.publish(topic, messages),
+      publishEvents: async (topic: string, batch: EventBatch) => {
+        if (down) throw new Error('stream down');
+        await inner.publish(topic, decodeEventBatch(batch));
+      },
+    };
+    const before = inner.messages('t').length;
+    const t4 = new Tracker({ stream: flaky, topic: 't', maxQueue: 50, batchSize: 20, retryInitialMs: 1, retryMaxMs: 5, onError: () => undefined });
+    for (let i = 0; i < 1000; i++) {
+      t4.trackRequest(encoder, request(i));
+      if (i % 100 === 0) await sleep(2);
+    }
+    assert.ok(heldBy(t4) <= 50, `at most maxQueue events held as numbers, got ${heldBy(t4)}`);
+    down = false;
+    await t4.flush();
+    const stats = t4.stats();
+    assert.equal(stats.sent + stats.dropped, 1000);
+    assert.ok(stats.dropped >= 950, `dropped ${stats.dropped}`);
+    assert.equal(heldBy(t4), 0);
+    // What was sent is the newest events, whole and in order.
+    const sent = inner.messages('t').slice(before).map((m) => m.value);
+    const sentIds = sent.map((v) => Number(/"id":"r(\d+)"/.exec(v)![1]));
+    assert.deepEqual(sent, sentIds.map((i) => encoder.encode(request(i))));
+    assert.deepEqual(sentIds, [...sentIds].sort((x, y) => x - y));
+    assert.equal(sent.at(-1), encoder.encode(request(999)));
+
+    // With a topic function every event is encoded at once (the function is given the event).
+    const routed = new MemoryStream();
+    const t3 = new Tracker({ stream: { publish: (topic, m) => routed.publish(topic, m), publishEvents: () => Promise.reject(new Error('not used')) }, topic: (e) => `events.${e.model}` });
+    for (const r of requests.slice(0, 20)) t3.trackRequest(encoder, r);
+    await t3.flush();
+    assert.deepEqual(
+      routed.messages('events.m').map((m) => m.value),
+      expected.slice(0, 20),
+    );
   });
 
   it('decodes an encoded event for a topic function', async () => {

@@ -1,22 +1,24 @@
 import type { InferenceEvent } from '../common/types.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
 import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
+import { EventBatchBuilder, decodeEventBatch, NumericEventStore } from './event-batch.ts';
 import { EventQueue } from './event-queue.ts';
 import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
 
 export type { TrackerOptions } from './tracker-options.ts';
 
-/** What serving and `trackedPredict` need of a tracker: `track`, and `trackEncoded` when it has it. */
-export type TrackerSink = Pick<Tracker, 'track'> & Partial<Pick<Tracker, 'trackEncoded'>>;
+/** What serving and `trackedPredict` need of a tracker: `track`, and `trackRequest` or `trackEncoded` when it has them. */
+export type TrackerSink = Pick<Tracker, 'track'> & Partial<Pick<Tracker, 'trackEncoded' | 'trackRequest'>>;
 
 /**
- * Tracks one request's event: encoded straight to JSON text when the tracker takes that (ours
- * does), else built as an object. A tracker passed in by a caller might throw; a request never
- * fails because of tracking.
+ * Tracks one request's event: handed over as the request's own values when the tracker takes them
+ * (ours does), else encoded straight to JSON text when it takes that, else built as an object. A
+ * tracker passed in by a caller might throw; a request never fails because of tracking.
  */
 export function trackRequest(tracker: TrackerSink, encoder: EventEncoder, args: EventArgs): void {
   try {
-    if (tracker.trackEncoded) tracker.trackEncoded(encoder.endpoint.endpointId, args.error !== undefined, () => encoder.encode(args));
+    if (tracker.trackRequest) tracker.trackRequest(encoder, args);
+    else if (tracker.trackEncoded) tracker.trackEncoded(encoder.endpoint.endpointId, args.error !== undefined, () => encoder.encode(args));
     else tracker.track(buildInferenceEvent(encoder.endpoint, args));
   } catch {
     // ignored on purpose
@@ -46,6 +48,12 @@ interface Entry {
 }
 
 /**
+ * A queued event: an entry, or the place of a request kept as numbers in the tracker's
+ * {@link NumericEventStore} (a small integer, so that the queue holds no object for it).
+ */
+type Queued = Entry | number;
+
+/**
  * Sends inference events to the stream off the request path. `track` only samples and
  * enqueues (O(1), synchronous, never throws); a background loop publishes in batches of
  * `batchSize` at least every `flushIntervalMs`, as messages keyed by endpoint id with the
@@ -65,7 +73,12 @@ interface Entry {
  */
 export class Tracker {
   private readonly opts: CompiledTrackerOptions;
-  private readonly pending = new EventQueue<Entry>();
+  private readonly pending = new EventQueue<Queued>();
+  /**
+   * Requests kept as numbers, for a stream that encodes them itself (`publishEvents`). Where the
+   * tracker would encode them anyway, it does so at once, as the numbers would cost a copy more.
+   */
+  private readonly numbers: NumericEventStore | undefined;
   private inflight = 0;
   private counters = { sent: 0, dropped: 0, failed: 0, sampledOut: 0 };
   private timer: NodeJS.Timeout | undefined;
@@ -82,6 +95,7 @@ export class Tracker {
 
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
+    this.numbers = typeof this.opts.stream.publishEvents === 'function' ? new NumericEventStore() : undefined;
     this.sliceSize = Math.min(FIRST_SLICE, this.opts.batchSize);
   }
 
@@ -104,15 +118,28 @@ export class Tracker {
    */
   trackEncoded(endpointId: string, isError: boolean, encode: () => string): void {
     try {
-      if (!this.admit(isError)) return;
-      let value: string;
-      try {
-        value = encode();
-      } catch (err) {
-        this.drop({ message: { key: endpointId, value: '' } }, err);
-        return;
-      }
-      this.enqueue({ message: { key: endpointId, value } });
+      if (this.admit(isError)) this.enqueueEncoded(endpointId, encode);
+    } catch (err) {
+      this.counters.dropped += 1;
+      this.report(err);
+    }
+  }
+
+  /**
+   * Queues the event of one request that `encoder` writes for `args` (the same as
+   * `trackEncoded(endpointId, isError, () => encoder.encode(args))`). For a stream that encodes
+   * events itself (`publishEvents`, the embedded log on its writer thread), a request whose inputs
+   * and outputs are plain numbers is kept as those numbers, copied now, and written as JSON text only
+   * there (see event-batch.ts); any other request, and every request for other streams, is encoded
+   * now. Synchronous; never throws.
+   */
+  trackRequest(encoder: EventEncoder, args: EventArgs): void {
+    try {
+      if (!this.admit(args.error !== undefined)) return;
+      const topic = this.opts.topic;
+      const place = this.numbers && typeof topic === 'string' ? this.numbers.add(encoder, args) : undefined;
+      if (place !== undefined) this.enqueue(place);
+      else this.enqueueEncoded(encoder.endpoint.endpointId, () => encoder.encode(args));
     } catch (err) {
       this.counters.dropped += 1;
       this.report(err);
@@ -170,11 +197,25 @@ export class Tracker {
     return keep;
   }
 
-  private enqueue(entry: Entry): void {
+  /** Encodes an event at once and queues it; one whose encoding throws is dropped and counted. */
+  private enqueueEncoded(key: string, encode: () => string): void {
+    let value: string;
+    try {
+      value = encode();
+    } catch (err) {
+      this.drop({ message: { key, value: '' } }, err);
+      return;
+    }
+    this.enqueue({ message: { key, value } });
+  }
+
+  private enqueue(entry: Queued): void {
     if (this.pending.length + this.inflight >= this.opts.maxQueue) {
       this.counters.dropped += 1;
       // Only when the whole queue is one batch in flight is there nothing older to drop.
-      if (this.pending.shift() === undefined) return;
+      const oldest = this.pending.shift();
+      this.release(oldest ?? entry);
+      if (oldest === undefined) return;
     }
     this.pending.push(entry);
     const full = this.pending.length >= this.opts.batchSize;
@@ -182,6 +223,11 @@ export class Tracker {
     // is due later than a new flush interval, and that one is never cut short).
     if (!full && (this.draining || this.timer)) return;
     this.schedule(full ? 0 : this.opts.flushIntervalMs);
+  }
+
+  /** Lets go of a request's numbers once its event has been published or dropped. */
+  private release(entry: Queued): void {
+    if (typeof entry === 'number') this.numbers?.release(entry);
   }
 
   /** Current counters. */
@@ -278,21 +324,23 @@ export class Tracker {
    * {@link SLICE_BUDGET_MS}. A stream that only queues (NATS, Kafka) has cheap synchronous parts, so
    * its slices grow to whole batches.
    */
-  private async publishBatch(batch: Entry[], timeoutMs: number): Promise<void> {
-    const byTopic = new Map<string, Entry[]>();
+  private async publishBatch(batch: Queued[], timeoutMs: number): Promise<void> {
+    const byTopic = new Map<string, Queued[]>();
     for (const entry of batch) {
-      if (!this.route(entry)) continue;
-      const group = byTopic.get(entry.topic!);
+      // Requests kept as numbers are only for a topic given as a string.
+      const topic = typeof entry === 'number' ? (this.opts.topic as string) : this.route(entry) ? entry.topic! : undefined;
+      if (topic === undefined) continue;
+      const group = byTopic.get(topic);
       if (group) group.push(entry);
-      else byTopic.set(entry.topic!, [entry]);
+      else byTopic.set(topic, [entry]);
     }
     // Slices are started one after the other and awaited together: a stream that queues (NATS,
     // Kafka) merges the calls still waiting for their acknowledgement into large messages, instead
     // of sending one small message per slice and waiting a round trip for each.
     const inFlight: Promise<void>[] = [];
-    const failed: Entry[][] = [];
+    const failed: Queued[][] = [];
     let firstError: unknown;
-    let unstarted: Entry[] = [];
+    let unstarted: Queued[] = [];
     const groups = [...byTopic];
     let first = true;
     outer: for (let g = 0; g < groups.length; g++) {
@@ -311,7 +359,7 @@ export class Tracker {
         if (ready.length === 0) continue;
         let publish: Promise<void>;
         try {
-          publish = Promise.resolve(this.opts.stream.publish(topic, ready.map((e) => e.message!)));
+          publish = Promise.resolve(this.publishSlice(topic, ready));
         } catch (err) {
           publish = Promise.reject(err);
         }
@@ -320,6 +368,7 @@ export class Tracker {
           withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
             () => {
               this.counters.sent += ready.length;
+              for (const e of ready) this.release(e);
             },
             (err: unknown) => {
               this.counters.failed += 1;
@@ -336,6 +385,23 @@ export class Tracker {
       this.requeue([...failed.flat(), ...unstarted]);
       throw firstError;
     }
+  }
+
+  /**
+   * One publish of entries of one topic: as messages when they all are, else as an event batch,
+   * which the stream encodes itself when it can (`publishEvents`) and the tracker encodes here when
+   * it cannot.
+   */
+  private publishSlice(topic: string, entries: Queued[]): Promise<void> {
+    const stream = this.opts.stream;
+    if (!entries.some((e) => typeof e === 'number')) return stream.publish(topic, (entries as Entry[]).map((e) => e.message!));
+    const builder = new EventBatchBuilder(this.numbers);
+    for (const e of entries) {
+      if (typeof e === 'number') builder.addNumeric(e);
+      else builder.addText(e.message!);
+    }
+    const batch = builder.build();
+    return stream.publishEvents ? stream.publishEvents(topic, batch) : stream.publish(topic, decodeEventBatch(batch));
   }
 
   /**
@@ -374,7 +440,13 @@ export class Tracker {
   }
 
   /** Computes the message once (kept for retries); an event that cannot be serialized is dropped. */
-  private serialize(entry: Entry): boolean {
+  private serialize(entry: Queued): boolean {
+    if (typeof entry === 'number') {
+      if (this.numbers?.chunkOf(entry)) return true;
+      // Cannot happen unless a place was released twice; the event is lost, and said so.
+      this.drop(entry, new Error('its numbers were let go before it was published'));
+      return false;
+    }
     if (entry.message) return true;
     try {
       const event = entry.event!;
@@ -386,22 +458,26 @@ export class Tracker {
     }
   }
 
-  private drop(entry: Entry, err: unknown): void {
+  private drop(entry: Queued, err: unknown): void {
     this.counters.dropped += 1;
-    this.report(new Error(`event of endpoint ${String(entry.event?.endpointId ?? entry.message?.key)} dropped: ${err instanceof Error ? err.message : String(err)}`));
+    const endpoint = typeof entry === 'number' ? this.numbers?.endpointOf(entry)?.endpointId : (entry.event?.endpointId ?? entry.message?.key);
+    this.report(new Error(`event of endpoint ${String(endpoint)} dropped: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */
-  private requeue(entries: Entry[]): void {
+  private requeue(entries: Queued[]): void {
     if (this.finished) {
       this.counters.dropped += entries.length;
+      for (const e of entries) this.release(e);
       return;
     }
     // The batch is still counted in `inflight`; only events beyond the bound are dropped.
     const otherInflight = this.inflight - entries.length;
     const room = Math.max(0, this.opts.maxQueue - this.pending.length - Math.max(0, otherInflight));
-    const keep = entries.slice(Math.max(0, entries.length - room));
-    this.counters.dropped += entries.length - keep.length;
+    const cut = Math.max(0, entries.length - room);
+    const keep = entries.slice(cut);
+    this.counters.dropped += cut;
+    for (let i = 0; i < cut; i++) this.release(entries[i]!);
     this.pending.unshiftAll(keep);
   }
 

@@ -7,6 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { serveRequests } from '../../common/thread-serve.ts';
 import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, type AppendRow } from './log-db.ts';
+import { checkMessages } from '../batching.ts';
+import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
+import { packRows } from './log-rows.ts';
 
 /** What the thread is started with. */
 export interface LogWriterThreadData {
@@ -17,12 +20,11 @@ export interface LogWriterThreadData {
   autocheckpointPages: number;
 }
 
-/** A publish for the thread to append: its packs (see log-rows.ts). */
-export interface LogAppend {
-  topic: string;
-  ts: number;
-  rows: AppendRow[];
-}
+/**
+ * A publish for the thread to append: its packs (see log-rows.ts), or tracked events as numbers
+ * that the thread encodes and packs for a log of `partitions` (see tracking/event-batch.ts).
+ */
+export type LogAppend = { topic: string; ts: number } & ({ rows: AppendRow[] } | { events: EventBatch; partitions: number });
 
 function main(port: NonNullable<typeof parentPort>, data: LogWriterThreadData): void {
   const db = new Database(data.file, { timeout: data.busyTimeoutMs });
@@ -54,7 +56,14 @@ function main(port: NonNullable<typeof parentPort>, data: LogWriterThreadData): 
   const timer = data.checkpointIntervalMs > 0 ? setInterval(checkpoint, data.checkpointIntervalMs) : undefined;
   serveRequests<LogAppend>(
     port,
-    (m) => write.immediate(m.topic, m.ts, m.rows),
+    (m) => {
+      if ('rows' in m) return write.immediate(m.topic, m.ts, m.rows);
+      const messages = decodeEventBatch(m.events);
+      checkMessages(m.topic, messages, (text) => new Error(text));
+      // Packed before the write lock is taken, as the publishing thread does.
+      const rows = packRows(messages, m.partitions);
+      return write.immediate(m.topic, m.ts, rows);
+    },
     () => {
       if (timer) {
         clearInterval(timer);

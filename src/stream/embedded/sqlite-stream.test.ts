@@ -16,6 +16,8 @@ import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
 import { logWriterThread } from './log-writer.ts';
+import { EventBatchBuilder, NumericEventStore, type EventBatch } from '../../tracking/event-batch.ts';
+import { EventEncoder, type EventArgs } from '../../tracking/event.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-stream-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -308,6 +310,47 @@ describe('SqliteStream', () => {
     await short.publish('t', msgs('after', 1));
     const again = await make({ file, ownerId: 'r2' }).subscribe('t', 'g2');
     assert.deepEqual(values(await fetchN(again, 242)).slice(240), ['warm0', 'after0']);
+  });
+
+  it('publishes tracked events given as numbers: encoded and packed on its writer thread, or on the calling one', async () => {
+    const encoders = ['ep-a', 'ep-b', 'ep-c'].map((id) => new EventEncoder({ endpointId: id, project: 'p', function: 'f', model: id, featureNames: ['x', 'y'] }));
+    const request = (i: number): EventArgs => ({ start: { ns: 0n, ms: 1_764_000_000_000 + i }, latencyUs: i, requestId: `r${i}`, inputs: [[i, i / 3]], outputs: [i % 2] });
+    const batchOf = (from: number, count: number): { batch: EventBatch; expected: { key: string; value: string }[] } => {
+      const store = new NumericEventStore();
+      const builder = new EventBatchBuilder(store);
+      const expected: { key: string; value: string }[] = [];
+      for (let i = from; i < from + count; i++) {
+        const enc = encoders[i % 3]!;
+        // One in ten as text, as the tracker hands over what is not plain numbers.
+        const num = i % 10 === 3 ? undefined : store.add(enc, request(i));
+        if (num !== undefined) builder.addNumeric(num);
+        else builder.addText({ key: enc.endpoint.endpointId, value: enc.encode(request(i)) });
+        expected.push({ key: enc.endpoint.endpointId, value: enc.encode(request(i)) });
+      }
+      return { batch: builder.build(), expected };
+    };
+    for (const options of [{ file: freshFile(), partitions: 3 }, { file: freshFile(), partitions: 3, writerThread: false }, { file: ':memory:' }]) {
+      const s = make(options);
+      const onThread = await s.writerThreadStarted();
+      assert.equal(onThread, options.file !== ':memory:' && options.writerThread !== false);
+      const one = batchOf(0, 250);
+      const two = batchOf(250, 50);
+      await Promise.all([s.publishEvents('t', one.batch), s.publishEvents('t', two.batch)]);
+      // The numbers went to the thread, not copied: the batch is the stream's.
+      assert.equal(one.batch.nums.length, onThread ? 0 : 250 * 14 - 25 * 11);
+      const sub = await s.subscribe('t', 'g');
+      const got = await fetchN(sub, 300);
+      await sub.close();
+      const expected = [...one.expected, ...two.expected];
+      for (const id of ['ep-a', 'ep-b', 'ep-c']) {
+        assert.deepEqual(
+          got.filter((m) => m.key === id).map((m) => m.value),
+          expected.filter((m) => m.key === id).map((m) => m.value),
+          `events of ${id} in order, as EventEncoder writes them`,
+        );
+      }
+      await assert.rejects(s.publishEvents('', one.batch), ValidationError);
+    }
   });
 
   it('goes on appending on its own connection when the writer thread dies, losing nothing', async () => {
