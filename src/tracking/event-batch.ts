@@ -67,8 +67,8 @@ interface Chunk {
  * The numbers of tracked requests, written at `track` time into chunks of 128 KB, with their
  * request ids beside them. An event is known by its place, a small integer (`add` returns it),
  * which the tracker's queue holds without an object per event. A chunk is let go once every event
- * in it has been published or dropped ({@link release}); chunks are never reused, so a place
- * released twice can lose that event but never read another's.
+ * in it has been published or dropped ({@link release}); its memory is never written again, and
+ * its key is taken again only 65,536 chunks later, and never while the old chunk is held.
  */
 export class NumericEventStore {
   private readonly chunks = new Map<number, Chunk>();
