@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../stream/port.ts';
-import { EventEncoder, type EndpointInfo, type EventArgs } from './event.ts';
+import { EventEncoder, hasKeys, type EndpointInfo, type EventArgs } from './event.ts';
 
 /*
  * Tracking's events in a compact form, so that the work of writing them as JSON text can leave the
@@ -232,7 +232,7 @@ export class EventBatchBuilder {
   private readonly parts: (number | OutgoingMessage)[] = [];
   private size = 0;
 
-  constructor(private readonly store?: NumericEventStore) {}
+  constructor(private readonly store: NumericEventStore) {}
 
   get count(): number {
     return this.parts.length;
@@ -243,7 +243,7 @@ export class EventBatchBuilder {
    * @throws Error when the store no longer holds it (released)
    */
   addNumeric(place: number): void {
-    const chunk = this.store?.chunkOf(place);
+    const chunk = this.store.chunkOf(place);
     if (!chunk) throw new Error(`tracked event ${place} is no longer held`);
     this.parts.push(place);
     this.size += numericSize(chunk.nums, place & (CHUNK - 1));
@@ -272,7 +272,7 @@ export class EventBatchBuilder {
     const heads: number[] = [];
     for (const part of this.parts) {
       if (typeof part === 'number') {
-        const chunk = this.store!.chunkOf(part)!;
+        const chunk = this.store.chunkOf(part)!;
         const at = part & (CHUNK - 1);
         const size = numericSize(chunk.nums, at);
         if (chunk !== run || at !== runEnd) {
@@ -311,7 +311,7 @@ export class EventBatchBuilder {
     let i = this.endpointIndex.get(storeIndex);
     if (i === undefined) {
       i = this.endpoints.length;
-      this.endpoints.push(this.store!.encoderAt(storeIndex).endpointJson);
+      this.endpoints.push(this.store.encoderAt(storeIndex).endpointJson);
       this.endpointIndex.set(storeIndex, i);
     }
     return i;
@@ -402,9 +402,4 @@ function encoderFor(json: string): EventEncoder {
     encoderCache.set(json, enc);
   }
   return enc;
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }

@@ -88,7 +88,8 @@ export function buildInferenceEvent(
   return event;
 }
 
-function hasKeys(o: object): boolean {
+/** Whether an object has an enumerable key of its own or inherited (`for…in`). */
+export function hasKeys(o: object): boolean {
   for (const _ in o) return true;
   return false;
 }

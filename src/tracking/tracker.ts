@@ -1,7 +1,7 @@
 import type { InferenceEvent } from '../common/types.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
 import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
-import { EventBatchBuilder, decodeEventBatch, NumericEventStore } from './event-batch.ts';
+import { EventBatchBuilder, NumericEventStore } from './event-batch.ts';
 import { EventQueue } from './event-queue.ts';
 import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
 
@@ -75,8 +75,9 @@ export class Tracker {
   private readonly opts: CompiledTrackerOptions;
   private readonly pending = new EventQueue<Queued>();
   /**
-   * Requests kept as numbers, for a stream that encodes them itself (`publishEvents`). Where the
-   * tracker would encode them anyway, it does so at once, as the numbers would cost a copy more.
+   * Requests kept as numbers, for a stream that encodes them itself (`publishEvents`) and a topic
+   * given as a string (a topic function is given the event). Where the tracker would encode them
+   * anyway, it does so at once, as the numbers would cost a copy more.
    */
   private readonly numbers: NumericEventStore | undefined;
   private inflight = 0;
@@ -95,7 +96,7 @@ export class Tracker {
 
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
-    this.numbers = typeof this.opts.stream.publishEvents === 'function' ? new NumericEventStore() : undefined;
+    this.numbers = typeof this.opts.stream.publishEvents === 'function' && typeof this.opts.topic === 'string' ? new NumericEventStore() : undefined;
     this.sliceSize = Math.min(FIRST_SLICE, this.opts.batchSize);
   }
 
@@ -136,8 +137,7 @@ export class Tracker {
   trackRequest(encoder: EventEncoder, args: EventArgs): void {
     try {
       if (!this.admit(args.error !== undefined)) return;
-      const topic = this.opts.topic;
-      const place = this.numbers && typeof topic === 'string' ? this.numbers.add(encoder, args) : undefined;
+      const place = this.numbers?.add(encoder, args);
       if (place !== undefined) this.enqueue(place);
       else this.enqueueEncoded(encoder.endpoint.endpointId, () => encoder.encode(args));
     } catch (err) {
@@ -389,19 +389,18 @@ export class Tracker {
 
   /**
    * One publish of entries of one topic: as messages when they all are, else as an event batch,
-   * which the stream encodes itself when it can (`publishEvents`) and the tracker encodes here when
-   * it cannot.
+   * which the stream encodes itself (only a tracker whose stream has `publishEvents` keeps numbers).
    */
   private publishSlice(topic: string, entries: Queued[]): Promise<void> {
     const stream = this.opts.stream;
     if (!entries.some((e) => typeof e === 'number')) return stream.publish(topic, (entries as Entry[]).map((e) => e.message!));
-    const builder = new EventBatchBuilder(this.numbers);
+    const builder = new EventBatchBuilder(this.numbers!);
     for (const e of entries) {
       if (typeof e === 'number') builder.addNumeric(e);
       else builder.addText(e.message!);
     }
     const batch = builder.build();
-    return stream.publishEvents ? stream.publishEvents(topic, batch) : stream.publish(topic, decodeEventBatch(batch));
+    return stream.publishEvents!(topic, batch);
   }
 
   /**
