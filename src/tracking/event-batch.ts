@@ -332,9 +332,65 @@ function numericSize(nums: Float64Array, at: number): number {
  * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
  */
 export function decodeEventBatch(batch: EventBatch): OutgoingMessage[] {
+  const out = new Array<OutgoingMessage>(batch.count);
+  readEventBatch(
+    batch,
+    (i, encoder, args) => {
+      out[i] = { key: encoder.endpoint.endpointId, value: encoder.encode(args) };
+    },
+    (i, key, value) => {
+      out[i] = { key, value };
+    },
+  );
+  return out;
+}
+
+/** A batch of numeric events only, each as its endpoint's encoder and its middle (see {@link eventBatchMiddles}). */
+export interface EventBatchMiddles {
+  /** The batch's endpoints, as encoders. */
+  encoders: EventEncoder[];
+  /** Per event, the index of its encoder. */
+  encoderOf: Uint32Array;
+  /** Per event, `encoder.middle(...)`: its text is `encoder.head + middle + encoder.plainTail`. */
+  middles: string[];
+}
+
+/**
+ * The events of a batch that holds numeric events only (no text event: its `keys` is empty), each
+ * as the middle of the text `decodeEventBatch` gives it: a numeric event has no metrics, no error
+ * and its endpoint's own feature names, so its text is `head + middle + plainTail` of its encoder.
+ * Undefined for a batch with text events.
+ * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
+ */
+export function eventBatchMiddles(batch: EventBatch): EventBatchMiddles | undefined {
+  if (batch.keys.length > 0) return undefined;
+  const encoderOf = new Uint32Array(batch.count);
+  const middles = new Array<string>(batch.count);
+  const encoders = readEventBatch(
+    batch,
+    (i, encoder, args, index) => {
+      encoderOf[i] = index;
+      middles[i] = encoder.middle(args);
+    },
+    () => {
+      throw new Error('an event batch with text events has no middles');
+    },
+  );
+  return { encoders, encoderOf, middles };
+}
+
+/**
+ * Walks a batch's events in order: a numeric event as its encoder (and that encoder's index in the
+ * returned list) and the request it came from, a text event as its key and value.
+ * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
+ */
+function readEventBatch(
+  batch: EventBatch,
+  numeric: (i: number, encoder: EventEncoder, args: EventArgs, encoderIndex: number) => void,
+  textEvent: (i: number, key: string, value: string) => void,
+): EventEncoder[] {
   const { nums, text, count } = batch;
   const encoders = batch.endpoints.map(encoderFor);
-  const out = new Array<OutgoingMessage>(count);
   let p = 0;
   let t = 0;
   const bad = (why: string) => new Error(`an event batch of ${count} events cannot be read: ${why}`);
@@ -345,12 +401,13 @@ export function decodeEventBatch(batch: EventBatch): OutgoingMessage[] {
       const key = p + TEXT_HEAD <= nums.length ? batch.keys[nums[p + 1]!] : undefined;
       const len = nums[p + 2]!;
       if (key === undefined || !isCount(len) || t + len > text.length) throw bad(`event ${i} is out of range`);
-      out[i] = { key, value: text.slice(t, t + len) };
+      textEvent(i, key, text.slice(t, t + len));
       t += len;
       p += TEXT_HEAD;
       continue;
     }
-    const encoder = encoders[nums[p + 1]!];
+    const e = nums[p + 1]!;
+    const encoder = encoders[e];
     if (kind !== KIND_NUMERIC || encoder === undefined) throw bad(`event ${i} is of no known kind`);
     if (p + NUMERIC_HEAD > nums.length) throw bad(`event ${i} is out of range`);
     const idLen = nums[p + 4]!;
@@ -381,11 +438,11 @@ export function decodeEventBatch(batch: EventBatch): OutgoingMessage[] {
     }
     const requestId = text.slice(t, t + idLen);
     t += idLen;
-    out[i] = { key: encoder.endpoint.endpointId, value: encoder.encode({ start: { ns: 0n, ms: nums[p + 2]! }, latencyUs: nums[p + 3]!, requestId, inputs, outputs }) };
+    numeric(i, encoder, { start: { ns: 0n, ms: nums[p + 2]! }, latencyUs: nums[p + 3]!, requestId, inputs, outputs }, e);
     p = end;
   }
   if (p !== nums.length || t !== text.length) throw bad('it holds more than its events');
-  return out;
+  return encoders;
 }
 
 const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0;
@@ -398,7 +455,9 @@ function encoderFor(json: string): EventEncoder {
   let enc = encoderCache.get(json);
   if (!enc) {
     if (encoderCache.size >= ENCODER_CACHE_MAX) encoderCache.clear();
-    enc = new EventEncoder(JSON.parse(json) as EndpointInfo);
+    const endpoint = JSON.parse(json) as EndpointInfo | null;
+    if (typeof endpoint?.endpointId !== 'string') throw new Error('an event batch names an endpoint without an endpointId');
+    enc = new EventEncoder(endpoint);
     encoderCache.set(json, enc);
   }
   return enc;

@@ -45,6 +45,15 @@ describe('EventEncoder', () => {
     }
   });
 
+  it('writes a plain request (no metrics, no error, the endpoint\'s own feature names) as head + middle + plainTail', () => {
+    for (const endpoint of endpoints) {
+      const encoder = new EventEncoder(endpoint);
+      for (const args of calls.filter((a) => a.error === undefined && a.metrics === undefined && a.featureNames === undefined)) {
+        assert.equal(encoder.head + encoder.middle(args) + encoder.plainTail, encoder.encode(args), `${JSON.stringify(endpoint)} ${args.requestId}`);
+      }
+    }
+  });
+
   it('throws what JSON.stringify throws for values it cannot write', () => {
     const encoder = new EventEncoder(base);
     assert.throws(() => encoder.encode({ start, latencyUs: 1, requestId: 'r', inputs: [[1n]] }), TypeError);

@@ -105,8 +105,11 @@ export type EventArgs = Parameters<typeof buildInferenceEvent>[1];
  * the object and then stringifying it cost it about three times as much.
  */
 export class EventEncoder {
-  /** `{"v":1,…` up to the opening quote of `when`. */
-  private readonly head: string;
+  /**
+   * `{"v":1,…` up to the opening quote of `when`: the text every event of the endpoint begins with
+   * (`encode` writes `head + middle(args) + …`).
+   */
+  readonly head: string;
   /** The endpoint's featureNames, labelNames and labels fields, each with its leading comma. */
   private readonly featureNamesField: string;
   private readonly endpointTail: string;
@@ -142,10 +145,7 @@ export class EventEncoder {
    * @throws whatever JSON.stringify throws for the inputs, outputs or metrics (a BigInt, a cycle)
    */
   encode(args: EventArgs): string {
-    let s = `${this.head}${whenIso(args.start.ms)}","latencyUs":${jsonNumber(args.latencyUs)},"request":{"id":${jsonString(args.requestId)}`;
-    if (args.inputs !== undefined) s += `,"inputs":${JSON.stringify(args.inputs)}`;
-    s += '}';
-    if (args.outputs !== undefined) s += `,"response":{"outputs":${JSON.stringify(args.outputs)}}`;
+    let s = this.head + this.middle(args);
     // Serving passes the request's input names, which are most often the endpoint's own.
     const names = args.featureNames;
     s += names === undefined || sameNames(names, this.endpoint.featureNames) ? this.featureNamesField : featureNamesField(names);
@@ -157,6 +157,27 @@ export class EventEncoder {
     // that the concatenations built it would be that many objects for the garbage collector to
     // trace (with 10,000 events queued, as much CPU as tracking itself).
     s.charCodeAt(0);
+    return s;
+  }
+
+  /**
+   * What `encode` writes after `middle(args)` for a request with no metrics and no error whose
+   * feature names are the endpoint's own (or not given).
+   */
+  get plainTail(): string {
+    return `${this.featureNamesField}${this.endpointTail}}`;
+  }
+
+  /**
+   * The request's own part of its event, from the value of `when` to the end of the response: for a
+   * request as {@link plainTail} describes, `encode(args)` is `head + middle(args) + plainTail`.
+   * @throws whatever JSON.stringify throws for the inputs or outputs
+   */
+  middle(args: Pick<EventArgs, 'start' | 'latencyUs' | 'requestId' | 'inputs' | 'outputs'>): string {
+    let s = `${whenIso(args.start.ms)}","latencyUs":${jsonNumber(args.latencyUs)},"request":{"id":${jsonString(args.requestId)}`;
+    if (args.inputs !== undefined) s += `,"inputs":${JSON.stringify(args.inputs)}`;
+    s += '}';
+    if (args.outputs !== undefined) s += `,"response":{"outputs":${JSON.stringify(args.outputs)}}`;
     return s;
   }
 }

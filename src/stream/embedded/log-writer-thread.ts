@@ -7,9 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { serveRequests } from '../../common/thread-serve.ts';
 import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, type AppendRow } from './log-db.ts';
-import { checkMessages } from '../batching.ts';
-import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
-import { packRows } from './log-rows.ts';
+import type { EventBatch } from '../../tracking/event-batch.ts';
+import { packEventBatch } from './log-rows.ts';
 
 /** What the thread is started with. */
 export interface LogWriterThreadData {
@@ -58,10 +57,8 @@ function main(port: NonNullable<typeof parentPort>, data: LogWriterThreadData): 
     port,
     (m) => {
       if ('rows' in m) return write.immediate(m.topic, m.ts, m.rows);
-      const messages = decodeEventBatch(m.events);
-      checkMessages(m.topic, messages, (text) => new Error(text));
       // Packed before the write lock is taken, as the publishing thread does.
-      const rows = packRows(messages, m.partitions);
+      const rows = packEventBatch(m.events, m.partitions);
       return write.immediate(m.topic, m.ts, rows);
     },
     () => {

@@ -11,11 +11,11 @@ import type { ThreadClient } from '../../common/worker-thread.ts';
 import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openGroupsDatabase, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
 import { dropFirstEvents } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
-import { packRows } from './log-rows.ts';
+import { packEventBatch, packRows } from './log-rows.ts';
 import { logWriterThread } from './log-writer.ts';
 import type { LogAppend } from './log-writer-thread.ts';
 import { startStreamRetention, type StreamRetention } from '../retention.ts';
-import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
+import type { EventBatch } from '../../tracking/event-batch.ts';
 
 /** Options of {@link SqliteStream}. */
 export interface SqliteStreamOptions {
@@ -151,7 +151,8 @@ export class SqliteStream implements Stream {
     const writer = this.startWriter();
     // The numbers move to the thread rather than being copied: the batch is not the caller's to reuse.
     if (writer?.ready) return writer.request({ topic, ts: this.clock.now(), events: batch, partitions: this.partitions }, [batch.nums.buffer]);
-    return this.publish(topic, decodeEventBatch(batch));
+    const rows = packEventBatch(batch, this.partitions);
+    this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, this.clock.now(), rows)).immediate();
   }
 
   /**
