@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../../src/common/errors.ts';
+import { PredictionColumns } from '../../src/store/prediction-columns.ts';
 import type { IngestBatch, MetricRow, PredictionRow, ResultRow, Tsdb, WindowHistogram } from '../../src/store/tsdb-port.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -219,6 +220,24 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         await t.writeIngestBatch({ predictions: [prediction(1, { latencyUs: 9 }), prediction(2)], errors: [], histograms: [] });
         const rows = await t.readPredictions('p1', 'ep-1', win);
         assert.deepEqual(rows.map((r) => [r.requestId, r.latencyUs]), [['req-1', 1001], ['req-2', 1002]]);
+      }));
+
+    it('writes predictions given as columns (as the stream processor gives them) as it writes rows', () =>
+      withTsdb(async (t) => {
+        const text = `it's "quoted" \\ back\\slash\ttab\nnew line; é 😀 \\N NULL`;
+        // More rows than one chunk of COPY text or one statement, some with text that needs escaping.
+        const first = Array.from({ length: 700 }, (_, i) => prediction(i, i % 50 === 0 ? { features: [text, i], outputs: [text], labels: { [text]: text } } : {}));
+        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(first), errors: [], histograms: [] });
+        // Delivered again in part: the rows stored already are skipped, the rest written, the counts recounted.
+        const again = Array.from({ length: 200 }, (_, i) => prediction(600 + i, { latencyUs: 7 }));
+        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(again), errors: [], histograms: [] });
+        const all = { start: T0, end: T0 + 1000 * 1000 };
+        const rows = await t.readPredictions('p1', 'ep-1', all);
+        assert.equal(rows.length, 800);
+        assert.deepEqual(rows.slice(0, 700), first);
+        assert.deepEqual(rows.slice(700), again.slice(100));
+        const latencySum = first.reduce((a, r) => a + r.latencyUs, 0) + 100 * 7;
+        assert.deepEqual(await t.predictionSummary('p1', T0), [{ endpointId: 'ep-1', count: 800, latencyAvgUs: latencySum / 800 }]);
       }));
 
     it('adds histogram counts across batches and windows', () =>
