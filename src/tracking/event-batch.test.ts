@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeEventBatch, EventBatchBuilder, NumericEventStore, type EventBatch } from './event-batch.ts';
+import { decodeEventBatch, EventBatchBuilder, eventBatchMiddles, NumericEventStore, type EventBatch } from './event-batch.ts';
+import { seededRandom } from './seeded-random.ts';
 import { EventEncoder, type EndpointInfo, type EventArgs } from './event.ts';
 
 const endpoint: EndpointInfo = {
@@ -76,6 +77,35 @@ describe('event batches', () => {
     assert.deepEqual(first.request, { id: 'req-1', inputs: [[1, 1 / 3, -1e-7]] });
     assert.deepEqual(first.response, { outputs: [0.5] });
     assert.equal(first.when, '2025-11-24T16:00:00.124456Z');
+  });
+
+  it('writes the middles of numeric events as EventEncoder.middle does, for every kind of number and shape', () => {
+    const awkward = [0, -0, 1e21, 1e-7, 123456789.12345679, -5e-324, Number.MAX_VALUE, 0.1 + 0.2, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1.5e-300, 2 ** 53 + 2];
+    const u = seededRandom(11);
+    const requests: [EventEncoder, EventArgs][] = [
+      [a, args(1, { inputs: [awkward.slice(0, 3), awkward.slice(3, 6), awkward.slice(6, 9)], outputs: [awkward[9], awkward[10], awkward[11]] })],
+      [b, args(2, { inputs: [[1, 2]], outputs: [[awkward[12]!, -0]] })],
+      [b, args(3, { inputs: [[3, 4], [5, 6]], outputs: [[0.25, 0.75], [Number.NaN, 1]] })],
+      [a, args(4, { inputs: [[]] as number[][], outputs: [[]] as unknown[] })],
+      [a, args(5, { requestId: 'quote " backslash \\ newline \n é 😀 \ud800' })],
+    ];
+    for (let i = 0; i < 300; i++) {
+      const rows = 1 + Math.floor(u() * 3);
+      const x = () => (u() - 0.5) * 10 ** Math.floor(u() * 40 - 20);
+      requests.push([a, args(100 + i, { inputs: Array.from({ length: rows }, () => [x(), x(), x()]), outputs: Array.from({ length: rows }, x), latencyUs: Math.floor(u() * 1e6) })]);
+    }
+    const store = new NumericEventStore();
+    const builder = new EventBatchBuilder(store);
+    for (const [enc, x] of requests) builder.addNumeric(store.add(enc, x)!);
+    const read = eventBatchMiddles(builder.build())!;
+    assert.deepEqual(
+      read.middles.map((m, i) => read.encoders[read.encoderOf[i]!]!.head + m + read.encoders[read.encoderOf[i]!]!.plainTail),
+      requests.map(([enc, x]) => enc.encode(x)),
+    );
+    // A batch with a text event has no middles.
+    const mixed = new EventBatchBuilder(store);
+    mixed.addText({ key: 'ep-a', value: '{}' });
+    assert.equal(eventBatchMiddles(mixed.build()), undefined);
   });
 
   it('keeps as text, in order, the requests that are not plain numbers', () => {

@@ -192,7 +192,8 @@ function sameNames(a: string[], b: string[] | undefined): boolean {
 /** Ids are mostly UUIDs or other plain text that JSON writes as it is, quoted. */
 const PLAIN = /^[\w.:@/+=-]*$/;
 
-function jsonString(s: string): string {
+/** A string as JSON writes it. */
+export function jsonString(s: string): string {
   return typeof s === 'string' && s.length < 128 && PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
@@ -201,6 +202,6 @@ function featureNamesField(names: string[] | undefined): string {
 }
 
 /** A number as JSON writes it: finite numbers as String does, NaN and the infinities as null. */
-function jsonNumber(n: number): string {
+export function jsonNumber(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
