@@ -41,7 +41,8 @@ export function elapsedUs(start: RequestStart): number {
 let whenSecond = Number.NaN;
 let whenPrefix = '';
 
-const pad3 = (n: number): string => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : String(n));
+/** '000' … '999', made once: `when` takes two per event. */
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** ISO-8601 with microseconds for an epoch-ms time; a fractional ms becomes the microsecond digits. */
 export function whenIso(ms: number): string {
@@ -52,7 +53,7 @@ export function whenIso(ms: number): string {
     whenPrefix = iso.slice(0, iso.length - 4);
     whenSecond = second;
   }
-  return `${whenPrefix}${pad3(whole - second * 1000)}${pad3(Math.floor((ms - whole) * 1000) % 1000)}Z`;
+  return `${whenPrefix}${PAD3[whole - second * 1000]!}${PAD3[Math.floor((ms - whole) * 1000) % 1000]!}Z`;
 }
 
 /** Builds an inference event (or an error event when `error` is set), leaving out empty fields. */
@@ -189,12 +190,20 @@ function sameNames(a: string[], b: string[] | undefined): boolean {
   return true;
 }
 
-/** Ids are mostly UUIDs or other plain text that JSON writes as it is, quoted. */
-const PLAIN = /^[\w.:@/+=-]*$/;
+/**
+ * Ids are mostly UUIDs or other plain text that JSON writes as it is, quoted: letters, digits and
+ * `_.:@/+=-` (1 in this table, by character code).
+ */
+const PLAIN = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@/+=-') PLAIN[c.charCodeAt(0)] = 1;
 
 /** A string as JSON writes it. */
 export function jsonString(s: string): string {
-  return typeof s === 'string' && s.length < 128 && PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+  if (typeof s !== 'string' || s.length >= 128) return JSON.stringify(s);
+  for (let i = 0; i < s.length; i++) {
+    if (PLAIN[s.charCodeAt(i)] !== 1) return JSON.stringify(s);
+  }
+  return `"${s}"`;
 }
 
 function featureNamesField(names: string[] | undefined): string {
