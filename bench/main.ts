@@ -57,7 +57,9 @@ function formatNumber(v: number): string {
  */
 export function resultFile(name: string, args: BenchArgs): string {
   const backend = args.backend;
-  return backend && backend !== 'sqlite+embedded' && backend !== 'embedded' ? `${name}.${backend}.json` : `${name}.json`;
+  const base = backend && backend !== 'sqlite+embedded' && backend !== 'embedded' ? `${name}.${backend}` : name;
+  // An A/A check (serving `--aa`) is kept apart from the real figures.
+  return args.aa !== undefined ? `${base}.aa.json` : `${base}.json`;
 }
 
 function parseArgs(argv: string[]): { names: string[]; args: Record<string, string> } {

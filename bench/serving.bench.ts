@@ -22,7 +22,12 @@
  * Arguments: `--duration S` (per run, default 8), `--rounds N` (3), `--connections N` (32),
  * `--warmup S` (3), `--rows N` (rows per request, 1), `--features N` (4),
  * `--backend embedded|postgres` (stream: embedded SQLite log, or NATS JetStream), `--profile [DIR]`
- * (run the serving process under `node --cpu-prof`, profile written to DIR at the end).
+ * (run the serving process under `node --cpu-prof`, profile written to DIR at the end), `--aa` (an
+ * A/A check: neither server tracks, so every ratio should be 1 and what it is not is the benchmark's
+ * own noise; written to `serving.aa.json`).
+ *
+ * Also printed: `throughput_ratio_trend_adjusted`, the ratio with a steady drift of the machine
+ * across the runs taken out (see {@link trendAdjustedRatio}).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -119,6 +124,26 @@ interface Run extends LoadSummary {
   stats: TrackerStats;
 }
 
+/**
+ * The on/off throughput ratio with a steady drift of the machine taken out: least squares of
+ * ln(req/s) on the run's place in the sequence and whether it tracked (`exp` of that coefficient).
+ * Runs alternate off/on, on/off, ..., so with an odd number of rounds the side that runs second more
+ * often is the one a machine slowing down through the benchmark holds back; this figure is printed
+ * beside the headline (the median of the rounds' own ratios) to show how much that weighs.
+ */
+function trendAdjustedRatio(runs: readonly { on: boolean; requestsPerS: number }[]): number {
+  // Normal equations of y = b0 + b1·t + b2·x, solved by Cramer's rule (3×3).
+  const rows = runs.map((r, t) => [1, t, r.on ? 1 : 0, Math.log(r.requestsPerS)] as const);
+  const m = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rows.reduce((a, r) => a + r[i]! * r[j]!, 0)));
+  const v = [0, 1, 2].map((i) => rows.reduce((a, r) => a + r[i]! * r[3], 0));
+  const det = (a: number[][]): number =>
+    a[0]![0]! * (a[1]![1]! * a[2]![2]! - a[1]![2]! * a[2]![1]!) - a[0]![1]! * (a[1]![0]! * a[2]![2]! - a[1]![2]! * a[2]![0]!) + a[0]![2]! * (a[1]![0]! * a[2]![1]! - a[1]![1]! * a[2]![0]!);
+  const d = det(m);
+  if (Math.abs(d) < 1e-12) return Number.NaN; // fewer than two rounds: no trend to take out
+  const withTracking = m.map((row, i) => row.map((x, j) => (j === 2 ? v[i]! : x)));
+  return Math.exp(det(withTracking) / d);
+}
+
 function requestBody(rows: number, features: number): string {
   const data = Array.from({ length: rows * features }, (_, i) => Math.round(((i * 7919) % 1000) / 10) / 10);
   return JSON.stringify({ inputs: [{ name: 'x', shape: [rows, features], datatype: 'FP64', data }] });
@@ -139,7 +164,13 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
   try {
     const profile = args.profile === undefined ? undefined : path.resolve(args.profile === 'true' ? 'bench/results/serving-profile' : args.profile);
     if (profile) log(`profiling the serving process (node --cpu-prof) into ${profile}`);
-    target = await Target.start(['--home', backend.home, '--features', String(features), ...(backend.streamUrl ? ['--stream', backend.streamUrl] : [])], profile);
+    const aa = args.aa !== undefined;
+    if (aa) log('A/A check: neither server tracks; the ratios measure what the benchmark itself tells apart (ideally 1)');
+    figures.aa = aa ? 1 : 0;
+    target = await Target.start(
+      ['--home', backend.home, '--features', String(features), ...(backend.streamUrl ? ['--stream', backend.streamUrl] : []), ...(aa ? ['--untracked-on'] : [])],
+      profile,
+    );
     const t = target;
     const body = requestBody(rows, features);
     const spec = (base: string, durationS: number) => ({
@@ -169,11 +200,13 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const before = await t.flush();
     const on: Run[] = [];
     const off: Run[] = [];
+    const runs: { on: boolean; requestsPerS: number }[] = [];
     for (let r = 1; r <= rounds; r++) {
       const order: ('on' | 'off')[] = r % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
       for (const side of order) {
         const s = await run(side, duration);
         (side === 'on' ? on : off).push(s);
+        runs.push({ on: side === 'on', requestsPerS: s.requestsPerS });
         figures[`round${r}_${side}_req_per_s`] = r1(s.requestsPerS);
         figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
         figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
@@ -203,6 +236,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const ratio = median(paired);
     figures.throughput_ratio_on_off = r3(ratio);
     figures.throughput_ratio_of_medians = r3(rpsOn / rpsOff);
+    figures.throughput_ratio_trend_adjusted = r3(trendAdjustedRatio(runs));
     const cpuOn = median(on.map((s) => s.cpuUsPerRequest));
     const cpuOff = median(off.map((s) => s.cpuUsPerRequest));
     figures.on_server_cpu_us_per_req = r1(cpuOn);

@@ -53,7 +53,7 @@ function send(msg: TargetReply): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { home: { type: 'string' }, stream: { type: 'string' }, features: { type: 'string' } } });
+  const { values } = parseArgs({ options: { home: { type: 'string' }, stream: { type: 'string' }, features: { type: 'string' }, 'untracked-on': { type: 'boolean' } } });
   if (!values.home) throw new Error('--home is required');
   const features = Number(values.features ?? 4);
   if (!Number.isInteger(features) || features < 1) throw new Error(`--features must be a whole number >= 1, got ${String(values.features)}`);
@@ -66,7 +66,8 @@ async function main(): Promise<void> {
   const featureNames = Array.from({ length: features }, (_, i) => `x${i}`);
   const served = [{ name: BENCH_MODEL, model, featureNames }];
 
-  const on: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, tracker, logger });
+  // `--untracked-on` (the benchmark's A/A check): the 'on' server does not track either.
+  const on: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, ...(values['untracked-on'] ? {} : { tracker }), logger });
   const off: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, logger });
   await Promise.all([on.modelsLoaded(), off.modelsLoaded()]);
   const urls = { on: await on.listen(), off: await off.listen() };
