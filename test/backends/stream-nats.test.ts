@@ -6,11 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it as nodeIt } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { ValidationError } from '../../src/common/errors.ts';
 import { openStream } from '../../src/stream/connect.ts';
 import { StreamUnavailableError } from '../../src/stream/errors.ts';
 import { NatsStream, type NatsStreamOptions } from '../../src/stream/nats/nats-stream.ts';
+import { partitionSubject, placeTopic } from '../../src/stream/nats/nats-names.ts';
+import { BASE_HEADER, COUNT_HEADER, PACK_HEADER, PACK_VERSION } from '../../src/stream/nats/nats-pack.ts';
 import { partitionFor } from '../../src/stream/partition.ts';
 import { fetchN, runStreamContract } from '../contract/stream.case.ts';
 import { canConnect } from './nats.ts';
@@ -283,6 +285,38 @@ describe('NatsStream', () => {
       await consumer.close();
       server.kill('SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('skips, with a warning, a message of its own whose body cannot be read, and reads on past it', async () => {
+    const warnings: string[] = [];
+    const h = harness({ logger: { warn: (_o, msg) => warnings.push(msg) } });
+    try {
+      const s = await h.open();
+      await s.publish('t', [{ key: 'k', value: 'a0' }, { key: 'k', value: 'a1' }]);
+      // A message in the partition's subject whose headers say two events at offsets 2 and 3, and whose body is broken.
+      const nc = await connect({ servers: SERVER });
+      const hdrs = natsHeaders();
+      hdrs.set(PACK_HEADER, PACK_VERSION);
+      hdrs.set(BASE_HEADER, '2');
+      hdrs.set(COUNT_HEADER, '2');
+      await jetstream(nc).publish(partitionSubject(placeTopic('t', h.ns), partitionFor('k', 3)), new TextEncoder().encode('not a pack'), { headers: hdrs });
+      await nc.close();
+      await s.publish('t', [{ key: 'k', value: 'a4' }]);
+      const sub = await s.subscribe('t', 'g');
+      const got = await fetchN(sub, 3, 5000);
+      assert.deepEqual(
+        got.map((m) => [m.offset, m.value]),
+        [
+          ['0', 'a0'],
+          ['1', 'a1'],
+          ['4', 'a4'],
+        ],
+      );
+      assert.ok(warnings.some((w) => /body cannot be read/.test(w)), warnings.join('; '));
+      await sub.ack(got);
+    } finally {
+      await h.cleanup();
     }
   });
 

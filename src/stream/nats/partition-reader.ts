@@ -2,7 +2,7 @@ import { AckPolicy, DeliverPolicy, ReplayPolicy, type Consumer, type ConsumerMes
 import { errorMessage } from '../../common/errors.ts';
 import type { StreamMessage } from '../port.ts';
 import { apiErrorCode, sleep, type NatsLink } from './nats-connection.ts';
-import { decodePack, type Pack } from './nats-pack.ts';
+import { baseOffsetOf, decodePack, nextOffsetAfter, type Pack } from './nats-pack.ts';
 
 /** The little a reader logs. */
 export interface ReaderLogger {
@@ -43,8 +43,24 @@ const AWAITED_TRUST_MS = 250;
 /** Packs asked for per pull request at most. */
 export const MAX_PULL_PACKS = 1024;
 
-interface HeldPack extends Pack {
+/**
+ * A fetched pack. Its events are read from the message's body only when the first of them is
+ * handed out, and let go once the last is: decoded on arrival and kept until the group committed
+ * past them (after the consumer's write), every event of a batch, and of the buffer ahead of it,
+ * lived through several young-generation collections and was copied into the old generation.
+ */
+interface HeldPack {
   msg: JsMsg;
+  /** JetStream stream sequence of the message. */
+  seq: number;
+  /** Offset of the first event. */
+  base: number;
+  /** Events in the pack. */
+  count: number;
+  /** Epoch ms when the server stored it. */
+  timestamp: number;
+  /** The events, while some are being handed out: undefined before (not read yet) and after (all handed out). */
+  entries: Pack['entries'] | undefined;
 }
 
 /** Where a commit of `offset` leaves the partition. */
@@ -166,14 +182,20 @@ export class PartitionReader {
   take(max: number, out: StreamMessage[]): void {
     while (out.length < max && this.handIdx < this.packs.length) {
       const pack = this.packs[this.handIdx]!;
-      const count = pack.entries.length;
+      const count = pack.count;
+      const entries = (pack.entries ??= this.read(pack));
       let i = Math.max(0, this.handNext - pack.base);
+      // A pack whose body cannot be read (see `read`) hands out none of its offsets.
+      if (entries.length !== count) i = count;
       for (; i < count && out.length < max; i++) {
-        const [key, value] = pack.entries[i] ?? ['', ''];
+        const [key, value] = entries[i]!;
         out.push({ topic: this.o.topic, partition: this.partition, offset: String(pack.base + i), key, value, timestamp: pack.timestamp });
       }
       this.handNext = Math.max(this.handNext, pack.base + i);
-      if (i >= count) this.handIdx++;
+      if (i >= count) {
+        pack.entries = undefined;
+        this.handIdx++;
+      }
     }
     if (!this.stopped && this.expectedNext - this.handNext < this.o.highWaterEvents) this.wakeSpace?.();
   }
@@ -182,7 +204,7 @@ export class PartitionReader {
   commitPoint(offset: number): CommitPoint {
     let whole = 0;
     for (const pack of this.packs) {
-      const end = pack.base + pack.entries.length;
+      const end = pack.base + pack.count;
       if (offset < pack.base) break;
       if (offset < end - 1) return { next: offset + 1, seq: pack.seq, whole };
       whole++;
@@ -260,13 +282,13 @@ export class PartitionReader {
   }
 
   private accept(m: JsMsg): 'ok' | 'dup' | 'gap' | 'foreign' {
-    const pack = decodePack({ seq: m.seq, headers: m.headers, data: m.data, timestampMs: Math.floor(Number(m.info.timestampNanos) / 1e6) });
+    const pack = this.hold(m);
     if (!pack) {
       this.o.logger?.warn({ subject: this.o.subject, seq: m.seq }, 'ignored a message that modelwatch did not write');
       this.lastSeq = Math.max(this.lastSeq, m.seq);
       return 'foreign';
     }
-    const end = pack.base + pack.entries.length;
+    const end = pack.base + pack.count;
     if (end <= this.expectedNext) return 'dup';
     if (pack.base > this.expectedNext) {
       if (!this.fresh) return 'gap';
@@ -276,11 +298,36 @@ export class PartitionReader {
       );
     }
     this.fresh = false;
-    this.pullLargest = Math.max(this.pullLargest, pack.entries.length);
-    this.packs.push({ ...pack, msg: m });
+    this.pullLargest = Math.max(this.pullLargest, pack.count);
+    this.packs.push(pack);
     this.expectedNext = end;
     this.lastSeq = pack.seq;
     return 'ok';
+  }
+
+  /**
+   * A fetched message as a pack, its events left unread when its headers give their number (every
+   * pack this version writes); undefined for a message modelwatch did not write.
+   */
+  private hold(m: JsMsg): HeldPack | undefined {
+    const timestamp = Math.floor(Number(m.info.timestampNanos) / 1e6);
+    const base = baseOffsetOf(m.headers);
+    const next = nextOffsetAfter(m.headers);
+    if (base !== undefined && next !== undefined && next >= base) return { msg: m, seq: m.seq, base, count: next - base, timestamp, entries: undefined };
+    const pack = decodePack({ seq: m.seq, headers: m.headers, data: m.data, timestampMs: timestamp });
+    return pack && { msg: m, seq: pack.seq, base: pack.base, count: pack.entries.length, timestamp, entries: pack.entries };
+  }
+
+  /** The events of a held pack, read from its body; none (with a warning) when the body does not hold its `count` events. */
+  private read(pack: HeldPack): Pack['entries'] {
+    const m = pack.msg;
+    const entries = decodePack({ seq: m.seq, headers: m.headers, data: m.data, timestampMs: pack.timestamp })?.entries;
+    if (entries && entries.length === pack.count) return entries;
+    this.o.logger?.warn(
+      { subject: this.o.subject, seq: m.seq, offsets: `${pack.base}-${pack.base + pack.count - 1}` },
+      'skipped a stream message whose body cannot be read: its events are lost',
+    );
+    return [];
   }
 
   private async recreate(startSeq: number): Promise<Consumer> {
