@@ -5,10 +5,12 @@ import { EventEncoder, hasKeys, jsonNumber, jsonString, whenIso, type EndpointIn
  * Tracking's events in a compact form, so that the work of writing them as JSON text can leave the
  * serving event loop. A request whose inputs and outputs are plain numbers (the usual case) is kept
  * by the tracker as those numbers, copied at `track` time into a {@link NumericEventStore}; a
- * publish hands the stream an {@link EventBatch} of them, which the embedded log encodes on its writer
- * thread (a stream that cannot, or a thread that is not running, gets the messages encoded on the
- * calling thread by {@link decodeEventBatch}). The text is exactly what `EventEncoder.encode` writes
- * for the same request, so nothing downstream can tell the two paths apart.
+ * publish hands the stream an {@link EventBatch} of them, which the embedded log encodes and packs
+ * on its writer thread (`packEventBatch` in stream/embedded/log-rows.ts: each event's middle written
+ * from its numbers by {@link eventBatchMiddles}, between its endpoint's head and tail stored once per
+ * pack; a thread that is not running does the same on the calling thread). The text is exactly what
+ * `EventEncoder.encode` writes for the same request ({@link decodeEventBatch} writes it whole), so
+ * nothing downstream can tell the two paths apart.
  *
  * Measured with `npm run bench -- serving`: with each request encoded and packed on the event loop,
  * tracking added about 3.3 µs of main-thread CPU to the 19.9 µs a request took, and throughput fell
