@@ -13,7 +13,7 @@ export interface Stream {
    * `publish(topic, decodeEventBatch(batch))`, with the encoding done where it costs the caller
    * least (the embedded log: on its writer thread). The batch is the stream's from then on (its
    * numbers may be moved to a thread and `nums` left detached). Absent where there is no such place;
-   * the tracker then encodes the batch itself.
+   * a tracker then encodes each event when it is tracked and keeps no numbers.
    */
   publishEvents?(topic: string, batch: EventBatch): Promise<void>;
   subscribe(topic: string, group: string, opts?: SubscribeOptions): Promise<Subscription>;

@@ -8,7 +8,7 @@ import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { checkMessages } from '../batching.ts';
 import type { ThreadClient } from '../../common/worker-thread.ts';
-import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openGroupsDatabase, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES } from './log-db.ts';
+import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openGroupsDatabase, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES, type AppendRow } from './log-db.ts';
 import { dropFirstEvents } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
 import { packEventBatch, packRows } from './log-rows.ts';
@@ -135,13 +135,14 @@ export class SqliteStream implements Stream {
     // 0.77 and 0.90, against 1.07 and 0.98 with packing here.)
     const rows = packRows(messages, this.partitions);
     if (writer?.ready) return writer.request({ topic, ts, rows });
-    this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, ts, rows)).immediate();
+    this.appendHere(topic, ts, rows);
   }
 
   /**
    * Publishes tracked events given as numbers: on the writer thread, once it runs, the events are
    * encoded and packed there too, so the publishing event loop only posts their numbers (half the
-   * bytes of the packs, and none of the work); otherwise it is `publish` of the decoded messages.
+   * bytes of the packs, and none of the work); otherwise they are packed the same way
+   * (`packEventBatch`) and appended here, as `publish` appends.
    * The batch's numbers are moved to the thread: its `nums` is left empty (detached).
    */
   async publishEvents(topic: string, batch: EventBatch): Promise<void> {
@@ -152,7 +153,12 @@ export class SqliteStream implements Stream {
     // The numbers move to the thread rather than being copied: the batch is not the caller's to reuse.
     if (writer?.ready) return writer.request({ topic, ts: this.clock.now(), events: batch, partitions: this.partitions }, [batch.nums.buffer]);
     const rows = packEventBatch(batch, this.partitions);
-    this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, this.clock.now(), rows)).immediate();
+    this.appendHere(topic, this.clock.now(), rows);
+  }
+
+  /** Appends packed rows on this thread, in one IMMEDIATE transaction (when the writer thread is not running). */
+  private appendHere(topic: string, ts: number, rows: AppendRow[]): void {
+    this.db.transaction(() => appendRows(this.nextOffset, this.append, topic, ts, rows)).immediate();
   }
 
   /**
