@@ -2,7 +2,7 @@ import type { Insertable, Kysely } from 'kysely';
 import { compareOffsets } from '../stream/port.ts';
 import { chunkRows, insertIgnore, upsert, type DialectTraits } from './dialect.ts';
 import { PredictionColumns } from './prediction-columns.ts';
-import { addRollups, recountRollups, rollupsOf } from './rollups.ts';
+import { addRollups, recountRollups, rollupsOf, rollupsOfColumns } from './rollups.ts';
 import type { Database } from './schema.ts';
 import type { IngestBatch, WindowHistogram } from './tsdb-port.ts';
 import * as rows from './tsdb-rows.ts';
@@ -33,10 +33,11 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
     if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
   }
   const p = batch.predictions;
-  const predictions = p instanceof PredictionColumns ? p.toInsertRows() : p.map(rows.predictionToRow);
+  // PostgreSQL copies columns as they are (see `copyPieces`); the others insert rows.
+  const predictions = p instanceof PredictionColumns ? (traits.flavor === 'postgres' ? p : p.toInsertRows()) : p.map(rows.predictionToRow);
   const inserted = await insertPredictions(tx, traits, predictions);
   // The live-metrics rollups count stored rows: when some were stored before, their buckets are recounted.
-  const rollups = rollupsOf(predictions);
+  const rollups = predictions instanceof PredictionColumns ? rollupsOfColumns(predictions) : rollupsOf(predictions);
   await (inserted === predictions.length ? addRollups(tx, traits, rollups) : recountRollups(tx, traits, rollups));
   for (const part of chunkRows(batch.errors.map(rows.errorToRow), traits)) await tx.insertInto('errors').values(part).execute();
   await addHistograms(tx, traits, batch.histograms);
@@ -52,12 +53,17 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
  * per statement-size chunk with the rows as one parameter; SQLite multi-row INSERTs chunked under
  * its parameter limit.
  */
-export async function insertPredictions(tx: Kysely<Database>, traits: DialectTraits, predictions: readonly Insertable<Database['predictions']>[]): Promise<number> {
+export async function insertPredictions(
+  tx: Kysely<Database>,
+  traits: DialectTraits,
+  predictions: readonly Insertable<Database['predictions']>[] | PredictionColumns,
+): Promise<number> {
   if (predictions.length === 0) return 0;
   if (traits.flavor === 'postgres') {
     const { insertPredictionsPostgres } = await import('./postgres/insert-predictions.ts');
     return insertPredictionsPostgres(tx, predictions);
   }
+  if (predictions instanceof PredictionColumns) predictions = predictions.toInsertRows();
   if (traits.flavor === 'mysql') {
     const { insertPredictionsMysql } = await import('./mysql/insert-predictions.ts');
     return insertPredictionsMysql(tx, predictions);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PredictionColumns, predictionRows } from './prediction-columns.ts';
+import { emptyColumnRow, PredictionColumns, predictionRows } from './prediction-columns.ts';
 import type { PredictionRow } from './tsdb-port.ts';
 
 /** Rows over two projects and three endpoints, with texts of every kind: empty, non-ASCII, labels or none. */
@@ -74,5 +74,37 @@ describe('prediction columns', () => {
     const nums = packed.nums.slice();
     nums[1] = 9; // endpoint index of row 0
     assert.throws(() => PredictionColumns.fromPacked({ ...packed, nums }), /not listed/);
+  });
+
+  it('read through a cursor, row by row, telling which rows hold no special character', () => {
+    // 600 rows: three joined chunks of text; a tab only in row 300's request id (the second chunk).
+    const rows = sampleRows(600).map((r, i) => (i === 300 ? { ...r, requestId: 'a\tb' } : r));
+    const c = PredictionColumns.fromRows(rows);
+    const cursor = c.cursor(/\t/);
+    const row = emptyColumnRow();
+    const plain: boolean[] = [];
+    const ids: string[] = [];
+    while (cursor.next(row)) {
+      plain.push(cursor.plain);
+      ids.push(row.requestId);
+    }
+    assert.deepEqual(ids, rows.map((r) => r.requestId));
+    // Plain is vouched for per chunk of 256 rows: the chunk holding row 300 (rows 256-511) is not.
+    assert.deepEqual(
+      plain.map((p, i) => [i, p]).filter(([, p]) => !p).map(([i]) => i),
+      Array.from({ length: 256 }, (_, k) => 256 + k),
+    );
+    // Without a pattern nothing is vouched for; a finished cursor stays finished.
+    const bare = c.cursor();
+    assert.equal(bare.next(row), true);
+    assert.equal(bare.plain, false);
+    assert.equal(cursor.next(row), false);
+  });
+
+  it('give each row\'s time and latency without reading texts', () => {
+    const rows = sampleRows(40);
+    const seen: [string, string, number, number][] = [];
+    PredictionColumns.fromRows(rows).forEachScalar((p, e, t, l) => seen.push([p, e, t, l]));
+    assert.deepEqual(seen, rows.map((r) => [r.project, r.endpointId, r.time, Math.round(r.latencyUs)]));
   });
 });

@@ -49,6 +49,19 @@ export type PredictionColumnRow = Pick<PredictionRow, 'project' | 'endpointId' |
   labelsJson: string | null;
 };
 
+/** Reads a {@link PredictionColumns}' rows in order (see `PredictionColumns.cursor`). */
+export interface ColumnCursor {
+  /** Fills `row` (reused: copy what is kept) with the next row; false once every row was read. */
+  next(row: PredictionColumnRow): boolean;
+  /** True when no text of the row last read holds a character of the cursor's `special` (false without one, or when unsure). */
+  plain: boolean;
+}
+
+/** A row for {@link ColumnCursor.next} to fill. */
+export function emptyColumnRow(): PredictionColumnRow {
+  return { project: '', endpointId: '', time: 0, latencyUs: 0, requestId: '', rowIndex: 0, featuresJson: '', outputsJson: '', labelsJson: null };
+}
+
 /** Predictions as columns (see above): appended to with {@link add}, read with {@link forEach}. */
 export class PredictionColumns {
   private n = 0;
@@ -139,37 +152,67 @@ export class PredictionColumns {
 
   /** Calls `fn` with each row in order. The row object is reused: copy what is kept. */
   forEach(fn: (row: PredictionColumnRow, i: number) => void): void {
+    const cursor = this.cursor();
+    const row = emptyColumnRow();
+    for (let i = 0; cursor.next(row); i++) fn(row, i);
+  }
+
+  /** Calls `fn` with the scalars of each row in order (no text is read). */
+  forEachScalar(fn: (project: string, endpointId: string, time: number, latencyUs: number) => void): void {
+    const { nums, projects, endpoints } = this;
+    for (let o = 0; o < this.n * NUMS; o += NUMS) fn(projects[nums[o]!]!, endpoints[nums[o + 1]!]!, nums[o + 2]!, nums[o + 3]!);
+  }
+
+  /**
+   * Reads the rows in order, one per `next`, so that a reader can stop and go on later (the rows
+   * of a COPY are made a chunk at a time, as the connection takes them). With `special`, the cursor
+   * also tells whether the texts of the row last read may hold a character it matches: tested once
+   * per joined string of {@link CHUNK_ROWS} rows, so that rows of plain text need no test of their own.
+   */
+  cursor(special?: RegExp): ColumnCursor {
     this.joinParts();
-    const { nums, lens, text } = this;
-    const row: PredictionColumnRow = { project: '', endpointId: '', time: 0, latencyUs: 0, requestId: '', rowIndex: 0, featuresJson: '', outputsJson: '', labelsJson: null };
+    const { nums, lens, text, projects, endpoints, n } = this;
     let chunk = 0;
     let s = text[0] ?? '';
+    let plain = special === undefined ? false : !special.test(s);
     let pos = 0;
+    let i = 0;
+    let rowPlain = true;
     const next = (len: number): string => {
       // A text never spans two chunks: one that would start at a chunk's end starts the next chunk.
       while (pos === s.length && len > 0 && chunk + 1 < text.length) {
         s = text[++chunk]!;
         pos = 0;
+        if (special !== undefined) plain = !special.test(s);
       }
+      if (len > 0) rowPlain &&= plain;
       const v = s.slice(pos, pos + len);
       pos += len;
       return v;
     };
-    for (let i = 0; i < this.n; i++) {
-      const o = i * NUMS;
-      const t = i * TEXTS;
-      row.project = this.projects[nums[o]!]!;
-      row.endpointId = this.endpoints[nums[o + 1]!]!;
-      row.time = nums[o + 2]!;
-      row.latencyUs = nums[o + 3]!;
-      row.rowIndex = nums[o + 4]!;
-      row.requestId = next(lens[t]!);
-      row.featuresJson = next(lens[t + 1]!);
-      row.outputsJson = next(lens[t + 2]!);
-      const labels = lens[t + 3]!;
-      row.labelsJson = labels < 0 ? null : next(labels);
-      fn(row, i);
-    }
+    const cursor: ColumnCursor = {
+      plain: false,
+      next(row: PredictionColumnRow): boolean {
+        if (i >= n) return false;
+        const o = i * NUMS;
+        const t = i * TEXTS;
+        row.project = projects[nums[o]!]!;
+        row.endpointId = endpoints[nums[o + 1]!]!;
+        row.time = nums[o + 2]!;
+        row.latencyUs = nums[o + 3]!;
+        row.rowIndex = nums[o + 4]!;
+        rowPlain = true;
+        row.requestId = next(lens[t]!);
+        row.featuresJson = next(lens[t + 1]!);
+        row.outputsJson = next(lens[t + 2]!);
+        const labels = lens[t + 3]!;
+        row.labelsJson = labels < 0 ? null : next(labels);
+        cursor.plain = special !== undefined && rowPlain;
+        i += 1;
+        return true;
+      },
+    };
+    return cursor;
   }
 
   /** The rows as `PredictionRow`s (texts in `featuresJson`/`outputsJson`, `features`/`outputs` left empty). */

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DialectTraits } from './dialect.ts';
 import { chunkRows } from './dialect.ts';
 import { ROLLUP_BUCKET_MS } from './migrations/004-prediction-rollups.ts';
+import type { PredictionColumns } from './prediction-columns.ts';
 import type { Database } from './schema.ts';
 
 export { ROLLUP_BUCKET_MS };
@@ -56,6 +57,13 @@ export class RollupAccumulator {
 export function rollupsOf(rows: readonly { project: string; endpoint_id: string; time: number; latency_us: number }[]): Rollup[] {
   const acc = new RollupAccumulator();
   for (const r of rows) acc.add(r.project, r.endpoint_id, r.time, r.latency_us);
+  return acc.rows();
+}
+
+/** The rollups of predictions held as columns (latency as stored: the columns hold it rounded). */
+export function rollupsOfColumns(columns: PredictionColumns): Rollup[] {
+  const acc = new RollupAccumulator();
+  columns.forEachScalar((project, endpointId, time, latencyUs) => acc.add(project, endpointId, time, latencyUs));
   return acc.rows();
 }
 

@@ -11,9 +11,12 @@ import copyStreams from 'pg-copy-streams';
  */
 export class CopyData {
   constructor(
-    /** COPY text format: one line per row, tab-separated, `\N` for null. */
-    readonly text: string,
-    /** Rows in `text`. */
+    /**
+     * The rows in COPY text format (one line per row, tab-separated, `\N` for null), in pieces of
+     * whole lines, read once, as the connection takes them.
+     */
+    readonly pieces: Iterable<string>,
+    /** Rows in the pieces. */
     readonly rows: number,
   ) {}
 }
@@ -49,18 +52,19 @@ export function copyCapablePool(pool: pg.Pool): PostgresPool {
 async function runCopy(client: pg.PoolClient, statement: string, data: CopyData): Promise<QueryResult> {
   if (!/^\s*copy\s[\s\S]*\bfrom\s+stdin\b/i.test(statement)) throw new Error(`a COPY parameter needs a 'COPY ... FROM STDIN' statement, got '${statement.slice(0, 60)}'`);
   const stream = client.query(copyStreams.from(statement));
-  await pipeline(Readable.from([data.text]), stream);
+  await pipeline(Readable.from(data.pieces, { objectMode: false }), stream);
   // Kysely reads `command`, `rowCount` and `rows`; COPY is reported as an INSERT of its rows.
   return { command: 'INSERT', rowCount: Number(stream.rowCount ?? data.rows), rows: [] };
 }
 
-const SPECIAL = /[\\\t\n\r]/;
+/** The characters COPY text format escapes. */
+export const COPY_SPECIAL = /[\\\t\n\r]/;
 
 /** One value in COPY text format. */
-function copyValue(v: unknown): string {
+export function copyValue(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   const s = typeof v === 'string' ? v : String(v);
-  return SPECIAL.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
+  return COPY_SPECIAL.test(s) ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : s;
 }
 
 /** Rows in COPY text format, `columns` in order. */
@@ -71,7 +75,7 @@ export function copyText(columns: readonly string[], rows: readonly Readonly<Rec
     for (let c = 0; c < columns.length; c++) line += (c === 0 ? '' : '\t') + copyValue(r[columns[c]!]);
     text += `${line}\n`;
   }
-  return new CopyData(text, rows.length);
+  return new CopyData([text], rows.length);
 }
 
 /**
@@ -80,8 +84,13 @@ export function copyText(columns: readonly string[], rows: readonly Readonly<Rec
  */
 export async function copyRows(db: Kysely<unknown>, table: string, columns: readonly string[], rows: readonly Readonly<Record<string, unknown>>[]): Promise<number> {
   if (rows.length === 0) return 0;
+  return copyData(db, table, columns, copyText(columns, rows));
+}
+
+/** `COPY table (columns) FROM STDIN` of `data` (see {@link copyRows}). Returns the rows copied. */
+export async function copyData(db: Kysely<unknown>, table: string, columns: readonly string[], data: CopyData): Promise<number> {
   const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
   const statement = `copy ${ident(table)} (${columns.map(ident).join(', ')}) from stdin`;
-  const r = await db.executeQuery(CompiledQuery.raw(statement, [copyText(columns, rows)]));
-  return Number(r.numAffectedRows ?? BigInt(rows.length));
+  const r = await db.executeQuery(CompiledQuery.raw(statement, [data]));
+  return Number(r.numAffectedRows ?? BigInt(data.rows));
 }
