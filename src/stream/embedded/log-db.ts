@@ -71,7 +71,7 @@ export function openGroupsDatabase(log: BetterSqlite3.Database, logFile: string,
     log.exec(GROUPS_DDL);
     return log;
   }
-  return openWalDatabase(groupsFileOf(logFile), busyTimeoutMs, (db) => {
+  return openWalDatabase(groupsFileOf(logFile), busyTimeoutMs, undefined, (db) => {
     db.exec(GROUPS_DDL);
     if (db.prepare("SELECT 1 FROM groups_meta WHERE name = 'imported'").get()) return;
     const tables = new Set((log.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name));
@@ -90,8 +90,13 @@ const LEGACY_GROUP_TABLES = [
   ['group_leases', 'topic, grp, owner, expires_at'],
 ] as const;
 
-/** Pages of WAL after which a commit checkpoints the log. */
-export const WAL_AUTOCHECKPOINT_PAGES = 4096;
+/** Bytes of WAL after which a commit checkpoints the file (SQLite's own default is 4 MB). */
+export const WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024;
+
+/** {@link WAL_AUTOCHECKPOINT_BYTES} in pages of `db` (its page size depends on how it was created). */
+export function walAutocheckpointPages(db: BetterSqlite3.Database): number {
+  return Math.max(1, Math.round(WAL_AUTOCHECKPOINT_BYTES / Number(db.pragma('page_size', { simple: true }))));
+}
 
 /**
  * Opens (creating if needed) the log file for several processes: WAL so that consumers read while
@@ -99,28 +104,39 @@ export const WAL_AUTOCHECKPOINT_PAGES = 4096;
  * (durable across process crashes; a power loss may drop the last commits).
  */
 export function openLogDatabase(file: string, busyTimeoutMs: number): BetterSqlite3.Database {
-  return openWalDatabase(file, busyTimeoutMs, (db) => {
+  return openWalDatabase(file, busyTimeoutMs, LOG_PAGE_SIZE, (db) => {
     db.exec(DDL);
     upgradeLog(db);
   });
 }
 
 /**
- * Opens (creating it and its folder if needed) a SQLite file shared by several processes — WAL,
- * the busy timeout, `synchronous=NORMAL`, checkpoints every {@link WAL_AUTOCHECKPOINT_PAGES} —
- * and runs `setup` (its schema) in one IMMEDIATE transaction. `:memory:` stays in memory.
+ * Page size of a new log file. The log is appended in packs of tens of kilobytes and copied once
+ * more by each checkpoint, page by page: with 16 KB pages instead of SQLite's 4 KB, appending and
+ * checkpointing cost 0.34 rather than 0.44 µs of CPU per event of 150 bytes, mostly in the kernel
+ * (packs of 500 events; 64 KB pages did no better). A log file keeps the size it was created with.
  */
-function openWalDatabase(file: string, busyTimeoutMs: number, setup: (db: BetterSqlite3.Database) => void): BetterSqlite3.Database {
+export const LOG_PAGE_SIZE = 16_384;
+
+/**
+ * Opens (creating it and its folder if needed) a SQLite file shared by several processes — WAL,
+ * the busy timeout, `synchronous=NORMAL`, checkpoints every {@link WAL_AUTOCHECKPOINT_BYTES} of WAL —
+ * and runs `setup` (its schema) in one IMMEDIATE transaction. `:memory:` stays in memory. A new
+ * file gets `pageSize` (SQLite's own when undefined); an existing one keeps its own.
+ */
+function openWalDatabase(file: string, busyTimeoutMs: number, pageSize: number | undefined, setup: (db: BetterSqlite3.Database) => void): BetterSqlite3.Database {
   const memory = file === ':memory:';
   if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+    // Takes effect only on a file with no table yet (a WAL file keeps the size it has).
+    if (!memory && pageSize !== undefined) db.pragma(`page_size = ${pageSize}`);
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     // Checkpoints (copying the WAL into the file, with an fsync) every 16 MB of log rather than
     // SQLite's 4 MB: the log is written once and read soon, and each checkpoint stalls a producer.
-    if (!memory) db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    if (!memory) db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(db)}`);
     db.transaction(() => setup(db)).immediate();
   } catch (err) {
     db.close();

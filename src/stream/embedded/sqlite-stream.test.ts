@@ -16,6 +16,7 @@ import { partitionFor } from '../partition.ts';
 import { StreamClosedError, StreamGroupBusyError, StreamLeaseLostError } from './errors.ts';
 import { SqliteStream, type SqliteStreamOptions } from './sqlite-stream.ts';
 import { logWriterThread } from './log-writer.ts';
+import { LOG_PAGE_SIZE, walAutocheckpointPages } from './log-db.ts';
 import { EventBatchBuilder, NumericEventStore, type EventBatch } from '../../tracking/event-batch.ts';
 import { EventEncoder, type EventArgs } from '../../tracking/event.ts';
 
@@ -218,6 +219,37 @@ describe('SqliteStream', () => {
     assert.deepEqual(got.map((m) => ({ key: m.key, value: m.value })), batch);
     await sub.close();
     await s.close();
+  });
+
+  it('creates a log with 16 KB pages, and opens one made with 4 KB pages as it is', async () => {
+    const fresh = freshFile();
+    const s = make({ file: fresh });
+    await s.publish('t', msgs('a', 3));
+    await s.close();
+    const pageSize = (file: string): { page: number; autocheckpoint: number } => {
+      const db = new BetterSqlite3(file);
+      try {
+        return { page: Number(db.pragma('page_size', { simple: true })), autocheckpoint: walAutocheckpointPages(db) };
+      } finally {
+        db.close();
+      }
+    };
+    assert.deepEqual(pageSize(fresh), { page: LOG_PAGE_SIZE, autocheckpoint: 1024 });
+    // A log made before: 4 KB pages, WAL, one event in it.
+    const old = freshFile();
+    fs.mkdirSync(path.dirname(old), { recursive: true });
+    const db = new BetterSqlite3(old);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE log (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL)');
+    db.prepare('INSERT INTO log (topic, partition, key, value, ts) VALUES (?, 0, ?, ?, 0)').run('t', 'k', 'old');
+    db.close();
+    const again = make({ file: old, partitions: 1 });
+    await again.publish('t', msgs('new', 2));
+    const sub = await again.subscribe('t', 'g');
+    assert.deepEqual(values(await fetchN(sub, 3)), ['old', 'new0', 'new1']);
+    await sub.close();
+    await again.close();
+    assert.deepEqual(pageSize(old), { page: 4096, autocheckpoint: 4096 });
   });
 
   it('checkpoints the log on a thread of its own once it publishes, not on the publishing connection', async () => {

@@ -8,7 +8,7 @@ import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { checkMessages } from '../batching.ts';
 import type { ThreadClient } from '../../common/worker-thread.ts';
-import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openGroupsDatabase, openLogDatabase, settlePartitions, WAL_AUTOCHECKPOINT_PAGES, type AppendRow } from './log-db.ts';
+import { APPEND_SQL, appendRows, NEXT_OFFSET_SQL, openGroupsDatabase, openLogDatabase, settlePartitions, walAutocheckpointPages, type AppendRow } from './log-db.ts';
 import { dropFirstEvents } from '../pack.ts';
 import { SqliteSubscription } from './sqlite-subscription.ts';
 import { packEventBatch, packRows } from './log-rows.ts';
@@ -285,10 +285,10 @@ export class SqliteStream implements Stream {
       file: this.file,
       busyTimeoutMs: this.busyTimeoutMs,
       checkpointIntervalMs: this.checkpointIntervalMs,
-      autocheckpointPages: WAL_AUTOCHECKPOINT_PAGES,
+      autocheckpointPages: walAutocheckpointPages(this.db),
       onFailure: () => {
         // Back to appending here and checkpointing on commit; the thread is not started again.
-        if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+        if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${walAutocheckpointPages(this.db)}`);
       },
     });
     if (this.checkpointIntervalMs > 0) this.db.pragma('wal_autocheckpoint = 0');
