@@ -79,15 +79,10 @@ export function copyText(columns: readonly string[], rows: readonly Readonly<Rec
 }
 
 /**
- * `COPY table (columns) FROM STDIN` of `rows` on `db`'s connection (inside its transaction when
- * `db` is one). Needs a Kysely over a {@link copyCapablePool}. Returns the rows copied.
+ * `COPY table (columns) FROM STDIN` of `data` (rows as {@link copyText} or another maker of COPY
+ * text writes them) on `db`'s connection, inside its transaction when `db` is one. Needs a Kysely
+ * over a {@link copyCapablePool}. Returns the rows copied.
  */
-export async function copyRows(db: Kysely<unknown>, table: string, columns: readonly string[], rows: readonly Readonly<Record<string, unknown>>[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  return copyData(db, table, columns, copyText(columns, rows));
-}
-
-/** `COPY table (columns) FROM STDIN` of `data` (see {@link copyRows}). Returns the rows copied. */
 export async function copyData(db: Kysely<unknown>, table: string, columns: readonly string[], data: CopyData): Promise<number> {
   const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
   const statement = `copy ${ident(table)} (${columns.map(ident).join(', ')}) from stdin`;
