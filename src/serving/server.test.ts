@@ -201,7 +201,8 @@ describe('serving server: loading, latency and a stuck stream', () => {
   it('measures latency past one second without wrapping', async () => {
     const stream = new MemoryStream();
     const tracker = new Tracker({ stream, topic: 'events' });
-    const slow: ModelClass = { predict: async (rows) => (await sleep(1100), rows.map(() => 0)) };
+    // 1,150 ms asleep: a timer may fire up to a millisecond before its time by the high-resolution clock.
+    const slow: ModelClass = { predict: async (rows) => (await sleep(1150), rows.map(() => 0)) };
     const server = createServingServer({ project: 'shop', functionName: 'serve', models: [{ name: 'slow', model: slow }], tracker });
     const base = await server.listen();
     try {

@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../stream/port.ts';
-import { EventEncoder, hasKeys, jsonNumber, jsonString, whenIso, type EndpointInfo, type EventArgs } from './event.ts';
+import { EventEncoder, flat, hasKeys, jsonNumber, jsonString, whenIso, type EndpointInfo, type EventArgs } from './event.ts';
 
 /*
  * Tracking's events in a compact form, so that the work of writing them as JSON text can leave the
@@ -56,21 +56,6 @@ const KEYS = 1 << 16;
 const MAX_EVENT_NUMBERS = CHUNK / 4;
 /** Endpoints a store tells apart; the events of any more are encoded as text at once. */
 const MAX_ENCODERS = 100_000;
-
-/**
- * `s`, made flat. A string put together by concatenation stays a tree of its pieces until
- * something reads its characters: `crypto.randomUUID()`'s (serving's request id when a request
- * brings none) is some twenty pieces, 490 bytes against 66 flat. The store holds each id until its
- * event is published, past a young-generation collection or two under load, so the trees were
- * copied into the old generation: 635 bytes promoted per tracked request, and a serving process
- * ran twice the mark-compacts with tracking on (per 200k requests with a web framework's garbage
- * beside them: 127 MB promoted, 211 ms of scavenges; flat, 20 MB and 74 ms). Reading one character
- * flattens the string in place (checked in optimised code too).
- */
-function flat(s: string): string {
-  s.charCodeAt(0);
-  return s;
-}
 
 /** A store chunk: the numbers of its events, their request ids, and how many of them are still held. */
 interface Chunk {
@@ -501,7 +486,7 @@ function readEventBatch(
     const outKind = nums[p + 7]!;
     const outRows = nums[p + 8]!;
     const outCols = nums[p + 9]!;
-    const end = p + NUMERIC_HEAD + rows * cols + (outKind === OUT_ROWS ? outRows * outCols : outRows);
+    const end = p + numericSize(nums, p);
     if (!(isCount(idLen) && isCount(rows) && isCount(cols) && isCount(outRows) && isCount(outCols)) || (outKind !== OUT_FLAT && outKind !== OUT_ROWS)) {
       throw bad(`event ${i} has a broken head`);
     }

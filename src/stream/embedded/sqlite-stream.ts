@@ -150,10 +150,10 @@ export class SqliteStream implements Stream {
     checkName('topic', topic);
     if (batch.count === 0) return;
     const writer = this.startWriter();
+    const ts = this.clock.now();
     // The numbers move to the thread rather than being copied: the batch is not the caller's to reuse.
-    if (writer?.ready) return writer.request({ topic, ts: this.clock.now(), events: batch, partitions: this.partitions }, [batch.nums.buffer]);
-    const rows = packEventBatch(batch, this.partitions);
-    this.appendHere(topic, this.clock.now(), rows);
+    if (writer?.ready) return writer.request({ topic, ts, events: batch, partitions: this.partitions }, [batch.nums.buffer]);
+    this.appendHere(topic, ts, packEventBatch(batch, this.partitions));
   }
 
   /** Appends packed rows on this thread, in one IMMEDIATE transaction (when the writer thread is not running). */
