@@ -143,22 +143,21 @@ export function encodePack(messages: readonly OutgoingMessage[]): PackRow {
 /**
  * The row of events given as middles, with each key's shared beginning and end already known (the
  * tracker's numeric events: their encoder's `head` and `plainTail`, see tracking/event-batch.ts):
- * event `i` is `pre[ki[i]] + mids[i] + suf[ki[i]]`, of key `keys[ki[i]]`. What it stores reads back
- * as {@link encodePack}'s rows do, without comparing the events to find what they share.
+ * the middles are `value` cut at the lengths `lens`, and event `i` is `pre[ki[i]] + middle i +
+ * suf[ki[i]]`, of key `keys[ki[i]]`. What it stores reads back as {@link encodePack}'s rows do,
+ * without comparing the events to find what they share.
  */
-export function encodeKnownPack(keys: readonly string[], pre: readonly string[], suf: readonly string[], ki: readonly number[], mids: readonly string[]): PackRow {
-  const n = mids.length;
+export function knownPackRow(keys: readonly string[], pre: readonly string[], suf: readonly string[], ki: readonly number[], lens: number[], value: string): PackRow {
+  const n = lens.length;
   if (n === 0) throw new Error('a pack holds at least one message');
   if (n === 1) {
     const k = ki[0]!;
-    return { key: keys[k]!, value: pre[k]! + mids[0]! + suf[k]!, n: 1, pack: null };
+    return { key: keys[k]!, value: pre[k]! + value + suf[k]!, n: 1, pack: null };
   }
-  const lens = new Array<number>(n);
-  for (let i = 0; i < n; i++) lens[i] = mids[i]!.length;
   const index: PackIndex = keys.length === 1 ? { lens, keys: [...keys] } : { lens, keys: [...keys], ki: [...ki] };
   index.pre = [...pre];
   index.suf = [...suf];
-  return { key: keys[ki[0]!]!, value: mids.join(''), n, pack: JSON.stringify(index) };
+  return { key: keys[ki[0]!]!, value, n, pack: JSON.stringify(index) };
 }
 
 /** How many leading characters `a` and `b` share. */

@@ -1,5 +1,6 @@
 import type { OutgoingMessage } from '../stream/port.ts';
 import { EventEncoder, flat, hasKeys, jsonNumber, jsonString, whenIso, type EndpointInfo, type EventArgs } from './event.ts';
+import { latin1, Latin1Writer } from './latin1-writer.ts';
 
 /*
  * Tracking's events in a compact form, so that the work of writing them as JSON text can leave the
@@ -384,12 +385,111 @@ export function eventBatchMiddles(batch: EventBatch): EventBatchMiddles | undefi
   return { encoders, encoderOf, middles };
 }
 
+/** A batch of numeric events only, their middles written one after the other into one buffer (see {@link eventBatchMiddleBytes}). */
+export interface EventBatchMiddleBytes {
+  /** The batch's endpoints, as encoders. */
+  encoders: EventEncoder[];
+  /** Per event, the index of its encoder. */
+  encoderOf: Uint32Array;
+  /** The middles, event after event: event `i`'s is `out.text(ends[i - 1] ?? 0, ends[i])`. */
+  out: Latin1Writer;
+  /** Per event, where its middle ends in `out`. */
+  ends: Uint32Array;
+}
+
+/**
+ * What {@link eventBatchMiddles} gives, written into one buffer of one-byte characters instead of a
+ * string per event (see latin1-writer.ts), for a thread that puts the middles together into packs.
+ * Undefined where `eventBatchMiddles` is, and for a batch with a request id holding a character past
+ * U+00FF (then `eventBatchMiddles` does).
+ * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
+ */
+export function eventBatchMiddleBytes(batch: EventBatch): EventBatchMiddleBytes | undefined {
+  if (batch.keys.length > 0) return undefined;
+  const encoderOf = new Uint32Array(batch.count);
+  const ends = new Uint32Array(batch.count);
+  const { nums } = batch;
+  const out = new Latin1Writer(batch.text.length + nums.length * 12 + batch.count * 96);
+  // Request ids all of characters JSON writes as they are (the usual case, and always for serving's
+  // own ids) are copied from the batch's text as bytes, between quotes.
+  const ids = PLAIN_TEXT.test(batch.text) ? Buffer.from(batch.text, 'latin1') : undefined;
+  let fits = true;
+  const encoders = readEventBatch(
+    batch,
+    (i, _, index, h) => {
+      encoderOf[i] = index;
+      if (fits) fits = writeNumericMiddle(out, nums, h, ids);
+      ends[i] = out.len;
+    },
+    () => {
+      throw new Error('an event batch with text events has no middles');
+    },
+  );
+  return fits ? { encoders, encoderOf, out, ends } : undefined;
+}
+
+const LATENCY = latin1('","latencyUs":');
+const REQUEST_ID = latin1(',"request":{"id":');
+const INPUTS = latin1(',"inputs":[');
+const OUTPUTS = latin1(']},"response":{"outputs":[');
+const END = latin1(']}');
+/** Text that `jsonString` writes as it is, between quotes (event.ts keeps the same set). */
+const PLAIN_TEXT = /^[A-Za-z0-9_.:@/+=-]*$/;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+
+/** {@link numericMiddle} written into `out`, with the batch's text as bytes when its request ids are plain; false (and `out` holds part of it) when the request id does not fit one-byte characters. */
+function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHead, ids: Uint8Array | undefined): boolean {
+  let q = h.at;
+  out.when(h.ms);
+  out.bytes(LATENCY);
+  out.number(h.latencyUs);
+  out.bytes(REQUEST_ID);
+  if (ids) {
+    out.byte(QUOTE);
+    out.copy(ids, h.idAt, h.idAt + h.requestId.length);
+    out.byte(QUOTE);
+  } else if (!out.string(h.requestId)) {
+    return false;
+  }
+  out.bytes(INPUTS);
+  for (let r = 0; r < h.rows; r++) {
+    if (r > 0) out.byte(COMMA);
+    out.byte(OPEN);
+    for (let j = 0; j < h.cols; j++) {
+      if (j > 0) out.byte(COMMA);
+      out.number(nums[q++]!);
+    }
+    out.byte(CLOSE);
+  }
+  out.bytes(OUTPUTS);
+  for (let r = 0; r < h.outRows; r++) {
+    if (r > 0) out.byte(COMMA);
+    if (h.outKind === OUT_FLAT) {
+      out.number(nums[q++]!);
+    } else {
+      out.byte(OPEN);
+      for (let j = 0; j < h.outCols; j++) {
+        if (j > 0) out.byte(COMMA);
+        out.number(nums[q++]!);
+      }
+      out.byte(CLOSE);
+    }
+  }
+  out.bytes(END);
+  return true;
+}
+
 /** A numeric event's head as {@link readEventBatch} reads it; `at` is where its inputs begin. */
 interface NumericHead {
   at: number;
   ms: number;
   latencyUs: number;
   requestId: string;
+  /** Where the request id lies in the batch's text. */
+  idAt: number;
   rows: number;
   cols: number;
   outKind: number;
@@ -460,7 +560,7 @@ function readEventBatch(
 ): EventEncoder[] {
   const { nums, text, count } = batch;
   const encoders = batch.endpoints.map(encoderFor);
-  const head: NumericHead = { at: 0, ms: 0, latencyUs: 0, requestId: '', rows: 0, cols: 0, outKind: 0, outRows: 0, outCols: 0 };
+  const head: NumericHead = { at: 0, ms: 0, latencyUs: 0, requestId: '', idAt: 0, rows: 0, cols: 0, outKind: 0, outRows: 0, outCols: 0 };
   let p = 0;
   let t = 0;
   const bad = (why: string) => new Error(`an event batch of ${count} events cannot be read: ${why}`);
@@ -495,6 +595,7 @@ function readEventBatch(
     head.ms = nums[p + 2]!;
     head.latencyUs = nums[p + 3]!;
     head.requestId = text.slice(t, t + idLen);
+    head.idAt = t;
     head.rows = rows;
     head.cols = cols;
     head.outKind = outKind;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildInferenceEvent, EventEncoder, jsonNumber, type EndpointInfo, type EventArgs } from './event.ts';
+import { jsonNumberCases } from './number-cases.fixture.ts';
 import { seededRandom } from './seeded-random.ts';
 
 const base: EndpointInfo = { endpointId: 'e1', project: 'p', function: 'f', model: 'm' };
@@ -62,19 +63,7 @@ describe('EventEncoder', () => {
 
 describe('jsonNumber', () => {
   it('writes every number as JSON.stringify does: short decimals, full doubles, near misses, extremes', () => {
-    const u = seededRandom(11);
-    const xs: number[] = [0, -0, 0.1, 0.2, 0.1 + 0.2, 1.005, 2.675, 4.35, 1e-6, 1.5e-6, 1e-7, 5e-7, 123456789.123456, 999999999.999999, 1e15 / 7, 1e21, 1e21 + 1, 5e-324];
-    xs.push(Number.MAX_VALUE, -Number.MAX_VALUE, Number.MAX_SAFE_INTEGER, 2 ** 31, -(2 ** 31) - 0.5, 0.30000001192092896);
-    for (let i = 0; i < 200_000; i++) {
-      const places = i % 8;
-      let x = places === 7 ? u() : Math.round((u() - 0.5) * 10 ** (i % 13)) / 10 ** places;
-      if (i % 5 === 0) x = x * 1e-3; // lands next to, not on, a short decimal
-      if (i % 11 === 0) x = Math.fround(x); // a float32 widened, as tensors give
-      xs.push(x);
-    }
-    // Neighbours of short decimals: their products round to a whole number, yet they are not the decimal.
-    for (const d of [0.001, 3.217, 12.5, 0.125, 7.000001]) xs.push(d + Number.EPSILON * d, d - Number.EPSILON * d);
-    for (const x of xs) assert.equal(jsonNumber(x), JSON.stringify(x), `for ${x}`);
+    for (const x of jsonNumberCases()) assert.equal(jsonNumber(x), JSON.stringify(x), `for ${x}`);
   });
 
   it('writes NaN and the infinities as null', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeEventBatch, EventBatchBuilder, NumericEventStore, type EventBatch } from '../../tracking/event-batch.ts';
+import { decodeEventBatch, EventBatchBuilder, eventBatchMiddleBytes, NumericEventStore, type EventBatch } from '../../tracking/event-batch.ts';
 import { EventEncoder, type EventArgs } from '../../tracking/event.ts';
 import { decodePackIndex, MAX_PACK_CHARS, MAX_PACK_EVENTS, unpack } from '../pack.ts';
 import { partitionFor } from '../partition.ts';
@@ -35,11 +35,12 @@ describe('log rows of tracked events handed over as numbers', () => {
   const encoders = ['ep-a', 'ep-b', 'ép-c'].map(
     (id, k) => new EventEncoder({ endpointId: id, project: 'p', function: 'serving', model: `m${k}`, tag: 'latest', featureNames: ['x0', 'x1'], labels: { team: 'risk' } }),
   );
-  const args = (i: number): EventArgs => ({
+  /** A request; every 50th has an id JSON escapes, with a character past U+00FF when `wide`. */
+  const args = (i: number, wide = false): EventArgs => ({
     start: { ns: 0n, ms: 1_764_000_000_123.456 + i * 17 },
     latencyUs: 250 + i,
-    requestId: i % 50 === 0 ? `id "${i}" é 😀 \ud800` : `req-${i}`,
-    inputs: [[i, i / 3]],
+    requestId: i % 50 === 0 ? `id "${i}" é${wide ? ' 😀' : ''} \ud800` : `req-${i}`,
+    inputs: [[i, i / 3, -i * 1.25, i * 1e-7, 2 ** 31 + i]],
     outputs: [i % 7 === 0 ? Number.NaN : i * 0.5],
   });
   /** The batch of `requests` (as numbers where the store takes them, else as text). */
@@ -61,7 +62,15 @@ describe('log rows of tracked events handed over as numbers', () => {
     });
 
   it('stores what packRows stores of the decoded events, in the same partitions and order', () => {
-    const requests = Array.from({ length: 3000 }, (_, i): [EventEncoder, EventArgs] => [encoders[(i * 7) % 3]!, args(i)]);
+    for (const wide of [false, true]) {
+      const requests = Array.from({ length: 3000 }, (_, i): [EventEncoder, EventArgs] => [encoders[(i * 7) % 3]!, args(i, wide)]);
+      // Written as one-byte characters, unless a request id has a character past U+00FF.
+      assert.equal(eventBatchMiddleBytes(batchOf(requests)) === undefined, wide);
+      storesWhatPackRowsStores(requests);
+    }
+  });
+
+  const storesWhatPackRowsStores = (requests: [EventEncoder, EventArgs][]) => {
     for (const partitions of [1, 4]) {
       for (const asText of [() => false, (i: number) => i % 101 === 0]) {
         const batch = batchOf(requests, asText);
@@ -75,7 +84,7 @@ describe('log rows of tracked events handed over as numbers', () => {
         }
       }
     }
-  });
+  };
 
   it("stores each endpoint's head and tail once per pack, and a pack of one event whole", () => {
     const requests = Array.from({ length: 1200 }, (_, i): [EventEncoder, EventArgs] => [encoders[i % 2]!, args(i)]);

@@ -1,8 +1,9 @@
 import { byPartition } from '../batching.ts';
-import { encodeKnownPack, encodePacks, MAX_PACK_CHARS, MAX_PACK_EVENTS } from '../pack.ts';
+import { encodePacks, knownPackRow, MAX_PACK_CHARS, MAX_PACK_EVENTS } from '../pack.ts';
 import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage } from '../port.ts';
-import { decodeEventBatch, eventBatchMiddles, type EventBatch } from '../../tracking/event-batch.ts';
+import { decodeEventBatch, eventBatchMiddleBytes, eventBatchMiddles, type EventBatch, type EventBatchMiddleBytes, type EventBatchMiddles } from '../../tracking/event-batch.ts';
+import { Latin1Writer } from '../../tracking/latin1-writer.ts';
 import type { AppendRow } from './log-db.ts';
 
 /** The rows a publish of `messages` appends to a log of `partitions`: its packs, per partition in order. */
@@ -18,21 +19,27 @@ export function packRows(messages: readonly OutgoingMessage[], partitions: numbe
  * the same events, in the same order and partitions, as `packRows(decodeEventBatch(batch))`. A batch
  * of numeric events only (the usual one) is packed from the events' middles with each endpoint's
  * head and tail as the shared beginning and end, so that the text of each event is neither put
- * together whole nor compared with the others to find what they share. Packs are cut at
+ * together whole nor compared with the others to find what they share. The middles are written
+ * into one buffer of one-byte characters (`eventBatchMiddleBytes`), and a pack's value is read off
+ * it as one string; a request id past U+00FF has them written as strings. Packs are cut at
  * {@link MAX_PACK_EVENTS} events and {@link MAX_PACK_CHARS} stored characters.
  * @throws Error when the batch cannot be read (see `decodeEventBatch`)
  */
 export function packEventBatch(batch: EventBatch, partitions: number): AppendRow[] {
-  const read = eventBatchMiddles(batch);
+  const bytes = eventBatchMiddleBytes(batch);
+  const read = bytes ?? eventBatchMiddles(batch);
   if (!read) return packRows(decodeEventBatch(batch), partitions);
-  const { encoders, encoderOf, middles } = read;
+  const { encoders, encoderOf } = read;
+  const middles = bytes ? undefined : (read as EventBatchMiddles).middles;
+  const startOf = (i: number): number => (i === 0 ? 0 : bytes!.ends[i - 1]!);
+  const lengthOf = bytes ? (i: number) => bytes.ends[i]! - startOf(i) : (i: number) => middles![i]!.length;
   const keys = encoders.map((e) => e.endpoint.endpointId);
   const heads = encoders.map((e) => e.head);
   const tails = encoders.map((e) => e.plainTail);
   // Event indexes by partition, partitions in the order of their first event.
   const parts = new Map<number, number[]>();
   const partitionOf = keys.map((key) => (partitions === 1 ? 0 : partitionFor(key, partitions)));
-  for (let i = 0; i < middles.length; i++) {
+  for (let i = 0; i < batch.count; i++) {
     const partition = partitionOf[encoderOf[i]!]!;
     const list = parts.get(partition);
     if (list) list.push(i);
@@ -46,13 +53,14 @@ export function packEventBatch(batch: EventBatch, partitions: number): AppendRow
       const pre: string[] = [];
       const suf: string[] = [];
       const ki: number[] = [];
-      const mids: string[] = [];
+      const lens: number[] = [];
       const local = new Map<number, number>();
+      const from = at;
       let chars = 0;
-      for (; at < list.length && mids.length < MAX_PACK_EVENTS; at++) {
+      for (; at < list.length && lens.length < MAX_PACK_EVENTS; at++) {
         const i = list[at]!;
-        const mid = middles[i]!;
-        if (mids.length > 0 && chars + mid.length > MAX_PACK_CHARS) break;
+        const len = lengthOf(i);
+        if (lens.length > 0 && chars + len > MAX_PACK_CHARS) break;
         const e = encoderOf[i]!;
         let k = local.get(e);
         if (k === undefined) {
@@ -63,11 +71,30 @@ export function packEventBatch(batch: EventBatch, partitions: number): AppendRow
           suf.push(tails[e]!);
         }
         ki.push(k);
-        mids.push(mid);
-        chars += mid.length;
+        lens.push(len);
+        chars += len;
       }
-      rows.push({ ...encodeKnownPack(runKeys, pre, suf, ki, mids), partition });
+      const events = list.slice(from, at);
+      const value = bytes ? joinMiddles(bytes, events) : events.map((i) => middles![i]!).join('');
+      rows.push({ ...knownPackRow(runKeys, pre, suf, ki, lens, value), partition });
     }
   }
   return rows;
+}
+
+/** The middles of `events` (indexes in increasing order) put together: a slice of the buffer where they lie one after the other. */
+function joinMiddles(bytes: EventBatchMiddleBytes, events: readonly number[]): string {
+  const { out, ends } = bytes;
+  const first = events[0]!;
+  const last = events[events.length - 1]!;
+  const start = first === 0 ? 0 : ends[first - 1]!;
+  if (last - first === events.length - 1) return out.text(start, ends[last]);
+  const joined = new Latin1Writer(ends[last]! - start);
+  for (const i of events) {
+    const from = i === 0 ? 0 : ends[i - 1]!;
+    joined.reserve(ends[i]! - from);
+    out.buf.copy(joined.buf, joined.len, from, ends[i]);
+    joined.len += ends[i]! - from;
+  }
+  return joined.text();
 }
