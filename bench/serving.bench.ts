@@ -4,22 +4,28 @@
  * servers over the same model object, one tracking every request to a real stream (the embedded
  * SQLite log, or NATS with `--backend postgres`) and one without a tracker; the load comes from
  * autocannon in another process (`bench/lib/http-load.ts`), a fixed number of connections for a
- * fixed time per run. Each round runs each side once for `--duration` seconds; runs alternate
- * between the sides (off/on, on/off, ...) from one load process kept for the whole benchmark, so
- * drift in the machine does not favour one side. The tracker is flushed after each run (its CPU
- * time counts for the 'on' side), outside the timed part.
+ * fixed time per run, from one load process kept for the whole benchmark. Each round gives each side
+ * `--duration` seconds as `--runs` runs (4 of 2 s by default), in pairs ordered ABBA: off, on, on,
+ * off, off, on, on, off (the next round starts with on), so that a drift of the machine weighs the
+ * same on both sides, and each side follows the other as often as it follows itself (work one run
+ * leaves behind, such as the log's checkpoints or an old-generation GC, lands on both sides alike).
+ * A side's figure for a round is its requests over its seconds in all its runs. The tracker is flushed after
+ * each run (its CPU time counts for the 'on' side), outside the timed part.
  *
  * Headline: the median over rounds of (on req/s) / (off req/s) within each round, target ≥ 0.95.
- * The two sides of a round run back to back, so each ratio compares them under close machine
+ * The two sides of a round run interleaved, so each ratio compares them under close machine
  * conditions: on this 2-core virtual machine throughput drifts by 10–20% from one 8-second run to
- * the next, even with tracking off on both servers. The ratio of the medians is printed too, as is
- * the p99 added by tracking (target ≤ 1 ms). Runs of a second or two, interleaved, look steadier
- * but are biased towards tracking: work it starts in the background (the log's checkpoint thread,
- * old-generation GC, the kernel writing the log back) lands in the next run, the other side's.
+ * the next, even with tracking off on both servers, and on a busy day the CPU time a request takes
+ * moves by as much (55–73 µs measured within one benchmark). With one run per side per round,
+ * off/on then on/off, a round's ratio moved by ±10% in A/A checks; the ABBA order takes a steady
+ * drift out of each round and the short runs average the fast swings. The ratio of the medians is
+ * printed too, as is the p99 added by tracking (target ≤ 1 ms; a round's p50 and p99 are the means of
+ * its runs').
  * Nothing is pinned to a core: on a 2-core machine the server and the load generator each take
  * about one core, so both sides see the same contention.
  *
- * Arguments: `--duration S` (per run, default 8), `--rounds N` (3), `--connections N` (32),
+ * Arguments: `--duration S` (per side per round, default 8), `--runs N` (runs per side per round, 4),
+ * `--rounds N` (3), `--connections N` (32),
  * `--warmup S` (3), `--rows N` (rows per request, 1), `--features N` (4),
  * `--backend embedded|postgres` (stream: embedded SQLite log, or NATS JetStream), `--profile [DIR]`
  * (run the serving process under `node --cpu-prof`, profile written to DIR at the end), `--aa` (an
@@ -127,9 +133,8 @@ interface Run extends LoadSummary {
 /**
  * The on/off throughput ratio with a steady drift of the machine taken out: least squares of
  * ln(req/s) on the run's place in the sequence and whether it tracked (`exp` of that coefficient).
- * Runs alternate off/on, on/off, ..., so with an odd number of rounds the side that runs second more
- * often is the one a machine slowing down through the benchmark holds back; this figure is printed
- * beside the headline (the median of the rounds' own ratios) to show how much that weighs.
+ * Taken over every run; printed beside the headline (the median of the rounds' own ratios) to show
+ * how much a drift through the whole benchmark weighs.
  */
 function trendAdjustedRatio(runs: readonly { on: boolean; requestsPerS: number }[]): number {
   // Normal equations of y = b0 + b1·t + b2·x, solved by Cramer's rule (3×3).
@@ -144,6 +149,47 @@ function trendAdjustedRatio(runs: readonly { on: boolean; requestsPerS: number }
   return Math.exp(det(withTracking) / d);
 }
 
+/**
+ * The runs of one side in a round as one: requests and seconds summed (so req/s over the whole
+ * time), CPU per request over all their requests, latency percentiles the mean of the runs' own,
+ * loop delay and GC as the runs' worst and sum, the tracker's counters of the last run.
+ */
+function combineRuns(runs: readonly Run[]): Run {
+  const sum = (f: (r: Run) => number): number => runs.reduce((a, r) => a + f(r), 0);
+  const mean = (f: (r: Run) => number): number => sum(f) / runs.length;
+  const ok = sum((r) => r.ok);
+  const seconds = sum((r) => r.seconds);
+  const cpuMs = sum((r) => r.server.cpuUserMs + r.server.cpuSystemMs);
+  const mainMs = runs.every((r) => r.server.mainThreadCpuMs !== undefined) ? sum((r) => r.server.mainThreadCpuMs!) : undefined;
+  const server: TargetSample = {
+    cpuUserMs: sum((r) => r.server.cpuUserMs),
+    cpuSystemMs: sum((r) => r.server.cpuSystemMs),
+    ...(mainMs !== undefined ? { mainThreadCpuMs: mainMs } : {}),
+    loopDelayP99Ms: Math.max(...runs.map((r) => r.server.loopDelayP99Ms)),
+    loopDelayMaxMs: Math.max(...runs.map((r) => r.server.loopDelayMaxMs)),
+    gcMs: sum((r) => r.server.gcMs),
+    gcMinor: sum((r) => r.server.gcMinor),
+    gcMajor: sum((r) => r.server.gcMajor),
+  };
+  return {
+    requests: sum((r) => r.requests),
+    ok,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    seconds,
+    requestsPerS: ok / seconds,
+    p50Ms: mean((r) => r.p50Ms),
+    p90Ms: mean((r) => r.p90Ms),
+    p99Ms: mean((r) => r.p99Ms),
+    meanMs: sum((r) => r.meanMs * r.ok) / ok,
+    cpuUsPerRequest: (cpuMs * 1000) / ok,
+    mainUsPerRequest: mainMs === undefined ? undefined : (mainMs * 1000) / ok,
+    server,
+    stats: runs[runs.length - 1]!.stats,
+  };
+}
+
 function requestBody(rows: number, features: number): string {
   const data = Array.from({ length: rows * features }, (_, i) => Math.round(((i * 7919) % 1000) / 10) / 10);
   return JSON.stringify({ inputs: [{ name: 'x', shape: [rows, features], datatype: 'FP64', data }] });
@@ -152,12 +198,13 @@ function requestBody(rows: number, features: number): string {
 async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
   const duration = whole(args, 'duration', 8);
   const rounds = whole(args, 'rounds', 3);
+  const runsPerSide = whole(args, 'runs', 4);
   const connections = whole(args, 'connections', 32);
   const warmup = whole(args, 'warmup', 3, 0);
   const rows = whole(args, 'rows', 1);
   const features = whole(args, 'features', 4);
   const backend = await openBenchBackend(backendName(args.backend), 'mw-bench-serving-');
-  const figures: Record<string, Figure> = { backend: backend.describe, connections, duration_s: duration, rows_per_request: rows, features };
+  const figures: Record<string, Figure> = { backend: backend.describe, connections, duration_s: duration, runs_per_side_per_round: runsPerSide, rows_per_request: rows, features };
   const baseline: Record<string, Figure> = {};
   let target: Target | undefined;
   const loader = LoadProcess.start();
@@ -202,11 +249,21 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const off: Run[] = [];
     const runs: { on: boolean; requestsPerS: number }[] = [];
     for (let r = 1; r <= rounds; r++) {
-      const order: ('on' | 'off')[] = r % 2 === 1 ? ['off', 'on'] : ['on', 'off'];
+      // Each side runs `runsPerSide` times per round, in pairs ordered ABBA (off, on, on, off, ...;
+      // the next round on, off, off, on, ...): a drift of the machine weighs the same on both sides,
+      // and each side follows the other as often as itself.
+      const first: 'on' | 'off' = r % 2 === 1 ? 'off' : 'on';
+      const second: 'on' | 'off' = first === 'on' ? 'off' : 'on';
+      const order = Array.from({ length: runsPerSide }, (_, i) => (i % 2 === 0 ? [first, second] : [second, first])).flat();
+      const runsOf: Record<'on' | 'off', Run[]> = { on: [], off: [] };
       for (const side of order) {
-        const s = await run(side, duration);
+        const x = await run(side, duration / runsPerSide);
+        runsOf[side].push(x);
+        runs.push({ on: side === 'on', requestsPerS: x.requestsPerS });
+      }
+      for (const side of ['on', 'off'] as const) {
+        const s = combineRuns(runsOf[side]);
         (side === 'on' ? on : off).push(s);
-        runs.push({ on: side === 'on', requestsPerS: s.requestsPerS });
         figures[`round${r}_${side}_req_per_s`] = r1(s.requestsPerS);
         figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
         figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
@@ -214,7 +271,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
         if (s.mainUsPerRequest !== undefined) figures[`round${r}_${side}_main_thread_cpu_us_per_req`] = r1(s.mainUsPerRequest);
         figures[`round${r}_${side}_gc_us_per_req`] = r3((s.server.gcMs * 1000) / s.ok);
         log(
-          `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s, p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
+          `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s (runs ${runsOf[side].map((h) => r1(h.requestsPerS)).join(', ')}), p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
             `server ${r1(s.cpuUsPerRequest)} µs CPU/req${s.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(s.mainUsPerRequest)})`} (GC ${r3((s.server.gcMs * 1000) / s.ok)} µs/req: ${s.server.gcMinor} minor, ${s.server.gcMajor} major), loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
             `(tracker sent ${s.stats.sent}, dropped ${s.stats.dropped})`,
         );
