@@ -457,29 +457,27 @@ function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHea
   out.bytes(INPUTS);
   for (let r = 0; r < h.rows; r++) {
     if (r > 0) out.byte(COMMA);
-    out.byte(OPEN);
-    for (let j = 0; j < h.cols; j++) {
-      if (j > 0) out.byte(COMMA);
-      out.number(nums[q++]!);
-    }
-    out.byte(CLOSE);
+    q = writeNumberRow(out, nums, q, h.cols);
   }
   out.bytes(OUTPUTS);
   for (let r = 0; r < h.outRows; r++) {
     if (r > 0) out.byte(COMMA);
-    if (h.outKind === OUT_FLAT) {
-      out.number(nums[q++]!);
-    } else {
-      out.byte(OPEN);
-      for (let j = 0; j < h.outCols; j++) {
-        if (j > 0) out.byte(COMMA);
-        out.number(nums[q++]!);
-      }
-      out.byte(CLOSE);
-    }
+    if (h.outKind === OUT_FLAT) out.number(nums[q++]!);
+    else q = writeNumberRow(out, nums, q, h.outCols);
   }
   out.bytes(END);
   return true;
+}
+
+/** Writes `[n, ...]` of the `count` numbers from `nums[q]`; returns where the next number is. */
+function writeNumberRow(out: Latin1Writer, nums: Float64Array, q: number, count: number): number {
+  out.byte(OPEN);
+  for (let j = 0; j < count; j++) {
+    if (j > 0) out.byte(COMMA);
+    out.number(nums[q++]!);
+  }
+  out.byte(CLOSE);
+  return q;
 }
 
 /** A numeric event's head as {@link readEventBatch} reads it; `at` is where its inputs begin. */

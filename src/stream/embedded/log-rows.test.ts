@@ -41,7 +41,7 @@ describe('log rows of tracked events handed over as numbers', () => {
     latencyUs: 250 + i,
     requestId: i % 50 === 0 ? `id "${i}" é${wide ? ' 😀' : ''} \ud800` : `req-${i}`,
     inputs: [[i, i / 3, -i * 1.25, i * 1e-7, 2 ** 31 + i]],
-    outputs: [i % 7 === 0 ? Number.NaN : i * 0.5],
+    outputs: i % 3 === 1 ? [[i * 0.5, -i / 8]] : [i % 7 === 0 ? Number.NaN : i * 0.5],
   });
   /** The batch of `requests` (as numbers where the store takes them, else as text). */
   const batchOf = (requests: [EventEncoder, EventArgs][], asText: (i: number) => boolean = () => false): EventBatch => {
