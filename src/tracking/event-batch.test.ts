@@ -185,6 +185,27 @@ describe('event batches', () => {
     assert.equal(decodeEventBatch(builder.build())[0]!.value, a.encode(wide(5000)));
   });
 
+  it('writes new events over the numbers of chunks let go, and each batch reads what its own events hold', () => {
+    const store = new NumericEventStore();
+    const wide = (i: number) => args(i, { inputs: [Array.from({ length: 50 }, (_, j) => -i - j / 7)], outputs: [i % 3] });
+    // Batches of 700 events (some 2.6 chunks each), each built, read and let go before the next:
+    // from the third batch on, chunks get the numbers of chunks let go before them.
+    for (let b = 0; b < 12; b++) {
+      const ids = Array.from({ length: 700 }, (_, k) => b * 700 + k);
+      const places = ids.map((i) => store.add(a, wide(i))!);
+      const builder = new EventBatchBuilder(store);
+      for (const p of places) builder.addNumeric(p);
+      const batch = builder.build();
+      for (const p of places) store.release(p);
+      assert.deepEqual(
+        decodeEventBatch(batch).map((m) => m.value),
+        ids.map((i) => a.encode(wide(i))),
+        `batch ${b}`,
+      );
+      assert.ok(store.chunkCount <= 1, `chunks held after batch ${b}: ${store.chunkCount}`);
+    }
+  });
+
   it('refuses a batch it cannot read, saying why', () => {
     const store = new NumericEventStore();
     const builder = new EventBatchBuilder(store);

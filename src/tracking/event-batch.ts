@@ -53,6 +53,8 @@ const CHUNK_BITS = 14;
 const CHUNK = 1 << CHUNK_BITS;
 /** Chunk keys wrap at this (so that places stay small integers, which the queue holds without an object each). */
 const KEYS = 1 << 16;
+/** Chunks' numbers kept for reuse once their events are let go. */
+const SPARE_CHUNKS = 2;
 /** An event with more numbers than this is encoded as text at once instead (it would take a quarter of a chunk). */
 const MAX_EVENT_NUMBERS = CHUNK / 4;
 /** Endpoints a store tells apart; the events of any more are encoded as text at once. */
@@ -70,11 +72,14 @@ interface Chunk {
  * The numbers of tracked requests, written at `track` time into chunks of 128 KB, with their
  * request ids beside them. An event is known by its place, a small integer (`add` returns it),
  * which the tracker's queue holds without an object per event. A chunk is let go once every event
- * in it has been published or dropped ({@link release}); its memory is never written again, and
- * its key is taken again only 65,536 chunks later, and never while the old chunk is held.
+ * in it has been published or dropped ({@link release}); its numbers are then written again only by
+ * a later chunk (see `drop`), and its key is taken again only 65,536 chunks later, and never while
+ * the old chunk is held.
  */
 export class NumericEventStore {
   private readonly chunks = new Map<number, Chunk>();
+  /** Numbers of chunks let go, for the next chunks (see {@link drop}). */
+  private readonly spare: Float64Array<ArrayBuffer>[] = [];
   private current: Chunk | undefined;
   private currentKey = -1;
   private nextKey = 0;
@@ -165,7 +170,18 @@ export class NumericEventStore {
     const chunk = this.chunks.get(key);
     if (!chunk) return;
     chunk.live -= 1;
-    if (chunk.live <= 0 && chunk !== this.current) this.chunks.delete(key);
+    if (chunk.live <= 0 && chunk !== this.current) this.drop(key, chunk);
+  }
+
+  /**
+   * Lets go of a chunk whose events are all published or dropped. Its numbers are kept for the next
+   * chunk (up to {@link SPARE_CHUNKS}): a batch copies what it reads of a chunk when it is built, so
+   * nothing reads them any more, and 128 KB taken fresh (and zeroed) for every thousand requests or so
+   * counts towards the external memory that makes V8 collect.
+   */
+  private drop(key: number, chunk: Chunk): void {
+    this.chunks.delete(key);
+    if (this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.nums);
   }
 
   /** Events held now (added and not released), for tests. */
@@ -210,7 +226,7 @@ export class NumericEventStore {
 
   private newChunk(): Chunk | undefined {
     const old = this.current;
-    if (old && old.live <= 0) this.chunks.delete(this.currentKey);
+    if (old && old.live <= 0) this.drop(this.currentKey, old);
     // A key still in use (a queue holding events of 65,536 chunks ago) is not taken twice.
     const key = this.nextKey;
     if (this.chunks.has(key)) {
@@ -218,7 +234,7 @@ export class NumericEventStore {
       return undefined;
     }
     this.nextKey = (key + 1) % KEYS;
-    const chunk: Chunk = { nums: new Float64Array(CHUNK), ids: [], usedNums: 0, live: 0 };
+    const chunk: Chunk = { nums: this.spare.pop() ?? new Float64Array(CHUNK), ids: [], usedNums: 0, live: 0 };
     this.chunks.set(key, chunk);
     this.current = chunk;
     this.currentKey = key;
@@ -234,6 +250,8 @@ export class EventBatchBuilder {
   private readonly keyIndex = new Map<string, number>();
   private readonly parts: (number | OutgoingMessage)[] = [];
   private size = 0;
+  private lastStoreIndex = -1;
+  private lastBatchIndex = 0;
 
   constructor(private readonly store: NumericEventStore) {}
 
@@ -273,9 +291,16 @@ export class EventBatchBuilder {
       run = undefined;
     };
     const heads: number[] = [];
+    let lastKey = -1;
+    let lastChunk: Chunk | undefined;
     for (const part of this.parts) {
       if (typeof part === 'number') {
-        const chunk = this.store.chunkOf(part)!;
+        // A batch's events mostly share a chunk: the last one looked up is kept.
+        if (part >>> CHUNK_BITS !== lastKey) {
+          lastKey = part >>> CHUNK_BITS;
+          lastChunk = this.store.chunkOf(part)!;
+        }
+        const chunk = lastChunk!;
         const at = part & (CHUNK - 1);
         const size = numericSize(chunk.nums, at);
         if (chunk !== run || at !== runEnd) {
@@ -311,12 +336,15 @@ export class EventBatchBuilder {
   }
 
   private batchEndpoint(storeIndex: number): number {
+    if (storeIndex === this.lastStoreIndex) return this.lastBatchIndex;
     let i = this.endpointIndex.get(storeIndex);
     if (i === undefined) {
       i = this.endpoints.length;
       this.endpoints.push(this.store.encoderAt(storeIndex).endpointJson);
       this.endpointIndex.set(storeIndex, i);
     }
+    this.lastStoreIndex = storeIndex;
+    this.lastBatchIndex = i;
     return i;
   }
 }

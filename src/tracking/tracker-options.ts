@@ -12,9 +12,14 @@ export interface TrackerOptions {
   samplingPercentage?: number;
   /** Most events held (queued plus being published). @default 10_000 */
   maxQueue?: number;
-  /** Most events per publish call. @default 500 */
+  /**
+   * Most events per publish call. Each publish to the embedded log is one transaction on its writer
+   * thread, with pages it rewrites every time (the table's last leaf, `sqlite_sequence`): in
+   * publishes of 2,000 events, appending cost 0.33–0.35 µs of CPU per event, in publishes of 500,
+   * 0.48–0.62 (200k serving events, in-process). @default 2000
+   */
   batchSize?: number;
-  /** How long an event may wait for a batch to fill. @default 50 */
+  /** How long an event may wait for a batch to fill: at 16k requests/s, batches of 1,600. @default 100 */
   flushIntervalMs?: number;
   /** A publish that has not settled by then counts as failed and is retried. @default 10_000 */
   publishTimeoutMs?: number;
@@ -65,8 +70,8 @@ export function compileTrackerOptions(opts: TrackerOptions): CompiledTrackerOpti
     topic: opts.topic,
     samplingPercentage: sampling,
     maxQueue: whole('maxQueue', opts.maxQueue ?? 10_000, 1),
-    batchSize: whole('batchSize', opts.batchSize ?? 500, 1),
-    flushIntervalMs: whole('flushIntervalMs', opts.flushIntervalMs ?? 50, 0),
+    batchSize: whole('batchSize', opts.batchSize ?? 2000, 1),
+    flushIntervalMs: whole('flushIntervalMs', opts.flushIntervalMs ?? 100, 0),
     publishTimeoutMs: whole('publishTimeoutMs', opts.publishTimeoutMs ?? 10_000, 1),
     retryInitialMs: whole('retryInitialMs', opts.retryInitialMs ?? 100, 0),
     retryMaxMs: whole('retryMaxMs', opts.retryMaxMs ?? 1000, 0),
