@@ -33,8 +33,9 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
     if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
   }
   const p = batch.predictions;
-  // PostgreSQL copies columns as they are (see `copyPieces`); the others insert rows.
-  const predictions = p instanceof PredictionColumns ? (traits.flavor === 'postgres' ? p : p.toInsertRows()) : p.map(rows.predictionToRow);
+  // PostgreSQL copies columns as they are (see `copyPieces`) and MySQL writes its statements from
+  // them (see `valuesStatements`); SQLite inserts rows.
+  const predictions = p instanceof PredictionColumns ? (traits.flavor === 'sqlite' ? p.toInsertRows() : p) : p.map(rows.predictionToRow);
   const inserted = await insertPredictions(tx, traits, predictions);
   // The live-metrics rollups count stored rows: when some were stored before, their buckets are recounted.
   const rollups = predictions instanceof PredictionColumns ? rollupsOfColumns(predictions) : rollupsOf(predictions);
@@ -50,7 +51,7 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
 /**
  * Inserts predictions, skipping (request id, row) pairs already stored. PostgreSQL uses COPY (with
  * a fallback for rows already stored, see `insertPredictionsPostgres`), MySQL one multi-row INSERT
- * per statement-size chunk with the rows as one parameter; SQLite multi-row INSERTs chunked under
+ * per statement-size chunk (see `insertPredictionsMysql`); SQLite multi-row INSERTs chunked under
  * its parameter limit.
  */
 export async function insertPredictions(
@@ -63,11 +64,11 @@ export async function insertPredictions(
     const { insertPredictionsPostgres } = await import('./postgres/insert-predictions.ts');
     return insertPredictionsPostgres(tx, predictions);
   }
-  if (predictions instanceof PredictionColumns) predictions = predictions.toInsertRows();
   if (traits.flavor === 'mysql') {
     const { insertPredictionsMysql } = await import('./mysql/insert-predictions.ts');
     return insertPredictionsMysql(tx, predictions);
   }
+  if (predictions instanceof PredictionColumns) predictions = predictions.toInsertRows();
   return insertIgnore(tx, traits, 'predictions', predictions);
 }
 
