@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeEventBatch, EventBatchBuilder, eventBatchMiddles, NumericEventStore, type EventBatch } from './event-batch.ts';
+import { decodeEventBatch, EventBatchBuilder, eventBatchMiddleBytes, NumericEventStore, type EventBatch, type EventBatchMiddleBytes } from './event-batch.ts';
 import { seededRandom } from './seeded-random.ts';
 import { EventEncoder, type EndpointInfo, type EventArgs } from './event.ts';
 
@@ -25,6 +25,11 @@ const args = (i: number, extra: Partial<EventArgs> = {}): EventArgs => ({
   outputs: [i * 0.5],
   ...extra,
 });
+
+/** Each event's middle, as `eventBatchMiddleBytes` wrote it. */
+function middlesOf(read: EventBatchMiddleBytes): string[] {
+  return Array.from(read.ends, (end, i) => read.wide.get(i) ?? read.out.text(i === 0 ? 0 : read.ends[i - 1], end));
+}
 
 /** Adds every request to one batch (as numbers when the store takes it, else as text) and decodes it. */
 function roundTrip(requests: [EventEncoder, EventArgs][], store = new NumericEventStore()): { values: string[]; numeric: number } {
@@ -97,15 +102,17 @@ describe('event batches', () => {
     const store = new NumericEventStore();
     const builder = new EventBatchBuilder(store);
     for (const [enc, x] of requests) builder.addNumeric(store.add(enc, x)!);
-    const read = eventBatchMiddles(builder.build())!;
+    const read = eventBatchMiddleBytes(builder.build())!;
     assert.deepEqual(
-      read.middles.map((m, i) => read.encoders[read.encoderOf[i]!]!.head + m + read.encoders[read.encoderOf[i]!]!.plainTail),
+      middlesOf(read).map((m, i) => read.encoders[read.encoderOf[i]!]!.head + m + read.encoders[read.encoderOf[i]!]!.plainTail),
       requests.map(([enc, x]) => enc.encode(x)),
     );
+    // The one request id past U+00FF (request 5) is written as a string; the others in the buffer.
+    assert.deepEqual([...read.wide.keys()], [4]);
     // A batch with a text event has no middles.
     const mixed = new EventBatchBuilder(store);
     mixed.addText({ key: 'ep-a', value: '{}' });
-    assert.equal(eventBatchMiddles(mixed.build()), undefined);
+    assert.equal(eventBatchMiddleBytes(mixed.build()), undefined);
   });
 
   it('keeps as text, in order, the requests that are not plain numbers', () => {

@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../stream/port.ts';
-import { EventEncoder, flat, hasKeys, jsonNumber, jsonString, whenIso, type EndpointInfo, type EventArgs } from './event.ts';
+import { EventEncoder, flat, hasKeys, type EndpointInfo, type EventArgs } from './event.ts';
 import { latin1, Latin1Writer } from './latin1-writer.ts';
 
 /*
@@ -8,7 +8,7 @@ import { latin1, Latin1Writer } from './latin1-writer.ts';
  * by the tracker as those numbers, copied at `track` time into a {@link NumericEventStore}; a
  * publish hands the stream an {@link EventBatch} of them, which the embedded log encodes and packs
  * on its writer thread (`packEventBatch` in stream/embedded/log-rows.ts: each event's middle written
- * from its numbers by {@link eventBatchMiddles}, between its endpoint's head and tail stored once per
+ * from its numbers by {@link eventBatchMiddleBytes}, between its endpoint's head and tail stored once per
  * pack; a thread that is not running does the same on the calling thread). The text is exactly what
  * `EventEncoder.encode` writes for the same request ({@link decodeEventBatch} writes it whole), so
  * nothing downstream can tell the two paths apart.
@@ -377,83 +377,56 @@ export function decodeEventBatch(batch: EventBatch): OutgoingMessage[] {
   return out;
 }
 
-/** A batch of numeric events only, each as its endpoint's encoder and its middle (see {@link eventBatchMiddles}). */
-export interface EventBatchMiddles {
-  /** The batch's endpoints, as encoders. */
-  encoders: EventEncoder[];
-  /** Per event, the index of its encoder. */
-  encoderOf: Uint32Array;
-  /** Per event, `encoder.middle(...)`: its text is `encoder.head + middle + encoder.plainTail`. */
-  middles: string[];
-}
-
-/**
- * The events of a batch that holds numeric events only (no text event: its `keys` is empty), each
- * as the middle of the text `decodeEventBatch` gives it: a numeric event has no metrics, no error
- * and its endpoint's own feature names, so its text is `head + middle + plainTail` of its encoder.
- * The middles are written from the numbers as they lie in the batch ({@link numericMiddle}), with no
- * arrays made for them. Undefined for a batch with text events.
- * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
- */
-export function eventBatchMiddles(batch: EventBatch): EventBatchMiddles | undefined {
-  if (batch.keys.length > 0) return undefined;
-  const encoderOf = new Uint32Array(batch.count);
-  const middles = new Array<string>(batch.count);
-  const { nums } = batch;
-  const encoders = readEventBatch(
-    batch,
-    (i, _, index, h) => {
-      encoderOf[i] = index;
-      middles[i] = numericMiddle(nums, h);
-    },
-    () => {
-      throw new Error('an event batch with text events has no middles');
-    },
-  );
-  return { encoders, encoderOf, middles };
-}
-
 /** A batch of numeric events only, their middles written one after the other into one buffer (see {@link eventBatchMiddleBytes}). */
 export interface EventBatchMiddleBytes {
   /** The batch's endpoints, as encoders. */
   encoders: EventEncoder[];
   /** Per event, the index of its encoder. */
   encoderOf: Uint32Array;
-  /** The middles, event after event: event `i`'s is `out.text(ends[i - 1] ?? 0, ends[i])`. */
+  /** The middles, event after event: event `i`'s is `out.text(ends[i - 1] ?? 0, ends[i])`, unless it is in `wide`. */
   out: Latin1Writer;
-  /** Per event, where its middle ends in `out`. */
+  /** Per event, where its middle ends in `out` (an event in `wide` takes no room there). */
   ends: Uint32Array;
+  /** The middles of events whose request id has a character past U+00FF, by event index (rare: most batches have none). */
+  wide: Map<number, string>;
 }
 
 /**
- * What {@link eventBatchMiddles} gives, written into one buffer of one-byte characters instead of a
- * string per event (see latin1-writer.ts), for a thread that puts the middles together into packs.
- * Undefined where `eventBatchMiddles` is, and for a batch with a request id holding a character past
- * U+00FF (then `eventBatchMiddles` does).
+ * The events of a batch that holds numeric events only (no text event: its `keys` is empty), each
+ * as the middle of the text `decodeEventBatch` gives it: a numeric event has no metrics, no error
+ * and its endpoint's own feature names, so its text is `head + middle + plainTail` of its encoder.
+ * The middles are written from the numbers as they lie in the batch into one buffer of one-byte
+ * characters (see latin1-writer.ts), with no string or array made per event, for a thread that
+ * puts them together into packs. The middle of an event whose request id does not fit one-byte
+ * characters is `EventEncoder.middle`'s, in `wide`. Undefined for a batch with text events.
  * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
  */
 export function eventBatchMiddleBytes(batch: EventBatch): EventBatchMiddleBytes | undefined {
   if (batch.keys.length > 0) return undefined;
   const encoderOf = new Uint32Array(batch.count);
   const ends = new Uint32Array(batch.count);
+  const wide = new Map<number, string>();
   const { nums } = batch;
   const out = new Latin1Writer(batch.text.length + nums.length * 12 + batch.count * 96);
   // Request ids all of characters JSON writes as they are (the usual case, and always for serving's
   // own ids) are copied from the batch's text as bytes, between quotes.
   const ids = PLAIN_TEXT.test(batch.text) ? Buffer.from(batch.text, 'latin1') : undefined;
-  let fits = true;
   const encoders = readEventBatch(
     batch,
-    (i, _, index, h) => {
+    (i, encoder, index, h) => {
       encoderOf[i] = index;
-      if (fits) fits = writeNumericMiddle(out, nums, h, ids);
+      const start = out.len;
+      if (!writeNumericMiddle(out, nums, h, ids)) {
+        out.len = start;
+        wide.set(i, encoder.middle(argsOf(nums, h)));
+      }
       ends[i] = out.len;
     },
     () => {
       throw new Error('an event batch with text events has no middles');
     },
   );
-  return fits ? { encoders, encoderOf, out, ends } : undefined;
+  return { encoders, encoderOf, out, ends, wide };
 }
 
 const LATENCY = latin1('","latencyUs":');
@@ -468,7 +441,7 @@ const COMMA = 0x2c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 
-/** {@link numericMiddle} written into `out`, with the batch's text as bytes when its request ids are plain; false (and `out` holds part of it) when the request id does not fit one-byte characters. */
+/** `EventEncoder.middle` of a numeric event, written into `out` from its numbers, with the batch's text as bytes when its request ids are plain; false (and `out` holds part of it) when the request id does not fit one-byte characters. */
 function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHead, ids: Uint8Array | undefined): boolean {
   let q = h.at;
   out.when(h.ms);
@@ -543,34 +516,6 @@ function argsOf(nums: Float64Array, h: NumericHead): EventArgs {
     }
   }
   return { start: { ns: 0n, ms: h.ms }, latencyUs: h.latencyUs, requestId: h.requestId, inputs, outputs };
-}
-
-/**
- * `EventEncoder.middle(argsOf(nums, h))`, written from the numbers where they lie: a JSON array of
- * numbers is the numbers as `String` writes them (`null` for NaN and the infinities) between commas,
- * so no array is made and `JSON.stringify` (which looks up `toJSON` on every array) is not called.
- * The event-batch tests hold the two to the same text.
- */
-function numericMiddle(nums: Float64Array, h: NumericHead): string {
-  let q = h.at;
-  let s = `${whenIso(h.ms)}","latencyUs":${jsonNumber(h.latencyUs)},"request":{"id":${jsonString(h.requestId)},"inputs":[`;
-  for (let r = 0; r < h.rows; r++) {
-    s += r === 0 ? '[' : ',[';
-    for (let j = 0; j < h.cols; j++) s += j === 0 ? jsonNumber(nums[q++]!) : `,${jsonNumber(nums[q++]!)}`;
-    s += ']';
-  }
-  s += ']},"response":{"outputs":[';
-  for (let r = 0; r < h.outRows; r++) {
-    if (r > 0) s += ',';
-    if (h.outKind === OUT_FLAT) {
-      s += jsonNumber(nums[q++]!);
-    } else {
-      s += '[';
-      for (let j = 0; j < h.outCols; j++) s += j === 0 ? jsonNumber(nums[q++]!) : `,${jsonNumber(nums[q++]!)}`;
-      s += ']';
-    }
-  }
-  return `${s}]}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { byPartition } from '../batching.ts';
 import { encodePacks, knownPackRow, MAX_PACK_CHARS, MAX_PACK_EVENTS } from '../pack.ts';
 import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage } from '../port.ts';
-import { decodeEventBatch, eventBatchMiddleBytes, eventBatchMiddles, type EventBatch, type EventBatchMiddleBytes, type EventBatchMiddles } from '../../tracking/event-batch.ts';
+import { decodeEventBatch, eventBatchMiddleBytes, type EventBatch, type EventBatchMiddleBytes } from '../../tracking/event-batch.ts';
 import { Latin1Writer } from '../../tracking/latin1-writer.ts';
 import type { AppendRow } from './log-db.ts';
 
@@ -21,18 +21,15 @@ export function packRows(messages: readonly OutgoingMessage[], partitions: numbe
  * head and tail as the shared beginning and end, so that the text of each event is neither put
  * together whole nor compared with the others to find what they share. The middles are written
  * into one buffer of one-byte characters (`eventBatchMiddleBytes`), and a pack's value is read off
- * it as one string; a request id past U+00FF has them written as strings. Packs are cut at
+ * it as one string. Packs are cut at
  * {@link MAX_PACK_EVENTS} events and {@link MAX_PACK_CHARS} stored characters.
  * @throws Error when the batch cannot be read (see `decodeEventBatch`)
  */
 export function packEventBatch(batch: EventBatch, partitions: number): AppendRow[] {
   const bytes = eventBatchMiddleBytes(batch);
-  const read = bytes ?? eventBatchMiddles(batch);
-  if (!read) return packRows(decodeEventBatch(batch), partitions);
-  const { encoders, encoderOf } = read;
-  const middles = bytes ? undefined : (read as EventBatchMiddles).middles;
-  const startOf = (i: number): number => (i === 0 ? 0 : bytes!.ends[i - 1]!);
-  const lengthOf = bytes ? (i: number) => bytes.ends[i]! - startOf(i) : (i: number) => middles![i]!.length;
+  if (!bytes) return packRows(decodeEventBatch(batch), partitions);
+  const { encoders, encoderOf, ends, wide } = bytes;
+  const lengthOf = (i: number): number => wide.get(i)?.length ?? ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
   const keys = encoders.map((e) => e.endpoint.endpointId);
   const heads = encoders.map((e) => e.head);
   const tails = encoders.map((e) => e.plainTail);
@@ -75,26 +72,36 @@ export function packEventBatch(batch: EventBatch, partitions: number): AppendRow
         chars += len;
       }
       const events = list.slice(from, at);
-      const value = bytes ? joinMiddles(bytes, events) : events.map((i) => middles![i]!).join('');
+      const value = joinMiddles(bytes, events);
       rows.push({ ...knownPackRow(runKeys, pre, suf, ki, lens, value), partition });
     }
   }
   return rows;
 }
 
-/** The middles of `events` (indexes in increasing order) put together: a slice of the buffer where they lie one after the other. */
+/**
+ * The middles of `events` (indexes in increasing order) put together: a slice of the buffer where
+ * they lie one after the other, else copied together, with the `wide` ones (as strings) between.
+ */
 function joinMiddles(bytes: EventBatchMiddleBytes, events: readonly number[]): string {
-  const { out, ends } = bytes;
+  const { out, ends, wide } = bytes;
+  const startOf = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
   const first = events[0]!;
   const last = events[events.length - 1]!;
-  const start = first === 0 ? 0 : ends[first - 1]!;
-  if (last - first === events.length - 1) return out.text(start, ends[last]);
-  const joined = new Latin1Writer(ends[last]! - start);
+  if (wide.size === 0 && last - first === events.length - 1) return out.text(startOf(first), ends[last]);
+  const pieces: string[] = [];
+  const joined = new Latin1Writer(ends[last]! - startOf(first));
   for (const i of events) {
-    const from = i === 0 ? 0 : ends[i - 1]!;
-    joined.reserve(ends[i]! - from);
-    out.buf.copy(joined.buf, joined.len, from, ends[i]);
-    joined.len += ends[i]! - from;
+    const w = wide.get(i);
+    if (w !== undefined) {
+      pieces.push(joined.text(), w);
+      joined.len = 0;
+      continue;
+    }
+    joined.reserve(ends[i]! - startOf(i));
+    out.buf.copy(joined.buf, joined.len, startOf(i), ends[i]);
+    joined.len += ends[i]! - startOf(i);
   }
-  return joined.text();
+  pieces.push(joined.text());
+  return pieces.join('');
 }
