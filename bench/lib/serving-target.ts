@@ -1,16 +1,21 @@
 /**
  * The serving process of the `serving` benchmark, forked by `bench/serving.bench.ts`: one Node
- * process running two KServe V2 servers over the same model object, built the way the serving
- * worker builds them (`src/project/serving-worker.ts`) — one with a tracker publishing to a real
- * stream (the embedded SQLite log by default), one without a tracker. The load comes from another
- * process; tracking on and off are measured in this same process.
+ * process running one KServe V2 server, built the way the serving worker builds it
+ * (`src/project/serving-worker.ts`), with a tracker publishing to a real stream (the embedded SQLite
+ * log by default) that the parent turns on and off between load runs. Tracking off, the server's
+ * tracker hands nothing over (a call and a test per request, nanoseconds); on, every request is
+ * tracked. The load comes from another process; tracking on and off are measured on this same
+ * server. (With two servers in one process, one tracking and one not, the untracked servers of an
+ * A/A check differed by up to 10% for a whole benchmark: something of each server's own, not of
+ * tracking, that its ratio could not tell from tracking's cost.)
  *
  * Arguments: `--home DIR` (folder of the embedded stream), `--stream URL` (default the embedded
  * log `<home>/stream.db`), `--features N` (model width, default 4).
  * Messages from the parent: `{ cmd: 'flush' }` publishes what the tracker holds and answers
- * `{ cmd: 'flushed', stats }`; `{ cmd: 'sample' }` answers `{ cmd: 'sampled', sample }` (CPU time and
+ * `{ cmd: 'flushed', stats }`; `{ cmd: 'track', on }` turns tracking on or off (never on with
+ * `--untracked-on`, the A/A check) and answers `{ cmd: 'tracking', on }`; `{ cmd: 'sample' }` answers `{ cmd: 'sampled', sample }` (CPU time and
  * event-loop delay since the previous sample); `{ cmd: 'stop' }` closes everything and exits.
- * First message to the parent: `{ cmd: 'ready', on, off, inferPath }` with the two base URLs.
+ * First message to the parent: `{ cmd: 'ready', url, inferPath }` with the server's base URL.
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -18,12 +23,12 @@ import { createLogger } from '../../src/common/logger.ts';
 import { createServingServer, type ServingServer } from '../../src/serving/server.ts';
 import { openStream } from '../../src/stream/connect.ts';
 import { topics } from '../../src/stream/port.ts';
-import { Tracker, type TrackerStats } from '../../src/tracking/tracker.ts';
+import { Tracker, type TrackerSink, type TrackerStats } from '../../src/tracking/tracker.ts';
 import { LinearModel } from '../../test/fixtures/models/linear-model.ts';
 import { mainThreadCpuMs } from './thread-cpu.ts';
 
 /** What the parent sends. */
-export type TargetCommand = { cmd: 'flush' } | { cmd: 'sample' } | { cmd: 'stop' };
+export type TargetCommand = { cmd: 'flush' } | { cmd: 'track'; on: boolean } | { cmd: 'sample' } | { cmd: 'stop' };
 /** CPU time and event-loop delay of the serving process since the previous sample. */
 export interface TargetSample {
   cpuUserMs: number;
@@ -39,7 +44,8 @@ export interface TargetSample {
 }
 /** What the target sends back. */
 export type TargetReply =
-  | { cmd: 'ready'; on: string; off: string; inferPath: string }
+  | { cmd: 'ready'; url: string; inferPath: string }
+  | { cmd: 'tracking'; on: boolean }
   | { cmd: 'flushed'; stats: TrackerStats }
   | { cmd: 'sampled'; sample: TargetSample }
   | { cmd: 'error'; message: string };
@@ -66,11 +72,19 @@ async function main(): Promise<void> {
   const featureNames = Array.from({ length: features }, (_, i) => `x${i}`);
   const served = [{ name: BENCH_MODEL, model, featureNames }];
 
-  // `--untracked-on` (the benchmark's A/A check): the 'on' server does not track either.
-  const on: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, ...(values['untracked-on'] ? {} : { tracker }), logger });
-  const off: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, logger });
-  await Promise.all([on.modelsLoaded(), off.modelsLoaded()]);
-  const urls = { on: await on.listen(), off: await off.listen() };
+  // Tracking on or off between runs; `--untracked-on` (the benchmark's A/A check): never on.
+  let tracking = false;
+  const sink: TrackerSink = {
+    track: (event) => {
+      if (tracking) tracker.track(event);
+    },
+    trackRequest: (encoder, args) => {
+      if (tracking) tracker.trackRequest(encoder, args);
+    },
+  };
+  const server: ServingServer = createServingServer({ project: BENCH_PROJECT, functionName: BENCH_FUNCTION, models: served, tracker: sink, logger });
+  await server.modelsLoaded();
+  const url = await server.listen();
 
   let gc = { ms: 0, minor: 0, major: 0 };
   new PerformanceObserver((list) => {
@@ -95,6 +109,9 @@ async function main(): Promise<void> {
       send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, mainThreadCpuMs: mainUsed, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, gcMs: gc.ms, gcMinor: gc.minor, gcMajor: gc.major } });
       gc = { ms: 0, minor: 0, major: 0 };
       loop.reset();
+    } else if (msg.cmd === 'track') {
+      tracking = msg.on && !values['untracked-on'];
+      send({ cmd: 'tracking', on: tracking });
     } else if (msg.cmd === 'flush') {
       tracker.flush().then(
         () => send({ cmd: 'flushed', stats: tracker.stats() }),
@@ -102,7 +119,7 @@ async function main(): Promise<void> {
       );
     } else if (msg.cmd === 'stop') {
       void (async () => {
-        await Promise.all([on.close(), off.close()]);
+        await server.close();
         await tracker.close();
         await stream.close();
         process.exit(0);
@@ -111,7 +128,7 @@ async function main(): Promise<void> {
   });
   // The parent going away must not leave a server behind.
   process.on('disconnect', () => process.exit(0));
-  send({ cmd: 'ready', ...urls, inferPath: `/v2/models/${BENCH_MODEL}/infer` });
+  send({ cmd: 'ready', url, inferPath: `/v2/models/${BENCH_MODEL}/infer` });
 }
 
 main().catch((err: unknown) => {
