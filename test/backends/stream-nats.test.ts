@@ -14,6 +14,8 @@ import { NatsStream, type NatsStreamOptions } from '../../src/stream/nats/nats-s
 import { partitionSubject, placeTopic } from '../../src/stream/nats/nats-names.ts';
 import { BASE_HEADER, COUNT_HEADER, PACK_HEADER, PACK_VERSION } from '../../src/stream/nats/nats-pack.ts';
 import { partitionFor } from '../../src/stream/partition.ts';
+import { EventEncoder, type EventArgs } from '../../src/tracking/event.ts';
+import { Tracker } from '../../src/tracking/tracker.ts';
 import { fetchN, runStreamContract } from '../contract/stream.case.ts';
 import { canConnect } from './nats.ts';
 
@@ -82,6 +84,56 @@ describe('NatsStream', () => {
       const nc = await connect({ servers: SERVER });
       const info = await (await jetstreamManager(nc)).streams.info(s.streamsOf('mw.demo.events').data);
       assert.ok(info.state.messages <= 6, `3000 events in ${info.state.messages} JetStream messages`);
+      await nc.close();
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('publishes requests a tracker kept as numbers exactly as their encoded events, in order, in few packs', async () => {
+    const h = harness({ maxPackEvents: 150 });
+    try {
+      const s = await h.open();
+      let batches = 0;
+      const publishEvents = s.publishEvents.bind(s);
+      s.publishEvents = (topic, batch) => {
+        batches += 1;
+        return publishEvents(topic, batch);
+      };
+      const encoders = Array.from({ length: 5 }, (_, e) => new EventEncoder({ endpointId: `ep${e}`, project: 'p', function: 'f', model: 'm', tag: 'v1', featureNames: ['a', 'b'] }));
+      const tracker = new Tracker({ stream: s, topic: 'mw.p.events' });
+      const texts: { key: string; value: string }[] = [];
+      const track = (e: number, args: EventArgs) => {
+        tracker.trackRequest(encoders[e]!, args);
+        texts.push({ key: `ep${e}`, value: encoders[e]!.encode(args) });
+      };
+      for (let i = 0; i < 1200; i++) {
+        track(i % 5, { start: { ns: 0n, ms: 1_790_000_000_000 + i * 0.5 }, latencyUs: 100 + i, requestId: `r-${i}`, inputs: [[i / 8, -i]], outputs: [i % 2] });
+      }
+      await tracker.flush();
+      // A request id past U+00FF, and an error event (text) in the next batch.
+      track(1, { start: { ns: 0n, ms: 1_790_000_001_000 }, latencyUs: 7, requestId: 'id-\u4e2d-✓', inputs: [[1.5, 2]], outputs: [1] });
+      track(2, { start: { ns: 0n, ms: 1_790_000_001_001 }, latencyUs: 8, requestId: 'bad', inputs: [[1, 2]], error: 'model failed' });
+      await tracker.close();
+      assert.ok(batches >= 2, `${batches} calls of publishEvents`);
+
+      const sub = await s.subscribe('mw.p.events', 'g');
+      const got = await fetchN(sub, texts.length, 5000);
+      assert.equal(got.length, texts.length);
+      assert.deepEqual(await sub.fetch(1, 200), [], 'nothing more');
+      for (let p = 0; p < 3; p++) {
+        const expected = texts.filter((t) => partitionFor(t.key, 3) === p);
+        assert.deepEqual(
+          got.filter((m) => m.partition === p).map((m) => ({ key: m.key, value: m.value })),
+          expected,
+          `partition ${p}`,
+        );
+      }
+      const nc = await connect({ servers: SERVER });
+      const info = await (await jetstreamManager(nc)).streams.info(s.streamsOf('mw.p.events').data);
+      // Each publish of the tracker's is at most one pack per partition of at most 150 events.
+      const packs = info.state.messages;
+      assert.ok(packs < texts.length / 10 && packs <= 3 * batches + Math.ceil(texts.length / 150), `${texts.length} events of ${batches} publishes in ${packs} JetStream messages`);
       await nc.close();
     } finally {
       await h.cleanup();

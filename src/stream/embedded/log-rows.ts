@@ -1,9 +1,9 @@
 import { byPartition } from '../batching.ts';
-import { encodePacks, knownPackRow, MAX_PACK_CHARS, MAX_PACK_EVENTS } from '../pack.ts';
+import { knownEventPacks } from '../event-packs.ts';
+import { encodePacks, MAX_PACK_CHARS, MAX_PACK_EVENTS } from '../pack.ts';
 import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage } from '../port.ts';
-import { decodeEventBatch, eventBatchMiddleBytes, type EventBatch, type EventBatchMiddleBytes } from '../../tracking/event-batch.ts';
-import { Latin1Writer } from '../../tracking/latin1-writer.ts';
+import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
 import type { AppendRow } from './log-db.ts';
 
 /** The rows a publish of `messages` appends to a log of `partitions`: its packs, per partition in order. */
@@ -16,92 +16,12 @@ export function packRows(messages: readonly OutgoingMessage[], partitions: numbe
 
 /**
  * The rows a publish of tracked events handed over as numbers appends (see tracking/event-batch.ts):
- * the same events, in the same order and partitions, as `packRows(decodeEventBatch(batch))`. A batch
- * of numeric events only (the usual one) is packed from the events' middles with each endpoint's
- * head and tail as the shared beginning and end, so that the text of each event is neither put
- * together whole nor compared with the others to find what they share. The middles are written
- * into one buffer of one-byte characters (`eventBatchMiddleBytes`), and a pack's value is read off
- * it as one string. Packs are cut at
- * {@link MAX_PACK_EVENTS} events and {@link MAX_PACK_CHARS} stored characters.
+ * the same events, in the same order and partitions, as `packRows(decodeEventBatch(batch))`; a
+ * batch of numeric events only (the usual one) is packed from the events' middles (see
+ * `knownEventPacks`), in packs of at most {@link MAX_PACK_EVENTS} events and {@link MAX_PACK_CHARS}
+ * stored characters.
  * @throws Error when the batch cannot be read (see `decodeEventBatch`)
  */
 export function packEventBatch(batch: EventBatch, partitions: number): AppendRow[] {
-  const bytes = eventBatchMiddleBytes(batch);
-  if (!bytes) return packRows(decodeEventBatch(batch), partitions);
-  const { encoders, encoderOf, ends, wide } = bytes;
-  const lengthOf = (i: number): number => wide.get(i)?.length ?? ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
-  const keys = encoders.map((e) => e.endpoint.endpointId);
-  const heads = encoders.map((e) => e.head);
-  const tails = encoders.map((e) => e.plainTail);
-  // Event indexes by partition, partitions in the order of their first event.
-  const parts = new Map<number, number[]>();
-  const partitionOf = keys.map((key) => (partitions === 1 ? 0 : partitionFor(key, partitions)));
-  for (let i = 0; i < batch.count; i++) {
-    const partition = partitionOf[encoderOf[i]!]!;
-    const list = parts.get(partition);
-    if (list) list.push(i);
-    else parts.set(partition, [i]);
-  }
-  const rows: AppendRow[] = [];
-  for (const [partition, list] of parts) {
-    for (let at = 0; at < list.length; ) {
-      // One pack: its endpoints numbered in order of appearance, at least one event.
-      const runKeys: string[] = [];
-      const pre: string[] = [];
-      const suf: string[] = [];
-      const ki: number[] = [];
-      const lens: number[] = [];
-      const local = new Map<number, number>();
-      const from = at;
-      let chars = 0;
-      for (; at < list.length && lens.length < MAX_PACK_EVENTS; at++) {
-        const i = list[at]!;
-        const len = lengthOf(i);
-        if (lens.length > 0 && chars + len > MAX_PACK_CHARS) break;
-        const e = encoderOf[i]!;
-        let k = local.get(e);
-        if (k === undefined) {
-          k = runKeys.length;
-          local.set(e, k);
-          runKeys.push(keys[e]!);
-          pre.push(heads[e]!);
-          suf.push(tails[e]!);
-        }
-        ki.push(k);
-        lens.push(len);
-        chars += len;
-      }
-      const events = list.slice(from, at);
-      const value = joinMiddles(bytes, events);
-      rows.push({ ...knownPackRow(runKeys, pre, suf, ki, lens, value), partition });
-    }
-  }
-  return rows;
-}
-
-/**
- * The middles of `events` (indexes in increasing order) put together: a slice of the buffer where
- * they lie one after the other, else copied together, with the `wide` ones (as strings) between.
- */
-function joinMiddles(bytes: EventBatchMiddleBytes, events: readonly number[]): string {
-  const { out, ends, wide } = bytes;
-  const startOf = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
-  const first = events[0]!;
-  const last = events[events.length - 1]!;
-  if (wide.size === 0 && last - first === events.length - 1) return out.text(startOf(first), ends[last]);
-  const pieces: string[] = [];
-  const joined = new Latin1Writer(ends[last]! - startOf(first));
-  for (const i of events) {
-    const w = wide.get(i);
-    if (w !== undefined) {
-      pieces.push(joined.text(), w);
-      joined.len = 0;
-      continue;
-    }
-    joined.reserve(ends[i]! - startOf(i));
-    out.buf.copy(joined.buf, joined.len, startOf(i), ends[i]);
-    joined.len += ends[i]! - startOf(i);
-  }
-  pieces.push(joined.text());
-  return pieces.join('');
+  return knownEventPacks(batch, partitions, { maxEvents: MAX_PACK_EVENTS, maxChars: MAX_PACK_CHARS }) ?? packRows(decodeEventBatch(batch), partitions);
 }

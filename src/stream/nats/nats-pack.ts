@@ -1,4 +1,4 @@
-import { decodePackIndex, encodePack, unpack, type PackIndex } from '../pack.ts';
+import { decodePackIndex, encodePack, unpack, type PackIndex, type PackRow } from '../pack.ts';
 import type { OutgoingMessage } from '../port.ts';
 
 /**
@@ -44,7 +44,11 @@ const NEWLINE = 0x0a;
 /** The body of a pack (version {@link PACK_VERSION}). */
 export function encodeEntries(messages: readonly OutgoingMessage[]): Uint8Array {
   if (messages.length === 0) return Buffer.from(`${EMPTY_INDEX}\n`, 'utf8');
-  const row = encodePack(messages);
+  return packRowBody(encodePack(messages));
+}
+
+/** The body (version {@link PACK_VERSION}) of a pack made by `encodePack` or `knownPackRow`. */
+export function packRowBody(row: PackRow): Uint8Array {
   const index = row.pack ?? JSON.stringify({ lens: [row.value.length], keys: [row.key] } satisfies PackIndex);
   return Buffer.from(`${index}\n${row.value}`, 'utf8');
 }

@@ -14,7 +14,10 @@ import { startStreamRetention, type StreamRetention } from '../retention.ts';
 import { NatsSubscription, type MemberTimings } from './nats-subscription.ts';
 import { parseNatsUrl } from './nats-url.ts';
 import type { ReaderLogger } from './partition-reader.ts';
-import { SubjectWriter, type PackLimits } from './subject-writer.ts';
+import { SubjectWriter, type PackBody, type PackLimits } from './subject-writer.ts';
+import { knownEventPacks } from '../event-packs.ts';
+import { packRowBody } from './nats-pack.ts';
+import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
 
 /** Options of {@link NatsStream.connect}. */
 export interface NatsStreamOptions extends Partial<MemberTimings> {
@@ -147,6 +150,31 @@ export class NatsStream implements Stream {
     const n = await this.catalog.partitionsOf(place);
     const parts = byPartition(messages, (key) => partitionFor(key, n));
     await Promise.all([...parts].map(([p, list]) => this.writerFor(place, p).write(list)));
+  }
+
+  /**
+   * Publishes tracked events handed over as numbers (see tracking/event-batch.ts), as `publish` of
+   * `decodeEventBatch(batch)` would: a batch of numeric events only is packed from the events'
+   * middles (`knownEventPacks`), without the text of each event being put together and compared
+   * with the others on the caller's thread; any other batch, or one whose pack would pass the
+   * server's max_payload, is published as its decoded events.
+   */
+  async publishEvents(topic: string, batch: EventBatch): Promise<void> {
+    this.checkOpen();
+    const place = placeTopic(topic, this.namespace);
+    if (batch.count === 0) return;
+    const n = await this.catalog.partitionsOf(place);
+    const rows = knownEventPacks(batch, n, { maxEvents: this.limits.maxEvents, maxChars: this.limits.maxBytes });
+    const parts = new Map<number, PackBody[]>();
+    for (const row of rows ?? []) {
+      const body = packRowBody(row);
+      if (body.length > this.limits.maxPayload - 1024) return this.publish(topic, decodeEventBatch(batch));
+      const list = parts.get(row.partition);
+      if (list) list.push({ body, count: row.n });
+      else parts.set(row.partition, [{ body, count: row.n }]);
+    }
+    if (!rows) return this.publish(topic, decodeEventBatch(batch));
+    await Promise.all([...parts].map(([p, packs]) => this.writerFor(place, p).writePacks(packs)));
   }
 
   /**

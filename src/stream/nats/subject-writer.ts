@@ -18,8 +18,16 @@ export interface PackLimits {
   publishTimeoutMs: number;
 }
 
+/** A pack made by the caller: its body (see nats-pack.ts) and how many events it holds. */
+export interface PackBody {
+  body: Uint8Array;
+  count: number;
+}
+
 interface Waiting {
   messages: OutgoingMessage[];
+  /** Packs made by the caller, published as they are (then `messages` is empty). */
+  packs?: readonly PackBody[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -54,14 +62,30 @@ export class SubjectWriter {
     });
   }
 
+  /**
+   * Resolves once every pack is stored, in order, after what earlier calls wrote. The packs go out
+   * as they are, not put together with other calls' messages.
+   */
+  writePacks(packs: readonly PackBody[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ messages: [], packs, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.takeBatch();
         try {
-          const all = batch.length === 1 ? (batch[0]?.messages ?? []) : batch.flatMap((w) => w.messages);
-          for (const run of cutRuns(all, this.limits.maxEvents, this.limits.maxBytes)) await this.publishRun(run);
+          const packs = batch[0]?.packs;
+          if (packs) {
+            for (const p of packs) await this.publishPack(p.body, p.count);
+          } else {
+            const all = batch.length === 1 ? (batch[0]?.messages ?? []) : batch.flatMap((w) => w.messages);
+            for (const run of cutRuns(all, this.limits.maxEvents, this.limits.maxBytes)) await this.publishRun(run);
+          }
           for (const w of batch) w.resolve();
         } catch (err) {
           this.tail = undefined;
@@ -73,13 +97,13 @@ export class SubjectWriter {
     }
   }
 
-  /** Whole waiting calls up to one pack's worth (at least one call). */
+  /** Whole waiting calls up to one pack's worth (at least one call); a call of packs alone. */
   private takeBatch(): Waiting[] {
     const out: Waiting[] = [];
     let events = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (out.length > 0 && events + next.messages.length > this.limits.maxEvents) break;
+      if (out.length > 0 && (next.packs !== undefined || out[0]!.packs !== undefined || events + next.messages.length > this.limits.maxEvents)) break;
       out.push(this.queue.shift()!);
       events += next.messages.length;
     }
