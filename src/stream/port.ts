@@ -11,7 +11,7 @@ export interface Stream {
   /**
    * Publishes tracked events handed over as numbers (see tracking/event-batch.ts): the same as
    * `publish(topic, decodeEventBatch(batch))`, with the encoding done where it costs the caller
-   * least (the embedded log: on its writer thread). The batch is the stream's from then on (its
+   * least (the embedded log: on its writer thread; NATS: packed straight from the numbers). The batch is the stream's from then on (its
    * numbers may be moved to a thread and `nums` left detached). Absent where there is no such place;
    * a tracker then encodes each event when it is tracked and keeps no numbers.
    */

@@ -6,10 +6,13 @@ import { latin1, Latin1Writer } from './latin1-writer.ts';
  * Tracking's events in a compact form, so that the work of writing them as JSON text can leave the
  * serving event loop. A request whose inputs and outputs are plain numbers (the usual case) is kept
  * by the tracker as those numbers, copied at `track` time into a {@link NumericEventStore}; a
- * publish hands the stream an {@link EventBatch} of them, which the embedded log encodes and packs
- * on its writer thread (`packEventBatch` in stream/embedded/log-rows.ts: each event's middle written
- * from its numbers by {@link eventBatchMiddleBytes}, between its endpoint's head and tail stored once per
- * pack; a thread that is not running does the same on the calling thread). The text is exactly what
+ * publish hands the stream an {@link EventBatch} of them, which the stream encodes and packs
+ * (`knownEventPacks` in stream/event-packs.ts: each event's middle written from its numbers by
+ * {@link eventBatchMiddleBytes}, between its endpoint's head and tail stored once per pack): the
+ * embedded log on its writer thread (the calling thread while that thread is not running), NATS
+ * on the calling thread, where this costs less than half of encoding each event whole and finding
+ * what the events of a pack share (profile of the ingest benchmark's producer, 200,000 events of
+ * 10 features: 0.37 against 0.93 s, and garbage collection 0.26 against 0.56 s). The text is exactly what
  * `EventEncoder.encode` writes for the same request ({@link decodeEventBatch} writes it whole), so
  * nothing downstream can tell the two paths apart.
  *

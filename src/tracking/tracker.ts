@@ -129,7 +129,7 @@ export class Tracker {
   /**
    * Queues the event of one request that `encoder` writes for `args` (the same as
    * `trackEncoded(endpointId, isError, () => encoder.encode(args))`). For a stream that encodes
-   * events itself (`publishEvents`, the embedded log on its writer thread), a request whose inputs
+   * events itself (`publishEvents`: the embedded log, on its writer thread, and NATS), a request whose inputs
    * and outputs are plain numbers is kept as those numbers, copied now, and written as JSON text only
    * there (see event-batch.ts); any other request, and every request for other streams, is encoded
    * now. Synchronous; never throws.
