@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../stream/port.ts';
-import { EventEncoder, flat, hasKeys, type EndpointInfo, type EventArgs } from './event.ts';
+import { EventEncoder, flat, hasKeys, PLAIN_TEXT, type EndpointInfo, type EventArgs } from './event.ts';
 import { latin1, Latin1Writer } from './latin1-writer.ts';
 
 /*
@@ -437,8 +437,6 @@ const REQUEST_ID = latin1(',"request":{"id":');
 const INPUTS = latin1(',"inputs":[');
 const OUTPUTS = latin1(']},"response":{"outputs":[');
 const END = latin1(']}');
-/** Text that `jsonString` writes as it is, between quotes (event.ts keeps the same set). */
-const PLAIN_TEXT = /^[A-Za-z0-9_.:@/+=-]*$/;
 const QUOTE = 0x22;
 const COMMA = 0x2c;
 const OPEN = 0x5b;

@@ -190,10 +190,13 @@ function sameNames(a: string[], b: string[] | undefined): boolean {
 
 /**
  * Ids are mostly UUIDs or other plain text that JSON writes as it is, quoted: letters, digits and
- * `_.:@/+=-` (1 in this table, by character code).
+ * `_.:@/+=-` ({@link PLAIN}: 1 by character code, for codes below 256; {@link PLAIN_TEXT}: a text
+ * of these only).
  */
-const PLAIN = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@/+=-') PLAIN[c.charCodeAt(0)] = 1;
+const PLAIN_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@/+=-';
+export const PLAIN = new Uint8Array(256);
+for (const c of PLAIN_CHARS) PLAIN[c.charCodeAt(0)] = 1;
+export const PLAIN_TEXT = new RegExp(`^[${PLAIN_CHARS.replace(/[\\\]^-]/g, '\\$&')}]*$`);
 
 /** A string as JSON writes it. */
 export function jsonString(s: string): string {

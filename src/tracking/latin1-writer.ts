@@ -1,4 +1,4 @@
-import { jsonString, whenIso } from './event.ts';
+import { jsonString, PLAIN, whenIso } from './event.ts';
 
 /**
  * JSON text written character by character into a growing buffer of one-byte (Latin-1) characters,
@@ -45,11 +45,7 @@ export class Latin1Writer {
 
   /** Writes a text of one-byte characters known in advance (see {@link latin1}). */
   bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    const buf = this.buf;
-    let p = this.len;
-    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!;
-    this.len = p;
+    this.copy(b, 0, b.length);
   }
 
   /** Writes the characters `src[from..to)`. */
@@ -192,9 +188,6 @@ const ZERO = 0x30;
 const Z = 0x5a;
 const NULL = latin1('null');
 const POW10 = Array.from({ length: 11 }, (_, i) => 10 ** i);
-/** What `jsonString` writes as it is (event.ts keeps the same set). */
-const PLAIN = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:@/+=-') PLAIN[c.charCodeAt(0)] = 1;
 
 /** Digits of the whole number `m` (0 ≤ m < 10^10); 1 for 0. */
 function digitCount(m: number): number {

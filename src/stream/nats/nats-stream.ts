@@ -165,15 +165,15 @@ export class NatsStream implements Stream {
     if (batch.count === 0) return;
     const n = await this.catalog.partitionsOf(place);
     const rows = knownEventPacks(batch, n, { maxEvents: this.limits.maxEvents, maxChars: this.limits.maxBytes });
+    if (!rows) return this.publish(topic, decodeEventBatch(batch));
     const parts = new Map<number, PackBody[]>();
-    for (const row of rows ?? []) {
+    for (const row of rows) {
       const body = packRowBody(row);
       if (body.length > this.limits.maxPayload - 1024) return this.publish(topic, decodeEventBatch(batch));
       const list = parts.get(row.partition);
       if (list) list.push({ body, count: row.n });
       else parts.set(row.partition, [{ body, count: row.n }]);
     }
-    if (!rows) return this.publish(topic, decodeEventBatch(batch));
     await Promise.all([...parts].map(([p, packs]) => this.writerFor(place, p).writePacks(packs)));
   }
 
