@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
+import { requestUuid } from '../common/ids.ts';
 import { elapsedUs, type EventArgs, type RequestStart } from '../tracking/event.ts';
 import { trackRequest, type TrackerSink } from '../tracking/tracker.ts';
 import type { ModelEntry } from './served-models.ts';
@@ -45,7 +45,7 @@ export async function runInference(entry: ModelEntry, body: unknown, start: Requ
     const message = err instanceof ValidationError ? err.message : `bad request body: ${errorMessage(err)}`;
     return endpointError(entry, sinks, start, bodyId, [], 400, 'validation_error', message);
   }
-  const requestId = parsed.id ?? randomUUID();
+  const requestId = parsed.id ?? requestUuid();
 
   let outputs: unknown[];
   try {
@@ -86,7 +86,7 @@ export function endpointError(
   } catch {
     // A broken callback must not turn a 400 into a 500.
   }
-  track(sinks, entry, { start, latencyUs, requestId: requestId ?? randomUUID(), inputs, error: message });
+  track(sinks, entry, { start, latencyUs, requestId: requestId ?? requestUuid(), inputs, error: message });
   return { status, body: { error: code, message } };
 }
 

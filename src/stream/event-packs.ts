@@ -22,8 +22,8 @@ export interface EventPackLimits {
 export function knownEventPacks(batch: EventBatch, partitions: number, limits: EventPackLimits): (PackRow & { partition: number })[] | undefined {
   const bytes = eventBatchMiddleBytes(batch);
   if (!bytes) return undefined;
-  const { encoders, encoderOf, ends, wide } = bytes;
-  const lengthOf = (i: number): number => wide.get(i)?.length ?? ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
+  const { encoders, encoderOf, ends } = bytes;
+  const lengthOf = (i: number): number => ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
   const keys = encoders.map((e) => e.endpoint.endpointId);
   const heads = encoders.map((e) => e.head);
   const tails = encoders.map((e) => e.plainTail);
@@ -75,27 +75,20 @@ export function knownEventPacks(batch: EventBatch, partitions: number, limits: E
 
 /**
  * The middles of `events` (indexes in increasing order) put together: a slice of the buffer where
- * they lie one after the other, else copied together, with the `wide` ones (as strings) between.
+ * they lie one after the other, else copied together.
  */
 function joinMiddles(bytes: EventBatchMiddleBytes, events: readonly number[]): string {
-  const { out, ends, wide } = bytes;
+  const { out, ends } = bytes;
   const startOf = (i: number): number => (i === 0 ? 0 : ends[i - 1]!);
   const first = events[0]!;
   const last = events[events.length - 1]!;
-  if (wide.size === 0 && last - first === events.length - 1) return out.text(startOf(first), ends[last]);
-  const pieces: string[] = [];
-  const joined = new Latin1Writer(ends[last]! - startOf(first));
+  if (last - first === events.length - 1) return out.text(startOf(first), ends[last]);
+  let size = 0;
+  for (const i of events) size += ends[i]! - startOf(i);
+  const joined = new Latin1Writer(size);
   for (const i of events) {
-    const w = wide.get(i);
-    if (w !== undefined) {
-      pieces.push(joined.text(), w);
-      joined.len = 0;
-      continue;
-    }
-    joined.reserve(ends[i]! - startOf(i));
     out.buf.copy(joined.buf, joined.len, startOf(i), ends[i]);
     joined.len += ends[i]! - startOf(i);
   }
-  pieces.push(joined.text());
-  return pieces.join('');
+  return joined.text();
 }

@@ -1,5 +1,5 @@
 import type { OutgoingMessage } from '../stream/port.ts';
-import { EventEncoder, flat, hasKeys, PLAIN_TEXT, type EndpointInfo, type EventArgs } from './event.ts';
+import { EventEncoder, hasKeys, PLAIN_TEXT, type EndpointInfo, type EventArgs } from './event.ts';
 import { latin1, Latin1Writer } from './latin1-writer.ts';
 
 /*
@@ -18,7 +18,14 @@ import { latin1, Latin1Writer } from './latin1-writer.ts';
  *
  * Measured with `npm run bench -- serving`: with each request encoded and packed on the event loop,
  * tracking added about 3.3 µs of main-thread CPU to the 19.9 µs a request took, and throughput fell
- * to 0.85 of the untracked server's.
+ * to 0.85 of the untracked server's. What is left on the event loop is kept small in the same way
+ * (the serving benchmark's profile, split into its tracking-on and tracking-off phases):
+ * - the numbers are published where they lie, in shared memory (`NumericEventStore.views`), not
+ *   copied into a batch of their own: 0.18 µs per request less;
+ * - request ids are kept as bytes beside the numbers, not as strings: strings held for a flush
+ *   interval outlive a young-generation collection or two and are copied into the old generation,
+ *   and garbage collection took 0.95 µs per request more with tracking on than off; with the ids
+ *   as bytes, no more.
  */
 
 /** Events of one publish, in order, as numbers plus text (see {@link EventBatchBuilder}). */
@@ -37,8 +44,10 @@ export interface EventBatch {
    * Per event, in order. Text: `[KIND_TEXT, key index, text length]`. Numeric: `[KIND_NUMERIC,
    * endpoint index, when (epoch ms), latencyUs, request id length, rows, columns, output kind,
    * output rows, output columns, (unused here)]`, then the inputs row by row, then the outputs.
+   * Either the batch's own numbers, or a view of the tracker's memory shared with threads, which a
+   * stream reads before the publish settles and keeps no reference to (see `NumericEventStore.views`).
    */
-  nums: Float64Array<ArrayBuffer>;
+  nums: Float64Array<ArrayBuffer> | Float64Array<SharedArrayBuffer>;
   /** Request ids (numeric events) and whole event texts (text events), concatenated in order. */
   text: string;
 }
@@ -51,45 +60,79 @@ const OUT_ROWS = 1;
 const NUMERIC_HEAD = 11;
 const TEXT_HEAD = 3;
 
-/** Numbers per store chunk (128 KB); a power of two, as an event's place is `chunk key × CHUNK + offset`. */
-const CHUNK_BITS = 14;
+/** Numbers per store chunk (512 KB); a power of two, as an event's place is `chunk key × CHUNK + offset`. */
+const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
-/** Chunk keys wrap at this (so that places stay small integers, which the queue holds without an object each). */
-const KEYS = 1 << 16;
+/** Chunk keys wrap at this (so that places stay below 2^30, small integers, which the queue holds without an object each). */
+const KEYS = 1 << (30 - CHUNK_BITS);
 /** Chunks' numbers kept for reuse once their events are let go. */
 const SPARE_CHUNKS = 2;
-/** An event with more numbers than this is encoded as text at once instead (it would take a quarter of a chunk). */
-const MAX_EVENT_NUMBERS = CHUNK / 4;
-/** Endpoints a store tells apart; the events of any more are encoded as text at once. */
-const MAX_ENCODERS = 100_000;
+/** An event with more numbers than this is encoded as text at once instead. */
+const MAX_EVENT_NUMBERS = 4096;
+/** Bytes of request ids per store chunk. */
+const ID_BYTES = 1 << 18;
+/** A request id longer than this is encoded as text at once instead. */
+const MAX_ID_LENGTH = 1024;
+/**
+ * Endpoints of one chunk past which its events are published as copies ({@link EventBatchBuilder})
+ * rather than in place ({@link NumericEventStore.views}): a batch in place names every endpoint of
+ * its chunk, and each crosses to the stream's thread as text.
+ */
+const MAX_VIEW_ENDPOINTS = 32;
+/** Batches in place one publish may take before its events are copied into one instead. */
+const MAX_VIEWS = 8;
 
-/** A store chunk: the numbers of its events, their request ids, and how many of them are still held. */
+/**
+ * A store chunk: the numbers of its events (in memory that threads can share), their request ids,
+ * the endpoints they name (an event names its endpoint by its index here), how many of its events
+ * are still held, and how many batches that read its numbers in place are still being published.
+ */
 interface Chunk {
-  nums: Float64Array<ArrayBuffer>;
-  ids: string[];
+  nums: Float64Array<SharedArrayBuffer>;
+  /** The request ids, one after the other, a byte per character (all below U+0100). */
+  ids: Buffer;
+  usedIds: number;
+  encoders: EventEncoder[];
+  endpoints: string[];
+  encoderIndex: Map<EventEncoder, number>;
+  lastEncoder: EventEncoder | undefined;
+  lastIndex: number;
   usedNums: number;
   live: number;
+  viewing: number;
+  /** Let go while batches still read it: its numbers become spare when the last one settles. */
+  gone: boolean;
+}
+
+/** Batches of events published in place (see {@link NumericEventStore.views}), to hand back once their publish settles. */
+export interface StoreView {
+  batch: EventBatch;
+  /** Events of the batch. */
+  readonly count: number;
+  /** @internal the chunk read */
+  readonly chunk: object;
+  /** @internal its key */
+  readonly key: number;
 }
 
 /**
- * The numbers of tracked requests, written at `track` time into chunks of 128 KB, with their
+ * The numbers of tracked requests, written at `track` time into chunks of 512 KB, with their
  * request ids beside them. An event is known by its place, a small integer (`add` returns it),
- * which the tracker's queue holds without an object per event. A chunk is let go once every event
- * in it has been published or dropped ({@link release}); its numbers are then written again only by
- * a later chunk (see `drop`), and its key is taken again only 65,536 chunks later, and never while
- * the old chunk is held.
+ * which the tracker's queue holds without an object per event. Events added one after the other
+ * lie one after the other in a chunk, and are published from there: {@link views} gives batches
+ * whose numbers are the chunk's own (shared memory: a stream's thread reads them where they lie),
+ * so that publishing copies nothing on the event loop but the request ids. A chunk is let go once
+ * every event in it has been published or dropped ({@link release}) and no batch reads it any more;
+ * its numbers are then written again only by a later chunk (see `drop`), and its key is taken again
+ * only 16,384 chunks later, and never while the old chunk is held.
  */
 export class NumericEventStore {
   private readonly chunks = new Map<number, Chunk>();
   /** Numbers of chunks let go, for the next chunks (see {@link drop}). */
-  private readonly spare: Float64Array<ArrayBuffer>[] = [];
+  private readonly spare: Pick<Chunk, 'nums' | 'ids'>[] = [];
   private current: Chunk | undefined;
   private currentKey = -1;
   private nextKey = 0;
-  private readonly encoders: EventEncoder[] = [];
-  private readonly encoderIndex = new Map<EventEncoder, number>();
-  private lastEncoder: EventEncoder | undefined;
-  private lastIndex = 0;
 
   /**
    * The place of the request, kept as numbers, or undefined when it is not one this form holds:
@@ -112,11 +155,10 @@ export class NumericEventStore {
     const outKind = Array.isArray(firstOut) ? OUT_ROWS : OUT_FLAT;
     const outCols = outKind === OUT_ROWS ? (firstOut as unknown[]).length : 0;
     const size = NUMERIC_HEAD + rows * cols + (outKind === OUT_ROWS ? outRows * outCols : outRows);
-    if (size > MAX_EVENT_NUMBERS) return undefined;
-    const e = encoder === this.lastEncoder ? this.lastIndex : this.encoderOf(encoder);
-    if (e === undefined) return undefined;
+    const idLength = requestId.length;
+    if (size > MAX_EVENT_NUMBERS || idLength > MAX_ID_LENGTH) return undefined;
     let chunk = this.current;
-    if (!chunk || chunk.usedNums + size > CHUNK) {
+    if (!chunk || chunk.usedNums + size > CHUNK || chunk.usedIds + idLength > ID_BYTES) {
       chunk = this.newChunk();
       if (!chunk) return undefined;
     }
@@ -149,20 +191,28 @@ export class NumericEventStore {
         }
       }
     }
+    // The request id as bytes: nothing is held for it that the garbage collector would trace.
+    const ids = chunk.ids;
+    const idAt = chunk.usedIds;
+    for (let i = 0; i < idLength; i++) {
+      const ch = requestId.charCodeAt(i);
+      if (ch > 0xff) return undefined;
+      ids[idAt + i] = ch;
+    }
     // The head is written last: a request given up on above leaves nothing the store counts.
     c[at] = KIND_NUMERIC;
-    c[at + 1] = e;
+    c[at + 1] = encoder === chunk.lastEncoder ? chunk.lastIndex : encoderIn(chunk, encoder);
     c[at + 2] = args.start.ms;
     c[at + 3] = args.latencyUs;
-    c[at + 4] = requestId.length;
+    c[at + 4] = idLength;
     c[at + 5] = rows;
     c[at + 6] = cols;
     c[at + 7] = outKind;
     c[at + 8] = outRows;
     c[at + 9] = outCols;
-    c[at + 10] = chunk.ids.length;
-    chunk.ids.push(flat(requestId));
+    c[at + 10] = idAt;
     chunk.usedNums = p;
+    chunk.usedIds = idAt + idLength;
     chunk.live += 1;
     return this.currentKey * CHUNK + at;
   }
@@ -171,20 +221,84 @@ export class NumericEventStore {
   release(place: number): void {
     const key = place >>> CHUNK_BITS;
     const chunk = this.chunks.get(key);
-    if (!chunk) return;
-    chunk.live -= 1;
+    if (chunk) this.releaseIn(key, chunk, 1);
+  }
+
+  /**
+   * The events at `places`, in this order, as batches that read the numbers where they lie in the
+   * store: one per run of events added one after the other into one chunk, with the ids of the run
+   * as its text and its chunk's endpoints. Each chunk read is kept (its numbers not written again)
+   * until its batch is handed back by {@link settled}, which the caller does once the batch's publish
+   * has settled, whichever way (a stream reads a batch's numbers before its publish settles).
+   * Undefined when the events are better copied into one batch ({@link EventBatchBuilder}): they lie
+   * in more than {@link MAX_VIEWS} runs, or in a chunk of many endpoints, or one is no longer held.
+   */
+  views(places: readonly number[]): StoreView[] | undefined {
+    // Runs first, as [first index, end index, chunk key, first offset, end offset]; batches after.
+    const runs: number[] = [];
+    for (let i = 0; i < places.length; ) {
+      const first = places[i]!;
+      const key = first >>> CHUNK_BITS;
+      const chunk = this.chunks.get(key);
+      if (!chunk || chunk.encoders.length > MAX_VIEW_ENDPOINTS || runs.length >= 5 * MAX_VIEWS) return undefined;
+      const nums = chunk.nums;
+      const from = first & (CHUNK - 1);
+      let end = from + numericSize(nums, from);
+      let j = i + 1;
+      for (; j < places.length; j++) {
+        const p = places[j]!;
+        if (p >>> CHUNK_BITS !== key || (p & (CHUNK - 1)) !== end) break;
+        end += numericSize(nums, end);
+      }
+      runs.push(i, j, key, from, end);
+      i = j;
+    }
+    const out: StoreView[] = [];
+    for (let r = 0; r < runs.length; r += 5) {
+      const count = runs[r + 1]! - runs[r]!;
+      const key = runs[r + 2]!;
+      const chunk = this.chunks.get(key)!;
+      const nums = chunk.nums.subarray(runs[r + 3]!, runs[r + 4]!);
+      const lastAt = places[runs[r + 1]! - 1]! & (CHUNK - 1);
+      const text = chunk.ids.toString('latin1', nums[10]!, chunk.nums[lastAt + 10]! + chunk.nums[lastAt + 4]!);
+      chunk.viewing += 1;
+      out.push({ batch: { count, endpoints: chunk.endpoints.slice(), keys: [], nums, text }, count, chunk, key });
+    }
+    return out;
+  }
+
+  /** Hands back a batch of {@link views} whose publish has settled: its chunk's numbers may be written again once let go. */
+  settled(view: StoreView): void {
+    const chunk = view.chunk as Chunk;
+    chunk.viewing -= 1;
+    if (chunk.gone && chunk.viewing === 0) this.recycle(chunk);
+  }
+
+  /** Lets go of the events of a batch of {@link views} (published). */
+  releaseView(view: StoreView): void {
+    const chunk = view.chunk as Chunk;
+    if (this.chunks.get(view.key) === chunk) this.releaseIn(view.key, chunk, view.count);
+  }
+
+  private releaseIn(key: number, chunk: Chunk, events: number): void {
+    chunk.live -= events;
     if (chunk.live <= 0 && chunk !== this.current) this.drop(key, chunk);
   }
 
   /**
    * Lets go of a chunk whose events are all published or dropped. Its numbers are kept for the next
-   * chunk (up to {@link SPARE_CHUNKS}): a batch copies what it reads of a chunk when it is built, so
-   * nothing reads them any more, and 128 KB taken fresh (and zeroed) for every thousand requests or so
+   * chunk (up to {@link SPARE_CHUNKS}) once no batch reads them: a batch the builder made holds a
+   * copy of what it reads, and 512 KB taken fresh (and zeroed) for every few thousand requests
    * counts towards the external memory that makes V8 collect.
    */
   private drop(key: number, chunk: Chunk): void {
     this.chunks.delete(key);
-    if (this.spare.length < SPARE_CHUNKS) this.spare.push(chunk.nums);
+    chunk.gone = true;
+    if (chunk.viewing === 0) this.recycle(chunk);
+  }
+
+  private recycle(chunk: Chunk): void {
+    if (this.spare.length < SPARE_CHUNKS) this.spare.push({ nums: chunk.nums, ids: chunk.ids });
   }
 
   /** Events held now (added and not released), for tests. */
@@ -202,7 +316,7 @@ export class NumericEventStore {
   /** The endpoint of the event at `place`, if it is still held. */
   endpointOf(place: number): EndpointInfo | undefined {
     const chunk = this.chunks.get(place >>> CHUNK_BITS);
-    return chunk ? this.encoders[chunk.nums[(place & (CHUNK - 1)) + 1]!]?.endpoint : undefined;
+    return chunk ? chunk.encoders[chunk.nums[(place & (CHUNK - 1)) + 1]!]?.endpoint : undefined;
   }
 
   /** The chunk of a place, for the batch builder. */
@@ -210,34 +324,16 @@ export class NumericEventStore {
     return this.chunks.get(place >>> CHUNK_BITS);
   }
 
-  encoderAt(index: number): EventEncoder {
-    return this.encoders[index]!;
-  }
-
-  private encoderOf(encoder: EventEncoder): number | undefined {
-    let e = this.encoderIndex.get(encoder);
-    if (e === undefined) {
-      if (this.encoders.length >= MAX_ENCODERS) return undefined;
-      e = this.encoders.length;
-      this.encoders.push(encoder);
-      this.encoderIndex.set(encoder, e);
-    }
-    this.lastEncoder = encoder;
-    this.lastIndex = e;
-    return e;
-  }
-
   private newChunk(): Chunk | undefined {
     const old = this.current;
+    this.current = undefined;
     if (old && old.live <= 0) this.drop(this.currentKey, old);
-    // A key still in use (a queue holding events of 65,536 chunks ago) is not taken twice.
+    // A key still in use (a queue holding events of 16,384 chunks ago) is not taken twice.
     const key = this.nextKey;
-    if (this.chunks.has(key)) {
-      this.current = undefined;
-      return undefined;
-    }
+    if (this.chunks.has(key)) return undefined;
     this.nextKey = (key + 1) % KEYS;
-    const chunk: Chunk = { nums: this.spare.pop() ?? new Float64Array(CHUNK), ids: [], usedNums: 0, live: 0 };
+    const { nums, ids } = this.spare.pop() ?? { nums: new Float64Array(new SharedArrayBuffer(CHUNK * Float64Array.BYTES_PER_ELEMENT)), ids: Buffer.alloc(ID_BYTES) };
+    const chunk: Chunk = { nums, ids, usedIds: 0, encoders: [], endpoints: [], encoderIndex: new Map(), lastEncoder: undefined, lastIndex: 0, usedNums: 0, live: 0, viewing: 0, gone: false };
     this.chunks.set(key, chunk);
     this.current = chunk;
     this.currentKey = key;
@@ -245,15 +341,29 @@ export class NumericEventStore {
   }
 }
 
+/** The index of `encoder` among the endpoints of `chunk`, added there if new. */
+function encoderIn(chunk: Chunk, encoder: EventEncoder): number {
+  let e = chunk.encoderIndex.get(encoder);
+  if (e === undefined) {
+    e = chunk.encoders.length;
+    chunk.encoders.push(encoder);
+    chunk.endpoints.push(encoder.endpointJson);
+    chunk.encoderIndex.set(encoder, e);
+  }
+  chunk.lastEncoder = encoder;
+  chunk.lastIndex = e;
+  return e;
+}
+
 /** Builds one {@link EventBatch} from events in publish order: places in a {@link NumericEventStore}, and messages. */
 export class EventBatchBuilder {
   private readonly endpoints: string[] = [];
-  private readonly endpointIndex = new Map<number, number>();
+  private readonly endpointIndex = new Map<EventEncoder, number>();
   private readonly keys: string[] = [];
   private readonly keyIndex = new Map<string, number>();
   private readonly parts: (number | OutgoingMessage)[] = [];
   private size = 0;
-  private lastStoreIndex = -1;
+  private lastEncoder: EventEncoder | undefined;
   private lastBatchIndex = 0;
 
   constructor(private readonly store: NumericEventStore) {}
@@ -294,6 +404,7 @@ export class EventBatchBuilder {
       run = undefined;
     };
     const heads: number[] = [];
+    const headEncoders: EventEncoder[] = [];
     let lastKey = -1;
     let lastChunk: Chunk | undefined;
     for (const part of this.parts) {
@@ -313,8 +424,10 @@ export class EventBatchBuilder {
           runTo = p;
         }
         runEnd = at + size;
-        text.push(chunk.ids[chunk.nums[at + 10]!]!);
+        const idAt = chunk.nums[at + 10]!;
+        text.push(chunk.ids.toString('latin1', idAt, idAt + chunk.nums[at + 4]!));
         heads.push(p);
+        headEncoders.push(chunk.encoders[chunk.nums[at + 1]!]!);
         p += size;
       } else {
         // A run of numbers continues only where its copy does: not across a text event.
@@ -334,19 +447,19 @@ export class EventBatchBuilder {
     }
     flush();
     // Each numeric event's endpoint, as an index into this batch's endpoints.
-    for (const h of heads) nums[h + 1] = this.batchEndpoint(nums[h + 1]!);
+    for (let i = 0; i < heads.length; i++) nums[heads[i]! + 1] = this.batchEndpoint(headEncoders[i]!);
     return { count: this.parts.length, endpoints: this.endpoints, keys: this.keys, nums, text: text.join('') };
   }
 
-  private batchEndpoint(storeIndex: number): number {
-    if (storeIndex === this.lastStoreIndex) return this.lastBatchIndex;
-    let i = this.endpointIndex.get(storeIndex);
+  private batchEndpoint(encoder: EventEncoder): number {
+    if (encoder === this.lastEncoder) return this.lastBatchIndex;
+    let i = this.endpointIndex.get(encoder);
     if (i === undefined) {
       i = this.endpoints.length;
-      this.endpoints.push(this.store.encoderAt(storeIndex).endpointJson);
-      this.endpointIndex.set(storeIndex, i);
+      this.endpoints.push(encoder.endpointJson);
+      this.endpointIndex.set(encoder, i);
     }
-    this.lastStoreIndex = storeIndex;
+    this.lastEncoder = encoder;
     this.lastBatchIndex = i;
     return i;
   }
@@ -386,12 +499,10 @@ export interface EventBatchMiddleBytes {
   encoders: EventEncoder[];
   /** Per event, the index of its encoder. */
   encoderOf: Uint32Array;
-  /** The middles, event after event: event `i`'s is `out.text(ends[i - 1] ?? 0, ends[i])`, unless it is in `wide`. */
+  /** The middles, event after event: event `i`'s is `out.text(ends[i - 1] ?? 0, ends[i])`. */
   out: Latin1Writer;
-  /** Per event, where its middle ends in `out` (an event in `wide` takes no room there). */
+  /** Per event, where its middle ends in `out`. */
   ends: Uint32Array;
-  /** The middles of events whose request id has a character past U+00FF, by event index (rare: most batches have none). */
-  wide: Map<number, string>;
 }
 
 /**
@@ -400,15 +511,14 @@ export interface EventBatchMiddleBytes {
  * and its endpoint's own feature names, so its text is `head + middle + plainTail` of its encoder.
  * The middles are written from the numbers as they lie in the batch into one buffer of one-byte
  * characters (see latin1-writer.ts), with no string or array made per event, for a thread that
- * puts them together into packs. The middle of an event whose request id does not fit one-byte
- * characters is `EventEncoder.middle`'s, in `wide`. Undefined for a batch with text events.
+ * puts them together into packs (a store keeps as numbers only requests whose ids are one-byte
+ * characters, below U+0100). Undefined for a batch with text events.
  * @throws Error when the batch is not one {@link EventBatchBuilder} built (corrupt, or from another version)
  */
 export function eventBatchMiddleBytes(batch: EventBatch): EventBatchMiddleBytes | undefined {
   if (batch.keys.length > 0) return undefined;
   const encoderOf = new Uint32Array(batch.count);
   const ends = new Uint32Array(batch.count);
-  const wide = new Map<number, string>();
   const { nums } = batch;
   const out = new Latin1Writer(batch.text.length + nums.length * 12 + batch.count * 96);
   // Request ids all of characters JSON writes as they are (the usual case, and always for serving's
@@ -416,20 +526,16 @@ export function eventBatchMiddleBytes(batch: EventBatch): EventBatchMiddleBytes 
   const ids = PLAIN_TEXT.test(batch.text) ? Buffer.from(batch.text, 'latin1') : undefined;
   const encoders = readEventBatch(
     batch,
-    (i, encoder, index, h) => {
+    (i, _, index, h) => {
       encoderOf[i] = index;
-      const start = out.len;
-      if (!writeNumericMiddle(out, nums, h, ids)) {
-        out.len = start;
-        wide.set(i, encoder.middle(argsOf(nums, h)));
-      }
+      writeNumericMiddle(out, nums, h, ids);
       ends[i] = out.len;
     },
     () => {
       throw new Error('an event batch with text events has no middles');
     },
   );
-  return { encoders, encoderOf, out, ends, wide };
+  return { encoders, encoderOf, out, ends };
 }
 
 const LATENCY = latin1('","latencyUs":');
@@ -442,8 +548,8 @@ const COMMA = 0x2c;
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
 
-/** `EventEncoder.middle` of a numeric event, written into `out` from its numbers, with the batch's text as bytes when its request ids are plain; false (and `out` holds part of it) when the request id does not fit one-byte characters. */
-function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHead, ids: Uint8Array | undefined): boolean {
+/** `EventEncoder.middle` of a numeric event, written into `out` from its numbers, with the batch's text as bytes when its request ids are plain. */
+function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHead, ids: Uint8Array | undefined): void {
   let q = h.at;
   out.when(h.ms);
   out.bytes(LATENCY);
@@ -454,7 +560,7 @@ function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHea
     out.copy(ids, h.idAt, h.idAt + h.requestId.length);
     out.byte(QUOTE);
   } else if (!out.string(h.requestId)) {
-    return false;
+    throw new Error('an event batch cannot be read: a request id kept as numbers has a character past U+00FF');
   }
   out.bytes(INPUTS);
   for (let r = 0; r < h.rows; r++) {
@@ -468,7 +574,6 @@ function writeNumericMiddle(out: Latin1Writer, nums: Float64Array, h: NumericHea
     else q = writeNumberRow(out, nums, q, h.outCols);
   }
   out.bytes(END);
-  return true;
 }
 
 /** Writes `[n, ...]` of the `count` numbers from `nums[q]`; returns where the next number is. */

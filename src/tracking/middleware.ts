@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { errorMessage } from '../common/errors.ts';
-import { endpointId } from '../common/ids.ts';
+import { endpointId, requestUuid } from '../common/ids.ts';
 import { elapsedUs, EventEncoder, startRequest, type EndpointInfo } from './event.ts';
 import { trackRequest, type TrackerSink } from './tracker.ts';
 
@@ -42,7 +41,7 @@ export function trackedPredict<O>(predict: PredictFn<O>, opts: TrackedPredictOpt
   const encoder = new EventEncoder(endpoint);
   return async (rows, call = {}) => {
     const start = startRequest(clock);
-    const requestId = call.requestId ?? randomUUID();
+    const requestId = call.requestId ?? requestUuid();
     let outputs: O[];
     try {
       outputs = await predict(rows);

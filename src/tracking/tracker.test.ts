@@ -405,6 +405,50 @@ describe('Tracker', () => {
     );
   });
 
+  it('keeps the numbers a publish reads in place until that publish settles, even one it gave up waiting for', async () => {
+    const encoder = new EventEncoder({ endpointId: 'ep1', project: 'p', function: 'f', model: 'm', featureNames: ['a', 'b'] });
+    const request = (i: number): EventArgs => ({ start: { ns: 0n, ms: 1_764_000_000_000 + i }, latencyUs: i, requestId: `r${i}`, inputs: [[i, -i / 3]], outputs: [i / 2] });
+    const inner = new MemoryStream();
+    // The first publish hangs (a stream's thread stuck behind a lock) until let go; the rest go through.
+    let held: EventBatch | undefined;
+    let letGo: () => void = () => undefined;
+    const stream = {
+      publish: (topic: string, messages: OutgoingMessage[]) => inner.publish(topic, messages),
+      publishEvents: async (topic: string, batch: EventBatch) => {
+        if (!held) {
+          held = batch;
+          return new Promise<void>((resolve) => (letGo = resolve));
+        }
+        await inner.publish(topic, decodeEventBatch(batch));
+      },
+    };
+    const tracker = new Tracker({ stream, topic: 't', batchSize: 20, publishTimeoutMs: 30, retryInitialMs: 1, onError: () => undefined });
+    for (let i = 0; i < 20; i++) tracker.trackRequest(encoder, request(i));
+    await until(() => tracker.stats().sent === 20);
+    assert.ok(held && held.nums.buffer instanceof SharedArrayBuffer, 'published in place');
+    const first = decodeEventBatch(held).map((m) => m.value);
+    assert.deepEqual(first, Array.from({ length: 20 }, (_, i) => encoder.encode(request(i))));
+    // Retried and sent; then enough events to fill several store chunks, each published and let go.
+    for (let i = 20; i < 30_000; i++) {
+      tracker.trackRequest(encoder, request(i));
+      if (i % 2000 === 0) await tracker.flush();
+    }
+    await tracker.flush();
+    assert.equal(tracker.stats().sent, 30_000);
+    assert.deepEqual(
+      decodeEventBatch(held).map((m) => m.value),
+      first,
+      'the hung publish still reads its own events',
+    );
+    letGo();
+    await sleep(1);
+    assert.equal(heldBy(tracker), 0);
+    assert.deepEqual(
+      inner.messages('t').map((m) => m.value),
+      Array.from({ length: 30_000 }, (_, i) => encoder.encode(request(i))),
+    );
+  });
+
   it('decodes an encoded event for a topic function', async () => {
     const stream = new MemoryStream();
     const tracker = new Tracker({ stream, topic: (e) => `events.${e.model}`, onError: () => undefined });

@@ -1,7 +1,7 @@
 import type { InferenceEvent } from '../common/types.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
 import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
-import { EventBatchBuilder, NumericEventStore } from './event-batch.ts';
+import { EventBatchBuilder, NumericEventStore, type StoreView } from './event-batch.ts';
 import { EventQueue } from './event-queue.ts';
 import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
 
@@ -326,13 +326,18 @@ export class Tracker {
    */
   private async publishBatch(batch: Queued[], timeoutMs: number): Promise<void> {
     const byTopic = new Map<string, Queued[]>();
-    for (const entry of batch) {
-      // Requests kept as numbers are only for a topic given as a string.
-      const topic = typeof entry === 'number' ? (this.opts.topic as string) : this.route(entry) ? entry.topic! : undefined;
-      if (topic === undefined) continue;
-      const group = byTopic.get(topic);
-      if (group) group.push(entry);
-      else byTopic.set(topic, [entry]);
+    // One topic for all (a topic given as a string): no need to look at each event.
+    if (typeof this.opts.topic === 'string') byTopic.set(this.opts.topic, batch);
+    else {
+      const fn = this.opts.topic;
+      for (const entry of batch) {
+        // Requests are kept as numbers only for a topic given as a string.
+        const topic = typeof entry !== 'number' && this.route(entry, fn) ? entry.topic! : undefined;
+        if (topic === undefined) continue;
+        const group = byTopic.get(topic);
+        if (group) group.push(entry);
+        else byTopic.set(topic, [entry]);
+      }
     }
     // Slices are started one after the other and awaited together: a stream that queues (NATS,
     // Kafka) merges the calls still waiting for their acknowledgement into large messages, instead
@@ -355,11 +360,13 @@ export class Tracker {
         const slice = entries.slice(at, at + this.sliceSize);
         at += slice.length;
         const t0 = performance.now();
-        const ready = slice.filter((e) => this.serialize(e));
+        // Requests kept as numbers go out where they lie in the store when they can (see `views`).
+        const views = this.numbers && slice.every((e) => typeof e === 'number') ? this.numbers.views(slice as number[]) : undefined;
+        const ready = views ? slice : slice.filter((e) => this.serialize(e));
         if (ready.length === 0) continue;
         let publish: Promise<void>;
         try {
-          publish = Promise.resolve(this.publishSlice(topic, ready));
+          publish = views ? this.publishViews(topic, views) : Promise.resolve(this.publishSlice(topic, ready));
         } catch (err) {
           publish = Promise.reject(err);
         }
@@ -368,7 +375,8 @@ export class Tracker {
           withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
             () => {
               this.counters.sent += ready.length;
-              for (const e of ready) this.release(e);
+              if (views) for (const v of views) this.numbers!.releaseView(v);
+              else for (const e of ready) this.release(e);
             },
             (err: unknown) => {
               this.counters.failed += 1;
@@ -385,6 +393,27 @@ export class Tracker {
       this.requeue([...failed.flat(), ...unstarted]);
       throw firstError;
     }
+  }
+
+  /**
+   * Publishes batches of the store's events in place, in order, each handed back to the store once
+   * its own publish has settled (a publish that timed out may still be reading the numbers).
+   */
+  private publishViews(topic: string, views: StoreView[]): Promise<void> {
+    const store = this.numbers!;
+    const publishEvents = this.opts.stream.publishEvents!.bind(this.opts.stream);
+    const all = views.map((v) => {
+      let p: Promise<void>;
+      try {
+        p = Promise.resolve(publishEvents(topic, v.batch));
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      const settled = () => store.settled(v);
+      p.then(settled, settled);
+      return p;
+    });
+    return all.length === 1 ? all[0]! : Promise.all(all).then(() => undefined);
   }
 
   /**
@@ -418,14 +447,9 @@ export class Tracker {
     this.sliceSize = Math.max(MIN_SLICE, Math.min(this.opts.batchSize, fit));
   }
 
-  /** Computes the topic once; an event whose topic cannot be computed is dropped. */
-  private route(entry: Entry): boolean {
+  /** Computes the topic of a topic function once; an event whose topic cannot be computed is dropped. */
+  private route(entry: Entry, fn: (event: InferenceEvent) => string): boolean {
     if (entry.topic !== undefined) return true;
-    const fn = this.opts.topic;
-    if (typeof fn === 'string') {
-      entry.topic = fn;
-      return true;
-    }
     try {
       // A topic function needs the event object; an encoded event is decoded for it.
       const topic = fn(entry.event ?? (JSON.parse(entry.message!.value) as InferenceEvent));

@@ -143,7 +143,8 @@ export class SqliteStream implements Stream {
    * encoded and packed there too, so the publishing event loop only posts their numbers (half the
    * bytes of the packs, and none of the work); otherwise they are packed the same way
    * (`packEventBatch`) and appended here, as `publish` appends.
-   * The batch's numbers are moved to the thread: its `nums` is left empty (detached).
+   * The batch's own numbers are moved to the thread (its `nums` is left empty, detached); numbers in
+   * shared memory are read by the thread where they lie, before the returned promise settles.
    */
   async publishEvents(topic: string, batch: EventBatch): Promise<void> {
     this.checkOpen();
@@ -151,8 +152,10 @@ export class SqliteStream implements Stream {
     if (batch.count === 0) return;
     const writer = this.startWriter();
     const ts = this.clock.now();
-    // The numbers move to the thread rather than being copied: the batch is not the caller's to reuse.
-    if (writer?.ready) return writer.request({ topic, ts, events: batch, partitions: this.partitions }, [batch.nums.buffer]);
+    // The batch's own numbers move to the thread rather than being copied (the batch is not the
+    // caller's to reuse); numbers in shared memory (the tracker's, in place) are read there as they lie.
+    const { buffer } = batch.nums;
+    if (writer?.ready) return writer.request({ topic, ts, events: batch, partitions: this.partitions }, buffer instanceof SharedArrayBuffer ? [] : [buffer]);
     this.appendHere(topic, ts, packEventBatch(batch, this.partitions));
   }
 
