@@ -1,59 +1,95 @@
 /**
  * `serving` benchmark (issue 5): requests/s and p50/p99 latency of `POST /v2/models/m/infer`
  * with tracking on vs off. One serving process (`bench/lib/serving-target.ts`) runs one KServe V2
- * server whose tracker, publishing to a real stream (the embedded SQLite log, or NATS with
- * `--backend postgres+nats`), is turned on and off between load runs; the load comes from
- * autocannon in another process (`bench/lib/http-load.ts`), a fixed number of connections for a
- * fixed time per run, from one load process kept for the whole benchmark. Each round gives each side
- * `--duration` seconds as `--runs` runs (16 of 0.5 s by default), in pairs ordered ABBA: off, on, on,
- * off, off, on, on, off, … (the next round starts with on), so that a drift of the machine weighs the
- * same on both sides, and each side follows the other as often as it follows itself (work one run
- * leaves behind, such as the log's checkpoints or an old-generation GC, lands on both sides alike).
- * A side's figure for a round is its requests over its seconds in all its runs. The tracker is flushed after
- * each run (its CPU time counts for the 'on' side), outside the timed part: the writing of what the
- * run queued last (up to one flush interval, 100 ms of events, of the run's 500 ms) then does not
- * contend with the load, which flatters the 'on' side by a part of the writer thread's share (the
- * writer thread costs about 1 µs per event of the ~50 µs a request costs: at most a few tenths of
- * a percent of throughput).
+ * server whose tracker publishes to a real stream (the embedded SQLite log, or NATS with
+ * `--backend postgres+nats`); the load comes from autocannon in another process
+ * (`bench/lib/http-load.ts`, one load process for the whole benchmark), a fixed number of
+ * connections.
+ *
+ * Each round is one load run that goes on for the whole round, while the server switches its
+ * tracking on and off at planned times. A round has `--duration` seconds per side (8) in phases of
+ * `--phase-ms` (250): 32 phases per side, 64 in all, in pairs ordered ABBA: off, on, on, off, off,
+ * on, on, off, … (the next round starts with on), so that a drift of the machine weighs the same on
+ * both sides, and each side follows the other as often as it follows itself (work one phase leaves
+ * to the next, such as the log's checkpoints or an old-generation GC, lands on both sides alike).
+ * The parent plans the phases on the wall clock (`performance.timeOrigin + performance.now()`, read
+ * alike by the three processes of one machine): phase 0 starts 700 ms after the parent starts the
+ * load, so that autocannon's connections are up, and the load goes on 200 ms past the last phase.
+ * It sends the plan to the load process and to the serving process together; a switch is then a
+ * timer in the serving process, with no load restarted and no message waited for between phases.
+ * Tracking is off before phase 0 and after the last phase.
+ *
+ * What is measured, per side and round:
+ * - req/s: the load process places each 2xx response in the phase it completed in (by its
+ *   completion time) and counts it there unless it completed in the phase's first `--guard-ms`
+ *   (20): a response completing that soon may have been served before the switch. The serving
+ *   process reports how late each switch ran (its timers never run early); a phase whose switch ran
+ *   more than `guardMs / 2` late is left out (`phases_dropped_late`, and `-` among the phase rates
+ *   of the log). A side's req/s is its counted responses over its phases' counted time,
+ *   `phases × (phaseMs − guardMs)`.
+ * - p50 and p99: of the latencies of the side's counted responses (the load process cannot tell a
+ *   late phase, so those of phases left out are in).
+ * - the serving process's CPU time per request, every thread's and the main thread's (Linux), and
+ *   GC time per request: summed over all of the side's phases, from one switch to the next as the
+ *   serving process took them, over the requests the server took in between them (its own count).
+ *   These follow the switches as they ran, so a late switch does not mix the sides here.
+ * - event-loop delay (p99 and max), from a 1 ms interval timer of the serving process whose gaps
+ *   count for the side of the phase they end in.
+ * After each round the tracker is flushed (its counters printed), outside the timed part: its CPU
+ * time is in no phase.
+ *
+ * Known bias: the log's writer thread writes what the tracker hands it once per flush interval
+ * (100 ms), so the writing of the events tracked near the end of an 'on' phase (up to one flush
+ * interval of them) runs in the next phase, which is 'off' in half the cases: there its CPU time
+ * counts for the 'off' side and it slows the 'off' side's requests, which flatters the 'on' side by
+ * a part of the writer thread's share (the writer thread costs about 1 µs per event of the ~50 µs a
+ * request costs). The last phase of every other round is 'on', and its part runs after the round,
+ * where nothing counts it.
  *
  * Headline: the median over rounds of (on req/s) / (off req/s) within each round, target ≥ 0.95.
- * The two sides of a round run interleaved on the same server, so each ratio compares them under
- * close machine conditions: on this 2-core virtual machine the CPU time a request takes moves by
- * 10–20% from one second to the next (55–73 µs measured within one benchmark). A/A checks (`--aa`,
- * tracking never on) measured what the design tells apart where it is nothing:
- * - two servers in one process, one tracking and one not, 4 runs of 2 s: rounds 0.85–1.10, and one
- *   benchmark's three rounds all at 1.07–1.10 (something of each server's own);
- * - one server, 4 runs of 2 s: rounds 0.92–1.05;
- * - one server, 16 runs of 0.5 s (the default): rounds 0.98–1.01, headlines 0.991 and 0.996.
- * The ratio of the medians is printed too, as is the p99 added by tracking (target ≤ 1 ms; a
- * round's p50 and p99 are the means of its runs').
+ * The two sides of a round alternate every `--phase-ms` on the same server under the same running
+ * load, so each ratio compares them under close machine conditions: on this 2-core virtual machine
+ * the speed changes a lot from one half-second to the next (adjacent runs of 0.5 s differed by up
+ * to 2× in req/s). Also printed: `throughput_ratio_of_medians`; `throughput_ratio_pairs_median`,
+ * the median over all rounds of on/off within each pair of adjacent phases of the ABBA sequence
+ * (phases 0 and 1, 2 and 3, …; each pair holds one of each side), pairs with a phase left out
+ * skipped; `throughput_ratio_trend_adjusted`, the ratio with a steady drift of the machine across
+ * the phases of all rounds taken out (see {@link trendAdjustedRatio}); the p99 added by tracking
+ * (target ≤ 1 ms).
+ * A/A checks (`--aa`, tracking never on) of earlier designs: two servers in one process, one
+ * tracking and one not, 4 runs of 2 s: rounds 0.85–1.10; one server with tracking switched between
+ * separate load runs of 0.5 s (16 per side per round, each restarting autocannon, with messages
+ * waited for between runs): rounds 0.98–1.01 in one check, 0.88–1.06 in later ones.
  * Nothing is pinned to a core: on a 2-core machine the server and the load generator each take
  * about one core, so both sides see the same contention.
  *
- * Arguments: `--duration S` (per side per round, default 8), `--runs N` (runs per side per round, 16),
- * `--rounds N` (3), `--connections N` (32),
- * `--warmup S` (3), `--rows N` (rows per request, 1), `--features N` (4),
- * `--backend embedded|postgres+nats|…` (see bench/lib/backends.ts), `--profile [DIR]`
- * (run the serving process under `node --cpu-prof`, profile written to DIR at the end), `--aa` (an
- * A/A check: tracking is never turned on, so every ratio should be 1 and what it is not is the
- * benchmark's own noise; written to `serving.aa.json`).
- *
- * Also printed: `throughput_ratio_trend_adjusted`, the ratio with a steady drift of the machine
- * across the runs taken out (see {@link trendAdjustedRatio}).
+ * Arguments: `--duration S` (per side per round, default 8), `--phase-ms N` (250; `--duration` must
+ * be a whole number of phases), `--guard-ms N` (20, below `--phase-ms`), `--rounds N` (3),
+ * `--connections N` (32), `--warmup S` (3; plain load runs, tracking off, then on), `--rows N` (rows
+ * per request, 1), `--features N` (4), `--backend embedded|postgres+nats|…` (see
+ * bench/lib/backends.ts), `--profile [DIR]` (run the serving process under `node --cpu-prof`,
+ * profile written to DIR at the end), `--aa` (an A/A check: tracking is never turned on, so every
+ * ratio should be 1 and what it is not is the benchmark's own noise; written to `serving.aa.json`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { TrackerStats } from '../src/tracking/tracker.ts';
 import { backendName, openBenchBackend } from './lib/backends.ts';
-import { LoadProcess, type LoadSummary } from './lib/http-load.ts';
-import type { TargetCommand, TargetReply, TargetSample } from './lib/serving-target.ts';
+import { LoadProcess, type LoadSpec, type SideLatency } from './lib/http-load.ts';
+import type { LoopDelay, PhaseSample, TargetCommand, TargetReply } from './lib/serving-target.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TARGET = path.join(HERE, 'lib', 'serving-target.ts');
+/** From starting a round's load to its phase 0 (autocannon's connections come up), and past its last phase. */
+const LEAD_MS = 700;
+const TAIL_MS = 200;
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
 
 function whole(args: BenchArgs, key: string, dflt: number, min = 1): number {
   const v = args[key] === undefined ? dflt : Number(args[key]);
@@ -115,12 +151,13 @@ class Target {
     if (m.cmd !== 'tracking') throw new Error(`turning tracking ${on ? 'on' : 'off'} failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
   }
 
-  async sample(): Promise<TargetSample> {
+  /** Runs a round's phases (tracking switched at planned times) and answers what each spent. */
+  async phases(startEpochMs: number, phaseMs: number, pattern: boolean[]): Promise<Extract<TargetReply, { cmd: 'phased' }>> {
     const reply = Target.next(this.child);
-    this.child.send({ cmd: 'sample' } satisfies TargetCommand);
+    this.child.send({ cmd: 'phases', startEpochMs, phaseMs, pattern } satisfies TargetCommand);
     const m = await reply;
-    if (m.cmd !== 'sampled') throw new Error(`sampling the serving process failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
-    return m.sample;
+    if (m.cmd !== 'phased') throw new Error(`the serving process's phases failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
+    return m;
   }
 
   async stop(): Promise<void> {
@@ -133,74 +170,45 @@ class Target {
   }
 }
 
-/** One load run with what the serving process spent on it. */
-interface Run extends LoadSummary {
-  /** Serving-process CPU (user + system) per successful request, tracker flush included. */
+/** One side of one round. */
+interface Side {
+  requestsPerS: number;
+  /** req/s of each of the side's phases in order; undefined where the phase was left out for a late switch. */
+  phaseRates: (number | undefined)[];
+  p50Ms: number;
+  p99Ms: number;
+  /** Requests the server took in during the side's phases (its own count). */
+  serverRequests: number;
   cpuUsPerRequest: number;
-  /** The main thread's part of it (Linux only). */
   mainUsPerRequest: number | undefined;
-  server: TargetSample;
-  stats: TrackerStats;
+  gcUsPerRequest: number;
+  gcMinor: number;
+  gcMajor: number;
+  loopDelay: LoopDelay;
 }
 
 /**
  * The on/off throughput ratio with a steady drift of the machine taken out: least squares of
- * ln(req/s) on the run's place in the sequence and whether it tracked (`exp` of that coefficient).
- * Taken over every run; printed beside the headline (the median of the rounds' own ratios) to show
- * how much a drift through the whole benchmark weighs.
+ * ln(req/s) on the phase's place in the sequence of all rounds' phases and whether it tracked
+ * (`exp` of that coefficient). Taken over every phase kept; printed beside the headline (the
+ * median of the rounds' own ratios) to show how much a drift through the whole benchmark weighs.
  */
-function trendAdjustedRatio(runs: readonly { on: boolean; requestsPerS: number }[]): number {
+function trendAdjustedRatio(points: readonly { t: number; on: boolean; requestsPerS: number }[]): number {
   // Normal equations of y = b0 + b1·t + b2·x, solved by Cramer's rule (3×3).
-  const rows = runs.map((r, t) => [1, t, r.on ? 1 : 0, Math.log(r.requestsPerS)] as const);
+  const rows = points.filter((p) => p.requestsPerS > 0).map((p) => [1, p.t, p.on ? 1 : 0, Math.log(p.requestsPerS)] as const);
   const m = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rows.reduce((a, r) => a + r[i]! * r[j]!, 0)));
   const v = [0, 1, 2].map((i) => rows.reduce((a, r) => a + r[i]! * r[3], 0));
   const det = (a: number[][]): number =>
     a[0]![0]! * (a[1]![1]! * a[2]![2]! - a[1]![2]! * a[2]![1]!) - a[0]![1]! * (a[1]![0]! * a[2]![2]! - a[1]![2]! * a[2]![0]!) + a[0]![2]! * (a[1]![0]! * a[2]![1]! - a[1]![1]! * a[2]![0]!);
   const d = det(m);
-  if (Math.abs(d) < 1e-12) return Number.NaN; // fewer than two rounds: no trend to take out
+  if (Math.abs(d) < 1e-12) return Number.NaN; // too few phases of one side: no trend to take out
   const withTracking = m.map((row, i) => row.map((x, j) => (j === 2 ? v[i]! : x)));
   return Math.exp(det(withTracking) / d);
 }
 
-/**
- * The runs of one side in a round as one: requests and seconds summed (so req/s over the whole
- * time), CPU per request over all their requests, latency percentiles the mean of the runs' own,
- * loop delay and GC as the runs' worst and sum, the tracker's counters of the last run.
- */
-function combineRuns(runs: readonly Run[]): Run {
-  const sum = (f: (r: Run) => number): number => runs.reduce((a, r) => a + f(r), 0);
-  const mean = (f: (r: Run) => number): number => sum(f) / runs.length;
-  const ok = sum((r) => r.ok);
-  const seconds = sum((r) => r.seconds);
-  const cpuMs = sum((r) => r.server.cpuUserMs + r.server.cpuSystemMs);
-  const mainMs = runs.every((r) => r.server.mainThreadCpuMs !== undefined) ? sum((r) => r.server.mainThreadCpuMs!) : undefined;
-  const server: TargetSample = {
-    cpuUserMs: sum((r) => r.server.cpuUserMs),
-    cpuSystemMs: sum((r) => r.server.cpuSystemMs),
-    ...(mainMs !== undefined ? { mainThreadCpuMs: mainMs } : {}),
-    loopDelayP99Ms: Math.max(...runs.map((r) => r.server.loopDelayP99Ms)),
-    loopDelayMaxMs: Math.max(...runs.map((r) => r.server.loopDelayMaxMs)),
-    gcMs: sum((r) => r.server.gcMs),
-    gcMinor: sum((r) => r.server.gcMinor),
-    gcMajor: sum((r) => r.server.gcMajor),
-  };
-  return {
-    requests: sum((r) => r.requests),
-    ok,
-    non2xx: sum((r) => r.non2xx),
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    seconds,
-    requestsPerS: ok / seconds,
-    p50Ms: mean((r) => r.p50Ms),
-    p90Ms: mean((r) => r.p90Ms),
-    p99Ms: mean((r) => r.p99Ms),
-    meanMs: sum((r) => r.meanMs * r.ok) / ok,
-    cpuUsPerRequest: (cpuMs * 1000) / ok,
-    mainUsPerRequest: mainMs === undefined ? undefined : (mainMs * 1000) / ok,
-    server,
-    stats: runs[runs.length - 1]!.stats,
-  };
+/** The ABBA order of a round's phases (true: tracking on), starting with `first`. */
+function phasePattern(perSide: number, first: boolean): boolean[] {
+  return Array.from({ length: perSide }, (_, i) => (i % 2 === 0 ? [first, !first] : [!first, first])).flat();
 }
 
 function requestBody(rows: number, features: number): string {
@@ -209,15 +217,30 @@ function requestBody(rows: number, features: number): string {
 }
 
 async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
+  if (args.runs !== undefined) throw new Error('--runs is gone: each round is one load run with tracking switched every --phase-ms');
   const duration = whole(args, 'duration', 8);
+  const phaseMs = whole(args, 'phase-ms', 250);
+  const guardMs = whole(args, 'guard-ms', 20, 0);
   const rounds = whole(args, 'rounds', 3);
-  const runsPerSide = whole(args, 'runs', 16);
   const connections = whole(args, 'connections', 32);
   const warmup = whole(args, 'warmup', 3, 0);
   const rows = whole(args, 'rows', 1);
   const features = whole(args, 'features', 4);
+  if (guardMs >= phaseMs) throw new Error(`--guard-ms (${guardMs}) must be below --phase-ms (${phaseMs})`);
+  if ((duration * 1000) % phaseMs !== 0) throw new Error(`--duration (${duration} s) must be a whole number of phases of --phase-ms (${phaseMs} ms)`);
+  const perSide = (duration * 1000) / phaseMs;
+  const countedS = (phaseMs - guardMs) / 1000; // seconds of a phase whose responses count
   const backend = await openBenchBackend(backendName(args.backend), 'mw-bench-serving-');
-  const figures: Record<string, Figure> = { backend: backend.describe, connections, duration_s: duration, runs_per_side_per_round: runsPerSide, rows_per_request: rows, features };
+  const figures: Record<string, Figure> = {
+    backend: backend.describe,
+    connections,
+    duration_s: duration,
+    phase_ms: phaseMs,
+    guard_ms: guardMs,
+    phases_per_side_per_round: perSide,
+    rows_per_request: rows,
+    features,
+  };
   const baseline: Record<string, Figure> = {};
   let target: Target | undefined;
   const loader = LoadProcess.start();
@@ -233,63 +256,110 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     );
     const t = target;
     const body = requestBody(rows, features);
-    const spec = (base: string, durationS: number) => ({
-      url: `${base}${t.inferPath}`,
-      method: 'POST' as const,
+    const spec = (durationS: number): LoadSpec => ({
+      url: `${t.url}${t.inferPath}`,
+      method: 'POST',
       body,
       headers: { 'content-type': 'application/json' },
       connections,
       durationS,
     });
-    /** One load run; the serving process's CPU time counts the tracker's flush of what the run queued. */
-    const run = async (side: 'on' | 'off', durationS: number): Promise<Run> => {
-      await t.track(side === 'on');
-      await t.sample();
-      const s = await loader.run(spec(t.url, durationS));
-      const stats = await t.flush();
-      const server = await t.sample();
-      if (s.ok === 0 || s.non2xx > 0 || s.errors > 0) throw new Error(`tracking ${side}: ${s.ok} ok, ${s.non2xx} non-2xx, ${s.errors} errors`);
-      const mainUsPerRequest = server.mainThreadCpuMs === undefined ? undefined : (server.mainThreadCpuMs * 1000) / s.ok;
-      return { ...s, cpuUsPerRequest: ((server.cpuUserMs + server.cpuSystemMs) * 1000) / s.ok, mainUsPerRequest, server, stats };
+    const checkLoad = (what: string, s: { ok: number; non2xx: number; errors: number }): void => {
+      if (s.ok === 0 || s.non2xx > 0 || s.errors > 0) throw new Error(`${what}: ${s.ok} ok, ${s.non2xx} non-2xx, ${s.errors} errors`);
     };
 
     if (warmup > 0) {
       log(`warm-up: ${warmup} s with tracking off, then on`);
-      await run('off', warmup);
-      await run('on', warmup);
+      for (const on of [false, true]) {
+        await t.track(on);
+        checkLoad(`warm-up, tracking ${on ? 'on' : 'off'}`, await loader.run(spec(warmup)));
+        await t.flush();
+        await t.track(false);
+      }
     }
     const before = await t.flush();
-    const on: Run[] = [];
-    const off: Run[] = [];
-    const runs: { on: boolean; requestsPerS: number }[] = [];
+    const on: Side[] = [];
+    const off: Side[] = [];
+    const trendPoints: { t: number; on: boolean; requestsPerS: number }[] = [];
+    const pairRatios: number[] = [];
+    let dropped = 0;
+    let eventsTracked = 0;
     for (let r = 1; r <= rounds; r++) {
-      // Each side runs `runsPerSide` times per round, in pairs ordered ABBA (off, on, on, off, ...;
-      // the next round on, off, off, on, ...): a drift of the machine weighs the same on both sides,
-      // and each side follows the other as often as itself.
-      const first: 'on' | 'off' = r % 2 === 1 ? 'off' : 'on';
-      const second: 'on' | 'off' = first === 'on' ? 'off' : 'on';
-      const order = Array.from({ length: runsPerSide }, (_, i) => (i % 2 === 0 ? [first, second] : [second, first])).flat();
-      const runsOf: Record<'on' | 'off', Run[]> = { on: [], off: [] };
-      for (const side of order) {
-        const x = await run(side, duration / runsPerSide);
-        runsOf[side].push(x);
-        runs.push({ on: side === 'on', requestsPerS: x.requestsPerS });
+      // ABBA: off, on, on, off, ... (the next round on, off, off, on, ...).
+      const pattern = phasePattern(perSide, r % 2 === 0);
+      const startEpochMs = Math.ceil(epochNow()) + LEAD_MS;
+      const durationS = (LEAD_MS + pattern.length * phaseMs + TAIL_MS) / 1000;
+      const [load, phased] = await Promise.all([
+        loader.run({ ...spec(durationS), phases: { startEpochMs, phaseMs, guardMs, pattern } }),
+        t.phases(startEpochMs, phaseMs, pattern),
+      ]);
+      // The tracker's flush of what the round left: outside the timed part.
+      const stats = await t.flush();
+      checkLoad(`round ${r}`, load);
+      if (!load.phases) throw new Error('the load process answered no phases');
+      const counts = load.phases.counts;
+      const phases: PhaseSample[] = phased.phases;
+      const kept = phases.map((p) => p.lateMs <= guardMs / 2);
+      const droppedHere = kept.filter((k) => !k).length;
+      dropped += droppedHere;
+      const rate = (k: number): number => counts[k]! / countedS;
+      kept.forEach((k, i) => {
+        if (k) trendPoints.push({ t: (r - 1) * pattern.length + i, on: pattern[i]!, requestsPerS: rate(i) });
+      });
+      for (let i = 0; i + 1 < pattern.length; i += 2) {
+        if (!kept[i] || !kept[i + 1]) continue;
+        const [iOn, iOff] = pattern[i] ? [i, i + 1] : [i + 1, i];
+        pairRatios.push(rate(iOn) / rate(iOff));
       }
+      eventsTracked += phases.reduce((a, p) => a + (p.tracking ? p.requests : 0), 0);
+      const late = phases.map((p) => p.lateMs);
+      log(
+        `round ${r}: ${pattern.length} phases of ${phaseMs} ms, ${droppedHere} left out for a switch more than ${guardMs / 2} ms late ` +
+          `(switches late by median ${r3(median(late))} ms, max ${r3(Math.max(...late, phased.endLateMs))} ms); load ${r1(load.requestsPerS)} req/s over the whole run`,
+      );
+
+      const sideOf = (side: 'on' | 'off', latency: SideLatency): Side => {
+        const idx = pattern.flatMap((p, i) => (p === (side === 'on') ? [i] : []));
+        const keptIdx = idx.filter((i) => kept[i]);
+        if (keptIdx.length === 0) throw new Error(`round ${r}: every ${side} phase was left out for a late switch`);
+        const sum = (xs: number[], f: (i: number) => number): number => xs.reduce((a, i) => a + f(i), 0);
+        const okCounted = sum(keptIdx, (i) => counts[i]!);
+        if (okCounted === 0) throw new Error(`round ${r}: no response counted in the ${side} phases`);
+        const serverRequests = sum(idx, (i) => phases[i]!.requests);
+        const mainUs = idx.every((i) => phases[i]!.mainCpuUs !== undefined) ? sum(idx, (i) => phases[i]!.mainCpuUs!) : undefined;
+        return {
+          requestsPerS: okCounted / (keptIdx.length * countedS),
+          phaseRates: idx.map((i) => (kept[i] ? rate(i) : undefined)),
+          p50Ms: latency.p50Ms,
+          p99Ms: latency.p99Ms,
+          serverRequests,
+          cpuUsPerRequest: sum(idx, (i) => phases[i]!.cpuUs) / serverRequests,
+          mainUsPerRequest: mainUs === undefined ? undefined : mainUs / serverRequests,
+          gcUsPerRequest: (sum(idx, (i) => phases[i]!.gcMs) * 1000) / serverRequests,
+          gcMinor: sum(idx, (i) => phases[i]!.gcMinor),
+          gcMajor: sum(idx, (i) => phases[i]!.gcMajor),
+          loopDelay: phased.loopDelay[side],
+        };
+      };
+      const sides = { on: sideOf('on', load.phases.on), off: sideOf('off', load.phases.off) };
+      on.push(sides.on);
+      off.push(sides.off);
       for (const side of ['on', 'off'] as const) {
-        const s = combineRuns(runsOf[side]);
-        (side === 'on' ? on : off).push(s);
+        const s = sides[side];
         figures[`round${r}_${side}_req_per_s`] = r1(s.requestsPerS);
         figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
         figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
         figures[`round${r}_${side}_server_cpu_us_per_req`] = r1(s.cpuUsPerRequest);
         if (s.mainUsPerRequest !== undefined) figures[`round${r}_${side}_main_thread_cpu_us_per_req`] = r1(s.mainUsPerRequest);
-        figures[`round${r}_${side}_gc_us_per_req`] = r3((s.server.gcMs * 1000) / s.ok);
+        figures[`round${r}_${side}_gc_us_per_req`] = r3(s.gcUsPerRequest);
         log(
-          `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s (runs ${runsOf[side].map((h) => r1(h.requestsPerS)).join(', ')}), p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
-            `server ${r1(s.cpuUsPerRequest)} µs CPU/req${s.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(s.mainUsPerRequest)})`} (GC ${r3((s.server.gcMs * 1000) / s.ok)} µs/req: ${s.server.gcMinor} minor, ${s.server.gcMajor} major), loop delay p99 ${r3(s.server.loopDelayP99Ms)} max ${r3(s.server.loopDelayMaxMs)} ms ` +
-            `(tracker sent ${s.stats.sent}, dropped ${s.stats.dropped})`,
+          `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s (phases ${s.phaseRates.map((x) => (x === undefined ? '-' : String(Math.round(x)))).join(' ')}), ` +
+            `p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
+            `server ${r1(s.cpuUsPerRequest)} µs CPU/req${s.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(s.mainUsPerRequest)})`} (GC ${r3(s.gcUsPerRequest)} µs/req: ${s.gcMinor} minor, ${s.gcMajor} major), ` +
+            `loop delay p99 ${r3(s.loopDelay.p99Ms)} max ${r3(s.loopDelay.maxMs)} ms (tracker sent ${stats.sent}, dropped ${stats.dropped})`,
         );
       }
+      figures[`round${r}_ratio_on_off`] = r3(sides.on.requestsPerS / sides.off.requestsPerS);
     }
     const after = await t.flush();
 
@@ -297,17 +367,18 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const rpsOff = median(off.map((s) => s.requestsPerS));
     const p99On = median(on.map((s) => s.p99Ms));
     const p99Off = median(off.map((s) => s.p99Ms));
+    figures.phases_dropped_late = dropped;
+    if (dropped > 0) log(`${dropped} of ${rounds * 2 * perSide} phases left out: their switch ran more than ${guardMs / 2} ms late`);
     figures.on_req_per_s = r1(rpsOn);
     figures.on_p50_ms = r3(median(on.map((s) => s.p50Ms)));
     figures.on_p99_ms = r3(p99On);
     figures.p99_added_ms = r3(p99On - p99Off);
     figures.p50_added_ms = r3(median(on.map((s) => s.p50Ms)) - median(off.map((s) => s.p50Ms)));
-    const paired = on.map((s, i) => s.requestsPerS / off[i]!.requestsPerS);
-    paired.forEach((x, i) => (figures[`round${i + 1}_ratio_on_off`] = r3(x)));
-    const ratio = median(paired);
+    const ratio = median(on.map((s, i) => s.requestsPerS / off[i]!.requestsPerS));
     figures.throughput_ratio_on_off = r3(ratio);
     figures.throughput_ratio_of_medians = r3(rpsOn / rpsOff);
-    figures.throughput_ratio_trend_adjusted = r3(trendAdjustedRatio(runs));
+    figures.throughput_ratio_pairs_median = pairRatios.length > 0 ? r3(median(pairRatios)) : Number.NaN;
+    figures.throughput_ratio_trend_adjusted = r3(trendAdjustedRatio(trendPoints));
     const cpuOn = median(on.map((s) => s.cpuUsPerRequest));
     const cpuOff = median(off.map((s) => s.cpuUsPerRequest));
     figures.on_server_cpu_us_per_req = r1(cpuOn);
@@ -320,9 +391,8 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
       figures.tracking_main_thread_cpu_us_per_req = r1(mainOn - mainOff);
       baseline.off_main_thread_cpu_us_per_req = r1(mainOff);
     }
-    figures.on_loop_delay_p99_ms = r3(median(on.map((s) => s.server.loopDelayP99Ms)));
-    const tracked = on.reduce((a, s) => a + s.ok, 0);
-    figures.events_tracked = tracked;
+    figures.on_loop_delay_p99_ms = r3(median(on.map((s) => s.loopDelay.p99Ms)));
+    figures.events_tracked = eventsTracked;
     figures.events_sent = after.sent - before.sent;
     figures.events_dropped = after.dropped - before.dropped;
     figures.publish_failures = after.failed - before.failed;
@@ -330,7 +400,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     baseline.off_p50_ms = r3(median(off.map((s) => s.p50Ms)));
     baseline.off_p99_ms = r3(p99Off);
     baseline.off_server_cpu_us_per_req = r1(cpuOff);
-    baseline.off_loop_delay_p99_ms = r3(median(off.map((s) => s.server.loopDelayP99Ms)));
+    baseline.off_loop_delay_p99_ms = r3(median(off.map((s) => s.loopDelay.p99Ms)));
     baseline.p99_added_target_ms = 1;
     if (figures.events_dropped !== 0) log(`warning: the tracker dropped ${String(figures.events_dropped)} events; the 'on' figures are flattered`);
     const streamFile = path.join(backend.home, 'stream.db');
@@ -346,6 +416,6 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
 /** The `serving` benchmark. */
 export const bench: Benchmark = {
   name: 'serving',
-  description: 'V2 infer req/s and p50/p99 with tracking on vs off (same serving process, autocannon load from another process)',
+  description: 'V2 infer req/s and p50/p99 with tracking on vs off (same serving process switching tracking in fixed phases under one continuous autocannon load from another process)',
   run: runBench,
 };

@@ -6,10 +6,19 @@
  * autocannon's own histogram keeps whole milliseconds; the latency percentiles here come from
  * every response's time (float milliseconds from `process.hrtime`), so sub-millisecond
  * differences between two runs show.
+ *
+ * With {@link LoadSpec.phases}, a run is also cut into the phases the serving process switches
+ * tracking at: each 2xx response is placed, by the time it completed here (wall clock,
+ * `performance.timeOrigin + performance.now()`, the clock the serving process plans by), in the
+ * phase it completed in, and counted there unless it completed within the phase's first `guardMs`
+ * (which may hold requests the server answered in the phase before); its latency joins the list of
+ * the phase's side. Responses before the first phase or after the last are counted in the totals
+ * only.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 /** One load run. */
@@ -20,6 +29,35 @@ export interface LoadSpec {
   headers?: Record<string, string>;
   connections: number;
   durationS: number;
+  /** Phases to count responses in (see the file's comment); the run should cover them all. */
+  phases?: LoadPhases;
+}
+
+/** Planned phases of a run: phase `i` runs from `startEpochMs + i·phaseMs` for `phaseMs`, tracking on where `pattern[i]`. */
+export interface LoadPhases {
+  /** Wall-clock start of phase 0 (ms since the epoch). */
+  startEpochMs: number;
+  phaseMs: number;
+  /** Responses completing within this long of a phase's start are not counted in it. */
+  guardMs: number;
+  pattern: boolean[];
+}
+
+/** Latency of one side's counted 2xx responses. */
+export interface SideLatency {
+  ok: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+/** What a run with phases measured in them. */
+export interface PhasesSummary {
+  /** 2xx responses counted in each phase (past its guard). */
+  counts: number[];
+  on: SideLatency;
+  off: SideLatency;
 }
 
 /** What one load run measured. */
@@ -35,6 +73,8 @@ export interface LoadSummary {
   p90Ms: number;
   p99Ms: number;
   meanMs: number;
+  /** With {@link LoadSpec.phases}: what the phases saw. */
+  phases?: PhasesSummary;
 }
 
 // The part of autocannon used here (the package ships no types).
@@ -60,11 +100,34 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[i] as number;
 }
 
+/** Latencies (ms) kept in a Float64Array grown by doubling: a plain array of numbers would box less compactly at 100k+ responses. */
+class Latencies {
+  private values = new Float64Array(1 << 16);
+  n = 0;
+
+  push(ms: number): void {
+    if (this.n === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.n++] = ms;
+  }
+
+  summary(): SideLatency {
+    const sorted = this.values.subarray(0, this.n).sort();
+    let sum = 0;
+    for (let i = 0; i < this.n; i++) sum += sorted[i] as number;
+    return { ok: this.n, p50Ms: quantile(sorted, 0.5), p90Ms: quantile(sorted, 0.9), p99Ms: quantile(sorted, 0.99), meanMs: this.n > 0 ? sum / this.n : Number.NaN };
+  }
+}
+
 async function load(spec: LoadSpec): Promise<LoadSummary> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-  // Grown by doubling; a plain array of numbers would box less compactly at 100k+ responses.
-  let times = new Float64Array(1 << 16);
-  let n = 0;
+  const all = new Latencies();
+  const phases = spec.phases;
+  const counts = phases ? new Array<number>(phases.pattern.length).fill(0) : [];
+  const side = { on: new Latencies(), off: new Latencies() };
   const instance = autocannon({
     url: spec.url,
     method: spec.method,
@@ -75,17 +138,18 @@ async function load(spec: LoadSpec): Promise<LoadSummary> {
   });
   instance.on('response', (_client, statusCode, _bytes, ms) => {
     if (statusCode < 200 || statusCode >= 300) return;
-    if (n === times.length) {
-      const grown = new Float64Array(times.length * 2);
-      grown.set(times);
-      times = grown;
+    all.push(ms);
+    if (phases) {
+      const since = performance.timeOrigin + performance.now() - phases.startEpochMs;
+      const k = Math.floor(since / phases.phaseMs);
+      if (k >= 0 && k < phases.pattern.length && since - k * phases.phaseMs >= phases.guardMs) {
+        counts[k]! += 1;
+        side[phases.pattern[k] ? 'on' : 'off'].push(ms);
+      }
     }
-    times[n++] = ms;
   });
   const [result] = (await Promise.race([once(instance as unknown as NodeJS.EventEmitter, 'done'), once(instance as unknown as NodeJS.EventEmitter, 'error').then(([e]) => Promise.reject(e as Error))])) as [AutocannonResult];
-  const sorted = times.subarray(0, n).sort();
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += sorted[i] as number;
+  const total = all.summary();
   return {
     requests: result.requests.total,
     ok: result['2xx'],
@@ -94,10 +158,11 @@ async function load(spec: LoadSpec): Promise<LoadSummary> {
     timeouts: result.timeouts,
     seconds: result.duration,
     requestsPerS: result['2xx'] / result.duration,
-    p50Ms: quantile(sorted, 0.5),
-    p90Ms: quantile(sorted, 0.9),
-    p99Ms: quantile(sorted, 0.99),
-    meanMs: n > 0 ? sum / n : Number.NaN,
+    p50Ms: total.p50Ms,
+    p90Ms: total.p90Ms,
+    p99Ms: total.p99Ms,
+    meanMs: total.meanMs,
+    ...(phases ? { phases: { counts, on: side.on.summary(), off: side.off.summary() } } : {}),
   };
 }
 

@@ -2,7 +2,8 @@
  * The serving process of the `serving` benchmark, forked by `bench/serving.bench.ts`: one Node
  * process running one KServe V2 server, built the way the serving worker builds it
  * (`src/project/serving-worker.ts`), with a tracker publishing to a real stream (the embedded SQLite
- * log by default) that the parent turns on and off between load runs. Tracking off, the server's
+ * log by default) whose tracking the parent turns on and off: between load runs (`track`), or at
+ * planned times during one load run (`phases`, what the benchmark measures with). Tracking off, the server's
  * tracker hands nothing over (a call and a test per request, nanoseconds); on, every request is
  * tracked. The load comes from another process; tracking on and off are measured on this same
  * server. (With two servers in one process, one tracking and one not, the untracked servers of an
@@ -10,14 +11,28 @@
  * tracking, that its ratio could not tell from tracking's cost.)
  *
  * Arguments: `--home DIR` (folder of the embedded stream), `--stream URL` (default the embedded
- * log `<home>/stream.db`), `--features N` (model width, default 4).
+ * log `<home>/stream.db`), `--features N` (model width, default 4), `--untracked-on` (the A/A
+ * check: tracking is never turned on).
  * Messages from the parent: `{ cmd: 'flush' }` publishes what the tracker holds and answers
  * `{ cmd: 'flushed', stats }`; `{ cmd: 'track', on }` turns tracking on or off (never on with
- * `--untracked-on`, the A/A check) and answers `{ cmd: 'tracking', on }`; `{ cmd: 'sample' }` answers `{ cmd: 'sampled', sample }` (CPU time and
- * event-loop delay since the previous sample); `{ cmd: 'stop' }` closes everything and exits.
+ * `--untracked-on`) and answers `{ cmd: 'tracking', on }`; `{ cmd: 'sample' }` answers
+ * `{ cmd: 'sampled', sample }` (CPU time and event-loop delay since the previous sample);
+ * `{ cmd: 'phases', startEpochMs, phaseMs, pattern }` runs the phases of one round (below) and
+ * answers `{ cmd: 'phased', phases, loopDelay, endLateMs }`; `{ cmd: 'stop' }` closes everything and exits.
  * First message to the parent: `{ cmd: 'ready', url, inferPath }` with the server's base URL.
+ *
+ * Phases: phase `i` is planned to start at `startEpochMs + i·phaseMs` on the wall clock
+ * (`performance.timeOrigin + performance.now()`, which the load process reads too). A timer per
+ * boundary (set again if it fires early, so a switch is never early) sets tracking to `pattern[i]`
+ * and takes a snapshot: when it ran, the server's request count, the process's CPU time, the main
+ * thread's, and garbage collection so far. After the last phase tracking is off again and the reply
+ * holds each phase's differences (`lateMs`: how late its switch ran). Tracking is off from the
+ * command until phase 0. The event-loop delay of each side comes from a 1 ms interval timer whose
+ * gaps go into the histogram of the current phase's side (`monitorEventLoopDelay` cannot be
+ * switched on and off by phase: enabled again, it records the whole time it was off as one delay);
+ * the delay monitor of `sample` is off during the phases.
  */
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, createHistogram, monitorEventLoopDelay, performance, PerformanceObserver, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/common/logger.ts';
 import { createServingServer, type ServingServer } from '../../src/serving/server.ts';
@@ -28,7 +43,12 @@ import { LinearModel } from '../../test/fixtures/models/linear-model.ts';
 import { mainThreadCpuMs } from './thread-cpu.ts';
 
 /** What the parent sends. */
-export type TargetCommand = { cmd: 'flush' } | { cmd: 'track'; on: boolean } | { cmd: 'sample' } | { cmd: 'stop' };
+export type TargetCommand =
+  | { cmd: 'flush' }
+  | { cmd: 'track'; on: boolean }
+  | { cmd: 'sample' }
+  | { cmd: 'phases'; startEpochMs: number; phaseMs: number; pattern: boolean[] }
+  | { cmd: 'stop' };
 /** CPU time and event-loop delay of the serving process since the previous sample. */
 export interface TargetSample {
   cpuUserMs: number;
@@ -42,17 +62,42 @@ export interface TargetSample {
   gcMinor: number;
   gcMajor: number;
 }
+/** What the serving process did in one phase of a `phases` command (differences over the phase). */
+export interface PhaseSample {
+  /** The planned side (`pattern[i]`), and whether tracking was on (never with `--untracked-on`). */
+  on: boolean;
+  tracking: boolean;
+  /** How late the switch at the phase's start ran, against the plan (ms, >= 0). */
+  lateMs: number;
+  /** Requests the server took in (its own count, from switch to switch). */
+  requests: number;
+  /** Process CPU time (user + system, every thread). */
+  cpuUs: number;
+  /** The main thread's CPU time, where Linux tells it. */
+  mainCpuUs?: number;
+  gcMs: number;
+  gcMinor: number;
+  gcMajor: number;
+}
+/** Event-loop delay over all the phases of one side. */
+export interface LoopDelay {
+  p99Ms: number;
+  maxMs: number;
+}
 /** What the target sends back. */
 export type TargetReply =
   | { cmd: 'ready'; url: string; inferPath: string }
   | { cmd: 'tracking'; on: boolean }
   | { cmd: 'flushed'; stats: TrackerStats }
   | { cmd: 'sampled'; sample: TargetSample }
+  | { cmd: 'phased'; phases: PhaseSample[]; loopDelay: { on: LoopDelay; off: LoopDelay }; endLateMs: number }
   | { cmd: 'error'; message: string };
 
 const BENCH_PROJECT = 'bench';
 const BENCH_FUNCTION = 'serving';
 const BENCH_MODEL = 'm';
+
+const epochNow = (): number => performance.timeOrigin + performance.now();
 
 function send(msg: TargetReply): void {
   process.send?.(msg);
@@ -72,7 +117,7 @@ async function main(): Promise<void> {
   const featureNames = Array.from({ length: features }, (_, i) => `x${i}`);
   const served = [{ name: BENCH_MODEL, model, featureNames }];
 
-  // Tracking on or off between runs; `--untracked-on` (the benchmark's A/A check): never on.
+  // Tracking on or off between runs or phases; `--untracked-on` (the benchmark's A/A check): never on.
   let tracking = false;
   const sink: TrackerSink = {
     track: (event) => {
@@ -86,21 +131,115 @@ async function main(): Promise<void> {
   await server.modelsLoaded();
   const url = await server.listen();
 
+  // Since the previous `sample` (`gc`), and since the start (`gcTotal`, for the phases).
   let gc = { ms: 0, minor: 0, major: 0 };
+  const gcTotal = { ms: 0, minor: 0, major: 0 };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.ms += e.duration;
+      gcTotal.ms += e.duration;
       const kind = (e as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor += 1;
-      else gc.major += 1;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.minor += 1;
+        gcTotal.minor += 1;
+      } else {
+        gc.major += 1;
+        gcTotal.major += 1;
+      }
     }
   }).observe({ entryTypes: ['gc'] });
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   let cpu = process.cpuUsage();
   let mainCpu = mainThreadCpuMs();
+
+  /** What is counted at a phase boundary. */
+  interface Snapshot {
+    lateMs: number;
+    requests: number;
+    cpu: NodeJS.CpuUsage;
+    mainMs: number | undefined;
+    gcMs: number;
+    gcMinor: number;
+    gcMajor: number;
+  }
+  const snapshot = (lateMs: number): Snapshot => ({
+    lateMs,
+    requests: server.stats().requests,
+    cpu: process.cpuUsage(),
+    mainMs: mainThreadCpuMs(),
+    gcMs: gcTotal.ms,
+    gcMinor: gcTotal.minor,
+    gcMajor: gcTotal.major,
+  });
+  let phasing = false;
+  /** Runs the phases of one round (see the file's comment) and answers `phased`. */
+  const runPhases = ({ startEpochMs, phaseMs, pattern }: { startEpochMs: number; phaseMs: number; pattern: boolean[] }): void => {
+    if (phasing) {
+      send({ cmd: 'error', message: 'phases asked for while phases run' });
+      return;
+    }
+    phasing = true;
+    tracking = false;
+    loop.disable();
+    const delay: Record<'on' | 'off', RecordableHistogram> = { on: createHistogram(), off: createHistogram() };
+    let delaySide: 'on' | 'off' = pattern[0] ? 'on' : 'off';
+    let lastTick = performance.now();
+    let ticker: NodeJS.Timeout | undefined;
+    const snaps: Snapshot[] = [];
+    const planned = (i: number): number => startEpochMs + i * phaseMs;
+    const boundary = (i: number): void => {
+      const now = epochNow();
+      // Timers count from the loop's cached time, which can be behind: never switch early.
+      if (now < planned(i)) {
+        setTimeout(() => boundary(i), Math.max(1, Math.ceil(planned(i) - now)));
+        return;
+      }
+      snaps.push(snapshot(now - planned(i)));
+      if (i < pattern.length) {
+        tracking = pattern[i]! && !values['untracked-on'];
+        delaySide = pattern[i] ? 'on' : 'off';
+        if (i === 0) {
+          lastTick = performance.now();
+          ticker = setInterval(() => {
+            const t = performance.now();
+            delay[delaySide].record(Math.max(1, Math.round((t - lastTick) * 1e6)));
+            lastTick = t;
+          }, 1);
+        }
+        setTimeout(() => boundary(i + 1), Math.max(0, planned(i + 1) - epochNow()));
+        return;
+      }
+      tracking = false;
+      clearInterval(ticker);
+      loop.reset(); // also forgets the last tick, so the time it was off is not one delay
+      loop.enable();
+      phasing = false;
+      const phases: PhaseSample[] = pattern.map((on, k) => {
+        const a = snaps[k]!;
+        const b = snaps[k + 1]!;
+        return {
+          on,
+          tracking: on && !values['untracked-on'],
+          lateMs: a.lateMs,
+          requests: b.requests - a.requests,
+          cpuUs: b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system,
+          ...(a.mainMs !== undefined && b.mainMs !== undefined ? { mainCpuUs: (b.mainMs - a.mainMs) * 1000 } : {}),
+          gcMs: b.gcMs - a.gcMs,
+          gcMinor: b.gcMinor - a.gcMinor,
+          gcMajor: b.gcMajor - a.gcMajor,
+        };
+      });
+      const side = (h: RecordableHistogram): LoopDelay => (h.count > 0 ? { p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6 } : { p99Ms: Number.NaN, maxMs: Number.NaN });
+      send({ cmd: 'phased', phases, loopDelay: { on: side(delay.on), off: side(delay.off) }, endLateMs: snaps[pattern.length]!.lateMs });
+    };
+    setTimeout(() => boundary(0), Math.max(0, planned(0) - epochNow()));
+  };
+
   process.on('message', (msg: TargetCommand) => {
-    if (msg.cmd === 'sample') {
+    if (msg.cmd === 'phases') {
+      runPhases(msg);
+    } else if (msg.cmd === 'sample') {
       const used = process.cpuUsage(cpu);
       cpu = process.cpuUsage();
       const main = mainThreadCpuMs();
