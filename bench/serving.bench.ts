@@ -70,7 +70,10 @@
  * `--connections N` (32), `--warmup S` (3; plain load runs, tracking off, then on), `--rows N` (rows
  * per request, 1), `--features N` (4), `--backend embedded|postgres+nats|…` (see
  * bench/lib/backends.ts), `--profile [DIR]` (run the serving process under `node --cpu-prof`,
- * profile written to DIR at the end), `--aa` (an A/A check: tracking is never turned on, so every
+ * profile written to DIR at the end, with the phase switches in `DIR/switches.json`: `node --import
+ * tsx bench/lib/cpu-profile.ts PROFILE --split DIR/switches.json` then sets the main thread's
+ * functions in the 'on' phases against the 'off' ones, what tracking costs the event loop as the
+ * profiler saw it, both sides sampled under the same machine conditions), `--aa` (an A/A check: tracking is never turned on, so every
  * ratio should be 1 and what it is not is the benchmark's own noise; written to `serving.aa.json`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -248,12 +251,23 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
   const loader = LoadProcess.start();
   try {
     const profile = args.profile === undefined ? undefined : path.resolve(args.profile === 'true' ? 'bench/results/serving-profile' : args.profile);
-    if (profile) log(`profiling the serving process (node --cpu-prof) into ${profile}`);
+    if (profile) {
+      fs.mkdirSync(profile, { recursive: true });
+      log(`profiling the serving process (node --cpu-prof) into ${profile}; its phase switches go to switches.json there, for cpu-profile.ts --split`);
+    }
     const aa = args.aa !== undefined;
     if (aa) log('A/A check: tracking is never turned on; the ratios measure what the benchmark itself tells apart (ideally 1)');
     figures.aa = aa ? 1 : 0;
     target = await Target.start(
-      ['--home', backend.home, '--features', String(features), ...(backend.streamUrl ? ['--stream', backend.streamUrl] : []), ...(aa ? ['--untracked-on'] : [])],
+      [
+        '--home',
+        backend.home,
+        '--features',
+        String(features),
+        ...(backend.streamUrl ? ['--stream', backend.streamUrl] : []),
+        ...(aa ? ['--untracked-on'] : []),
+        ...(profile ? ['--switches', path.join(profile, 'switches.json')] : []),
+      ],
       profile,
     );
     const t = target;

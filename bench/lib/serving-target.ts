@@ -12,7 +12,10 @@
  *
  * Arguments: `--home DIR` (folder of the embedded stream), `--stream URL` (default the embedded
  * log `<home>/stream.db`), `--features N` (model width, default 4), `--untracked-on` (the A/A
- * check: tracking is never turned on).
+ * check: tracking is never turned on), `--switches FILE` (written at stop: every phase switch as
+ * `[µs, side]`, `side` the one it begins, `null` once a round's phases are over; `µs` is
+ * `process.hrtime` in microseconds, the clock of a `--cpu-prof` profile's sample times, so that
+ * `bench/lib/cpu-profile.ts --split FILE` can tell the profile's on and off phases apart).
  * Messages from the parent: `{ cmd: 'flush' }` publishes what the tracker holds and answers
  * `{ cmd: 'flushed', stats }`; `{ cmd: 'track', on }` turns tracking on or off (never on with
  * `--untracked-on`) and answers `{ cmd: 'tracking', on }`; `{ cmd: 'sample' }` answers
@@ -32,6 +35,7 @@
  * switched on and off by phase: enabled again, it records the whole time it was off as one delay);
  * the delay monitor of `sample` is off during the phases.
  */
+import { writeFileSync } from 'node:fs';
 import { constants, createHistogram, monitorEventLoopDelay, performance, PerformanceObserver, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/common/logger.ts';
@@ -104,7 +108,7 @@ function send(msg: TargetReply): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { home: { type: 'string' }, stream: { type: 'string' }, features: { type: 'string' }, 'untracked-on': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { home: { type: 'string' }, stream: { type: 'string' }, features: { type: 'string' }, 'untracked-on': { type: 'boolean' }, switches: { type: 'string' } } });
   if (!values.home) throw new Error('--home is required');
   const features = Number(values.features ?? 4);
   if (!Number.isInteger(features) || features < 1) throw new Error(`--features must be a whole number >= 1, got ${String(values.features)}`);
@@ -173,6 +177,7 @@ async function main(): Promise<void> {
     gcMajor: gcTotal.major,
   });
   let phasing = false;
+  const switches: [number, 'on' | 'off' | null][] = [];
   /** Runs the phases of one round (see the file's comment) and answers `phased`. */
   const runPhases = ({ startEpochMs, phaseMs, pattern }: { startEpochMs: number; phaseMs: number; pattern: boolean[] }): void => {
     if (phasing) {
@@ -188,6 +193,10 @@ async function main(): Promise<void> {
     let ticker: NodeJS.Timeout | undefined;
     const snaps: Snapshot[] = [];
     const planned = (i: number): number => startEpochMs + i * phaseMs;
+    /** With `--switches`: the switch, in a CPU profile's clock, and the side it begins (`undefined`: phases over). */
+    const markSwitch = (side: 'on' | 'off' | undefined): void => {
+      if (values.switches) switches.push([Number(process.hrtime.bigint() / 1000n), side ?? null]);
+    };
     const boundary = (i: number): void => {
       const now = epochNow();
       // Timers count from the loop's cached time, which can be behind: never switch early.
@@ -198,6 +207,7 @@ async function main(): Promise<void> {
       snaps.push(snapshot(now - planned(i)));
       if (i < pattern.length) {
         tracking = pattern[i]! && !values['untracked-on'];
+        markSwitch(pattern[i] ? 'on' : 'off');
         delaySide = pattern[i] ? 'on' : 'off';
         if (i === 0) {
           lastTick = performance.now();
@@ -211,6 +221,7 @@ async function main(): Promise<void> {
         return;
       }
       tracking = false;
+      markSwitch(undefined);
       clearInterval(ticker);
       loop.reset(); // also forgets the last tick, so the time it was off is not one delay
       loop.enable();
@@ -258,6 +269,7 @@ async function main(): Promise<void> {
       );
     } else if (msg.cmd === 'stop') {
       void (async () => {
+        if (values.switches) writeFileSync(values.switches, `${JSON.stringify(switches)}\n`);
         await server.close();
         await tracker.close();
         await stream.close();
