@@ -52,8 +52,9 @@
  * two sides a quarter of a second apart. On this 2-core virtual machine the speed changes a lot
  * from one phase to the next (250 ms phases of one run ranged from 8k to 24k req/s; the standard
  * deviation of ln(req/s) is about 0.29, its correlation from one phase to the next about 0.65), and
- * the pairs' median is the figure that such swings move least: in A/A checks it stayed within
- * 0.996–1.008 (six checks), where the median of the rounds' ratios went from 0.986 to 1.070.
+ * the pairs' median is the figure that such swings move least: in seven A/A checks it stayed
+ * within 0.977–1.008 (six of them within 0.994–1.008), where the median of the rounds' ratios went
+ * from 0.979 to 1.070.
  * Also printed: `throughput_ratio_on_off`, the median over rounds of (on req/s) / (off req/s)
  * within each round (the headline before); `throughput_ratio_of_medians`;
  * `throughput_ratio_trend_adjusted`, the ratio with a steady drift of the machine across the phases
