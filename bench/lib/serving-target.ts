@@ -18,8 +18,7 @@
  * `bench/lib/cpu-profile.ts --split FILE` can tell the profile's on and off phases apart).
  * Messages from the parent: `{ cmd: 'flush' }` publishes what the tracker holds and answers
  * `{ cmd: 'flushed', stats }`; `{ cmd: 'track', on }` turns tracking on or off (never on with
- * `--untracked-on`) and answers `{ cmd: 'tracking', on }`; `{ cmd: 'sample' }` answers
- * `{ cmd: 'sampled', sample }` (CPU time and event-loop delay since the previous sample);
+ * `--untracked-on`) and answers `{ cmd: 'tracking', on }`;
  * `{ cmd: 'phases', startEpochMs, phaseMs, pattern }` runs the phases of one round (below) and
  * answers `{ cmd: 'phased', phases, loopDelay, endLateMs }`; `{ cmd: 'stop' }` closes everything and exits.
  * First message to the parent: `{ cmd: 'ready', url, inferPath }` with the server's base URL.
@@ -32,11 +31,10 @@
  * holds each phase's differences (`lateMs`: how late its switch ran). Tracking is off from the
  * command until phase 0. The event-loop delay of each side comes from a 1 ms interval timer whose
  * gaps go into the histogram of the current phase's side (`monitorEventLoopDelay` cannot be
- * switched on and off by phase: enabled again, it records the whole time it was off as one delay);
- * the delay monitor of `sample` is off during the phases.
+ * switched on and off by phase: enabled again, it records the whole time it was off as one delay).
  */
 import { writeFileSync } from 'node:fs';
-import { constants, createHistogram, monitorEventLoopDelay, performance, PerformanceObserver, type RecordableHistogram } from 'node:perf_hooks';
+import { constants, createHistogram, performance, PerformanceObserver, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../src/common/logger.ts';
 import { createServingServer, type ServingServer } from '../../src/serving/server.ts';
@@ -50,22 +48,8 @@ import { mainThreadCpuMs } from './thread-cpu.ts';
 export type TargetCommand =
   | { cmd: 'flush' }
   | { cmd: 'track'; on: boolean }
-  | { cmd: 'sample' }
   | { cmd: 'phases'; startEpochMs: number; phaseMs: number; pattern: boolean[] }
   | { cmd: 'stop' };
-/** CPU time and event-loop delay of the serving process since the previous sample. */
-export interface TargetSample {
-  cpuUserMs: number;
-  cpuSystemMs: number;
-  /** CPU time of the main thread alone (the event loop that serves requests), where Linux tells it (/proc schedstat). */
-  mainThreadCpuMs?: number;
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-  /** Time spent in garbage collection (pauses seen by the main thread) and how many collections, of each kind. */
-  gcMs: number;
-  gcMinor: number;
-  gcMajor: number;
-}
 /** What the serving process did in one phase of a `phases` command (differences over the phase). */
 export interface PhaseSample {
   /** The planned side (`pattern[i]`), and whether tracking was on (never with `--untracked-on`). */
@@ -93,7 +77,6 @@ export type TargetReply =
   | { cmd: 'ready'; url: string; inferPath: string }
   | { cmd: 'tracking'; on: boolean }
   | { cmd: 'flushed'; stats: TrackerStats }
-  | { cmd: 'sampled'; sample: TargetSample }
   | { cmd: 'phased'; phases: PhaseSample[]; loopDelay: { on: LoopDelay; off: LoopDelay }; endLateMs: number }
   | { cmd: 'error'; message: string };
 
@@ -135,27 +118,16 @@ async function main(): Promise<void> {
   await server.modelsLoaded();
   const url = await server.listen();
 
-  // Since the previous `sample` (`gc`), and since the start (`gcTotal`, for the phases).
-  let gc = { ms: 0, minor: 0, major: 0 };
-  const gcTotal = { ms: 0, minor: 0, major: 0 };
+  // Garbage collection since the start: time in pauses seen by the main thread, and collections of each kind.
+  const gc = { ms: 0, minor: 0, major: 0 };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.ms += e.duration;
-      gcTotal.ms += e.duration;
       const kind = (e as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
-        gc.minor += 1;
-        gcTotal.minor += 1;
-      } else {
-        gc.major += 1;
-        gcTotal.major += 1;
-      }
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor += 1;
+      else gc.major += 1;
     }
   }).observe({ entryTypes: ['gc'] });
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  let cpu = process.cpuUsage();
-  let mainCpu = mainThreadCpuMs();
 
   /** What is counted at a phase boundary. */
   interface Snapshot {
@@ -172,9 +144,9 @@ async function main(): Promise<void> {
     requests: server.stats().requests,
     cpu: process.cpuUsage(),
     mainMs: mainThreadCpuMs(),
-    gcMs: gcTotal.ms,
-    gcMinor: gcTotal.minor,
-    gcMajor: gcTotal.major,
+    gcMs: gc.ms,
+    gcMinor: gc.minor,
+    gcMajor: gc.major,
   });
   let phasing = false;
   const switches: [number, 'on' | 'off' | null][] = [];
@@ -186,7 +158,6 @@ async function main(): Promise<void> {
     }
     phasing = true;
     tracking = false;
-    loop.disable();
     const delay: Record<'on' | 'off', RecordableHistogram> = { on: createHistogram(), off: createHistogram() };
     let delaySide: 'on' | 'off' = pattern[0] ? 'on' : 'off';
     let lastTick = performance.now();
@@ -223,8 +194,6 @@ async function main(): Promise<void> {
       tracking = false;
       markSwitch(undefined);
       clearInterval(ticker);
-      loop.reset(); // also forgets the last tick, so the time it was off is not one delay
-      loop.enable();
       phasing = false;
       const phases: PhaseSample[] = pattern.map((on, k) => {
         const a = snaps[k]!;
@@ -250,15 +219,6 @@ async function main(): Promise<void> {
   process.on('message', (msg: TargetCommand) => {
     if (msg.cmd === 'phases') {
       runPhases(msg);
-    } else if (msg.cmd === 'sample') {
-      const used = process.cpuUsage(cpu);
-      cpu = process.cpuUsage();
-      const main = mainThreadCpuMs();
-      const mainUsed = main !== undefined && mainCpu !== undefined ? main - mainCpu : undefined;
-      mainCpu = main;
-      send({ cmd: 'sampled', sample: { cpuUserMs: used.user / 1000, cpuSystemMs: used.system / 1000, mainThreadCpuMs: mainUsed, loopDelayP99Ms: loop.percentile(99) / 1e6, loopDelayMaxMs: loop.max / 1e6, gcMs: gc.ms, gcMinor: gc.minor, gcMajor: gc.major } });
-      gc = { ms: 0, minor: 0, major: 0 };
-      loop.reset();
     } else if (msg.cmd === 'track') {
       tracking = msg.on && !values['untracked-on'];
       send({ cmd: 'tracking', on: tracking });

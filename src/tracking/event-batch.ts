@@ -88,20 +88,16 @@ const MAX_VIEWS = 8;
  * are still held, and how many batches that read its numbers in place are still being published.
  */
 interface Chunk {
+  /** Its key: its events' places are `key × CHUNK + offset`. */
+  key: number;
   nums: Float64Array<SharedArrayBuffer>;
   /** The request ids, one after the other, a byte per character (all below U+0100). */
   ids: Buffer;
   usedIds: number;
-  encoders: EventEncoder[];
-  endpoints: string[];
-  encoderIndex: Map<EventEncoder, number>;
-  lastEncoder: EventEncoder | undefined;
-  lastIndex: number;
+  encoders: Indexed<EventEncoder>;
   usedNums: number;
   live: number;
   viewing: number;
-  /** Let go while batches still read it: its numbers become spare when the last one settles. */
-  gone: boolean;
 }
 
 /** Batches of events published in place (see {@link NumericEventStore.views}), to hand back once their publish settles. */
@@ -109,10 +105,8 @@ export interface StoreView {
   batch: EventBatch;
   /** Events of the batch. */
   readonly count: number;
-  /** @internal the chunk read */
-  readonly chunk: object;
-  /** @internal its key */
-  readonly key: number;
+  /** The chunk it reads. */
+  readonly chunk: Chunk;
 }
 
 /**
@@ -131,7 +125,6 @@ export class NumericEventStore {
   /** Numbers of chunks let go, for the next chunks (see {@link drop}). */
   private readonly spare: Pick<Chunk, 'nums' | 'ids'>[] = [];
   private current: Chunk | undefined;
-  private currentKey = -1;
   private nextKey = 0;
 
   /**
@@ -201,7 +194,7 @@ export class NumericEventStore {
     }
     // The head is written last: a request given up on above leaves nothing the store counts.
     c[at] = KIND_NUMERIC;
-    c[at + 1] = encoder === chunk.lastEncoder ? chunk.lastIndex : encoderIn(chunk, encoder);
+    c[at + 1] = chunk.encoders.of(encoder);
     c[at + 2] = args.start.ms;
     c[at + 3] = args.latencyUs;
     c[at + 4] = idLength;
@@ -214,14 +207,14 @@ export class NumericEventStore {
     chunk.usedNums = p;
     chunk.usedIds = idAt + idLength;
     chunk.live += 1;
-    return this.currentKey * CHUNK + at;
+    return chunk.key * CHUNK + at;
   }
 
   /** Lets go of the event at `place` (published, or dropped); its chunk goes with its last event. */
   release(place: number): void {
     const key = place >>> CHUNK_BITS;
     const chunk = this.chunks.get(key);
-    if (chunk) this.releaseIn(key, chunk, 1);
+    if (chunk) this.releaseIn(chunk, 1);
   }
 
   /**
@@ -240,7 +233,7 @@ export class NumericEventStore {
       const first = places[i]!;
       const key = first >>> CHUNK_BITS;
       const chunk = this.chunks.get(key);
-      if (!chunk || chunk.encoders.length > MAX_VIEW_ENDPOINTS || runs.length >= 5 * MAX_VIEWS) return undefined;
+      if (!chunk || chunk.encoders.items.length > MAX_VIEW_ENDPOINTS || runs.length >= 5 * MAX_VIEWS) return undefined;
       const nums = chunk.nums;
       const from = first & (CHUNK - 1);
       let end = from + numericSize(nums, from);
@@ -262,27 +255,32 @@ export class NumericEventStore {
       const lastAt = places[runs[r + 1]! - 1]! & (CHUNK - 1);
       const text = chunk.ids.toString('latin1', nums[10]!, chunk.nums[lastAt + 10]! + chunk.nums[lastAt + 4]!);
       chunk.viewing += 1;
-      out.push({ batch: { count, endpoints: chunk.endpoints.slice(), keys: [], nums, text }, count, chunk, key });
+      const endpoints = chunk.encoders.items.map((e) => e.endpointJson);
+      out.push({ batch: { count, endpoints, keys: [], nums, text }, count, chunk });
     }
     return out;
   }
 
   /** Hands back a batch of {@link views} whose publish has settled: its chunk's numbers may be written again once let go. */
   settled(view: StoreView): void {
-    const chunk = view.chunk as Chunk;
+    const chunk = view.chunk;
     chunk.viewing -= 1;
-    if (chunk.gone && chunk.viewing === 0) this.recycle(chunk);
+    // Let go while batches still read it: its numbers become spare once the last one has settled.
+    if (chunk.viewing === 0 && !this.holds(chunk)) this.recycle(chunk);
   }
 
   /** Lets go of the events of a batch of {@link views} (published). */
   releaseView(view: StoreView): void {
-    const chunk = view.chunk as Chunk;
-    if (this.chunks.get(view.key) === chunk) this.releaseIn(view.key, chunk, view.count);
+    if (this.holds(view.chunk)) this.releaseIn(view.chunk, view.count);
   }
 
-  private releaseIn(key: number, chunk: Chunk, events: number): void {
+  private holds(chunk: Chunk): boolean {
+    return this.chunks.get(chunk.key) === chunk;
+  }
+
+  private releaseIn(chunk: Chunk, events: number): void {
     chunk.live -= events;
-    if (chunk.live <= 0 && chunk !== this.current) this.drop(key, chunk);
+    if (chunk.live <= 0 && chunk !== this.current) this.drop(chunk);
   }
 
   /**
@@ -291,9 +289,8 @@ export class NumericEventStore {
    * copy of what it reads, and 512 KB taken fresh (and zeroed) for every few thousand requests
    * counts towards the external memory that makes V8 collect.
    */
-  private drop(key: number, chunk: Chunk): void {
-    this.chunks.delete(key);
-    chunk.gone = true;
+  private drop(chunk: Chunk): void {
+    this.chunks.delete(chunk.key);
     if (chunk.viewing === 0) this.recycle(chunk);
   }
 
@@ -316,7 +313,7 @@ export class NumericEventStore {
   /** The endpoint of the event at `place`, if it is still held. */
   endpointOf(place: number): EndpointInfo | undefined {
     const chunk = this.chunks.get(place >>> CHUNK_BITS);
-    return chunk ? chunk.encoders[chunk.nums[(place & (CHUNK - 1)) + 1]!]?.endpoint : undefined;
+    return chunk ? chunk.encoders.items[chunk.nums[(place & (CHUNK - 1)) + 1]!]?.endpoint : undefined;
   }
 
   /** The chunk of a place, for the batch builder. */
@@ -327,44 +324,48 @@ export class NumericEventStore {
   private newChunk(): Chunk | undefined {
     const old = this.current;
     this.current = undefined;
-    if (old && old.live <= 0) this.drop(this.currentKey, old);
+    if (old && old.live <= 0) this.drop(old);
     // A key still in use (a queue holding events of 16,384 chunks ago) is not taken twice.
     const key = this.nextKey;
     if (this.chunks.has(key)) return undefined;
     this.nextKey = (key + 1) % KEYS;
     const { nums, ids } = this.spare.pop() ?? { nums: new Float64Array(new SharedArrayBuffer(CHUNK * Float64Array.BYTES_PER_ELEMENT)), ids: Buffer.alloc(ID_BYTES) };
-    const chunk: Chunk = { nums, ids, usedIds: 0, encoders: [], endpoints: [], encoderIndex: new Map(), lastEncoder: undefined, lastIndex: 0, usedNums: 0, live: 0, viewing: 0, gone: false };
+    const chunk: Chunk = { key, nums, ids, usedIds: 0, encoders: new Indexed(), usedNums: 0, live: 0, viewing: 0 };
     this.chunks.set(key, chunk);
     this.current = chunk;
-    this.currentKey = key;
     return chunk;
   }
 }
 
-/** The index of `encoder` among the endpoints of `chunk`, added there if new. */
-function encoderIn(chunk: Chunk, encoder: EventEncoder): number {
-  let e = chunk.encoderIndex.get(encoder);
-  if (e === undefined) {
-    e = chunk.encoders.length;
-    chunk.encoders.push(encoder);
-    chunk.endpoints.push(encoder.endpointJson);
-    chunk.encoderIndex.set(encoder, e);
+/** Items numbered in the order they first come, for events that name them by number. */
+class Indexed<T> {
+  readonly items: T[] = [];
+  private readonly index = new Map<T, number>();
+  // Events mostly name what the one before named: that is answered without a lookup.
+  private last: T | undefined;
+  private lastIndex = 0;
+
+  /** The number of `item`, given the next one if it is new. */
+  of(item: T): number {
+    if (item === this.last) return this.lastIndex;
+    let i = this.index.get(item);
+    if (i === undefined) {
+      i = this.items.length;
+      this.items.push(item);
+      this.index.set(item, i);
+    }
+    this.last = item;
+    this.lastIndex = i;
+    return i;
   }
-  chunk.lastEncoder = encoder;
-  chunk.lastIndex = e;
-  return e;
 }
 
 /** Builds one {@link EventBatch} from events in publish order: places in a {@link NumericEventStore}, and messages. */
 export class EventBatchBuilder {
-  private readonly endpoints: string[] = [];
-  private readonly endpointIndex = new Map<EventEncoder, number>();
-  private readonly keys: string[] = [];
-  private readonly keyIndex = new Map<string, number>();
+  private readonly encoders = new Indexed<EventEncoder>();
+  private readonly keys = new Indexed<string>();
   private readonly parts: (number | OutgoingMessage)[] = [];
   private size = 0;
-  private lastEncoder: EventEncoder | undefined;
-  private lastBatchIndex = 0;
 
   constructor(private readonly store: NumericEventStore) {}
 
@@ -398,9 +399,12 @@ export class EventBatchBuilder {
     let runAt = 0;
     let runEnd = 0;
     let runTo = 0;
+    let runIdAt = 0;
+    let runIdEnd = 0;
     const flush = () => {
       if (!run) return;
       nums.set(run.nums.subarray(runAt, runEnd), runTo);
+      text.push(run.ids.toString('latin1', runIdAt, runIdEnd));
       run = undefined;
     };
     const heads: number[] = [];
@@ -422,24 +426,18 @@ export class EventBatchBuilder {
           run = chunk;
           runAt = at;
           runTo = p;
+          runIdAt = chunk.nums[at + 10]!;
         }
         runEnd = at + size;
-        const idAt = chunk.nums[at + 10]!;
-        text.push(chunk.ids.toString('latin1', idAt, idAt + chunk.nums[at + 4]!));
+        runIdEnd = chunk.nums[at + 10]! + chunk.nums[at + 4]!;
         heads.push(p);
-        headEncoders.push(chunk.encoders[chunk.nums[at + 1]!]!);
+        headEncoders.push(chunk.encoders.items[chunk.nums[at + 1]!]!);
         p += size;
       } else {
         // A run of numbers continues only where its copy does: not across a text event.
         flush();
-        let k = this.keyIndex.get(part.key);
-        if (k === undefined) {
-          k = this.keys.length;
-          this.keys.push(part.key);
-          this.keyIndex.set(part.key, k);
-        }
         nums[p] = KIND_TEXT;
-        nums[p + 1] = k;
+        nums[p + 1] = this.keys.of(part.key);
         nums[p + 2] = part.value.length;
         text.push(part.value);
         p += TEXT_HEAD;
@@ -447,21 +445,9 @@ export class EventBatchBuilder {
     }
     flush();
     // Each numeric event's endpoint, as an index into this batch's endpoints.
-    for (let i = 0; i < heads.length; i++) nums[heads[i]! + 1] = this.batchEndpoint(headEncoders[i]!);
-    return { count: this.parts.length, endpoints: this.endpoints, keys: this.keys, nums, text: text.join('') };
-  }
-
-  private batchEndpoint(encoder: EventEncoder): number {
-    if (encoder === this.lastEncoder) return this.lastBatchIndex;
-    let i = this.endpointIndex.get(encoder);
-    if (i === undefined) {
-      i = this.endpoints.length;
-      this.endpoints.push(encoder.endpointJson);
-      this.endpointIndex.set(encoder, i);
-    }
-    this.lastEncoder = encoder;
-    this.lastBatchIndex = i;
-    return i;
+    for (let i = 0; i < heads.length; i++) nums[heads[i]! + 1] = this.encoders.of(headEncoders[i]!);
+    const endpoints = this.encoders.items.map((e) => e.endpointJson);
+    return { count: this.parts.length, endpoints, keys: this.keys.items, nums, text: text.join('') };
   }
 }
 

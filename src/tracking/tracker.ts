@@ -364,12 +364,7 @@ export class Tracker {
         const views = this.numbers && slice.every((e) => typeof e === 'number') ? this.numbers.views(slice as number[]) : undefined;
         const ready = views ? slice : slice.filter((e) => this.serialize(e));
         if (ready.length === 0) continue;
-        let publish: Promise<void>;
-        try {
-          publish = views ? this.publishViews(topic, views) : Promise.resolve(this.publishSlice(topic, ready));
-        } catch (err) {
-          publish = Promise.reject(err);
-        }
+        const publish = settles(() => (views ? this.publishViews(topic, views) : this.publishSlice(topic, ready)));
         this.adaptSlice(ready.length, performance.now() - t0);
         inFlight.push(
           withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
@@ -403,12 +398,7 @@ export class Tracker {
     const store = this.numbers!;
     const publishEvents = this.opts.stream.publishEvents!.bind(this.opts.stream);
     const all = views.map((v) => {
-      let p: Promise<void>;
-      try {
-        p = Promise.resolve(publishEvents(topic, v.batch));
-      } catch (err) {
-        p = Promise.reject(err);
-      }
+      const p = settles(() => publishEvents(topic, v.batch));
       const settled = () => store.settled(v);
       p.then(settled, settled);
       return p;
@@ -536,6 +526,15 @@ const PROBE_TIMEOUT_MS = 2000;
 /** Lets pending I/O (incoming requests) run before the next slice of background work. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** What `fn` returns, as a promise: one that rejects when `fn` throws (a stream's publish may throw instead of rejecting). */
+function settles(fn: () => Promise<void>): Promise<void> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 /** Rejects after `ms` unless `p` settles first; a late rejection of `p` is swallowed. */
