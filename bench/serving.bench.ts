@@ -2,9 +2,10 @@
  * `serving` benchmark (issue 5): requests/s and p50/p99 latency of `POST /v2/models/m/infer`
  * with tracking on vs off. One serving process (`bench/lib/serving-target.ts`) runs one KServe V2
  * server whose tracker publishes to a real stream (the embedded SQLite log, or NATS with
- * `--backend postgres+nats`); the load comes from autocannon in another process
- * (`bench/lib/http-load.ts`, one load process for the whole benchmark), a fixed number of
- * connections.
+ * `--backend postgres+nats`); the load comes from another process, a fixed number of connections:
+ * autocannon (`bench/lib/http-load.ts`, one load process for the whole benchmark) in every round,
+ * and wrk (`bench/lib/wrk-load.ts`), where it is installed, in a round of its own after each
+ * autocannon round.
  *
  * Each round is one load run that goes on for the whole round, while the server switches its
  * tracking on and off at planned times. A round has `--duration` seconds per side (8) in phases of
@@ -46,10 +47,29 @@
  * request costs). The last phase of every other round is 'on', and its part runs after the round,
  * where nothing counts it.
  *
+ * wrk rounds: the same phases in the other ABBA order, under wrk (same connections, body and
+ * headers). wrk reports totals only, so a phase's req/s is the server's own count: the requests it
+ * took in from one switch to the next, over the time between those switches as they ran (nothing to
+ * leave out for a late switch). Printed per side: req/s and the server's CPU per request.
+ *
  * Headline (`throughput_ratio_pairs_median`, target ≥ 0.95): the median over all rounds of on/off
  * req/s within each pair of adjacent phases of the ABBA sequence (phases 0 and 1, 2 and 3, …; each
  * pair holds one of each side), pairs with a phase left out skipped: 96 pairs, each comparing the
- * two sides a quarter of a second apart. On this 2-core virtual machine the speed changes a lot
+ * two sides a quarter of a second apart. Taken from the wrk rounds where wrk is installed
+ * (`load_generator`), else from the autocannon rounds; both are printed
+ * (`wrk_throughput_ratio_pairs_median`, `autocannon_throughput_ratio_pairs_median`). Why wrk's:
+ * the load generator runs on the server's machine, and on this 2-core machine what it takes of the
+ * second core is taken from the server's own threads (the log's writer thread, V8's helpers),
+ * which clients on other machines would not do. autocannon takes 24–26 µs of CPU per request, wrk
+ * 17–18 (`autocannon_cpu_us_per_req`, `wrk_cpu_us_per_req`), and in two runs tracking added
+ * 2.8–3.0 µs of server CPU per request (1.8–2.2 µs of it on the main thread) under autocannon,
+ * against 1.3–1.4 µs (0.4–0.8 µs) under wrk in the same runs; with tracking never on (A/A) these
+ * differences were 0.5 µs (0.4 µs). The `tracking` benchmark, with no HTTP and no load generator,
+ * measures 1.45 µs (0.39 µs on the main thread) for the same work. So under autocannon the ratio
+ * carries a cost that is the load generator's contention with the server's threads, not
+ * tracking's own.
+ * Latency (p50, p99, and the p99 added, target ≤ 1 ms) is autocannon's: wrk cannot tell which
+ * phase a response's latency belongs to. On this 2-core virtual machine the speed changes a lot
  * from one phase to the next (250 ms phases of one run ranged from 8k to 24k req/s; the standard
  * deviation of ln(req/s) is about 0.29, its correlation from one phase to the next about 0.65), and
  * the pairs' median is the figure that such swings move least: in seven A/A checks it stayed
@@ -63,11 +83,14 @@
  * tracking and one not, 4 runs of 2 s: rounds 0.85–1.10; one server with tracking switched between
  * separate load runs of 0.5 s (16 per side per round, each restarting autocannon, with messages
  * waited for between runs): rounds 0.98–1.01 in one check, 0.88–1.06 in later ones.
- * Nothing is pinned to a core: on a 2-core machine the server and the load generator each take
- * about one core, so both sides see the same contention.
+ * Nothing is pinned to a core.
+ * wrk rounds A/A: see `serving.aa.json` (`wrk_throughput_ratio_pairs_median`).
  *
  * Arguments: `--duration S` (per side per round, default 8), `--phase-ms N` (250; `--duration` must
- * be a whole number of phases), `--guard-ms N` (20, below `--phase-ms`), `--rounds N` (3),
+ * be a whole number of phases), `--guard-ms N` (20, below `--phase-ms`), `--rounds N` (3; each
+ * is an autocannon round and, with wrk, a wrk round), `--load auto|wrk|autocannon` (`auto`: wrk
+ * rounds where wrk is on PATH, or named by `MODELWATCH_WRK`; `autocannon`: none; `wrk`: fail
+ * without it),
  * `--connections N` (32), `--warmup S` (3; plain load runs, tracking off, then on), `--rows N` (rows
  * per request, 1), `--features N` (4), `--backend embedded|postgres+nats|…` (see
  * bench/lib/backends.ts), `--profile [DIR]` (run the serving process under `node --cpu-prof`,
@@ -87,6 +110,8 @@ import type { TrackerStats } from '../src/tracking/tracker.ts';
 import { backendName, openBenchBackend } from './lib/backends.ts';
 import { LoadProcess, type LoadSpec, type SideLatency } from './lib/http-load.ts';
 import type { LoopDelay, PhaseSample, TargetCommand, TargetReply } from './lib/serving-target.ts';
+import { processCpuMs } from './lib/thread-cpu.ts';
+import { findWrk, runWrk } from './lib/wrk-load.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -193,6 +218,29 @@ interface Side {
   loopDelay: LoopDelay;
 }
 
+/** One side of one wrk round, as the server counted it. */
+interface ServerSide {
+  requestsPerS: number;
+  phaseRates: number[];
+  cpuUsPerRequest: number;
+  mainUsPerRequest: number | undefined;
+}
+
+/** The server's own figures for the phases of one side: requests over the time between its switches, CPU per request. */
+function serverSide(phases: readonly PhaseSample[], seconds: readonly number[], pattern: readonly boolean[], side: 'on' | 'off'): ServerSide {
+  const idx = pattern.flatMap((p, i) => (p === (side === 'on') ? [i] : []));
+  const sum = (f: (i: number) => number): number => idx.reduce((a, i) => a + f(i), 0);
+  const requests = sum((i) => phases[i]!.requests);
+  if (requests === 0) throw new Error(`the server took in no request in the ${side} phases`);
+  const main = idx.every((i) => phases[i]!.mainCpuUs !== undefined) ? sum((i) => phases[i]!.mainCpuUs!) : undefined;
+  return {
+    requestsPerS: requests / sum((i) => seconds[i]!),
+    phaseRates: idx.map((i) => phases[i]!.requests / seconds[i]!),
+    cpuUsPerRequest: sum((i) => phases[i]!.cpuUs) / requests,
+    mainUsPerRequest: main === undefined ? undefined : main / requests,
+  };
+}
+
 /**
  * The on/off throughput ratio with a steady drift of the machine taken out: least squares of
  * ln(req/s) on the phase's place in the sequence of all rounds' phases and whether it tracked
@@ -233,6 +281,10 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
   const rows = whole(args, 'rows', 1);
   const features = whole(args, 'features', 4);
   if (guardMs >= phaseMs) throw new Error(`--guard-ms (${guardMs}) must be below --phase-ms (${phaseMs})`);
+  const loadChoice = args.load ?? 'auto';
+  if (!['auto', 'wrk', 'autocannon'].includes(loadChoice)) throw new Error(`--load must be auto, wrk or autocannon, got '${loadChoice}'`);
+  const wrk = loadChoice === 'autocannon' ? undefined : findWrk();
+  if (loadChoice === 'wrk' && !wrk) throw new Error('--load wrk: wrk is not on PATH (Debian: apt-get install wrk; or name it in MODELWATCH_WRK)');
   if ((duration * 1000) % phaseMs !== 0) throw new Error(`--duration (${duration} s) must be a whole number of phases of --phase-ms (${phaseMs} ms)`);
   const perSide = (duration * 1000) / phaseMs;
   const countedS = (phaseMs - guardMs) / 1000; // seconds of a phase whose responses count
@@ -301,15 +353,65 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const pairRatios: number[] = [];
     let dropped = 0;
     let eventsTracked = 0;
+    // The load generators' own CPU time and requests, to show what each takes of the machine.
+    const loadCpu = { autocannon: { ms: 0, requests: 0 }, wrk: { ms: 0, requests: 0 } };
+    const wrkPairRatios: number[] = [];
+    const wrkSides: { on: ServerSide[]; off: ServerSide[] } = { on: [], off: [] };
+    /**
+     * One round under wrk: the same phases, counted by the server (requests it took in from one
+     * switch to the next, over the time between them, so a late switch mixes nothing).
+     */
+    const wrkRound = async (r: number, bin: string): Promise<void> => {
+      // The other order than the autocannon round before it, so that both orders weigh alike here too.
+      const pattern = phasePattern(perSide, r % 2 === 1);
+      const startEpochMs = Math.ceil(epochNow()) + LEAD_MS;
+      const durationS = Math.ceil((LEAD_MS + pattern.length * phaseMs + TAIL_MS) / 1000);
+      const [w, phased] = await Promise.all([runWrk(bin, spec(durationS), backend.home), t.phases(startEpochMs, phaseMs, pattern)]);
+      const stats = await t.flush();
+      if (w.requests === 0 || w.non2xx > 0 || w.errors > 0) throw new Error(`wrk round ${r}: ${w.requests} requests, ${w.non2xx} non-2xx, ${w.errors} socket errors\n${w.report}`);
+      if (w.cpuMs !== undefined) {
+        loadCpu.wrk.ms += w.cpuMs;
+        loadCpu.wrk.requests += w.requests;
+      }
+      const phases = phased.phases;
+      const late = phases.map((p) => p.lateMs);
+      const seconds = phases.map((_, i) => (phaseMs + (i + 1 < phases.length ? late[i + 1]! : phased.endLateMs) - late[i]!) / 1000);
+      const rate = (i: number): number => phases[i]!.requests / seconds[i]!;
+      const ratios: number[] = [];
+      for (let i = 0; i + 1 < pattern.length; i += 2) {
+        const [iOn, iOff] = pattern[i] ? [i, i + 1] : [i + 1, i];
+        ratios.push(rate(iOn) / rate(iOff));
+      }
+      wrkPairRatios.push(...ratios);
+      eventsTracked += phases.reduce((a, p) => a + (p.tracking ? p.requests : 0), 0);
+      const sides = { on: serverSide(phases, seconds, pattern, 'on'), off: serverSide(phases, seconds, pattern, 'off') };
+      for (const side of ['on', 'off'] as const) {
+        const x = sides[side];
+        wrkSides[side].push(x);
+        figures[`wrk_round${r}_${side}_req_per_s`] = r1(x.requestsPerS);
+        log(
+          `wrk round ${r} tracking ${side.padEnd(3)}: ${r1(x.requestsPerS)} req/s (phases ${x.phaseRates.map((v) => String(Math.round(v))).join(' ')}); ` +
+            `server ${r1(x.cpuUsPerRequest)} µs CPU/req${x.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(x.mainUsPerRequest)})`} (tracker sent ${stats.sent}, dropped ${stats.dropped})`,
+        );
+      }
+      figures[`wrk_round${r}_ratio_pairs_median`] = r3(median(ratios));
+      log(`wrk round ${r}: ${r1(w.requestsPerS)} req/s over the whole run (wrk's count); pairs median ${r3(median(ratios))}`);
+    };
     for (let r = 1; r <= rounds; r++) {
       // ABBA: off, on, on, off, ... (the next round on, off, off, on, ...).
       const pattern = phasePattern(perSide, r % 2 === 0);
       const startEpochMs = Math.ceil(epochNow()) + LEAD_MS;
       const durationS = (LEAD_MS + pattern.length * phaseMs + TAIL_MS) / 1000;
+      const cpuBefore = loader.pid === undefined ? undefined : processCpuMs(loader.pid);
       const [load, phased] = await Promise.all([
         loader.run({ ...spec(durationS), phases: { startEpochMs, phaseMs, guardMs, pattern } }),
         t.phases(startEpochMs, phaseMs, pattern),
       ]);
+      const cpuAfter = loader.pid === undefined ? undefined : processCpuMs(loader.pid);
+      if (cpuBefore !== undefined && cpuAfter !== undefined) {
+        loadCpu.autocannon.ms += cpuAfter - cpuBefore;
+        loadCpu.autocannon.requests += load.requests;
+      }
       // The tracker's flush of what the round left: outside the timed part.
       const stats = await t.flush();
       checkLoad(`round ${r}`, load);
@@ -377,6 +479,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
         );
       }
       figures[`round${r}_ratio_on_off`] = r3(sides.on.requestsPerS / sides.off.requestsPerS);
+      if (wrk) await wrkRound(r, wrk);
     }
     const after = await t.flush();
 
@@ -394,8 +497,27 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     const ratio = median(on.map((s, i) => s.requestsPerS / off[i]!.requestsPerS));
     figures.throughput_ratio_on_off = r3(ratio);
     figures.throughput_ratio_of_medians = r3(rpsOn / rpsOff);
-    const headline = pairRatios.length > 0 ? median(pairRatios) : Number.NaN;
+    const autocannonHeadline = pairRatios.length > 0 ? median(pairRatios) : Number.NaN;
+    // Under wrk where it ran (see the file's comment), else under autocannon.
+    const headline = wrkPairRatios.length > 0 ? median(wrkPairRatios) : autocannonHeadline;
+    figures.load_generator = wrk ? 'wrk' : 'autocannon';
     figures.throughput_ratio_pairs_median = r3(headline);
+    figures.autocannon_throughput_ratio_pairs_median = r3(autocannonHeadline);
+    if (wrk) {
+      figures.wrk_throughput_ratio_pairs_median = r3(median(wrkPairRatios));
+      const wOn = median(wrkSides.on.map((x) => x.requestsPerS));
+      const wOff = median(wrkSides.off.map((x) => x.requestsPerS));
+      figures.wrk_on_req_per_s = r1(wOn);
+      baseline.wrk_off_req_per_s = r1(wOff);
+      figures.wrk_throughput_ratio_of_medians = r3(wOn / wOff);
+      figures.wrk_tracking_cpu_us_per_req = r1(median(wrkSides.on.map((x) => x.cpuUsPerRequest)) - median(wrkSides.off.map((x) => x.cpuUsPerRequest)));
+      if ([...wrkSides.on, ...wrkSides.off].every((x) => x.mainUsPerRequest !== undefined)) {
+        figures.wrk_tracking_main_thread_cpu_us_per_req = r1(median(wrkSides.on.map((x) => x.mainUsPerRequest!)) - median(wrkSides.off.map((x) => x.mainUsPerRequest!)));
+      }
+    } else {
+      log('wrk is not on PATH (Debian: apt-get install wrk): the headline is the ratio under autocannon, whose own CPU time competes more with the server on a small machine');
+    }
+    for (const [name, c] of Object.entries(loadCpu)) if (c.requests > 0) figures[`${name}_cpu_us_per_req`] = r1((c.ms * 1000) / c.requests);
     figures.throughput_ratio_trend_adjusted = r3(trendAdjustedRatio(trendPoints));
     const cpuOn = median(on.map((s) => s.cpuUsPerRequest));
     const cpuOff = median(off.map((s) => s.cpuUsPerRequest));
@@ -434,6 +556,6 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
 /** The `serving` benchmark. */
 export const bench: Benchmark = {
   name: 'serving',
-  description: 'V2 infer req/s and p50/p99 with tracking on vs off (same serving process switching tracking in fixed phases under one continuous autocannon load from another process)',
+  description: 'V2 infer req/s and p50/p99 with tracking on vs off (same serving process switching tracking in fixed phases under one continuous load from another process: autocannon, and wrk where installed)',
   run: runBench,
 };

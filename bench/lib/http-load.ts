@@ -177,6 +177,11 @@ type LoadReply = { ok: true; summary: LoadSummary } | { ok: false; error: string
 export class LoadProcess {
   private constructor(private readonly child: ChildProcess) {}
 
+  /** The load process's pid (for its CPU time). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   static start(): LoadProcess {
     return new LoadProcess(fork(SELF, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   }

@@ -1,0 +1,89 @@
+/**
+ * HTTP load from wrk (https://github.com/wg/wrk; Debian: `apt-get install wrk`), a load generator
+ * written in C: one thread, a fixed number of keep-alive connections, for a fixed time, the request
+ * given by a small Lua script (method, body, headers). It takes about a third of what autocannon
+ * takes of a core for the same requests (measured here: 31% of a core at 16–19k req/s, autocannon
+ * about 50%), which on a 2-core machine leaves more of the second core to the server's own threads
+ * (the embedded log's writer thread, V8's helpers), as clients on other machines would.
+ *
+ * wrk reports totals only: where requests fall in time is counted by the server itself (see
+ * bench/serving.bench.ts).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LoadSpec } from './http-load.ts';
+import { processCpuMs } from './thread-cpu.ts';
+
+/** What one wrk run did. */
+export interface WrkSummary {
+  requests: number;
+  seconds: number;
+  requestsPerS: number;
+  /** Responses with a status outside 2xx and 3xx. */
+  non2xx: number;
+  /** Socket errors: connect, read, write, timeout. */
+  errors: number;
+  /** CPU time wrk used (user + system), where Linux tells it; the last reading, at most 250 ms before it ended. */
+  cpuMs: number | undefined;
+  /** wrk's own report, for an error message. */
+  report: string;
+}
+
+/** The wrk found on PATH (`MODELWATCH_WRK` names another), or undefined when there is none. */
+export function findWrk(): string | undefined {
+  const bin = process.env.MODELWATCH_WRK ?? 'wrk';
+  const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  // wrk prints its version and usage, and exits 1, when asked for its version.
+  return probe.error === undefined && /wrk/i.test(`${probe.stdout}${probe.stderr}`) ? bin : undefined;
+}
+
+/** A Lua string literal of `s` (decimal escapes: no quoting rule of Lua to get wrong). */
+function luaString(s: string): string {
+  return `"${[...Buffer.from(s, 'utf8')].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b}`)).join('')}"`;
+}
+
+/** Writes the Lua script that makes every request of `spec` into `dir`; returns its path. */
+function writeScript(spec: LoadSpec, dir: string): string {
+  const lines = [`wrk.method = ${luaString(spec.method)}`];
+  if (spec.body !== undefined) lines.push(`wrk.body = ${luaString(spec.body)}`);
+  for (const [k, v] of Object.entries(spec.headers ?? {})) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
+  const file = path.join(dir, 'wrk-request.lua');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** Runs wrk with `spec` (its `phases` are not used: wrk counts no phases) and reads its report. */
+export function runWrk(bin: string, spec: LoadSpec, scratchDir: string): Promise<WrkSummary> {
+  const script = writeScript(spec, scratchDir);
+  const durationS = Math.max(1, Math.ceil(spec.durationS));
+  const args = ['-t1', `-c${spec.connections}`, `-d${durationS}s`, '--timeout', '10s', '-s', script, spec.url];
+  return new Promise<WrkSummary>((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let cpuMs: number | undefined;
+    const sampler = setInterval(() => {
+      if (child.pid !== undefined) cpuMs = processCpuMs(child.pid) ?? cpuMs;
+    }, 250);
+    child.on('error', (err) => {
+      clearInterval(sampler);
+      reject(new Error(`wrk could not be run (${bin}): ${err.message}`));
+    });
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      const total = /(\d+) requests in ([\d.]+)(ms|s|m)/.exec(out);
+      if (code !== 0 || !total) {
+        reject(new Error(`wrk exited with ${String(code)}: ${out.trim()}`));
+        return;
+      }
+      const seconds = Number(total[2]) * (total[3] === 'ms' ? 0.001 : total[3] === 'm' ? 60 : 1);
+      const requests = Number(total[1]);
+      const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const errors = socket ? socket.slice(1, 5).reduce((a, x) => a + Number(x), 0) : 0;
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      resolve({ requests, seconds, requestsPerS: requests / seconds, non2xx, errors, cpuMs, report: out.trim() });
+    });
+  });
+}
