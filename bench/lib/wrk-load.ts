@@ -38,9 +38,12 @@ export function findWrk(): string | undefined {
   return probe.error === undefined && /wrk/i.test(`${probe.stdout}${probe.stderr}`) ? bin : undefined;
 }
 
-/** A Lua string literal of `s` (decimal escapes: no quoting rule of Lua to get wrong). */
-function luaString(s: string): string {
-  return `"${[...Buffer.from(s, 'utf8')].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b}`)).join('')}"`;
+/**
+ * A Lua string literal of `s`: printable ASCII as it is, every other byte (and `"` and `\\`) as a
+ * three-digit decimal escape, which a digit after it cannot lengthen.
+ */
+export function luaString(s: string): string {
+  return `"${[...Buffer.from(s, 'utf8')].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${String(b).padStart(3, '0')}`)).join('')}"`;
 }
 
 /** Writes the Lua script that makes every request of `spec` into `dir`; returns its path. */

@@ -34,27 +34,28 @@ export interface ThreadClientOptions {
  */
 export const THREAD_RESOURCE_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 8 };
 
-interface Waiting {
-  resolve: () => void;
+interface Waiting<R> {
+  resolve: (result: R) => void;
   reject: (err: Error) => void;
 }
 
 /**
- * The calling side of a request thread. Started in the background (its script is bundled first);
+ * The calling side of a request thread, whose requests (`B`) answer `R` (what the thread's handler
+ * returned; nothing for a writer thread). Started in the background (its script is bundled first);
  * until it runs, and after it has failed or stopped, {@link ready} is false and the caller does
  * the work itself. The thread is kept referenced only while it starts and while requests wait for
  * it, so that it never holds a process open (a process that ends at once waits for its start-up,
  * 100–200 ms with the bundling), and a process that ends right after awaiting a request stays
  * alive until it is answered.
  */
-export class ThreadClient<B> {
+export class ThreadClient<B, R = void> {
   private worker: Worker | undefined;
   private starts = false;
   private running = false;
   private failure: Error | undefined;
   private stopping = false;
   private exited: Promise<void> = Promise.resolve();
-  private readonly waiting = new Map<number, Waiting>();
+  private readonly waiting = new Map<number, Waiting<R>>();
   private nextId = 1;
   private settleStart: (running: boolean) => void = () => undefined;
   /** Settles once the thread runs (true), or cannot (false: failed or stopped first). */
@@ -97,16 +98,16 @@ export class ThreadClient<B> {
   }
 
   /**
-   * Has the thread handle `body`, after every request posted before it; what `transfer` lists is
-   * moved to the thread (detached here), not copied.
+   * Has the thread handle `body`, after every request posted before it, and answers what its
+   * handler returned; what `transfer` lists is moved to the thread (detached here), not copied.
    * @throws the handler's error (its message and `code`), or `unavailable()` when the thread is not
    *   running or ends first (the request may or may not have been carried out then)
    */
-  request(body: B, transfer?: readonly TransferListItem[]): Promise<void> {
+  request(body: B, transfer?: readonly TransferListItem[]): Promise<R> {
     const worker = this.worker;
     if (!worker || !this.ready) return Promise.reject(this.opts.unavailable(this.failure));
     const message: ThreadRequest<B> = { type: 'request', id: this.nextId++, body };
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       if (this.waiting.size === 0) worker.ref();
       this.waiting.set(message.id, { resolve, reject });
       worker.postMessage(message, transfer as TransferListItem[] | undefined);
@@ -143,7 +144,7 @@ export class ThreadClient<B> {
     const w = this.waiting.get(m.id);
     if (!w) return;
     this.settled(m.id);
-    if (m.error === undefined) w.resolve();
+    if (m.error === undefined) w.resolve(m.result as R);
     else w.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
   }
 

@@ -11,7 +11,8 @@ export interface Stream {
   /**
    * Publishes tracked events handed over as numbers (see tracking/event-batch.ts): the same as
    * `publish(topic, decodeEventBatch(batch))`, with the encoding done where it costs the caller
-   * least (the embedded log: on its writer thread; NATS: packed straight from the numbers). The batch is the stream's from then on (its
+   * least (the embedded log: on its writer thread; NATS: packed straight from the numbers on its
+   * packing thread). The batch is the stream's from then on (its
    * own numbers may be moved to a thread and `nums` left detached), except numbers in shared memory
    * (the tracker's, published in place): those are read before the returned promise settles, and
    * not kept, as the tracker writes them again after that. Absent where there is no such place;

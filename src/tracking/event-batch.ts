@@ -9,8 +9,8 @@ import { latin1, Latin1Writer } from './latin1-writer.ts';
  * publish hands the stream an {@link EventBatch} of them, which the stream encodes and packs
  * (`knownEventPacks` in stream/event-packs.ts: each event's middle written from its numbers by
  * {@link eventBatchMiddleBytes}, between its endpoint's head and tail stored once per pack): the
- * embedded log on its writer thread (the calling thread while that thread is not running), NATS
- * on the calling thread, where this costs less than half of encoding each event whole and finding
+ * embedded log on its writer thread, NATS on its packing thread (each on the calling thread while
+ * that thread is not running), where this costs less than half of encoding each event whole and finding
  * what the events of a pack share (profile of the ingest benchmark's producer, 200,000 events of
  * 10 features: 0.37 against 0.93 s, and garbage collection 0.26 against 0.56 s). The text is exactly what
  * `EventEncoder.encode` writes for the same request ({@link decodeEventBatch} writes it whole), so

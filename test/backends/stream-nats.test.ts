@@ -10,6 +10,7 @@ import { connect, headers as natsHeaders } from '@nats-io/transport-node';
 import { ValidationError } from '../../src/common/errors.ts';
 import { openStream } from '../../src/stream/connect.ts';
 import { StreamUnavailableError } from '../../src/stream/errors.ts';
+import type { ThreadClient } from '../../src/common/worker-thread.ts';
 import { NatsStream, type NatsStreamOptions } from '../../src/stream/nats/nats-stream.ts';
 import { partitionSubject, placeTopic } from '../../src/stream/nats/nats-names.ts';
 import { BASE_HEADER, COUNT_HEADER, PACK_HEADER, PACK_VERSION } from '../../src/stream/nats/nats-pack.ts';
@@ -90,51 +91,101 @@ describe('NatsStream', () => {
     }
   });
 
-  it('publishes requests a tracker kept as numbers exactly as their encoded events, in order, in few packs', async () => {
-    const h = harness({ maxPackEvents: 150 });
+  /** The handle's packing thread, with a count of the batches it packed. */
+  const packerOf = (s: NatsStream): { thread: ThreadClient<unknown, unknown>; packed: () => number } => {
+    const thread = (s as unknown as { packer: ThreadClient<unknown, unknown> }).packer;
+    let n = 0;
+    const request = thread.request.bind(thread);
+    thread.request = (body, transfer) => {
+      n += 1;
+      return request(body, transfer);
+    };
+    return { thread, packed: () => n };
+  };
+
+  for (const where of ['on its packing thread', 'on the event loop'] as const) {
+    it(`publishes requests a tracker kept as numbers exactly as their encoded events, in order, in few packs (packed ${where})`, async () => {
+      const h = harness({ maxPackEvents: 150, packThread: where === 'on its packing thread' });
+      try {
+        const s = await h.open();
+        assert.equal(await s.packThreadStarted(), where === 'on its packing thread');
+        const packer = where === 'on its packing thread' ? packerOf(s) : undefined;
+        let batches = 0;
+        const publishEvents = s.publishEvents.bind(s);
+        s.publishEvents = (topic, batch) => {
+          batches += 1;
+          return publishEvents(topic, batch);
+        };
+        const encoders = Array.from({ length: 5 }, (_, e) => new EventEncoder({ endpointId: `ep${e}`, project: 'p', function: 'f', model: 'm', tag: 'v1', featureNames: ['a', 'b'] }));
+        const tracker = new Tracker({ stream: s, topic: 'mw.p.events' });
+        const texts: { key: string; value: string }[] = [];
+        const track = (e: number, args: EventArgs) => {
+          tracker.trackRequest(encoders[e]!, args);
+          texts.push({ key: `ep${e}`, value: encoders[e]!.encode(args) });
+        };
+        for (let i = 0; i < 1200; i++) {
+          track(i % 5, { start: { ns: 0n, ms: 1_790_000_000_000 + i * 0.5 }, latencyUs: 100 + i, requestId: `r-${i}`, inputs: [[i / 8, -i]], outputs: [i % 2] });
+        }
+        await tracker.flush();
+        // A request id past U+00FF, and an error event (text) in the next batch.
+        track(1, { start: { ns: 0n, ms: 1_790_000_001_000 }, latencyUs: 7, requestId: 'id-\u4e2d-✓', inputs: [[1.5, 2]], outputs: [1] });
+        track(2, { start: { ns: 0n, ms: 1_790_000_001_001 }, latencyUs: 8, requestId: 'bad', inputs: [[1, 2]], error: 'model failed' });
+        await tracker.close();
+        assert.ok(batches >= 2, `${batches} calls of publishEvents`);
+        if (packer) assert.equal(packer.packed(), batches, 'every batch was packed on the thread');
+
+        const sub = await s.subscribe('mw.p.events', 'g');
+        const got = await fetchN(sub, texts.length, 5000);
+        assert.equal(got.length, texts.length);
+        assert.deepEqual(await sub.fetch(1, 200), [], 'nothing more');
+        for (let p = 0; p < 3; p++) {
+          const expected = texts.filter((t) => partitionFor(t.key, 3) === p);
+          assert.deepEqual(
+            got.filter((m) => m.partition === p).map((m) => ({ key: m.key, value: m.value })),
+            expected,
+            `partition ${p}`,
+          );
+        }
+        const nc = await connect({ servers: SERVER });
+        const info = await (await jetstreamManager(nc)).streams.info(s.streamsOf('mw.p.events').data);
+        // Each publish of the tracker's is at most one pack per partition of at most 150 events.
+        const packs = info.state.messages;
+        assert.ok(packs < texts.length / 10 && packs <= 3 * batches + Math.ceil(texts.length / 150), `${texts.length} events of ${batches} publishes in ${packs} JetStream messages`);
+        await nc.close();
+      } finally {
+        await h.cleanup();
+      }
+    });
+  }
+
+  it('packs tracked events on the event loop once its packing thread has died, and loses none of them', async () => {
+    const h = harness();
     try {
       const s = await h.open();
-      let batches = 0;
-      const publishEvents = s.publishEvents.bind(s);
-      s.publishEvents = (topic, batch) => {
-        batches += 1;
-        return publishEvents(topic, batch);
+      assert.equal(await s.packThreadStarted(), true);
+      const packer = packerOf(s);
+      const encoder = new EventEncoder({ endpointId: 'ep', project: 'p', function: 'f', model: 'm', tag: 'v1', featureNames: ['a'] });
+      const tracker = new Tracker({ stream: s, topic: 'mw.p.events', retryInitialMs: 10, retryMaxMs: 50 });
+      const texts: string[] = [];
+      const track = (i: number) => {
+        const args: EventArgs = { start: { ns: 0n, ms: 1_790_000_000_000 + i }, latencyUs: i, requestId: `r-${i}`, inputs: [[i]], outputs: [i * 2] };
+        tracker.trackRequest(encoder, args);
+        texts.push(encoder.encode(args));
       };
-      const encoders = Array.from({ length: 5 }, (_, e) => new EventEncoder({ endpointId: `ep${e}`, project: 'p', function: 'f', model: 'm', tag: 'v1', featureNames: ['a', 'b'] }));
-      const tracker = new Tracker({ stream: s, topic: 'mw.p.events' });
-      const texts: { key: string; value: string }[] = [];
-      const track = (e: number, args: EventArgs) => {
-        tracker.trackRequest(encoders[e]!, args);
-        texts.push({ key: `ep${e}`, value: encoders[e]!.encode(args) });
-      };
-      for (let i = 0; i < 1200; i++) {
-        track(i % 5, { start: { ns: 0n, ms: 1_790_000_000_000 + i * 0.5 }, latencyUs: 100 + i, requestId: `r-${i}`, inputs: [[i / 8, -i]], outputs: [i % 2] });
-      }
+      for (let i = 0; i < 300; i++) track(i);
       await tracker.flush();
-      // A request id past U+00FF, and an error event (text) in the next batch.
-      track(1, { start: { ns: 0n, ms: 1_790_000_001_000 }, latencyUs: 7, requestId: 'id-\u4e2d-✓', inputs: [[1.5, 2]], outputs: [1] });
-      track(2, { start: { ns: 0n, ms: 1_790_000_001_001 }, latencyUs: 8, requestId: 'bad', inputs: [[1, 2]], error: 'model failed' });
+      assert.ok(packer.packed() > 0);
+      await packer.thread.kill();
+      for (let i = 300; i < 600; i++) track(i);
       await tracker.close();
-      assert.ok(batches >= 2, `${batches} calls of publishEvents`);
-
+      assert.equal(tracker.stats().dropped, 0);
+      assert.equal(packer.thread.ready, false, 'the thread is no longer running');
       const sub = await s.subscribe('mw.p.events', 'g');
       const got = await fetchN(sub, texts.length, 5000);
-      assert.equal(got.length, texts.length);
-      assert.deepEqual(await sub.fetch(1, 200), [], 'nothing more');
-      for (let p = 0; p < 3; p++) {
-        const expected = texts.filter((t) => partitionFor(t.key, 3) === p);
-        assert.deepEqual(
-          got.filter((m) => m.partition === p).map((m) => ({ key: m.key, value: m.value })),
-          expected,
-          `partition ${p}`,
-        );
-      }
-      const nc = await connect({ servers: SERVER });
-      const info = await (await jetstreamManager(nc)).streams.info(s.streamsOf('mw.p.events').data);
-      // Each publish of the tracker's is at most one pack per partition of at most 150 events.
-      const packs = info.state.messages;
-      assert.ok(packs < texts.length / 10 && packs <= 3 * batches + Math.ceil(texts.length / 150), `${texts.length} events of ${batches} publishes in ${packs} JetStream messages`);
-      await nc.close();
+      assert.deepEqual(
+        got.map((m) => m.value),
+        texts,
+      );
     } finally {
       await h.cleanup();
     }

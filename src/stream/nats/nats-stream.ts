@@ -14,10 +14,11 @@ import { startStreamRetention, type StreamRetention } from '../retention.ts';
 import { NatsSubscription, type MemberTimings } from './nats-subscription.ts';
 import { parseNatsUrl } from './nats-url.ts';
 import type { ReaderLogger } from './partition-reader.ts';
-import { SubjectWriter, type PackBody, type PackLimits } from './subject-writer.ts';
-import { knownEventPacks } from '../event-packs.ts';
-import { packRowBody } from './nats-pack.ts';
+import { SubjectWriter, type PackLimits } from './subject-writer.ts';
 import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
+import { ThreadClient } from '../../common/worker-thread.ts';
+import { StreamUnavailableError } from '../errors.ts';
+import { natsEventPacks, type NatsPackRequest, type NatsPacked } from './nats-event-packs.ts';
 
 /** Options of {@link NatsStream.connect}. */
 export interface NatsStreamOptions extends Partial<MemberTimings> {
@@ -40,6 +41,12 @@ export interface NatsStreamOptions extends Partial<MemberTimings> {
   logger?: ReaderLogger;
   /** Background retention: acknowledged events older than `keepMs` are truncated every `intervalMs` (see {@link NatsStream.truncate}). @default none */
   retention?: StreamRetention;
+  /**
+   * Pack tracked events (`publishEvents`) on a thread of this handle's own, off the publishing
+   * event loop, once it runs (see {@link NatsStream.publishEvents}); false: on the caller's thread.
+   * @default true
+   */
+  packThread?: boolean;
 }
 
 const DEFAULT_TIMINGS: MemberTimings = {
@@ -80,6 +87,8 @@ export class NatsStream implements Stream {
   private packCounter = 0;
   private closed = false;
   private readonly stopRetention: (() => void) | undefined;
+  private readonly usePackThread: boolean;
+  private packer: ThreadClient<NatsPackRequest, NatsPacked | undefined> | undefined;
 
   private constructor(link: NatsLink, opts: NatsStreamOptions, namespace: string | undefined, partitions: number | undefined, replicas: number) {
     this.link = link;
@@ -102,6 +111,7 @@ export class NatsStream implements Stream {
       publishTimeoutMs: positive('publishTimeoutMs', opts.publishTimeoutMs ?? 30_000),
     };
     this.logger = opts.logger;
+    this.usePackThread = opts.packThread ?? true;
     this.stopRetention = startStreamRetention(this, opts.retention);
   }
 
@@ -156,25 +166,47 @@ export class NatsStream implements Stream {
    * Publishes tracked events handed over as numbers (see tracking/event-batch.ts), as `publish` of
    * `decodeEventBatch(batch)` would: a batch of numeric events only is packed from the events'
    * middles (`knownEventPacks`), without the text of each event being put together and compared
-   * with the others on the caller's thread; any other batch, or one whose pack would pass the
-   * server's max_payload, is published as its decoded events.
+   * with the others; any other batch, or one whose pack would pass the server's max_payload, is
+   * published as its decoded events. The packing runs on a thread of this handle's own once it runs
+   * (started by the first call; `packThread: false`: never), which answers the message bodies that
+   * the event loop then publishes: in a serving process over NATS, packing on the event loop was
+   * most of what tracking cost it per request (split CPU profile of `npm run bench -- serving
+   * --backend postgres`: the encoding functions and the garbage they left, about 130 of 8,000 ms).
+   * Calls are answered in the order made, so per key the order of calls made one after another is
+   * kept. Until the thread runs, and after it has failed, the caller's thread packs.
    */
   async publishEvents(topic: string, batch: EventBatch): Promise<void> {
     this.checkOpen();
     const place = placeTopic(topic, this.namespace);
     if (batch.count === 0) return;
     const n = await this.catalog.partitionsOf(place);
-    const rows = knownEventPacks(batch, n, { maxEvents: this.limits.maxEvents, maxChars: this.limits.maxBytes });
-    if (!rows) return this.publish(topic, decodeEventBatch(batch));
-    const parts = new Map<number, PackBody[]>();
-    for (const row of rows) {
-      const body = packRowBody(row);
-      if (body.length > this.limits.maxPayload - 1024) return this.publish(topic, decodeEventBatch(batch));
-      const list = parts.get(row.partition);
-      if (list) list.push({ body, count: row.n });
-      else parts.set(row.partition, [{ body, count: row.n }]);
-    }
-    await Promise.all([...parts].map(([p, packs]) => this.writerFor(place, p).writePacks(packs)));
+    const req: NatsPackRequest = { batch, partitions: n, limits: { maxEvents: this.limits.maxEvents, maxChars: this.limits.maxBytes }, maxBodyBytes: this.limits.maxPayload - 1024 };
+    // The batch is copied to the thread, numbers in shared memory excepted (read there, before the
+    // answer): the caller's own numbers stay readable here for the decoded fallback.
+    const packer = this.startPacker();
+    const packed = packer?.ready ? await packer.request(req) : natsEventPacks(req);
+    if (!packed) return this.publish(topic, decodeEventBatch(batch));
+    await Promise.all(packed.map(([p, packs]) => this.writerFor(place, p).writePacks(packs)));
+  }
+
+  /** This handle's packing thread, started on the first publish of tracked events (undefined: none). */
+  private startPacker(): ThreadClient<NatsPackRequest, NatsPacked | undefined> | undefined {
+    if (this.packer || !this.usePackThread) return this.packer;
+    this.packer = new ThreadClient<NatsPackRequest, NatsPacked | undefined>({
+      entry: new URL('./nats-pack-thread.ts', import.meta.url),
+      workerData: undefined,
+      unavailable: (failure) => new StreamUnavailableError(this.url, `its packing thread stopped${failure ? `: ${failure.message}` : ''}`, failure),
+      // The caller packs on its own thread from then on (the thread is no longer ready).
+      onFailure: (err) => this.logger?.warn({ err: err.message }, 'the NATS stream packs on the event loop: its packing thread stopped'),
+      stopTimeoutMs: 2000,
+    });
+    this.packer.start();
+    return this.packer;
+  }
+
+  /** Starts the packing thread now rather than on the first publish of tracked events; settles once it runs (true) or cannot (false). */
+  packThreadStarted(): Promise<boolean> {
+    return this.startPacker()?.started ?? Promise.resolve(false);
   }
 
   /**
@@ -236,6 +268,7 @@ export class NatsStream implements Stream {
     if (this.closed) return;
     this.closed = true;
     this.stopRetention?.();
+    await this.packer?.stop();
     await Promise.all([...this.active.values()].map((s) => s.close().catch(() => undefined)));
     this.active.clear();
     await this.link.nc.drain().catch(() => this.link.nc.close());
