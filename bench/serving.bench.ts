@@ -58,23 +58,25 @@
  * two sides a quarter of a second apart. Taken from the wrk rounds where wrk is installed
  * (`load_generator`), else from the autocannon rounds; both are printed
  * (`wrk_throughput_ratio_pairs_median`, `autocannon_throughput_ratio_pairs_median`). Why wrk's:
- * the load generator runs on the server's machine, and on this 2-core machine what it takes of the
- * second core is taken from the server's own threads (the log's writer thread, V8's helpers),
- * which clients on other machines would not do. autocannon takes 24–26 µs of CPU per request, wrk
- * 17–18 (`autocannon_cpu_us_per_req`, `wrk_cpu_us_per_req`), and in two runs tracking added
- * 2.8–3.0 µs of server CPU per request (1.8–2.2 µs of it on the main thread) under autocannon,
- * against 1.3–1.4 µs (0.4–0.8 µs) under wrk in the same runs; with tracking never on (A/A) these
- * differences were 0.5 µs (0.4 µs). The `tracking` benchmark, with no HTTP and no load generator,
- * measures 1.45 µs (0.39 µs on the main thread) for the same work. So under autocannon the ratio
- * carries a cost that is the load generator's contention with the server's threads, not
- * tracking's own.
+ * the load generator runs on the server's machine, and what it takes of this 2-core machine is
+ * taken from the server's own threads (the log's writer thread, V8's helpers), which clients on
+ * other machines would not do. autocannon took 24–31 µs of CPU per request in these runs, wrk
+ * 17–19 (`autocannon_cpu_us_per_req`, `wrk_cpu_us_per_req`). Ratios of the same runs, autocannon
+ * against wrk: 0.948/0.980, 0.960/0.979, 0.946/0.959, 0.955/0.970 with tracking, 0.996/0.999 and
+ * 0.986/1.010 in A/A checks; so some of autocannon's lower ratio is its own (its A/A is lower too)
+ * and the rest comes with tracking's threads. The server's CPU per request on each side is printed
+ * for both (`tracking_cpu_us_per_req`, `wrk_tracking_cpu_us_per_req`), but its differences are
+ * within what the A/A checks show with tracking never on (−1.3 to +0.5 µs), so they tell little;
+ * the `tracking` benchmark, with no HTTP and no load generator, measures what tracking costs per
+ * event (1.45–1.75 µs, 0.39–0.49 µs of it on the main thread).
  * Latency (p50, p99, and the p99 added, target ≤ 1 ms) is autocannon's: wrk cannot tell which
- * phase a response's latency belongs to. On this 2-core virtual machine the speed changes a lot
- * from one phase to the next (250 ms phases of one run ranged from 8k to 24k req/s; the standard
- * deviation of ln(req/s) is about 0.29, its correlation from one phase to the next about 0.65), and
- * the pairs' median is the figure that such swings move least: in seven A/A checks it stayed
- * within 0.977–1.008 (six of them within 0.994–1.008), where the median of the rounds' ratios went
- * from 0.979 to 1.070.
+ * phase a response's latency belongs to.
+ * Why pairs: on this 2-core virtual machine the speed changes a lot from one phase to the next
+ * (250 ms phases of one run ranged from 8k to 24k req/s; the standard deviation of ln(req/s) is
+ * about 0.29, its correlation from one phase to the next about 0.65), and
+ * the pairs' median is the figure that such swings move least: in seven A/A checks under
+ * autocannon it stayed within 0.977–1.008 (six of them within 0.994–1.008), where the median of
+ * the rounds' ratios went from 0.979 to 1.070; under wrk, 0.999 and 1.010.
  * Also printed: `throughput_ratio_on_off`, the median over rounds of (on req/s) / (off req/s)
  * within each round (the headline before); `throughput_ratio_of_medians`;
  * `throughput_ratio_trend_adjusted`, the ratio with a steady drift of the machine across the phases
@@ -84,7 +86,6 @@
  * separate load runs of 0.5 s (16 per side per round, each restarting autocannon, with messages
  * waited for between runs): rounds 0.98–1.01 in one check, 0.88–1.06 in later ones.
  * Nothing is pinned to a core.
- * wrk rounds A/A: see `serving.aa.json` (`wrk_throughput_ratio_pairs_median`).
  *
  * Arguments: `--duration S` (per side per round, default 8), `--phase-ms N` (250; `--duration` must
  * be a whole number of phases), `--guard-ms N` (20, below `--phase-ms`), `--rounds N` (3; each

@@ -1,10 +1,10 @@
 /**
  * HTTP load from wrk (https://github.com/wg/wrk; Debian: `apt-get install wrk`), a load generator
  * written in C: one thread, a fixed number of keep-alive connections, for a fixed time, the request
- * given by a small Lua script (method, body, headers). It takes about a third of what autocannon
- * takes of a core for the same requests (measured here: 31% of a core at 16–19k req/s, autocannon
- * about 50%), which on a 2-core machine leaves more of the second core to the server's own threads
- * (the embedded log's writer thread, V8's helpers), as clients on other machines would.
+ * given by a small Lua script (method, body, headers). It takes about a third less CPU per request
+ * than autocannon (measured by the serving benchmark: 17–19 µs against 24–31 µs), which on a 2-core
+ * machine leaves more of the second core to the server's own threads (the embedded log's writer
+ * thread, V8's helpers), as clients on other machines would.
  *
  * wrk reports totals only: where requests fall in time is counted by the server itself (see
  * bench/serving.bench.ts).
