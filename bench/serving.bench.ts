@@ -60,8 +60,8 @@
  * (`wrk_throughput_ratio_pairs_median`, `autocannon_throughput_ratio_pairs_median`). Why wrk's:
  * the load generator runs on the server's machine, and what it takes of this 2-core machine is
  * taken from the server's own threads (the log's writer thread, V8's helpers), which clients on
- * other machines would not do. autocannon took 24–31 µs of CPU per request in these runs, wrk
- * 17–19 (`autocannon_cpu_us_per_req`, `wrk_cpu_us_per_req`). Ratios of the same runs, autocannon
+ * other machines would not do. autocannon took 24–34 µs of CPU per request in these runs, wrk
+ * 17–21 (`autocannon_cpu_us_per_req`, `wrk_cpu_us_per_req`). Ratios of the same runs, autocannon
  * against wrk: 0.948/0.980, 0.960/0.979, 0.946/0.959, 0.955/0.970 with tracking, 0.996/0.999 and
  * 0.986/1.010 in A/A checks; so some of autocannon's lower ratio is its own (its A/A is lower too)
  * and the rest comes with tracking's threads. The server's CPU per request on each side is printed

@@ -2,7 +2,7 @@
  * HTTP load from wrk (https://github.com/wg/wrk; Debian: `apt-get install wrk`), a load generator
  * written in C: one thread, a fixed number of keep-alive connections, for a fixed time, the request
  * given by a small Lua script (method, body, headers). It takes about a third less CPU per request
- * than autocannon (measured by the serving benchmark: 17–19 µs against 24–31 µs), which on a 2-core
+ * than autocannon (measured by the serving benchmark: 17–21 µs against 24–34 µs), which on a 2-core
  * machine leaves more of the second core to the server's own threads (the embedded log's writer
  * thread, V8's helpers), as clients on other machines would.
  *
