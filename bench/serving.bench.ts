@@ -203,42 +203,59 @@ class Target {
 }
 
 /** One side of one round. */
-interface Side {
+interface Side extends ServerCosts {
   requestsPerS: number;
   /** req/s of each of the side's phases in order; undefined where the phase was left out for a late switch. */
   phaseRates: (number | undefined)[];
   p50Ms: number;
   p99Ms: number;
-  /** Requests the server took in during the side's phases (its own count). */
+  loopDelay: LoopDelay;
+}
+
+/** The phases of one side of a round's pattern. */
+function sidePhases(pattern: readonly boolean[], side: 'on' | 'off'): number[] {
+  return pattern.flatMap((p, i) => (p === (side === 'on') ? [i] : []));
+}
+
+/** What the serving process spent over some phases (`idx`), per request it took in during them. */
+interface ServerCosts {
+  /** Requests the server took in (its own count). */
   serverRequests: number;
   cpuUsPerRequest: number;
   mainUsPerRequest: number | undefined;
   gcUsPerRequest: number;
   gcMinor: number;
   gcMajor: number;
-  loopDelay: LoopDelay;
 }
 
-/** One side of one wrk round, as the server counted it. */
-interface ServerSide {
+function serverCosts(phases: readonly PhaseSample[], idx: readonly number[], what: string): ServerCosts {
+  const sum = (f: (p: PhaseSample) => number): number => idx.reduce((a, i) => a + f(phases[i]!), 0);
+  const serverRequests = sum((p) => p.requests);
+  if (serverRequests === 0) throw new Error(`the server took in no request in ${what}`);
+  const main = idx.every((i) => phases[i]!.mainCpuUs !== undefined) ? sum((p) => p.mainCpuUs!) : undefined;
+  return {
+    serverRequests,
+    cpuUsPerRequest: sum((p) => p.cpuUs) / serverRequests,
+    mainUsPerRequest: main === undefined ? undefined : main / serverRequests,
+    gcUsPerRequest: (sum((p) => p.gcMs) * 1000) / serverRequests,
+    gcMinor: sum((p) => p.gcMinor),
+    gcMajor: sum((p) => p.gcMajor),
+  };
+}
+
+/** One side of one wrk round, as the server counted it: requests over the time between its switches. */
+interface ServerSide extends ServerCosts {
   requestsPerS: number;
   phaseRates: number[];
-  cpuUsPerRequest: number;
-  mainUsPerRequest: number | undefined;
 }
 
-/** The server's own figures for the phases of one side: requests over the time between its switches, CPU per request. */
 function serverSide(phases: readonly PhaseSample[], seconds: readonly number[], pattern: readonly boolean[], side: 'on' | 'off'): ServerSide {
-  const idx = pattern.flatMap((p, i) => (p === (side === 'on') ? [i] : []));
-  const sum = (f: (i: number) => number): number => idx.reduce((a, i) => a + f(i), 0);
-  const requests = sum((i) => phases[i]!.requests);
-  if (requests === 0) throw new Error(`the server took in no request in the ${side} phases`);
-  const main = idx.every((i) => phases[i]!.mainCpuUs !== undefined) ? sum((i) => phases[i]!.mainCpuUs!) : undefined;
+  const idx = sidePhases(pattern, side);
+  const costs = serverCosts(phases, idx, `the ${side} phases`);
   return {
-    requestsPerS: requests / sum((i) => seconds[i]!),
+    ...costs,
+    requestsPerS: costs.serverRequests / idx.reduce((a, i) => a + seconds[i]!, 0),
     phaseRates: idx.map((i) => phases[i]!.requests / seconds[i]!),
-    cpuUsPerRequest: sum((i) => phases[i]!.cpuUs) / requests,
-    mainUsPerRequest: main === undefined ? undefined : main / requests,
   };
 }
 
@@ -439,25 +456,17 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
       );
 
       const sideOf = (side: 'on' | 'off', latency: SideLatency): Side => {
-        const idx = pattern.flatMap((p, i) => (p === (side === 'on') ? [i] : []));
+        const idx = sidePhases(pattern, side);
         const keptIdx = idx.filter((i) => kept[i]);
         if (keptIdx.length === 0) throw new Error(`round ${r}: every ${side} phase was left out for a late switch`);
-        const sum = (xs: number[], f: (i: number) => number): number => xs.reduce((a, i) => a + f(i), 0);
-        const okCounted = sum(keptIdx, (i) => counts[i]!);
+        const okCounted = keptIdx.reduce((a, i) => a + counts[i]!, 0);
         if (okCounted === 0) throw new Error(`round ${r}: no response counted in the ${side} phases`);
-        const serverRequests = sum(idx, (i) => phases[i]!.requests);
-        const mainUs = idx.every((i) => phases[i]!.mainCpuUs !== undefined) ? sum(idx, (i) => phases[i]!.mainCpuUs!) : undefined;
         return {
           requestsPerS: okCounted / (keptIdx.length * countedS),
           phaseRates: idx.map((i) => (kept[i] ? rate(i) : undefined)),
           p50Ms: latency.p50Ms,
           p99Ms: latency.p99Ms,
-          serverRequests,
-          cpuUsPerRequest: sum(idx, (i) => phases[i]!.cpuUs) / serverRequests,
-          mainUsPerRequest: mainUs === undefined ? undefined : mainUs / serverRequests,
-          gcUsPerRequest: (sum(idx, (i) => phases[i]!.gcMs) * 1000) / serverRequests,
-          gcMinor: sum(idx, (i) => phases[i]!.gcMinor),
-          gcMajor: sum(idx, (i) => phases[i]!.gcMajor),
+          ...serverCosts(phases, idx, `round ${r}'s ${side} phases`),
           loopDelay: phased.loopDelay[side],
         };
       };
