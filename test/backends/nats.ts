@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { skipUnlessRequired } from './servers.ts';
 
 /** `host:port` of the NATS JetStream server the backend tests use: MODELWATCH_TEST_NATS or 127.0.0.1:4222. */
 export const NATS_SERVER = process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
@@ -10,9 +11,10 @@ export const NATS_SERVER = process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
 /**
  * Why no NATS server can be used (nothing accepts a connection at {@link NATS_SERVER}), or
  * undefined when one answers. The caller reports the reason as a skip, never as a pass.
+ * @throws Error instead when MODELWATCH_TEST_REQUIRE_SERVERS is set (CI)
  */
 export async function natsUnavailableReason(): Promise<string | undefined> {
-  return (await canConnect(NATS_SERVER)) ? undefined : `no NATS server at ${NATS_SERVER} (set MODELWATCH_TEST_NATS=host:port or start nats-server -js)`;
+  return (await canConnect(NATS_SERVER)) ? undefined : skipUnlessRequired(`no NATS server at ${NATS_SERVER} (set MODELWATCH_TEST_NATS=host:port or start nats-server -js)`);
 }
 
 /** Whether something accepts a TCP connection at `hostPort` within a second. */

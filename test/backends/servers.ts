@@ -9,6 +9,16 @@ import { mysqlConnectionOptions } from '../../src/store/mysql/open.ts';
 import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
 import { LOCAL_MYSQL_URL, LOCAL_POSTGRES_URL, TEST_URL_ENV } from '../../src/store/url-defaults.ts';
 
+/**
+ * `reason` for a skip, or, when MODELWATCH_TEST_REQUIRE_SERVERS is set (as `.ci/run` does), a
+ * thrown error: there a missing server must fail the run rather than pass as skipped.
+ */
+export function skipUnlessRequired(reason: string): string {
+  const required = process.env.MODELWATCH_TEST_REQUIRE_SERVERS;
+  if (required && required !== '0') throw new Error(`${reason} (MODELWATCH_TEST_REQUIRE_SERVERS is set, so this is a failure, not a skip)`);
+  return reason;
+}
+
 /** The SQL backends the contract suites run on. */
 export type SqlBackendName = 'sqlite' | 'postgres' | 'mysql';
 const ALL: readonly SqlBackendName[] = ['sqlite', 'postgres', 'mysql'];
@@ -65,6 +75,7 @@ async function adminQuery(backend: 'postgres' | 'mysql', statement: string): Pro
 /**
  * Why `backend` cannot run here (its server does not answer), or undefined when it can. The
  * caller reports the reason as a skip, never as a pass.
+ * @throws Error instead when MODELWATCH_TEST_REQUIRE_SERVERS is set (CI), see {@link skipUnlessRequired}
  */
 export async function unavailableReason(backend: SqlBackendName): Promise<string | undefined> {
   if (backend === 'sqlite') return undefined;
@@ -72,7 +83,7 @@ export async function unavailableReason(backend: SqlBackendName): Promise<string
     await adminQuery(backend, 'select 1');
     return undefined;
   } catch (err) {
-    return `${backend} server at ${redactUrl(serverUrl(backend))} is unreachable (${(err as Error).message}); set ${TEST_URL_ENV[backend]}`;
+    return skipUnlessRequired(`${backend} server at ${redactUrl(serverUrl(backend))} is unreachable (${(err as Error).message}); set ${TEST_URL_ENV[backend]}`);
   }
 }
 

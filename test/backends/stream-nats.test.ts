@@ -18,16 +18,15 @@ import { partitionFor } from '../../src/stream/partition.ts';
 import { EventEncoder, type EventArgs } from '../../src/tracking/event.ts';
 import { Tracker } from '../../src/tracking/tracker.ts';
 import { fetchN, runStreamContract } from '../contract/stream.case.ts';
-import { canConnect } from './nats.ts';
+import { canConnect, NATS_SERVER as SERVER, natsUnavailableReason } from './nats.ts';
 
 /**
  * NATS JetStream backend: the shared stream contract plus NATS specifics. Needs a JetStream server
- * at MODELWATCH_TEST_NATS (default 127.0.0.1:4222); without one the tests are skipped, except under
- * CI where a missing server is a failure. Every test works in its own namespace and deletes its streams.
+ * at MODELWATCH_TEST_NATS (default 127.0.0.1:4222); without one the tests are skipped, except with
+ * MODELWATCH_TEST_REQUIRE_SERVERS set (CI), where a missing server is a failure. Every test works in its own namespace and deletes its streams.
  */
-const SERVER = process.env.MODELWATCH_TEST_NATS ?? '127.0.0.1:4222';
-const reachable = await canConnect(SERVER);
-const skip = reachable || process.env.CI ? undefined : `no NATS server at ${SERVER} (set MODELWATCH_TEST_NATS=host:port or start nats-server -js)`;
+const skip = await natsUnavailableReason();
+const reachable = skip === undefined;
 const NATS_SERVER = process.env.MODELWATCH_NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 const FAST = { leaseTtlMs: 1500, heartbeatMs: 150, joinWaitMs: 60, tickMs: 50, pullExpiresMs: 1000 } satisfies Partial<NatsStreamOptions>;
 
