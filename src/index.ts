@@ -4,7 +4,7 @@ export { Project, InvokeError, type EnableMonitoringOptions, type DisableMonitor
 export { ServingFunction, MonitoringFunction, type AddModelOptions, type MonitoringFunctionOptions } from './project/functions.ts';
 export type { ModelInit } from './project/serving-worker.ts';
 export { MonitoringApplication, type MonitoringApplicationClass } from './apps/base.ts';
-export type { MonitoringApplicationContext, EndpointInfo, WindowSample } from './apps/context.ts';
+export type { MonitoringApplicationContext, EndpointInfo, WindowSample, ReferenceData } from './apps/context.ts';
 export { result, metric, type ApplicationOutput, type ResultInput } from './apps/results.ts';
 export { HistogramDataDriftApplication, type HistogramDataDriftOptions } from './apps/histogram-data-drift.ts';
 export { ResultKind, ResultStatus, type FeatureStats, type FeatureStatsMap, type InferenceEvent, type EndpointRecord } from './common/types.ts';

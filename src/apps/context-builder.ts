@@ -5,7 +5,7 @@ import { ApplicationError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Tsdb, WindowHistogram, PredictionRow } from '../store/tsdb-port.ts';
 import { currentStatsOnReference } from '../stats/feature-stats.ts';
-import type { MonitoringApplicationContext, WindowSample } from './context.ts';
+import type { MonitoringApplicationContext, ReferenceData, WindowSample } from './context.ts';
 
 export interface BuildContextInput {
   appName: string;
@@ -26,6 +26,8 @@ export interface BuildContextInput {
    * match the window, and `ctx.sample` throws. @default true
    */
   withSample?: boolean;
+  /** The training set of a model by its URI, for `ctx.reference()` (see `TrainingSets`); without it there is none. */
+  trainingSet?: (modelUri: string) => Promise<ReferenceData | undefined>;
 }
 
 /**
@@ -43,11 +45,21 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
   const rows = input.withSample !== false || !histsMatch ? await tsdb.readPredictions(ep.project, ep.id, window) : undefined;
   const sampleStats = histsMatch ? statsFromHistograms(hists, ep.featureStats) : currentStatsOnReference(ep.featureStats, toSample(ep, rows ?? [], rows?.length ?? 0).columns);
   const sample = rows ? toSample(ep, reservoir(rows, input.sampleSize ?? 10_000, input.random ?? Math.random), rows.length) : undefined;
+  let reference: Promise<ReferenceData | undefined> | undefined;
   const logger = input.logger.child({ app: input.appName, endpoint: ep.id, windowStart: new Date(windowStart).toISOString() });
   return {
     applicationName: input.appName,
     project: ep.project,
-    endpoint: { id: ep.id, name: ep.name, function: ep.function, model: ep.model, modelVersion: ep.modelVersion, featureNames: ep.featureNames, labelNames: ep.labelNames },
+    endpoint: {
+      id: ep.id,
+      name: ep.name,
+      function: ep.function,
+      model: ep.model,
+      modelVersion: ep.modelVersion,
+      modelUri: ep.modelUri,
+      featureNames: ep.featureNames,
+      labelNames: ep.labelNames,
+    },
     startMs: windowStart,
     endMs: windowEnd,
     windowStart: new Date(windowStart),
@@ -58,6 +70,7 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
     },
     sampleStats,
     featureStats: ep.featureStats,
+    reference: () => (reference ??= input.trainingSet ? input.trainingSet(ep.modelUri) : Promise.resolve(undefined)),
     options: input.options,
     logger: {
       info: (msg, data) => logger.info(data ?? {}, msg),

@@ -7,6 +7,8 @@ export interface EndpointInfo {
   function: string;
   model: string;
   modelVersion: string;
+  /** `store://models/...` of the logged model the endpoint serves; empty when it names none. */
+  modelUri: string;
   featureNames: string[];
   labelNames: string[];
 }
@@ -21,6 +23,16 @@ export interface WindowSample {
   /** Request ids and times per sampled row. */
   requestIds: string[];
   times: number[];
+}
+
+/** The training set kept with the endpoint's logged model, columnar like {@link WindowSample}. */
+export interface ReferenceData {
+  /** Columns in order: the model's features, then its labels. */
+  names: string[];
+  columns: Record<string, unknown[]>;
+  rowCount: number;
+  /** The model it was logged with. */
+  modelUri: string;
 }
 
 export interface AppLogger {
@@ -44,6 +56,12 @@ export interface MonitoringApplicationContext {
   sampleStats: FeatureStatsMap;
   /** Reference stats from the training set. */
   featureStats: FeatureStatsMap;
+  /**
+   * The training set's rows, read on the first call (and shared by the windows of every endpoint
+   * of the same model). Undefined when the endpoint names no logged model, or its model was logged
+   * before training sets were kept (log it again to keep it).
+   */
+  reference(): Promise<ReferenceData | undefined>;
   /** App options as registered (thresholds and the like). */
   options: Record<string, unknown>;
   logger: AppLogger;

@@ -7,6 +7,7 @@ import type { Worker, WindowJob, WriterMessage } from '../pipeline/worker.ts';
 import type { MonitoringApplication } from './base.ts';
 import { buildContext } from './context-builder.ts';
 import { normalizeOutput } from './results.ts';
+import { TrainingSets } from './training-sets.ts';
 
 /** Options of {@link ApplicationRunner}. */
 export interface ApplicationRunnerOptions {
@@ -27,6 +28,7 @@ export interface ApplicationRunnerOptions {
  */
 export class ApplicationRunner implements Worker {
   private sub: Subscription | undefined;
+  private readonly trainingSets: TrainingSets;
   runs = 0;
   failures = 0;
 
@@ -36,7 +38,9 @@ export class ApplicationRunner implements Worker {
     readonly name: string,
     private readonly app: MonitoringApplication,
     private readonly opts: ApplicationRunnerOptions = {},
-  ) {}
+  ) {
+    this.trainingSets = new TrainingSets(platform);
+  }
 
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
@@ -85,6 +89,7 @@ export class ApplicationRunner implements Worker {
         logger: this.platform.logger,
         options: this.opts.options ?? {},
         withSample: this.app.usesSample,
+        trainingSet: (uri) => this.trainingSets.get(uri),
         ...(this.opts.sampleSize ? { sampleSize: this.opts.sampleSize } : {}),
       });
       const { results, metrics } = normalizeOutput(this.name, await this.app.doTracking(ctx));

@@ -197,14 +197,16 @@ export class RemoteProject {
   // ---- models ----
 
   /**
-   * Logs a model. The training set is read here (files included) and sent as columns; a
-   * `modelFile` is read here and uploaded.
+   * Logs a model. The training set is read here (files included) and sent as columns with their
+   * order (a JSON object would put integer-like names first); the server keeps it as the model's
+   * training set. In transit NaN and ±Infinity become null, missing either way. A `modelFile` is
+   * read here and uploaded.
    */
   async logModel(key: string, opts: LogModelOptions): Promise<ModelRecord> {
     const { trainingSet, columns, modelFile, ...rest } = opts;
     const { toColumns } = await import('../data/tabular.ts');
     const table = await toColumns(trainingSet, columns ? { columns } : {});
-    const body: Record<string, unknown> = { ...rest, trainingSet: table.columns };
+    const body: Record<string, unknown> = { ...rest, trainingSet: table.columns, columns: table.names };
     if (modelFile) body.modelFile = { name: path.basename(modelFile), base64: (await fs.readFile(modelFile)).toString('base64') };
     return this.http.request('POST', this.path(`/models/${seg(key)}`), body);
   }

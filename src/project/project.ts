@@ -11,9 +11,11 @@ import {
 } from '../common/names.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import { computeFeatureStats } from '../stats/feature-stats.ts';
+import { writeParquetTable } from '../data/parquet-table.ts';
 import { toColumns, type TabularInput } from '../data/tabular.ts';
 import { parseConnectionUrl, redactUrl } from '../store/connect.ts';
 import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
+import { TRAINING_SET_LABEL } from '../store/store-rows.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
@@ -46,6 +48,9 @@ export interface DisableMonitoringOptions {
   /** Only these user apps (with deleteUserApplications). */
   userApplicationList?: string[];
 }
+
+/** File name of the kept training set in a model's artifact folder. */
+export const TRAINING_SET_FILE = 'training-set.parquet';
 
 export interface LogModelOptions {
   /** The model itself: a JSON-serialisable object (weights), stored as `model.json`. */
@@ -248,13 +253,15 @@ export class Project {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) throw new ValidationError(`model key '${key}' may hold letters, digits, '.', '_' and '-'`);
     if (!opts.trainingSet) throw new ValidationError('logModel needs trainingSet (rows, columns, CSV, JSON lines or Parquet)');
     const tag = opts.tag ?? 'latest';
+    if (opts.labels && Object.hasOwn(opts.labels, TRAINING_SET_LABEL)) throw new ValidationError(`the model label '${TRAINING_SET_LABEL}' is reserved (where the kept training set is)`);
     const table = await toColumns(opts.trainingSet, opts.columns ? { columns: opts.columns } : undefined);
     const labelNames = opts.outputs ?? (opts.labelColumn === undefined ? [] : Array.isArray(opts.labelColumn) ? opts.labelColumn : [opts.labelColumn]);
     for (const l of labelNames) if (!table.names.includes(l)) throw new ValidationError(`label column '${l}' is not in the training set (columns: ${table.names.join(', ')})`);
     const featureNames = opts.inputs ?? table.names.filter((n) => !labelNames.includes(n));
     for (const f of featureNames) if (!table.names.includes(f)) throw new ValidationError(`input '${f}' is not in the training set`);
+    const usedNames = [...new Set([...featureNames, ...labelNames])];
     const used: Record<string, unknown[]> = {};
-    for (const n of [...featureNames, ...labelNames]) used[n] = table.columns[n]!;
+    for (const n of usedNames) used[n] = table.columns[n]!;
     const featureStats = computeFeatureStats(used);
     const dir = path.join(this.platform.options.artifactPath, this.name, 'models', key, tag);
     await fs.mkdir(dir, { recursive: true });
@@ -267,6 +274,9 @@ export class Project {
       await fs.writeFile(modelFile, JSON.stringify(opts.model));
     }
     await fs.writeFile(path.join(dir, 'feature-stats.json'), JSON.stringify(featureStats));
+    // The rows themselves are the data-drift-report app's reference (SPEC section 4).
+    const trainingSet = path.join(dir, TRAINING_SET_FILE);
+    await writeParquetTable(trainingSet, { names: usedNames, columns: used, rowCount: table.rowCount });
     const rec: ModelRecord = {
       project: this.name,
       key,
@@ -278,6 +288,7 @@ export class Project {
       labelNames,
       featureStats,
       labels: opts.labels ?? {},
+      trainingSet: path.relative(this.platform.options.artifactPath, trainingSet),
       createdAt: this.platform.clock.now(),
     };
     await this.platform.store.putModel(rec);

@@ -159,6 +159,11 @@ export interface ModelRecord {
   labelNames: string[];
   featureStats: FeatureStatsMap;
   labels: Record<string, string>;
+  /**
+   * The training set's used columns (features, then labels) kept as Parquet: its path under the
+   * artifact path. Absent for models logged before training sets were kept.
+   */
+  trainingSet?: string;
   createdAt: number;
 }
 

@@ -89,10 +89,16 @@ export function modelToRow(m: ModelRecord): Insertable<Database['models']> {
     feature_names: toJson(m.featureNames),
     label_names: toJson(m.labelNames),
     feature_stats: toJson(m.featureStats),
-    labels: toJson(m.labels),
+    labels: toJson(m.trainingSet === undefined ? m.labels : { ...m.labels, [TRAINING_SET_LABEL]: m.trainingSet }),
     created_at: m.createdAt,
   };
 }
+
+/**
+ * Where a model row keeps `trainingSet`: a reserved key of its labels JSON, so that the models
+ * table needs no new column and rows written before have none (`logModel` refuses it as a label).
+ */
+export const TRAINING_SET_LABEL = 'mw-training-set';
 
 /** Decodes a row into its record (Model). */
 export function rowToModel(r: Row<'models'>): ModelRecord {
@@ -106,9 +112,15 @@ export function rowToModel(r: Row<'models'>): ModelRecord {
     featureNames: fromJson(r.feature_names, []),
     labelNames: fromJson(r.label_names, []),
     featureStats: fromJson(r.feature_stats, {}),
-    labels: fromJson(r.labels, {}),
+    ...labelsAndTrainingSet(fromJson<Record<string, string>>(r.labels, {})),
     createdAt: num(r.created_at),
   };
+}
+
+function labelsAndTrainingSet(stored: Record<string, string>): Pick<ModelRecord, 'labels' | 'trainingSet'> {
+  if (!Object.hasOwn(stored, TRAINING_SET_LABEL)) return { labels: stored };
+  const { [TRAINING_SET_LABEL]: trainingSet, ...labels } = stored;
+  return trainingSet === undefined ? { labels } : { labels, trainingSet };
 }
 
 /** Encodes a record as a row (endpoint). */

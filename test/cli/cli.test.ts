@@ -46,6 +46,16 @@ describe('modelwatch CLI on a home folder', { timeout: 120_000 }, () => {
     assert.deepEqual(apps.map((f) => f.name), ['histogram-data-drift']);
   });
 
+  test('models log keeps the training set; models get shows where', async () => {
+    const csv = path.join(home, 'cars.csv');
+    await fs.writeFile(csv, 'Origin,Weight,Horsepower\nUSA,3504,130\nJapan,2372,\n,3693,150\n');
+    ok(await mw('models', 'log', 'cars', '--project', 'weather', '--training-set', csv, '--label-column', 'Horsepower'));
+    const shown = ok(await mw('models', 'get', 'cars', '--project', 'weather')).stdout;
+    const kept = path.join('weather', 'models', 'cars', 'latest', 'training-set.parquet');
+    assert.match(shown, new RegExp(`^training set:\\s+${kept.replace(/[.\\/]/g, '\\$&')}$`, 'm'));
+    await fs.access(path.join(home, 'artifacts', kept));
+  });
+
   test('endpoints list --json is an array; results and events too', async () => {
     for (const args of [['endpoints', 'list'], ['results'], ['events']]) {
       const r = ok(await mw(...args, '--project', 'weather', '--json'));

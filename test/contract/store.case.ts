@@ -150,6 +150,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.equal((await s.getModel('p1', 'weather'))?.tag, 'latest');
         assert.equal((await s.listModels('p1')).length, 3);
         assert.equal(await s.getModel('p1', 'nothing'), undefined);
+        // The kept training set's path; a model stored without one (logged before) reads back without.
+        const kept: ModelRecord = { ...m, tag: 'kept', labels: { team: 'risk' }, trainingSet: 'p1/models/weather/kept/training-set.parquet' };
+        await s.putModel(kept);
+        assert.deepEqual(await s.getModel('p1', 'weather', 'kept'), kept);
+        assert.equal('trainingSet' in ((await s.getModel('p1', 'weather', 'v1')) ?? {}), false);
       }));
 
     it('creates endpoints once, patches and bumps them', () =>

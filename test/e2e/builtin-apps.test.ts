@@ -60,7 +60,7 @@ test('registered by name, the report app runs per window with per-column results
   const byName = new Map(results.map((x) => [x.name, x]));
   assert.deepEqual([...byName.keys()].sort(), ['a', 'b', 'dataset_drift', 'y'], 'features, the prediction (compared with the label column) and the dataset');
   const a = byName.get('a')!;
-  assert.equal(a.extraData?.method, 'jensenshannon', 'reference of 3000 values: Jensen–Shannon on the bins');
+  assert.equal(a.extraData?.method, 'wasserstein', 'reference of 3000 rows (the kept training set): normed Wasserstein on the rows');
   assert.equal(a.extraData?.column, 'a');
   assert.equal(a.status, ResultStatus.detected);
   assert.ok(a.value >= 0.1, `a: ${a.value}`);
@@ -72,6 +72,8 @@ test('registered by name, the report app runs per window with per-column results
   assert.equal(y.status, ResultStatus.detected, `the prediction a + b moves by about 1 sd: ${y.value}`);
   assert.equal(ds.value, 2 / 3);
   assert.equal(ds.status, ResultStatus.detected, 'two of three columns drifted: share 2/3 reaches the default 0.5');
+  assert.equal(ds.extraData?.reference, 'store://models/builtin/m:latest');
+  assert.equal(ds.extraData?.referenceRows, 3000);
 });
 
 test('the REST client registers the built-in by name too, and a className on a built-in is refused', async () => {

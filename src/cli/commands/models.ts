@@ -72,7 +72,14 @@ export function registerModelCommands(program: Command): void {
       await withProject(cmd, async (project) => {
         const m = await project.getModel(key, o.tag ?? 'latest');
         if (o.json) return printJson(m);
-        printFields({ uri: m.uri, 'model file': m.modelFile, features: m.featureNames.join(', '), labels: m.labelNames.join(', '), created: time(m.createdAt) });
+        printFields({
+          uri: m.uri,
+          'model file': m.modelFile,
+          features: m.featureNames.join(', '),
+          labels: m.labelNames.join(', '),
+          'training set': m.trainingSet ?? 'not kept (logged before training sets were kept: log the model again)',
+          created: time(m.createdAt),
+        });
       });
     });
 }
