@@ -34,9 +34,28 @@ export function time(ms: number | null | undefined): string {
   return typeof ms === 'number' && Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
 }
 
+/**
+ * A number for a table cell: integers as they are; other values with 4 significant digits, in
+ * plain notation from 1e-4 up to 1e6 and as `1.333e-10` beyond (the exponent kept whole).
+ */
+export function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  if (Number.isInteger(v)) return String(v === 0 ? 0 : v); // -0 prints as 0
+  const abs = Math.abs(v);
+  if (abs >= 1e-4 && abs < 1e6) return trimZeros(v.toFixed(Math.max(0, 3 - Math.floor(Math.log10(abs)))));
+  const [mantissa, exponent] = v.toExponential(3).split('e');
+  return `${trimZeros(mantissa!)}e${exponent!}`;
+}
+
+/** `1.500` → `1.5`, `2.000` → `2`; only after a decimal point. */
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
 function cell(v: unknown): string {
   if (v === undefined || v === null || v === '') return '-';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4).replace(/\.?0+$/, '');
+  if (typeof v === 'number') return formatNumber(v);
   if (typeof v === 'string') return v;
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
   return JSON.stringify(v);
