@@ -58,11 +58,20 @@ export async function runInference(entry: ModelEntry, body: unknown, start: Requ
     return endpointError(entry, sinks, start, requestId, parsed.rows, 500, 'model_error', message);
   }
 
+  let response: V2InferenceResponse;
+  try {
+    const datatype = entry.served.model.outputDatatype;
+    response = buildV2Response({ modelName: entry.served.name, modelVersion: entry.served.version, id: requestId, outputs, ...(datatype ? { datatype } : {}) });
+  } catch (err) {
+    // Outputs that break the model's own declaration are the model's failure.
+    return endpointError(entry, sinks, start, requestId, parsed.rows, 500, 'model_error', new ModelError(entry.served.name, err).message);
+  }
+
   const latencyUs = elapsedUs(start);
   entry.counters.predictions += parsed.rows.length;
   entry.counters.latencyUsTotal += latencyUs;
   track(sinks, entry, { start, latencyUs, requestId, inputs: parsed.rows, outputs, featureNames: parsed.featureNames });
-  return { status: 200, body: buildV2Response({ modelName: entry.served.name, modelVersion: entry.served.version, id: requestId, outputs }) };
+  return { status: 200, body: response };
 }
 
 /**

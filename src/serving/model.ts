@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
+import type { V2Datatype } from './v2-datatype.ts';
 
 /**
  * The model contract: an object with `predict(rows)` and an optional `load()`.
@@ -11,6 +12,12 @@ import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
 export interface ModelClass {
   load?(): unknown | Promise<unknown>;
   predict(rows: unknown[][]): unknown[] | Promise<unknown[]>;
+  /**
+   * The V2 datatype of its outputs (e.g. `'INT64'` for class ids), answered in every response and
+   * in the model metadata; outputs that do not fit it fail the request. Without it numbers are FP64,
+   * booleans BOOL and strings BYTES, whatever their values.
+   */
+  readonly outputDatatype?: V2Datatype;
 }
 
 /** Where a model class lives: a module file and its export (SPEC section 2, `addModel`). */

@@ -3,6 +3,7 @@ import { endpointId } from '../common/ids.ts';
 import { checkFunctionName, checkProjectName } from '../common/names.ts';
 import { EventEncoder, type EndpointInfo } from '../tracking/event.ts';
 import { ensureLoaded, isModelClass, type ModelClass } from './model.ts';
+import { V2_DATATYPES, isV2Datatype } from './v2-datatype.ts';
 
 /** A model served by a serving function. Each (name, version) is one model endpoint. */
 export interface ServedModel {
@@ -71,6 +72,10 @@ export class ModelRegistry {
         throw new ValidationError(`version '${String(m.version)}' of model '${m.name}' is not valid: use letters, digits, '.', '_' and '-'`);
       }
       if (!isModelClass(m.model)) throw new ValidationError(`model '${m.name}' has no predict(rows) method`);
+      const declared = m.model.outputDatatype;
+      if (declared !== undefined && !isV2Datatype(declared)) {
+        throw new ValidationError(`model '${m.name}' declares outputDatatype ${JSON.stringify(declared)}, which is not a V2 datatype (${V2_DATATYPES.join(', ')})`);
+      }
       const key = `${m.name}\u0000${m.version ?? ''}`;
       if (seen.has(key)) throw new ValidationError(`model '${m.name}'${m.version ? ` version '${m.version}'` : ''} is added twice`);
       seen.add(key);

@@ -94,7 +94,7 @@ describe('serving server (real HTTP)', () => {
     const before = events(stream).length;
     const tensor = await call(base, '/v2/models/sum/infer', { id: 'req-tensor', inputs: [{ name: 'x', shape: [3, 2], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6] }] });
     assert.equal(tensor.status, 200);
-    assert.deepEqual(tensor.body, { model_name: 'sum', id: 'req-tensor', outputs: [{ name: 'predict', shape: [3], datatype: 'INT64', data: [3, 7, 11] }] });
+    assert.deepEqual(tensor.body, { model_name: 'sum', id: 'req-tensor', outputs: [{ name: 'predict', shape: [3], datatype: 'FP64', data: [3, 7, 11] }] });
     const short = await call(base, '/v2/models/proba/versions/v2/infer', { inputs: [['x'], ['y']] });
     assert.equal(short.status, 200);
     assert.equal(short.body.model_version, 'v2');
@@ -235,5 +235,56 @@ describe('serving server: loading, latency and a stuck stream', () => {
       await server.close();
       await tracker.close({ timeoutMs: 10 });
     }
+  });
+});
+
+describe('serving server: the output datatype is the model\'s, not each answer\'s', () => {
+  // A linear model: whole numbers for some rows, fractions for others.
+  const linear: ModelClass = { predict: (rows) => rows.map((r) => 2 * (r[0] as number) + 0.5 * (r[1] as number)) };
+  const classIds: ModelClass & { outputDatatype: 'INT64' } = { outputDatatype: 'INT64', predict: (rows) => rows.map((r) => ((r[0] as number) > 0 ? 1 : (r[0] as number) < -10 ? 0.5 : 0)) };
+  const labels: ModelClass = { predict: (rows) => rows.map((r) => ((r[0] as number) > 0 ? 'yes' : 'no')) };
+  let server: ServingServer;
+  let base: string;
+
+  before(async () => {
+    server = createServingServer({
+      project: 'shop',
+      functionName: 'typed',
+      models: [
+        { name: 'linear', model: linear, featureNames: ['a', 'b'], labelNames: ['y'] },
+        { name: 'ids', model: classIds },
+        { name: 'labels', model: labels },
+      ],
+    });
+    await server.modelsLoaded();
+    base = await server.listen();
+  });
+  after(() => server.close());
+
+  const infer = async (model: string, rows: unknown[][]) => call(base, `/v2/models/${model}/infer`, { inputs: rows });
+  const tensor = (r: { body: Record<string, unknown> }) => (r.body.outputs as { datatype: string; data: unknown[] }[])[0]!;
+
+  it('without a declaration: numbers are FP64 whether they are whole or not, in every request', async () => {
+    const whole = await infer('linear', [[40, 16]]); // 88
+    const fraction = await infer('linear', [[80, 7]]); // 163.5
+    assert.deepEqual(tensor(whole), { name: 'predict', shape: [1], datatype: 'FP64', data: [88] });
+    assert.deepEqual(tensor(fraction), { name: 'predict', shape: [1], datatype: 'FP64', data: [163.5] });
+    assert.deepEqual((await call(base, '/v2/models/linear')).body.outputs, [{ name: 'predict', datatype: 'FP64', shape: [-1] }], 'the metadata says what the answers say');
+    assert.equal(tensor(await infer('labels', [[1], [-1]])).datatype, 'BYTES');
+  });
+
+  it('a declared datatype is answered, in the metadata too, and an output that does not fit it fails the request', async () => {
+    assert.deepEqual(tensor(await infer('ids', [[3], [-2]])), { name: 'predict', shape: [2], datatype: 'INT64', data: [1, 0] });
+    assert.deepEqual((await call(base, '/v2/models/ids')).body.outputs, [{ name: 'predict', datatype: 'INT64', shape: [-1] }]);
+    const misfit = await infer('ids', [[3], [-20]]);
+    assert.equal(misfit.status, 500);
+    assert.deepEqual(misfit.body, { error: 'model_error', message: "model 'ids' failed: output 0.5 does not fit the model's declared output datatype INT64" });
+  });
+
+  it('a declaration that is no V2 datatype is refused when the server is built', () => {
+    assert.throws(
+      () => createServingServer({ project: 'shop', functionName: 'typed', models: [{ name: 'bad', model: { outputDatatype: 'INT' as never, predict: (rows) => rows } }] }),
+      /model 'bad' declares outputDatatype "INT", which is not a V2 datatype/,
+    );
   });
 });

@@ -108,7 +108,8 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
       platform: 'modelwatch',
       // Feature types are not declared by model classes; FP64 is the usual case.
       inputs: (served.featureNames ?? []).map((f) => ({ name: f, datatype: 'FP64', shape: [-1] })),
-      outputs: [{ name: 'predict', datatype: 'FP64', shape: labels.length > 1 ? [-1, labels.length] : [-1] }],
+      // What every response answers: the declared datatype, else FP64 (numbers, as most models answer).
+      outputs: [{ name: 'predict', datatype: served.model.outputDatatype ?? 'FP64', shape: labels.length > 1 ? [-1, labels.length] : [-1] }],
       parameters: {
         endpoint_id: endpoint.endpointId,
         function: opts.functionName,

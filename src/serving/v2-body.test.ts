@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../common/errors.ts';
 import { buildV2Response, parseInferenceRequest } from './v2-body.ts';
+import type { V2Datatype } from './v2-datatype.ts';
 
 const bad = (body: unknown, message: string | RegExp, featureNames?: string[]) =>
   assert.throws(
@@ -113,14 +114,27 @@ describe('parseInferenceRequest: short forms', () => {
 describe('buildV2Response', () => {
   const out = (outputs: unknown[]) => buildV2Response({ modelName: 'm', id: 'r', outputs }).outputs[0];
 
-  it('infers shape and datatype', () => {
-    assert.deepEqual(out([1, 0, 1]), { name: 'predict', shape: [3], datatype: 'INT64', data: [1, 0, 1] });
+  it('infers shape, and the datatype from the kind of values (never their magnitude)', () => {
+    assert.deepEqual(out([1, 0, 1]), { name: 'predict', shape: [3], datatype: 'FP64', data: [1, 0, 1] });
+    assert.deepEqual(out([88]), { name: 'predict', shape: [1], datatype: 'FP64', data: [88] });
+    assert.deepEqual(out([163.5]), { name: 'predict', shape: [1], datatype: 'FP64', data: [163.5] });
     assert.deepEqual(out([0.5, 1]), { name: 'predict', shape: [2], datatype: 'FP64', data: [0.5, 1] });
     assert.deepEqual(out(['a']), { name: 'predict', shape: [1], datatype: 'BYTES', data: ['a'] });
     assert.deepEqual(out([true, false]), { name: 'predict', shape: [2], datatype: 'BOOL', data: [true, false] });
     assert.deepEqual(out([[0.2, 0.8], [0.6, 0.4]]), { name: 'predict', shape: [2, 2], datatype: 'FP64', data: [0.2, 0.8, 0.6, 0.4] });
     assert.deepEqual(out([{ a: 1 }, null]), { name: 'predict', shape: [2], datatype: 'BYTES', data: ['{"a":1}', 'null'] });
     assert.deepEqual(out([[1], [1, 2]]), { name: 'predict', shape: [2], datatype: 'BYTES', data: ['[1]', '[1,2]'] });
+  });
+
+  it('answers a declared datatype, and refuses outputs that do not fit it', () => {
+    const typed = (outputs: unknown[], datatype: V2Datatype) => buildV2Response({ modelName: 'm', id: 'r', outputs, datatype }).outputs[0];
+    assert.deepEqual(typed([1, 0, 1], 'INT64'), { name: 'predict', shape: [3], datatype: 'INT64', data: [1, 0, 1] });
+    assert.deepEqual(typed([[1, 2], [3, 4]], 'INT32'), { name: 'predict', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] });
+    assert.deepEqual(typed([0.5], 'FP32'), { name: 'predict', shape: [1], datatype: 'FP32', data: [0.5] });
+    assert.deepEqual(typed([{ a: 1 }, 'x'], 'BYTES'), { name: 'predict', shape: [2], datatype: 'BYTES', data: ['{"a":1}', 'x'] });
+    assert.throws(() => typed([1, 163.5], 'INT64'), /output 163\.5 does not fit the model's declared output datatype INT64/);
+    assert.throws(() => typed([300], 'UINT8'), /output 300 does not fit/);
+    assert.throws(() => typed(['1'], 'FP64'), /output "1" does not fit/);
   });
 
   it('carries model name, version and id', () => {

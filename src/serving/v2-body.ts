@@ -1,5 +1,5 @@
 import { ValidationError } from '../common/errors.ts';
-import { V2_DATATYPES, fitsDatatype, isV2Datatype, scalarDatatype, type V2Datatype } from './v2-datatype.ts';
+import { V2_DATATYPES, fitsDatatype, isV2Datatype, type V2Datatype } from './v2-datatype.ts';
 
 /** A parsed inference request: rows of feature values, in feature order. */
 export interface ParsedInferenceRequest {
@@ -209,28 +209,44 @@ function fromTensors(items: Json[], opts: ParseOptions): { rows: unknown[][]; fe
 /**
  * Builds the V2 response: one output tensor `predict`. Scalar outputs give shape [N]; outputs
  * that are equal-length arrays of scalars (e.g. class probabilities) give shape [N, C] with
- * row-major flat data. The datatype is inferred (BOOL, INT64, FP64, BYTES); anything else
- * (objects, mixed or ragged outputs) is sent as BYTES holding each output's JSON.
+ * row-major flat data. The datatype is the model's declared one when it has one (`datatype`);
+ * otherwise it follows the kind of values, never their magnitude, so one model does not switch
+ * between requests: numbers FP64 (88 as well as 163.5), booleans BOOL, strings BYTES; anything
+ * else (objects, mixed or ragged outputs) is BYTES holding each output's JSON.
+ * @throws ValidationError when outputs do not fit the declared datatype.
  */
-export function buildV2Response(args: { modelName: string; modelVersion?: string; id: string; outputs: unknown[] }): V2InferenceResponse {
+export function buildV2Response(args: { modelName: string; modelVersion?: string; id: string; outputs: unknown[]; datatype?: V2Datatype }): V2InferenceResponse {
   return {
     model_name: args.modelName,
     ...(args.modelVersion !== undefined ? { model_version: args.modelVersion } : {}),
     id: args.id,
-    outputs: [outputTensor('predict', args.outputs)],
+    outputs: [outputTensor('predict', args.outputs, args.datatype)],
   };
 }
 
 /** One V2 output tensor holding one output per row (see {@link buildV2Response}). */
-export function outputTensor(name: string, outputs: unknown[]): V2OutputTensor {
+export function outputTensor(name: string, outputs: unknown[], declared?: V2Datatype): V2OutputTensor {
   const n = outputs.length;
-  const scalar = scalarDatatype(outputs);
-  if (scalar) return { name, shape: [n], datatype: scalar, data: outputs };
   const first = outputs[0];
-  if (Array.isArray(first) && first.length > 0 && outputs.every((o) => Array.isArray(o) && o.length === first.length)) {
-    const flat = (outputs as unknown[][]).flat();
-    const datatype = scalarDatatype(flat);
-    if (datatype) return { name, shape: [n, first.length], datatype, data: flat };
+  const matrix = Array.isArray(first) && first.length > 0 && outputs.every((o) => Array.isArray(o) && o.length === first.length);
+  const flat = matrix ? (outputs as unknown[][]).flat() : outputs;
+  const shape = matrix ? [n, (first as unknown[]).length] : [n];
+  const asJson = (): V2OutputTensor => ({ name, shape: [n], datatype: 'BYTES', data: outputs.map((o) => (typeof o === 'string' ? o : (JSON.stringify(o) ?? 'null'))) });
+  if (declared) {
+    const misfit = flat.findIndex((v) => !fitsDatatype(v, declared));
+    if (misfit < 0) return { name, shape, datatype: declared, data: flat };
+    if (declared === 'BYTES') return asJson();
+    throw new ValidationError(`output ${show(flat[misfit])} does not fit the model's declared output datatype ${declared}`);
   }
-  return { name, shape: [n], datatype: 'BYTES', data: outputs.map((o) => (typeof o === 'string' ? o : (JSON.stringify(o) ?? 'null'))) };
+  const datatype = valueKind(flat);
+  return datatype ? { name, shape, datatype, data: flat } : asJson();
+}
+
+/** BOOL, FP64 (finite numbers) or BYTES (strings) for values all of one kind; undefined otherwise. */
+function valueKind(values: readonly unknown[]): V2Datatype | undefined {
+  if (values.length === 0) return undefined;
+  if (values.every((v) => typeof v === 'boolean')) return 'BOOL';
+  if (values.every((v) => typeof v === 'string')) return 'BYTES';
+  if (values.every((v) => typeof v === 'number' && Number.isFinite(v))) return 'FP64';
+  return undefined;
 }

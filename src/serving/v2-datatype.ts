@@ -48,17 +48,3 @@ export function fitsDatatype(value: unknown, datatype: V2Datatype): boolean {
   if (range) return Number.isInteger(value) && value >= range[0] && value <= range[1];
   return Math.abs(value) <= (FP_MAX[datatype] ?? Number.MAX_VALUE);
 }
-
-/**
- * The datatype of a list of scalars: BOOL, INT64 (all safe integers), FP64 (other numbers) or
- * BYTES (strings); undefined when the values are mixed or not scalars.
- */
-export function scalarDatatype(values: readonly unknown[]): V2Datatype | undefined {
-  if (values.length === 0) return undefined;
-  if (values.every((v) => typeof v === 'boolean')) return 'BOOL';
-  if (values.every((v) => typeof v === 'string')) return 'BYTES';
-  if (values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-    return values.every((v) => Number.isSafeInteger(v)) ? 'INT64' : 'FP64';
-  }
-  return undefined;
-}
