@@ -1,10 +1,9 @@
-import { pino } from 'pino';
-import type { Logger } from '../common/logger.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
 
 /**
- * The CLI's logger writes to stderr, so that `--json` output on stdout stays parseable.
- * Level from `MODELWATCH_LOG_LEVEL`, else `fallback`.
+ * The CLI's logger (stderr, so that `--json` output on stdout stays parseable). Level from
+ * `MODELWATCH_LOG_LEVEL`, else `fallback`: `info` for `up` and `worker`, `warn` for the rest.
  */
 export function cliLogger(fallback: string): Logger {
-  return pino({ name: 'modelwatch', level: process.env.MODELWATCH_LOG_LEVEL ?? fallback }, pino.destination({ fd: 2, sync: true }));
+  return createLogger('modelwatch', process.env.MODELWATCH_LOG_LEVEL ?? fallback);
 }

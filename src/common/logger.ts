@@ -1,16 +1,23 @@
 import { pino, type Logger } from 'pino';
+import { ValidationError } from './errors.ts';
 
 export type { Logger };
 
+/** The levels a logger takes, quietest last. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /**
- * The platform logger. Level from `MODELWATCH_LOG_LEVEL` (default `info`; `silent` in tests).
- * Connection URLs are redacted before they reach a log line: see {@link redactUrl}.
+ * The platform logger: JSON lines on stderr, so that a program's own output on stdout stays its
+ * own (SDK scripts, `--json` commands). Level: `level`, else `MODELWATCH_LOG_LEVEL`, else `silent`
+ * under the test runner, else `warn`. Connection URLs are redacted before they reach a log line:
+ * see {@link redactUrl}.
  */
 export function createLogger(name = 'modelwatch', level?: string): Logger {
-  return pino({
-    name,
-    level: level ?? process.env.MODELWATCH_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? 'silent' : 'info'),
-  });
+  const chosen = level ?? process.env.MODELWATCH_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? 'silent' : 'warn');
+  if (!(LOG_LEVELS as readonly string[]).includes(chosen)) {
+    throw new ValidationError(`log level '${chosen}' is not one of ${LOG_LEVELS.join(', ')}${level === undefined ? ' (from MODELWATCH_LOG_LEVEL)' : ''}`);
+  }
+  return pino({ name, level: chosen }, pino.destination({ fd: 2, sync: true }));
 }
 
 /**

@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '../common/errors.ts';
 import { checkProjectName } from '../common/names.ts';
 import type { Clock } from '../common/clock.ts';
 import type { PlatformOptions } from '../common/config.ts';
-import type { Logger } from '../common/logger.ts';
+import { createLogger, type LOG_LEVELS, type Logger } from '../common/logger.ts';
 import type { ProjectRecord } from '../store/port.ts';
 import { Platform } from './platform.ts';
 import { Project } from './project.ts';
@@ -10,7 +10,13 @@ import { InProcessRuntime, newRegistry } from './runtime.ts';
 
 export interface EmbeddedOptions extends PlatformOptions {
   clock?: Clock;
+  /** A pino logger of your own; without it logs go to stderr at {@link EmbeddedOptions.logLevel}. */
   logger?: Logger;
+  /**
+   * Level of the platform's log lines, which go to stderr (never to your stdout).
+   * @default env MODELWATCH_LOG_LEVEL, else `warn`
+   */
+  logLevel?: (typeof LOG_LEVELS)[number];
   /**
    * Let deployed functions loop on their own. Without it they move only on `runUntilIdle()`
    * (tests and the demo, with a manual clock). @default true
@@ -26,12 +32,14 @@ export interface EmbeddedOptions extends PlatformOptions {
  */
 export class Modelwatch {
   private constructor(
+    /** @internal The backends, for this package's own tools and tests. */
     readonly platform: Platform,
+    /** @internal */
     readonly runtime: InProcessRuntime,
   ) {}
 
   static async open(opts: EmbeddedOptions = {}): Promise<Modelwatch> {
-    const platform = await Platform.open(opts);
+    const platform = await Platform.open({ ...opts, logger: opts.logger ?? createLogger('modelwatch', opts.logLevel) });
     const mw = new Modelwatch(platform, new InProcessRuntime(platform, newRegistry(), opts.background ?? true));
     if (opts.resume ?? true) await mw.resume();
     return mw;
