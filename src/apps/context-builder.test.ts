@@ -73,3 +73,33 @@ test('without matching histograms the rows are read, and the sample comes with t
   assert.equal(ctx.sampleStats.x?.count, 30);
   assert.deepEqual(ctx.sampleStats.x?.hist?.edges, reference.x?.hist?.edges);
 });
+
+test('histograms counted before values at the maximum were (atMax null) are not used: the rows are binned by the current rule', async () => {
+  const e = ep('legacy');
+  await ingest(e, PERIOD);
+  const stored = await tsdb.readWindowHistograms('ctx', e.id, T0, T0 + PERIOD);
+  assert.equal(stored[0]?.atMax, 0);
+  // A later batch of the same window as a row of the old schema would read: its atMax unknown.
+  await tsdb.writeIngestBatch({ predictions: [], errors: [], histograms: stored.map((h) => ({ ...h, counts: h.counts.map(() => 0), count: 0, missing: 0, sum: 0, sumSq: 0, atMax: null })) });
+  const ctx = await buildContext(input(e, false));
+  assert.equal(ctx.sample.rowCount, 30, 'the rows were read');
+  assert.equal(ctx.sampleStats.x?.hist?.atMax, 0);
+  assert.deepEqual(ctx.sampleStats.x?.hist?.counts, stored[0]?.counts);
+});
+
+test('a categorical feature: the same window stats from the ingest counts as from the rows', async () => {
+  const featureStats = computeFeatureStats({ origin: ['USA', 'Japan', 'USA', 'Europe'], cyl: [4, 6, 8, 8] });
+  const e = { ...ep('cat'), featureNames: ['origin', 'cyl'], featureStats };
+  const hist = new HistogramAccumulator('ctx', PERIOD);
+  const values = [['USA', 8], ['Mars', 8], [null, 4], ['Japan', 'x'], ['USA', 6]];
+  const predictions: PredictionRow[] = values.map((features, i) => ({ project: 'ctx', endpointId: e.id, time: T0 + i, latencyUs: 1, requestId: `c${i}`, rowIndex: 0, features, outputs: [], labels: null }));
+  for (const p of predictions) hist.add(e.id, p.time, e, p.features, p.outputs);
+  await tsdb.writeIngestBatch({ predictions, errors: [], histograms: hist.rows() });
+  const fromIngest = (await buildContext(input(e, false))).sampleStats;
+  assert.deepEqual(fromIngest.origin, { count: 4, missing: 1, categories: { USA: 2, Japan: 1, Europe: 0 }, other: 1 });
+  assert.deepEqual(fromIngest.cyl?.hist?.atMax, 2);
+  // The same window on another grid is binned from its rows.
+  const fromRows = (await buildContext({ ...input(e, true), windowEnd: T0 + PERIOD / 2 })).sampleStats;
+  assert.deepEqual(fromRows.origin, fromIngest.origin);
+  assert.deepEqual(fromRows.cyl?.hist, fromIngest.cyl?.hist);
+});

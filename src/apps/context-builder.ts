@@ -4,7 +4,7 @@ import type { FeatureStats, FeatureStatsMap, EndpointRecord } from '../common/ty
 import { ApplicationError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Tsdb, WindowHistogram, PredictionRow } from '../store/tsdb-port.ts';
-import { currentStatsOnReference } from '../stats/feature-stats.ts';
+import { categoricalWindowStats, currentStatsOnReference } from '../stats/feature-stats.ts';
 import type { MonitoringApplicationContext, ReferenceData, WindowSample } from './context.ts';
 
 export interface BuildContextInput {
@@ -39,9 +39,10 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
   const { endpoint: ep, tsdb, windowStart, windowEnd } = input;
   const window = { start: windowStart, end: windowEnd };
   const hists = await tsdb.readWindowHistograms(ep.project, ep.id, windowStart, windowEnd);
-  // Histograms kept at ingest cover every row; they are used when they match this window
-  // (a changed base period leaves them on other boundaries, then the rows are binned here).
-  const histsMatch = hists.length > 0 && hists.every((h) => h.windowStart === windowStart && h.windowEnd === windowEnd);
+  // Histograms kept at ingest cover every row; they are used when they match this window (a
+  // changed base period leaves them on other boundaries) and were counted by the current rule (rows
+  // stored before migration 005 lack `atMax`); else the rows are binned here.
+  const histsMatch = hists.length > 0 && hists.every((h) => h.windowStart === windowStart && h.windowEnd === windowEnd && h.atMax !== null);
   const rows = input.withSample !== false || !histsMatch ? await tsdb.readPredictions(ep.project, ep.id, window) : undefined;
   const sampleStats = histsMatch ? statsFromHistograms(hists, ep.featureStats) : currentStatsOnReference(ep.featureStats, toSample(ep, rows ?? [], rows?.length ?? 0).columns);
   const sample = rows ? toSample(ep, reservoir(rows, input.sampleSize ?? 10_000, input.random ?? Math.random), rows.length) : undefined;
@@ -106,10 +107,20 @@ function toSample(ep: EndpointRecord, rows: PredictionRow[], total: number): Win
   return { columns, rowCount: rows.length, totalRows: total, requestIds: rows.map((r) => r.requestId), times: rows.map((r) => r.time) };
 }
 
-/** Window statistics from the histograms and moments kept at ingest. */
+/**
+ * Window statistics from the histograms and moments kept at ingest, shaped as
+ * `currentStatsOnReference` shapes them from rows: numeric features with `hist` on the reference
+ * edges (and `atMax`), categorical ones with every reference category and `other`.
+ */
 export function statsFromHistograms(hists: WindowHistogram[], reference: FeatureStatsMap): FeatureStatsMap {
   const out: FeatureStatsMap = {};
   for (const h of hists) {
+    const ref = Object.hasOwn(reference, h.feature) ? reference[h.feature] : undefined;
+    if (h.categories !== null) {
+      const stats = categoricalWindowStats(ref?.categories ?? {}, new Map(Object.entries(h.categories)), h.categoryOther, h.count, h.missing);
+      Object.defineProperty(out, h.feature, { value: stats, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
     const n = h.count;
     const mean = n > 0 ? h.sum / n : undefined;
     const variance = n > 1 && mean !== undefined ? Math.max(0, (h.sumSq - n * mean * mean) / (n - 1)) : undefined;
@@ -118,9 +129,9 @@ export function statsFromHistograms(hists: WindowHistogram[], reference: Feature
     if (variance !== undefined) s.std = Math.sqrt(variance);
     if (h.min !== null) s.min = h.min;
     if (h.max !== null) s.max = h.max;
-    const edges = reference[h.feature]?.hist?.edges;
-    if (edges && h.counts.length === edges.length - 1) s.hist = { counts: h.counts, edges };
-    out[h.feature] = s;
+    const edges = ref?.hist?.edges;
+    if (edges && h.counts.length === edges.length - 1) s.hist = h.atMax === null ? { counts: h.counts, edges } : { counts: h.counts, edges, atMax: h.atMax };
+    Object.defineProperty(out, h.feature, { value: s, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -40,10 +40,20 @@ export interface FeatureStats {
   std?: number;
   min?: number;
   max?: number;
-  /** Histogram: `counts[i]` values in `[edges[i], edges[i+1])`, last bin closed. 22 bins for numeric columns. */
-  hist?: { counts: number[]; edges: number[] };
-  /** Category counts for non-numeric columns. */
+  /**
+   * Histogram: `counts[i]` values in `[edges[i], edges[i+1])`, last bin closed. 22 bins for numeric columns.
+   * Window stats are counted on the reference edges, a value equal to the reference maximum in the
+   * last real bin (as in the reference); `atMax` says how many such values there were, so that the
+   * peer's rule (`binning: 'mlrun'`, those values in the upper padding bin) can be had from the counts.
+   */
+  hist?: { counts: number[]; edges: number[]; atMax?: number };
+  /**
+   * Category counts for non-numeric columns. In window stats: the reference's categories only
+   * (zeros included), the values not among them counted in `other`.
+   */
   categories?: Record<string, number>;
+  /** Window stats of a categorical column: present values that are none of the reference's categories. */
+  other?: number;
 }
 
 export type FeatureStatsMap = Record<string, FeatureStats>;

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { ValidationError } from '../common/errors.ts';
-import { checkFunctionName } from '../common/names.ts';
+import { checkFunctionName, HISTOGRAM_DRIFT_APP } from '../common/names.ts';
 import type { MonitoringApplication, MonitoringApplicationClass } from '../apps/base.ts';
+import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
 import { isBuiltinApplication } from '../apps/builtin.ts';
 import type { ModelClass } from '../serving/model.ts';
 import type { ApplicationSpec } from './runtime.ts';
@@ -116,6 +117,7 @@ export class MonitoringFunction {
     const className = opts.className ?? opts.handler;
     if (typeof opts.application === 'string' && isBuiltinApplication(opts.application)) {
       if (className) throw new ValidationError(`the built-in application '${opts.application}' takes no className`);
+      if (opts.application === HISTOGRAM_DRIFT_APP) resolveHistogramDataDriftOptions(opts.options);
       this.spec = { builtin: opts.application, options: opts.options ?? {} };
       this.inProcess = undefined;
     } else if (typeof opts.application === 'string') {

@@ -10,6 +10,7 @@ import {
   checkFunctionName,
 } from '../common/names.ts';
 import type { EndpointRecord } from '../common/types.ts';
+import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
 import { computeFeatureStats } from '../stats/feature-stats.ts';
 import { writeParquetTable } from '../data/parquet-table.ts';
 import { toColumns, type TabularInput } from '../data/tabular.ts';
@@ -32,7 +33,10 @@ export interface EnableMonitoringOptions {
   graceSeconds?: number;
   /** Windows caught up per (endpoint, app) in one controller tick. @default 12 */
   maxWindowsPerTick?: number;
-  /** Options of the built-in drift app (thresholds). */
+  /**
+   * Options of the built-in drift app: `potentialThreshold`, `detectedThreshold`, `binning`
+   * (`'reference'` or `'mlrun'`), `minSamples` (see `HistogramDataDriftOptions`); checked here.
+   */
   histogramDataDriftOptions?: Record<string, unknown>;
 }
 
@@ -99,6 +103,7 @@ export class Project {
     const basePeriod = opts.basePeriod ?? 10;
     if (!Number.isInteger(basePeriod) || basePeriod < 1) throw new ValidationError(`basePeriod must be a whole number of minutes ≥ 1, got ${basePeriod}`);
     if (basePeriod < 10) this.platform.logger.warn({ project: this.name, basePeriod }, 'basePeriod below 10 minutes: fine for tests and demos, costly in production');
+    if (opts.histogramDataDriftOptions !== undefined) resolveHistogramDataDriftOptions(opts.histogramDataDriftOptions);
     const p = await this.record();
     if (p.monitoring?.enabled && p.monitoring.basePeriodMinutes !== basePeriod && !opts.rebuild) {
       throw new ConflictError(

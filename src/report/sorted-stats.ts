@@ -5,7 +5,7 @@
  */
 import { countSortedOnEdges } from '../stats/binning.ts';
 import { histogramDistances, type HistogramDistances } from '../stats/histogram-distance.ts';
-import { linspace, REFERENCE_BINS, type Histogram } from '../stats/histogram.ts';
+import { countOnReferenceEdges, linspace, REFERENCE_BINS, type Histogram } from '../stats/histogram.ts';
 
 /**
  * Wasserstein-1 distance between two samples given sorted ascending, as scipy's
@@ -96,9 +96,13 @@ export function referenceHistogramSorted(sorted: Float64Array): Histogram {
   return { counts: [0, ...counts, 0], edges: [-Number.MAX_VALUE, ...edges, Number.MAX_VALUE] };
 }
 
-/** The built-in app's measures (TVD, Hellinger, symmetric KL) of a current sample against a reference, both sorted. */
+/**
+ * The built-in app's measures (TVD, Hellinger, symmetric KL) of a current sample against a
+ * reference (sorted), the current values counted on the reference edges as the app counts a window
+ * by default (`countOnReferenceEdges`: a value equal to the reference maximum in the last real bin).
+ */
 export function histogramMeasuresSorted(reference: Float64Array, current: Float64Array): HistogramDistances & { reference: Histogram; currentCounts: number[] } {
   const ref = referenceHistogramSorted(reference);
-  const currentCounts = Array.from(countSortedOnEdges(current, ref.edges));
+  const currentCounts = countOnReferenceEdges(ref.edges, current).counts;
   return { ...histogramDistances(currentCounts, ref.counts), reference: ref, currentCounts };
 }

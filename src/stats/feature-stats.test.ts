@@ -102,12 +102,15 @@ test('currentStatsOnReference counts on the reference edges', () => {
   assert.ok(x?.hist);
   assert.deepEqual(x.hist.edges, reference.x?.hist?.edges);
   assert.notEqual(x.hist.edges, reference.x?.hist?.edges, 'edges are copied');
-  assert.equal(x.hist.counts[21], 1, 'reference max in the upper padding bin');
+  assert.equal(x.hist.counts[20], 1, 'the reference max in the last real bin, where the reference has it');
+  assert.equal(x.hist.counts[21], 0);
+  assert.equal(x.hist.atMax, 1);
+  assert.deepEqual(x.hist.counts, reference.x?.hist?.counts, 'the reference values again: the reference counts');
   assert.equal(x.hist.counts[1], 1);
   assert.equal(x.hist.counts[11], 1);
   assert.equal(x.count, 3);
   assert.equal(x.missing, 2, 'non-numeric values count as missing against a numeric reference');
-  assert.deepEqual(cur.c, { count: 2, missing: 1, categories: { b: 1, z: 1 } });
+  assert.deepEqual(cur.c, { count: 2, missing: 1, categories: { a: 0, b: 1 }, other: 1 }, "the reference's categories, 'z' in other");
   assert.equal(cur.allMissing?.hist, undefined);
   assert.equal(cur.allMissing?.count, 2);
   assert.equal(cur.extra?.hist, undefined);

@@ -3,7 +3,7 @@
  * from a training set, and window ("current") stats counted on the reference bin edges.
  */
 import type { FeatureStats, FeatureStatsMap } from '../common/types.ts';
-import { countOnEdges, referenceHistogram } from './histogram.ts';
+import { countOnReferenceEdges, referenceHistogram } from './histogram.ts';
 import { summarize } from './summary.ts';
 import { categoryKey, coerceValue, MISSING, OTHER } from './values.ts';
 
@@ -86,14 +86,73 @@ export function computeFeatureStats(columns: Readonly<Record<string, readonly un
 }
 
 /**
+ * Counts a categorical feature's window values into the reference's categories plus one "other"
+ * bucket (present values the reference never saw), as the stream processor does at ingest and
+ * window stats from rows do: the number of buckets is bounded by the reference, whatever the
+ * traffic. A value's category is its text as for the reference ({@link categoryKey}): a number
+ * matches the category spelled the same (`8` and `'8'`), not `'08'` or `'8.0'`. Missing values
+ * (as in {@link coerceValue}) are counted apart.
+ */
+export class CategoryCounter {
+  /** Reference categories seen in the window, with their counts. */
+  readonly seen = new Map<string, number>();
+  /** Present values that are none of the reference's categories. */
+  other = 0;
+  /** Present values. */
+  count = 0;
+  missing = 0;
+
+  constructor(private readonly reference: Readonly<Record<string, number>>) {}
+
+  add(v: unknown): void {
+    if (coerceValue(v) === MISSING) {
+      this.missing++;
+      return;
+    }
+    this.count++;
+    const key = categoryKey(v);
+    if (Object.hasOwn(this.reference, key)) this.seen.set(key, (this.seen.get(key) ?? 0) + 1);
+    else this.other++;
+  }
+
+  /** The window stats (see {@link categoricalWindowStats}). */
+  stats(): FeatureStats {
+    return categoricalWindowStats(this.reference, this.seen, this.other, this.count, this.missing);
+  }
+}
+
+/**
+ * Window stats of a categorical feature from its counts: `categories` holds every reference
+ * category in the reference's order (0 when absent from the window) and `other` the rest, counts
+ * under a category the reference does not have (any more) included.
+ */
+export function categoricalWindowStats(
+  reference: Readonly<Record<string, number>>,
+  seen: ReadonlyMap<string, number>,
+  other: number,
+  count: number,
+  missing: number,
+): FeatureStats {
+  const categories = new Map<string, number>();
+  for (const key of Object.keys(reference)) categories.set(key, seen.get(key) ?? 0);
+  let rest = other;
+  for (const [key, n] of seen) if (!categories.has(key)) rest += n;
+  return { count, missing, categories: Object.fromEntries(categories), other: rest };
+}
+
+/**
  * Statistics of current (window) data, comparable with the reference:
- * - the reference has a histogram → numeric summary plus counts on the reference edges
- *   (same edges array copied); present values that are not numbers are counted as missing,
- *   because the column's type is fixed by the reference;
- * - the reference is categorical → category counts of the current values;
+ * - the reference has a histogram → numeric summary plus counts on the reference edges (same
+ *   edges array copied; {@link countOnReferenceEdges}: a value equal to the reference maximum in
+ *   the last real bin, `hist.atMax` of them); present values that are not numbers are counted as
+ *   missing, because the column's type is fixed by the reference;
+ * - the reference is categorical → counts of the reference's categories plus `other`
+ *   ({@link CategoryCounter});
  * - no usable reference for the column → {@link columnStats} without a histogram (a histogram
  *   on its own edges could not be compared with anything).
  * Reference columns absent from `columns` are absent from the result.
+ *
+ * @throws ValidationError when a reference histogram's edges are not padded reference edges.
  */
 export function currentStatsOnReference(
   reference: Readonly<FeatureStatsMap>,
@@ -105,10 +164,12 @@ export function currentStatsOnReference(
     if (ref?.hist) {
       const split = splitColumn(values);
       const edges = [...ref.hist.edges];
-      const hist = { counts: countOnEdges(edges, split.numbers), edges };
-      setOwn(out, name, numericStats(split, split.missing + split.others, hist));
+      const { counts, atMax } = countOnReferenceEdges(edges, split.numbers);
+      setOwn(out, name, numericStats(split, split.missing + split.others, { counts, edges, atMax }));
     } else if (ref?.categories) {
-      setOwn(out, name, categoricalStats(values));
+      const counter = new CategoryCounter(ref.categories);
+      for (const v of values) counter.add(v);
+      setOwn(out, name, counter.stats());
     } else {
       const stats = columnStats(values);
       delete stats.hist;

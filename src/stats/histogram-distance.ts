@@ -18,7 +18,8 @@ export const KL_ZERO_SCALING = 1e-4;
  * TVD, Hellinger distance and symmetric KL divergence between the shares of two count
  * vectors on the same bins: p = current / Σcurrent, q = reference / Σreference;
  * TVD = Σ|p−q|/2, Hellinger = √max(1 − Σ√(p·q), 0), KLD = KL(p‖q) + KL(q‖p) where
- * KL(a‖b) = Σ a·ln(a/b) skips a = 0 terms and uses 1e-4 for b = 0.
+ * KL(a‖b) = Σ a·ln(a/b) skips a = 0 terms and uses 1e-4 for b = 0. Hellinger is computed as
+ * √(Σ(√p − √q)²/2), the same number without the cancellation, so equal shares give exactly 0.
  *
  * Empty histograms (total 0), where the peer returns NaN:
  * - both empty → `{ tvd: 0, hellinger: 0, kld: 0 }` (nothing differs);
@@ -38,17 +39,20 @@ export function histogramDistances(current: readonly number[], reference: readon
   const p = shares(current, pTotal);
   const q = shares(reference, qTotal);
   let absDiff = 0;
-  let bhattacharyya = 0;
+  let squaredRootDiff = 0;
   for (let i = 0; i < p.length; i++) {
     const a = p[i] as number;
     const b = q[i] as number;
     absDiff += Math.abs(a - b);
-    bhattacharyya += Math.sqrt(a * b);
+    const d = Math.sqrt(a) - Math.sqrt(b);
+    squaredRootDiff += d * d;
   }
   return {
     tvd: absDiff / 2,
-    // Rounding can push Σ√(pq) a hair above 1; Cauchy–Schwarz says it is at most 1.
-    hellinger: Math.sqrt(Math.max(1 - bhattacharyya, 0)),
+    // 1 − Σ√(pq) = Σ(√p − √q)²/2 for shares that sum to 1; the right side has no cancellation, so
+    // that equal shares give exactly 0 (the left gave up to 1.5e-8: the square root of a rounding).
+    // With one side empty (all shares 0) the left side is 1.
+    hellinger: pTotal === 0 || qTotal === 0 ? 1 : Math.sqrt(Math.min(squaredRootDiff / 2, 1)),
     kld: klDivergence(p, q) + klDivergence(q, p),
   };
 }

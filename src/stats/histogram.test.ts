@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../common/errors.ts';
 import { cases, close } from '../../test/fixtures/histogram/cases.ts';
-import { countOnEdges, linspace, referenceHistogram } from './histogram.ts';
+import { countOnReferenceEdges, countsUnder, isReferenceEdges, linspace, referenceBin, referenceHistogram } from './histogram.ts';
 
 const MAX = Number.MAX_VALUE;
 
@@ -28,30 +28,42 @@ for (const c of cases) {
     }
   });
 
-  test(`countOnEdges matches np.histogram(bins=padded edges): ${c.name}`, () => {
-    assert.deepEqual(countOnEdges(c.paddedEdges, c.current), c.currentCounts);
-    // The general (searchsorted) path agrees with numpy's equal-width path on the raw edges.
-    assert.deepEqual(countOnEdges(c.referenceHist.edges, c.reference), c.referenceHist.counts);
+  test(`window counts match numpy under both binnings: ${c.name}`, () => {
+    const got = countOnReferenceEdges(c.paddedEdges, c.current);
+    assert.deepEqual(got.counts, c.currentCountsReference, 'reference rule');
+    assert.equal(got.atMax, c.currentAtMax);
+    assert.deepEqual(countsUnder('mlrun', got.counts, got.atMax), c.currentCounts, 'mlrun: np.histogram(current, bins=padded edges)');
+    assert.deepEqual(countsUnder('reference', got.counts, got.atMax), c.currentCountsReference);
+  });
+
+  test(`the reference values counted as a window give the reference counts: ${c.name}`, () => {
+    const h = referenceHistogram(c.reference);
+    assert.deepEqual(countOnReferenceEdges(h.edges, c.reference).counts, h.counts);
   });
 }
 
-test('countOnEdges accumulates into running counts', () => {
-  const c = cases.find((x) => x.name === 'normal');
-  assert.ok(c);
-  const half = Math.floor(c.current.length / 2);
-  const running = countOnEdges(c.paddedEdges, c.current.slice(0, half));
-  const same = countOnEdges(c.paddedEdges, c.current.slice(half), running);
-  assert.equal(same, running);
-  assert.deepEqual(running, c.currentCounts);
-});
-
-test('a current value equal to the reference max lands in the upper padding bin', () => {
+test('a window value equal to the reference maximum lands in the last real bin, or under mlrun in the upper padding bin', () => {
   const h = referenceHistogram([0, 10]);
   assert.equal(h.counts[20], 1, 'reference max is in the last real bin (closed)');
-  const cur = countOnEdges(h.edges, [10, 0, 10 - 1e-9]);
-  assert.equal(cur[21], 1);
-  assert.equal(cur[1], 1);
-  assert.equal(cur[20], 1);
+  const cur = countOnReferenceEdges(h.edges, [10, 0, 10 - 1e-9, 10 + 1e-9, MAX, -MAX]);
+  assert.equal(cur.atMax, 1);
+  assert.equal(cur.counts[20], 2, 'the max and the value just below it');
+  assert.equal(cur.counts[21], 2, 'above the max, MAX included (the last bin is closed)');
+  assert.equal(cur.counts[1], 1);
+  assert.equal(cur.counts[0], 1);
+  const peer = countsUnder('mlrun', cur.counts, cur.atMax);
+  assert.equal(peer[20], 1);
+  assert.equal(peer[21], 3);
+  assert.equal(referenceBin(h.edges, 10), 20);
+  assert.equal(referenceBin(h.edges, 0), 1);
+  assert.equal(referenceBin(h.edges, -1), 0);
+  assert.equal(referenceBin(h.edges, 5), 11);
+});
+
+test('countsUnder refuses more values at the maximum than the last real bin holds', () => {
+  assert.throws(() => countsUnder('mlrun', [0, 1, 0], 2), ValidationError);
+  assert.throws(() => countsUnder('mlrun', [0, 1, 0], -1), ValidationError);
+  assert.deepEqual(countsUnder('mlrun', [0, 1, 0], 0), [0, 1, 0]);
 });
 
 test('referenceHistogram: empty input uses range (0, 1) like numpy', () => {
@@ -75,23 +87,24 @@ test('referenceHistogram rejects non-finite values and overflowing ranges', () =
   assert.throws(() => referenceHistogram([-MAX, MAX]), ValidationError);
 });
 
-test('countOnEdges skips NaN and ±Infinity, and values outside the edges', () => {
-  const counts = countOnEdges([0, 1, 2], [Number.NaN, Infinity, -Infinity, -0.1, 2.1, 0, 1, 2, 2]);
-  assert.deepEqual(counts, [1, 3]);
+test('countOnReferenceEdges skips NaN and ±Infinity', () => {
+  const edges = [-MAX, 0, 1, 2, MAX];
+  const got = countOnReferenceEdges(edges, [Number.NaN, Infinity, -Infinity, -0.1, 2.1, 0, 1, 2, 2]);
+  assert.deepEqual(got, { counts: [1, 1, 3, 1], atMax: 2 });
 });
 
-test('countOnEdges validates edges and running counts', () => {
-  assert.throws(() => countOnEdges([1], [1]), ValidationError);
-  assert.throws(() => countOnEdges([0, 2, 1], [1]), ValidationError);
-  assert.throws(() => countOnEdges([0, Number.NaN, 1], [1]), ValidationError);
-  assert.throws(() => countOnEdges([0, 1, 2], [1], [0]), ValidationError);
+test('countOnReferenceEdges takes padded reference edges only', () => {
+  assert.ok(isReferenceEdges([-MAX, 0, 1, MAX]));
+  for (const bad of [[0, 1, 2], [-MAX, 1, MAX], [-MAX, 2, 1, MAX], [-MAX, 0, Number.NaN, 1, MAX], [-MAX, 0, 1, 2]]) {
+    assert.equal(isReferenceEdges(bad), false, String(bad));
+    assert.throws(() => countOnReferenceEdges(bad, [1]), ValidationError);
+  }
 });
 
-test('countOnEdges with repeated edges: the empty bin stays empty (numpy semantics)', () => {
-  // Bins [0,1), [1,1), [1,2]: 1 goes to [1,2].
-  assert.deepEqual(countOnEdges([0, 1, 1, 2], [0.5, 1, 1.5, 2]), [1, 0, 3]);
-  // Repeated last edge: the last bin [2,2] is closed and gets the 2s.
-  assert.deepEqual(countOnEdges([0, 2, 2], [1, 2, 2]), [1, 2]);
+test('referenceBin on repeated edges: a value on a repeated edge goes past the empty bin (numpy semantics)', () => {
+  // Bins [-MAX,0), [0,1), [1,1), [1,2], [2,MAX]: 1 goes to [1,2].
+  const edges = [-MAX, 0, 1, 1, 2, MAX];
+  assert.deepEqual(countOnReferenceEdges(edges, [0.5, 1, 1.5, 2]).counts, [0, 1, 0, 3, 0]);
 });
 
 test('linspace ends exactly on stop', () => {

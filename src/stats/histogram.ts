@@ -86,41 +86,105 @@ export function linspace(start: number, stop: number, num: number): number[] {
 }
 
 /**
- * Counts `values` on given (monotonically non-decreasing, possibly non-uniform) edges, as
- * `np.histogram(values, bins=edges)`: bin i is `[edges[i], edges[i+1])`, only the last bin is
- * closed on the right. With padded reference edges a value equal to the reference maximum is
- * therefore counted in the upper padding bin.
- *
- * Values outside `[edges[0], edges[last]]` and NaN are not counted (numpy does the same);
- * with ±`Number.MAX_VALUE` outer edges that leaves out only NaN and ±Infinity.
- *
- * @param into optional running counts (length `edges.length - 1`) to add to, for streaming
- *   histograms; returned as is after the update.
- * @throws ValidationError when edges are fewer than 2, not sorted, or `into` has the wrong length.
+ * How a window is binned on the padded reference edges (SPEC section 4):
+ * - `reference` (default): as the reference histogram bins its own values — bins are
+ *   `[e_i, e_{i+1})`, except that a value equal to the reference maximum (the upper real edge)
+ *   falls in the last real bin, where numpy's closed last bin put it in the reference;
+ * - `mlrun`: as the peer counts, `np.histogram(values, bins=padded_edges)` — a value equal to the
+ *   reference maximum falls in the upper padding bin, so an integer feature at its maximum looks
+ *   drifted on traffic identical to the training set.
  */
-export function countOnEdges(edges: readonly number[], values: ArrayLike<number>, into?: number[]): number[] {
-  const nEdges = edges.length;
-  if (nEdges < 2) throw new ValidationError(`histogram needs at least 2 edges, got ${nEdges}`);
-  for (let i = 1; i < nEdges; i++) {
-    // `!(a <= b)` also rejects NaN edges.
-    if (!((edges[i - 1] as number) <= (edges[i] as number))) {
-      throw new ValidationError(`histogram edges must be sorted ascending (index ${i})`);
-    }
-  }
-  const nBins = nEdges - 1;
-  const counts = into ?? new Array<number>(nBins).fill(0);
-  if (counts.length !== nBins) {
-    throw new ValidationError(`counts length ${counts.length} does not match ${nBins} bins`);
-  }
-  const lastEdge = edges[nEdges - 1] as number;
+export type WindowBinning = 'reference' | 'mlrun';
+
+/** Every {@link WindowBinning}, the default first. */
+export const WINDOW_BINNINGS: readonly WindowBinning[] = ['reference', 'mlrun'];
+
+/** Window counts on the padded reference edges (rule `reference`), with the values at the reference maximum. */
+export interface WindowCounts {
+  counts: number[];
+  /** Values equal to the reference maximum (counted in the last real bin). */
+  atMax: number;
+}
+
+/**
+ * The bin of one window value on padded reference edges `[-MAX, e_0, …, e_k, MAX]` (see
+ * {@link checkReferenceEdges}), by the `reference` rule of {@link WindowBinning}: `[e_i, e_{i+1})`,
+ * a value equal to the reference maximum e_k in the last real bin, MAX in the upper padding bin.
+ * -1 for NaN and ±Infinity. The one implementation of window binning: the stream processor counts
+ * with it at ingest, and window stats from rows do through {@link countOnReferenceEdges}.
+ */
+export function referenceBin(edges: readonly number[], x: number): number {
+  const nBins = edges.length - 1;
+  // `!(a <= x)` also rejects NaN.
+  if (!((edges[0] as number) <= x && x <= (edges[nBins] as number))) return -1;
+  if (x === edges[nBins - 1]) return nBins - 2;
+  if (x === edges[nBins]) return nBins - 1;
+  return upperBound(edges, x) - 1;
+}
+
+/**
+ * Counts window values on padded reference edges by the `reference` rule (see
+ * {@link referenceBin}), and how many equal the reference maximum. NaN and ±Infinity are not
+ * counted.
+ *
+ * @throws ValidationError when the edges are not padded reference edges.
+ */
+export function countOnReferenceEdges(edges: readonly number[], values: ArrayLike<number>): WindowCounts {
+  checkReferenceEdges(edges);
+  const counts = new Array<number>(edges.length - 1).fill(0);
+  const maxEdge = edges[edges.length - 2];
+  let atMax = 0;
   for (let k = 0; k < values.length; k++) {
     const x = values[k] as number;
-    // NaN compares false with everything, so it has to be skipped explicitly.
-    if (Number.isNaN(x) || x < (edges[0] as number) || x > lastEdge) continue;
-    const bin = x === lastEdge ? nBins - 1 : upperBound(edges, x) - 1;
+    const bin = referenceBin(edges, x);
+    if (bin < 0) continue;
     counts[bin] = (counts[bin] as number) + 1;
+    if (x === maxEdge) atMax++;
   }
-  return counts;
+  return { counts, atMax };
+}
+
+/**
+ * Whether `edges` are padded reference edges, as {@link referenceHistogram} makes them: at least
+ * one real bin between the padding bins, sorted ascending, first `-Number.MAX_VALUE` and last
+ * `Number.MAX_VALUE`.
+ */
+export function isReferenceEdges(edges: readonly number[]): boolean {
+  const n = edges.length;
+  if (n < 4 || edges[0] !== -Number.MAX_VALUE || edges[n - 1] !== Number.MAX_VALUE) return false;
+  // `!(a <= b)` also rejects NaN edges.
+  for (let i = 1; i < n; i++) if (!((edges[i - 1] as number) <= (edges[i] as number))) return false;
+  return true;
+}
+
+/** @throws ValidationError unless {@link isReferenceEdges}. */
+export function checkReferenceEdges(edges: readonly number[]): void {
+  if (!isReferenceEdges(edges)) {
+    throw new ValidationError(
+      `reference histogram edges must be sorted, at least 4, and padded to -Number.MAX_VALUE and Number.MAX_VALUE (got ${edges.length} edges)`,
+    );
+  }
+}
+
+/**
+ * Window counts under a binning rule, from counts made by the `reference` rule and the number of
+ * values at the reference maximum: `reference` gives the counts as they are; `mlrun` moves those
+ * values from the last real bin to the upper padding bin, which is exactly
+ * `np.histogram(values, bins=padded_edges)`.
+ *
+ * @throws ValidationError when `atMax` is negative or more than the last real bin holds.
+ */
+export function countsUnder(binning: WindowBinning, counts: readonly number[], atMax: number): number[] {
+  if (binning === 'reference' || atMax === 0) return [...counts];
+  const last = counts.length - 2;
+  const inLast = counts[last];
+  if (last < 1 || inLast === undefined || !(atMax > 0 && atMax <= inLast)) {
+    throw new ValidationError(`${atMax} values at the reference maximum do not fit the window counts (${inLast ?? 'no'} in the last real bin)`);
+  }
+  const out = [...counts];
+  out[last] = inLast - atMax;
+  out[last + 1] = (out[last + 1] as number) + atMax;
+  return out;
 }
 
 /** First index whose edge is > x (numpy's searchsorted side='right'). */

@@ -159,6 +159,12 @@ export interface WindowHistogramsTable {
   window_end: BigintColumn;
   feature: string;
   counts: Json;
+  /** Since migration 005; null on rows written before. */
+  at_max: NullableBigintColumn;
+  /** Since migration 005: a categorical feature's category counts (JSON object), null for others. */
+  categories: Json | null;
+  /** Since migration 005. */
+  category_other: BigintColumn;
   count: BigintColumn;
   missing: BigintColumn;
   sum: DoubleColumn;

@@ -108,7 +108,8 @@ export interface ErrorRow {
 }
 
 /**
- * Counts on the reference bin edges of one feature in one window; plus running moments so that
+ * Counts on the reference of one feature in one window — on the reference bin edges (numeric
+ * features) or of the reference's categories (categorical ones) — plus running moments, so that
  * window statistics need no raw rows.
  */
 export interface WindowHistogram {
@@ -117,7 +118,18 @@ export interface WindowHistogram {
   windowStart: number;
   windowEnd: number;
   feature: string;
+  /** Counts on the reference edges, a value equal to the reference maximum in the last real bin. */
   counts: number[];
+  /**
+   * Values equal to the reference maximum (in `counts`' last real bin). Null on rows stored before
+   * this was counted (schema 005), whose counts put those values in the upper padding bin: their
+   * windows' stats are computed from the rows instead.
+   */
+  atMax: number | null;
+  /** A categorical feature's counts of the reference's categories seen in the window (absent: 0); null for others. */
+  categories: Record<string, number> | null;
+  /** A categorical feature's present values that are none of the reference's categories. */
+  categoryOther: number;
   count: number;
   missing: number;
   sum: number;

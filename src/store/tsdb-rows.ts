@@ -62,6 +62,9 @@ export function histogramToRow(h: WindowHistogram): Insertable<Database['window_
     window_end: h.windowEnd,
     feature: h.feature,
     counts: toJson(h.counts),
+    at_max: h.atMax,
+    categories: h.categories === null ? null : toJson(h.categories),
+    category_other: h.categoryOther,
     count: h.count,
     missing: h.missing,
     sum: h.sum,
@@ -80,6 +83,9 @@ export function rowToHistogram(r: Row<'window_histograms'>): WindowHistogram {
     windowEnd: num(r.window_end),
     feature: r.feature,
     counts: fromJson(r.counts, []),
+    atMax: numOrNull(r.at_max),
+    categories: fromJson<Record<string, number> | null>(r.categories, null),
+    categoryOther: num(r.category_other),
     count: num(r.count),
     missing: num(r.missing),
     sum: num(r.sum),
@@ -94,7 +100,10 @@ export function histogramKey(h: { project: string; endpointId: string; windowSta
   return JSON.stringify([h.project, h.endpointId, h.windowStart, h.feature]);
 }
 
-/** Adds two histograms of one feature: counts element-wise, moments summed, range widened. */
+/**
+ * Adds two histograms of one feature: counts element-wise, values at the maximum summed (unknown
+ * when either side's is), category counts summed by category, moments summed, range widened.
+ */
 export function mergeHistograms(a: WindowHistogram, b: WindowHistogram): WindowHistogram {
   const n = Math.max(a.counts.length, b.counts.length);
   const counts = Array.from({ length: n }, (_, i) => (a.counts[i] ?? 0) + (b.counts[i] ?? 0));
@@ -103,6 +112,9 @@ export function mergeHistograms(a: WindowHistogram, b: WindowHistogram): WindowH
     windowStart: Math.min(a.windowStart, b.windowStart),
     windowEnd: Math.max(a.windowEnd, b.windowEnd),
     counts,
+    atMax: a.atMax === null || b.atMax === null ? null : a.atMax + b.atMax,
+    categories: addCategories(a.categories, b.categories),
+    categoryOther: a.categoryOther + b.categoryOther,
     count: a.count + b.count,
     missing: a.missing + b.missing,
     sum: a.sum + b.sum,
@@ -110,6 +122,14 @@ export function mergeHistograms(a: WindowHistogram, b: WindowHistogram): WindowH
     min: pick(a.min, b.min, Math.min),
     max: pick(a.max, b.max, Math.max),
   };
+}
+
+function addCategories(a: Record<string, number> | null, b: Record<string, number> | null): Record<string, number> | null {
+  if (a === null || b === null) return a ?? b;
+  // A Map, then fromEntries (own data properties), so that a category named `__proto__` is safe.
+  const sum = new Map(Object.entries(a));
+  for (const [k, n] of Object.entries(b)) sum.set(k, (sum.get(k) ?? 0) + n);
+  return Object.fromEntries(sum);
 }
 
 function pick(a: number | null, b: number | null, f: (x: number, y: number) => number): number | null {
@@ -124,7 +144,7 @@ export function mergeByKey(hs: readonly WindowHistogram[]): Map<string, WindowHi
   for (const h of hs) {
     const k = histogramKey(h);
     const prev = out.get(k);
-    out.set(k, prev ? mergeHistograms(prev, h) : { ...h, counts: [...h.counts] });
+    out.set(k, prev ? mergeHistograms(prev, h) : { ...h, counts: [...h.counts], categories: h.categories && { ...h.categories } });
   }
   return out;
 }

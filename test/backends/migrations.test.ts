@@ -7,6 +7,7 @@ import { openMysqlDatabase } from '../../src/store/mysql/open.ts';
 import { openPostgresDatabase } from '../../src/store/postgres/open.ts';
 import type { Database } from '../../src/store/schema.ts';
 import { openSqliteHandles } from '../../src/store/sqlite/open.ts';
+import { rowToHistogram } from '../../src/store/tsdb-rows.ts';
 import { FreshDatabases, selectedBackends, unavailableReason } from './servers.ts';
 
 /*
@@ -52,6 +53,32 @@ for (const backend of selectedBackends()) {
         );
         await migrateToLatest(db, flavor); // nothing left to do
         assert.equal(Number((await sql<{ n: number }>`select count(*) as n from prediction_rollups`.execute(db)).rows[0]?.n), rows.length);
+      } finally {
+        await db.destroy();
+      }
+    });
+
+    it('005 adds values at the maximum (null on rows counted before) and category counts to window histograms', async () => {
+      const { db, flavor } = open(backend, await dbs.create());
+      try {
+        const to004 = await new Migrator({ db, provider: new InlineMigrationProvider(flavor) }).migrateTo('004-prediction-rollups');
+        assert.equal(to004.error, undefined);
+        const old = { project: 'p', endpoint_id: 'e', window_start: 0, window_end: 600_000, feature: 'x', counts: '[0,2,1,0]', count: 3, missing: 1, sum: 4, sum_sq: 6, min: 1, max: 2 };
+        await sql`insert into window_histograms (project, endpoint_id, window_start, window_end, feature, counts, count, missing, sum, sum_sq, min, max)
+          values (${old.project}, ${old.endpoint_id}, ${old.window_start}, ${old.window_end}, ${old.feature}, ${old.counts}, ${old.count}, ${old.missing}, ${old.sum}, ${old.sum_sq}, ${old.min}, ${old.max})`.execute(db);
+        // MySQL DDL commits as it goes: a run that failed after its first column must run again.
+        if (flavor === 'mysql') await sql`alter table window_histograms add column at_max bigint`.execute(db);
+        await migrateToLatest(db, flavor);
+        const row = await db.selectFrom('window_histograms').selectAll().executeTakeFirstOrThrow();
+        assert.deepEqual(rowToHistogram(row), {
+          project: 'p', endpointId: 'e', windowStart: 0, windowEnd: 600_000, feature: 'x', counts: [0, 2, 1, 0],
+          atMax: null, categories: null, categoryOther: 0, count: 3, missing: 1, sum: 4, sumSq: 6, min: 1, max: 2,
+        });
+        const fresh = { ...old, feature: 'origin', counts: '[]', at_max: 0, categories: '{"USA":2}', category_other: 1, min: null, max: null };
+        await db.insertInto('window_histograms').values(fresh).execute();
+        const back = await db.selectFrom('window_histograms').selectAll().where('feature', '=', 'origin').executeTakeFirstOrThrow();
+        assert.deepEqual([rowToHistogram(back).categories, rowToHistogram(back).categoryOther, rowToHistogram(back).atMax], [{ USA: 2 }, 1, 0]);
+        await migrateToLatest(db, flavor); // nothing left to do
       } finally {
         await db.destroy();
       }

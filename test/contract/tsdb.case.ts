@@ -31,6 +31,9 @@ function hist(feature: string, counts: number[], over: Partial<WindowHistogram> 
     windowEnd: T0 + 10 * MIN,
     feature,
     counts,
+    atMax: 0,
+    categories: null,
+    categoryOther: 0,
     count: total,
     missing: 0,
     sum: total,
@@ -184,7 +187,7 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         const batch = (partition: number, offset: number): IngestBatch => ({
           predictions: [prediction(offset, { requestId: `p${partition}-${offset}` })],
           errors: [],
-          histograms: [hist('f0', [1, 0]), hist('f1', [0, 1])],
+          histograms: [hist('f0', [1, 0], { atMax: 1 }), hist('f1', [0, 1]), hist('c', [], { categories: { [`p${partition % 2}`]: 2, x: 1 }, categoryOther: 1, count: 4 })],
           checkpoint: { consumer: 'stream', partition, offset: String(offset) },
         });
         // Each partition's batches in order (as one consumer delivers them), the partitions at once.
@@ -195,8 +198,42 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
           }),
         );
         const hs = await a.readWindowHistograms('p1', 'ep-1', win.start, win.end);
-        assert.deepEqual(hs.map((h) => [h.feature, h.counts, h.count]), [['f0', [24, 0], 24], ['f1', [0, 24], 24]]);
+        assert.deepEqual(hs.map((h) => [h.feature, h.counts, h.count, h.atMax]), [['c', [], 96, 0], ['f0', [24, 0], 24, 24], ['f1', [0, 24], 24, 0]]);
+        const c = hs.find((h) => h.feature === 'c');
+        assert.deepEqual(c?.categories, { p0: 24, x: 24, p1: 24 });
+        assert.equal(c?.categoryOther, 24);
         assert.equal(await b.countPredictions('p1', 'ep-1', win), 24);
+      }));
+
+    it('stores category counts and values at the maximum with the window histograms, and adds them up', () =>
+      withTsdb(async (t) => {
+        const origin = (categories: Record<string, number>, categoryOther: number): WindowHistogram =>
+          hist('origin', [], { categories, categoryOther, atMax: 0, count: Object.values(categories).reduce((a, b) => a + b, categoryOther), min: null, max: null });
+        const odd = `it's "odd" \\ é 😀`;
+        await t.writeIngestBatch({
+          predictions: [],
+          errors: [],
+          histograms: [origin({ USA: 3, Japan: 1 }, 2), hist('cyl', [0, 1, 4, 0], { atMax: 3 }), origin({ USA: 1, [odd]: 2 }, 1)],
+          checkpoint: { consumer: 'c', partition: 0, offset: '1' },
+        });
+        let hs = await t.readWindowHistograms('p1', 'ep-1', win.start, win.end);
+        assert.deepEqual(hs.find((h) => h.feature === 'origin'), origin({ USA: 4, Japan: 1, [odd]: 2 }, 3), 'merged within the batch');
+        assert.deepEqual(hs.find((h) => h.feature === 'cyl'), hist('cyl', [0, 1, 4, 0], { atMax: 3 }));
+        // Another partition's batch adds to the stored rows.
+        await t.writeIngestBatch({
+          predictions: [],
+          errors: [],
+          histograms: [origin({ Europe: 5, USA: 1 }, 0), hist('cyl', [1, 0, 2, 1], { atMax: 2 })],
+          checkpoint: { consumer: 'c', partition: 1, offset: '1' },
+        });
+        hs = await t.readWindowHistograms('p1', 'ep-1', win.start, win.end);
+        assert.deepEqual(hs.find((h) => h.feature === 'origin'), origin({ USA: 5, Japan: 1, [odd]: 2, Europe: 5 }, 3));
+        assert.deepEqual(hs.find((h) => h.feature === 'cyl'), hist('cyl', [1, 1, 6, 1], { atMax: 5 }));
+        // A row counted before values at the maximum were (atMax null) keeps it unknown when added to.
+        await t.writeIngestBatch({ predictions: [], errors: [], histograms: [hist('old', [1, 1], { atMax: null })] });
+        await t.writeIngestBatch({ predictions: [], errors: [], histograms: [hist('old', [0, 2], { atMax: 1 })] });
+        hs = await t.readWindowHistograms('p1', 'ep-1', win.start, win.end);
+        assert.deepEqual(hs.find((h) => h.feature === 'old'), hist('old', [1, 3], { atMax: null }));
       }));
 
     it('round-trips quotes, backslashes, newlines, tabs and non-ASCII text', () =>

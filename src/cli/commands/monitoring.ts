@@ -35,7 +35,7 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--rebuild', 'redeploy the infrastructure functions even when running')
     .option('--grace-seconds <s>', 'how long a window waits for late events (default 60)', nonNegative)
     .option('--max-windows-per-tick <n>', 'windows caught up per endpoint and app in one tick (default 12)', wholeNumber)
-    .option('--histogram-option <key=value>', 'option of the drift app, e.g. detectedThreshold=0.6 (repeatable)', collect)
+    .option('--histogram-option <key=value>', 'option of the drift app: potentialThreshold, detectedThreshold, binning (reference|mlrun), minSamples; e.g. minSamples=100 (repeatable)', collect)
     .option('--json', 'print the monitoring settings as JSON')
     .action(async (o: EnableFlags, cmd: Command) => {
       await withProject(cmd, async (project) => {

@@ -1,4 +1,7 @@
 import type { FeatureStatsMap } from '../../common/types.ts';
+import { CategoryCounter } from '../../stats/feature-stats.ts';
+import { isReferenceEdges, referenceBin } from '../../stats/histogram.ts';
+import { coerceValue } from '../../stats/values.ts';
 import type { WindowHistogram } from '../../store/tsdb-port.ts';
 import { windowStartOf } from '../worker.ts';
 
@@ -6,8 +9,14 @@ interface Acc {
   endpointId: string;
   windowStart: number;
   feature: string;
+  /** Padded reference edges of a numeric feature. */
   edges: readonly number[] | undefined;
+  /** The reference maximum (the upper real edge), when `edges`. */
+  maxEdge: number;
   counts: number[];
+  atMax: number;
+  /** A categorical feature's counts (the reference has categories). */
+  categories: CategoryCounter | undefined;
   count: number;
   missing: number;
   sum: number;
@@ -26,9 +35,15 @@ interface WindowAccs {
 }
 
 /**
- * Per-window, per-feature histograms on the reference bin edges, built while events stream
- * in, so a window's drift needs no raw rows. Bins are `[e_i, e_{i+1})` with only the last
- * bin closed, as the built-in drift app counts a current window.
+ * Per-window, per-feature counts on the reference, built while events stream in, so a window's
+ * drift needs no raw rows:
+ * - a numeric feature (the reference has a histogram): counts on the reference edges by the
+ *   reference's rule (`referenceBin`), and how many values equal the reference maximum, so that
+ *   the drift app can also give the peer's numbers (`binning: 'mlrun'`); present values that are
+ *   not numbers count as missing;
+ * - a categorical feature (the reference has categories): counts of the reference's categories
+ *   and one "other" count (`CategoryCounter`);
+ * - any feature: present and missing values, and the moments of the numbers.
  */
 export class HistogramAccumulator {
   /** Endpoint id → window start → accumulators; nested maps, so that a value needs no key string. */
@@ -65,13 +80,17 @@ export class HistogramAccumulator {
     w.columns = [...ep.featureNames, ...ep.labelNames].map((feature) => {
       let a = w.byName.get(feature);
       if (!a) {
-        const edges = ep.featureStats[feature]?.hist?.edges;
+        const ref = Object.hasOwn(ep.featureStats, feature) ? ep.featureStats[feature] : undefined;
+        const edges = ref?.hist && isReferenceEdges(ref.hist.edges) ? ref.hist.edges : undefined;
         a = {
           endpointId,
           windowStart: ws,
           feature,
           edges,
+          maxEdge: edges ? (edges[edges.length - 2] as number) : Number.NaN,
           counts: edges ? new Array<number>(edges.length - 1).fill(0) : [],
+          atMax: 0,
+          categories: !edges && ref?.categories ? new CategoryCounter(ref.categories) : undefined,
           count: 0,
           missing: 0,
           sum: 0,
@@ -89,26 +108,37 @@ export class HistogramAccumulator {
   }
 
   rows(): WindowHistogram[] {
-    return this.accs.map((a) => ({
-      project: this.project,
-      endpointId: a.endpointId,
-      windowStart: a.windowStart,
-      windowEnd: a.windowStart + this.periodMs,
-      feature: a.feature,
-      counts: a.counts,
-      count: a.count,
-      missing: a.missing,
-      sum: a.sum,
-      sumSq: a.sumSq,
-      min: a.count ? a.min : null,
-      max: a.count ? a.max : null,
-    }));
+    return this.accs.map((a) => {
+      const c = a.categories;
+      return {
+        project: this.project,
+        endpointId: a.endpointId,
+        windowStart: a.windowStart,
+        windowEnd: a.windowStart + this.periodMs,
+        feature: a.feature,
+        counts: a.counts,
+        atMax: a.atMax,
+        categories: c ? Object.fromEntries(c.seen) : null,
+        categoryOther: c ? c.other : 0,
+        count: c ? c.count : a.count,
+        missing: c ? c.missing : a.missing,
+        sum: a.sum,
+        sumSq: a.sumSq,
+        min: a.count ? a.min : null,
+        max: a.count ? a.max : null,
+      };
+    });
   }
 }
 
 function addValue(a: Acc, raw: unknown): void {
-  const v = toNumber(raw);
-  if (v === undefined) {
+  if (a.categories) {
+    a.categories.add(raw);
+    return;
+  }
+  const v = coerceValue(raw);
+  // Against a numeric (or unknown) reference, text that is no number has no bin: counted as missing.
+  if (typeof v !== 'number') {
     a.missing++;
     return;
   }
@@ -118,33 +148,8 @@ function addValue(a: Acc, raw: unknown): void {
   if (v < a.min) a.min = v;
   if (v > a.max) a.max = v;
   if (a.edges) {
-    const b = binOf(a.edges, v);
+    const b = referenceBin(a.edges, v);
     if (b >= 0) a.counts[b]!++;
+    if (v === a.maxEdge) a.atMax++;
   }
-}
-
-/** Numeric value of a cell, or undefined when missing or not numeric. */
-export function toNumber(raw: unknown): number | undefined {
-  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : undefined;
-  if (typeof raw === 'boolean') return raw ? 1 : 0;
-  if (typeof raw === 'string' && raw.trim() !== '') {
-    const n = Number(raw);
-    return Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
-}
-
-/** Index of the bin `[e_i, e_{i+1})` holding v (last bin closed), or -1 outside the edges. */
-export function binOf(edges: readonly number[], v: number): number {
-  const n = edges.length - 1;
-  if (n < 1 || v < edges[0]! || v > edges[n]!) return -1;
-  if (v === edges[n]) return n - 1;
-  let lo = 0;
-  let hi = n; // invariant: edges[lo] <= v < edges[hi]
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (edges[mid]! <= v) lo = mid;
-    else hi = mid;
-  }
-  return lo;
 }

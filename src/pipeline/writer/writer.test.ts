@@ -52,3 +52,35 @@ test('one batch: a window delivered twice keeps its last copy; each endpoint sho
   const events = await platform.store.listEvents('p1');
   assert.deepEqual(events.map((e) => `${e.endpointId} ${e.kind}`).sort(), ['a data-drift-detected', 'b data-drift-detected']);
 });
+
+test('an irrelevant general_drift is stored but leaves the drift status, measures and current stats as they were, and raises no event', async () => {
+  await platform.store.createEndpointIfMissing(sampleEndpoint({ id: 'c', name: 'c' }));
+  const stream = await platform.streamFor('p1');
+  const w = new Writer(platform, 'p1');
+  const detected = outputs('c', T0, 0.9);
+  if (detected.type === 'outputs') detected.results[0]!.extraData = { features: {}, currentStats: { x: { count: 100, missing: 0 } } };
+  await stream.publish(topics.writer('p1'), [{ key: 'c', value: JSON.stringify(detected) }]);
+  await w.step();
+  const small: WriterMessage = {
+    type: 'outputs', project: 'p1', endpointId: 'c', app: HISTOGRAM_DRIFT_APP, windowStart: T0 + 600_000, windowEnd: T0 + 1_200_000,
+    results: [{ name: 'general_drift', value: 0, kind: 0, status: -1, extraData: { message: 'too few rows', currentStats: { x: { count: 1, missing: 0 } } } }],
+    metrics: [],
+  };
+  // In a batch of its own, and in one batch together with an older relevant window.
+  await stream.publish(topics.writer('p1'), [{ key: 'c', value: JSON.stringify(small) }]);
+  await w.step();
+  let c = await platform.store.getEndpoint('p1', 'c');
+  assert.equal(c?.driftStatus, 'detected');
+  assert.equal(c?.driftMeasures.general_drift, 0.9);
+  assert.equal(c?.driftMeasures.windowEnd, T0 + 600_000);
+  assert.deepEqual(c?.currentStats, { x: { count: 100, missing: 0 } });
+  await stream.publish(topics.writer('p1'), [small, outputs('c', T0 - 600_000, 0.2)].map((m) => ({ key: 'c', value: JSON.stringify(m) })));
+  await w.step();
+  c = await platform.store.getEndpoint('p1', 'c');
+  assert.equal(c?.driftStatus, 'detected', 'the older window does not win over the newer relevant one either');
+  await w.close();
+  const stored = await (await platform.tsdbFor('p1')).listResults('p1', { endpointId: 'c' });
+  assert.deepEqual(stored.map((r) => [r.windowStart, r.status]).sort((x, y) => x[0]! - y[0]!), [[T0 - 600_000, 0], [T0, 2], [T0 + 600_000, -1]]);
+  const events = (await platform.store.listEvents('p1')).filter((e) => e.endpointId === 'c');
+  assert.deepEqual(events.map((e) => `${e.kind} ${e.windowStart}`), [`data-drift-detected ${T0}`]);
+});

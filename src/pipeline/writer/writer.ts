@@ -1,6 +1,6 @@
 import { errorMessage } from '../../common/errors.ts';
 import { HISTOGRAM_DRIFT_APP, WRITER_FUNCTION } from '../../common/names.ts';
-import { kindName, statusName, type AppResult, type EndpointRecord } from '../../common/types.ts';
+import { kindName, ResultStatus, statusName, type AppResult, type EndpointRecord } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { MonitoringEvent, Store } from '../../store/port.ts';
 import type { MetricRow, ResultRow } from '../../store/tsdb-port.ts';
@@ -18,8 +18,8 @@ export function eventKindFor(r: Pick<AppResult, 'kind' | 'status'>): string | un
 
 /**
  * Stores application results and metrics (history and latest view), updates an endpoint's
- * drift status and measures from `histogram-data-drift/general_drift`, and records
- * detected/suspected events and `mm-app-failed`.
+ * drift status and measures from `histogram-data-drift/general_drift` (unless its status is
+ * irrelevant), and records detected/suspected events and `mm-app-failed`.
  */
 export class Writer implements Worker {
   readonly name = WRITER_FUNCTION;
@@ -94,7 +94,8 @@ export class Writer implements Worker {
         });
       }
       for (const x of msg.metrics) metrics.set(key + x.name, { ...base, name: x.name, value: x.value, writtenAt: now });
-      if (msg.app === HISTOGRAM_DRIFT_APP && msg.results.some((r) => r.name === 'general_drift')) {
+      // An irrelevant general_drift (a window too small to judge) leaves the endpoint's drift as it was.
+      if (msg.app === HISTOGRAM_DRIFT_APP && msg.results.some((r) => r.name === 'general_drift' && r.status !== ResultStatus.irrelevant)) {
         const prev = drift.get(msg.endpointId);
         if (!prev || msg.windowEnd >= prev.windowEnd) drift.set(msg.endpointId, msg);
       }

@@ -1,4 +1,4 @@
-import { sql, type CreateTableBuilder, type Kysely } from 'kysely';
+import { sql, type AlterTableBuilder, type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely } from 'kysely';
 import type { SqlFlavor } from '../dialect.ts';
 
 /* DDL helpers that let one migration run on every engine, and run again after a failed try. */
@@ -24,4 +24,26 @@ export async function createIndexOnce(db: Kysely<any>, flavor: SqlFlavor, name: 
     return;
   }
   await db.schema.createIndex(name).ifNotExists().on(table).columns(columns).execute();
+}
+
+/**
+ * Adds a column unless the table has one of that name. Only MySQL needs the check (its DDL commits
+ * as it goes, so a migration that failed half-way runs again over the columns it added); SQLite and
+ * PostgreSQL run each migration run in one transaction.
+ */
+export async function addColumnOnce(
+  db: Kysely<any>,
+  flavor: SqlFlavor,
+  table: string,
+  column: string,
+  type: Parameters<AlterTableBuilder['addColumn']>[1],
+  build: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder,
+): Promise<void> {
+  if (flavor === 'mysql') {
+    const found = await sql<{ n: number }>`
+      select count(*) as n from information_schema.columns
+      where table_schema = database() and table_name = ${table} and column_name = ${column}`.execute(db);
+    if (Number(found.rows[0]?.n ?? 0) > 0) return;
+  }
+  await db.schema.alterTable(table).addColumn(column, type, build).execute();
 }

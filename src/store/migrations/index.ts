@@ -5,6 +5,7 @@ import { initialMigration } from './001-initial.ts';
 import { timeIndexesMigration } from './002-time-indexes.ts';
 import { analysisClaimsMigration } from './003-analysis-claims.ts';
 import { predictionRollupsMigration } from './004-prediction-rollups.ts';
+import { windowCategoriesMigration } from './005-window-categories.ts';
 
 /**
  * Every schema migration, in order. Names sort by their numeric prefix; a migration is never
@@ -16,6 +17,7 @@ export function migrations(flavor: SqlFlavor): Record<string, Migration> {
     '002-time-indexes': timeIndexesMigration(flavor),
     '003-analysis-claims': analysisClaimsMigration(),
     '004-prediction-rollups': predictionRollupsMigration(flavor),
+    '005-window-categories': windowCategoriesMigration(flavor),
   };
 }
 

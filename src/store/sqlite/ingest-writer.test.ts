@@ -41,9 +41,12 @@ function prediction(i: number, over: Partial<PredictionRow> = {}): PredictionRow
   };
 }
 
-function histogram(endpoint: number, feature: string, counts: number[]): WindowHistogram {
+function histogram(endpoint: number, feature: string, counts: number[], over: Partial<WindowHistogram> = {}): WindowHistogram {
   const count = counts.reduce((a, b) => a + b, 0);
-  return { project: 'p1', endpointId: `ep-${endpoint}`, windowStart: T0, windowEnd: T0 + WINDOW, feature, counts, count, missing: 1, sum: count * 2, sumSq: count * 5, min: 0.5, max: 9 };
+  return {
+    project: 'p1', endpointId: `ep-${endpoint}`, windowStart: T0, windowEnd: T0 + WINDOW, feature, counts, atMax: 1, categories: null, categoryOther: 0,
+    count, missing: 1, sum: count * 2, sumSq: count * 5, min: 0.5, max: 9, ...over,
+  };
 }
 
 /** Batches covering what a write does: rows (some stored before), rollups, errors, histograms added to stored ones, checkpoints, a batch delivered again. */
@@ -54,7 +57,12 @@ function batches(): IngestBatch[] {
       // Rows 0..59, then 40..99 (20 stored before), …
       predictions: Array.from({ length: 60 }, (_, k) => prediction(b * 40 + k)),
       errors: [{ project: 'p1', endpointId: 'ep-1', time: T0 + b, requestId: `e${b}`, error: `bad\u0000input ${b}` }],
-      histograms: [histogram(0, 'f0', [b, 1, 2]), histogram(0, 'f1', [1, b]), histogram(b % 2, 'f0', [3, 0, 1])],
+      histograms: [
+        histogram(0, 'f0', [b, 1, 2]),
+        histogram(0, 'f1', [1, b], { atMax: b }),
+        histogram(b % 2, 'f0', [3, 0, 1]),
+        histogram(0, 'origin', [], { atMax: 0, categories: b % 2 ? { USA: b, 'it\'s "x"': 1 } : { Japan: 2 }, categoryOther: b, count: b + 3, min: null, max: null }),
+      ],
       checkpoint: { consumer: 'stream', partition: b % 2, offset: String(10 + b) },
     });
   }
@@ -119,6 +127,11 @@ describe('SQLite ingest writer thread', () => {
       assert.equal(got.predictions!.length, 180, 'rows 0–179: the first 20 of each batch were stored by the one before');
       assert.ok(!(got.predictions as { request_id: string }[]).some((p) => p.request_id === 'req-1000'), 'the batch delivered again is skipped');
       assert.equal(got.checkpoints!.length, 2);
+      const origin = (got.histograms as { endpoint_id: string; feature: string; categories: string; category_other: number; at_max: number }[]).find((h) => h.feature === 'origin');
+      assert.deepEqual(JSON.parse(origin?.categories ?? 'null'), { Japan: 4, USA: 4, 'it\'s "x"': 2 }, 'category counts of the four batches added up');
+      assert.equal(origin?.category_other, 6);
+      const f1 = (got.histograms as { feature: string; at_max: number }[]).find((h) => h.feature === 'f1');
+      assert.equal(f1?.at_max, 6, 'values at the maximum added up');
       assert.deepEqual(got, dump(inline.file));
     } finally {
       await threaded.tsdb.close();

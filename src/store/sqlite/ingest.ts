@@ -45,10 +45,11 @@ function statements(db: BetterSqlite3.Database): Statements {
       error: db.prepare('INSERT INTO errors (project, endpoint_id, time, request_id, error) VALUES (?, ?, ?, ?, ?)'),
       window: db.prepare('SELECT * FROM window_histograms WHERE project = ? AND endpoint_id = ? AND window_start = ?'),
       saveHistogram: db.prepare(
-        `INSERT INTO window_histograms (project, endpoint_id, window_start, window_end, feature, counts, count, missing, sum, sum_sq, min, max)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO window_histograms (project, endpoint_id, window_start, window_end, feature, counts, at_max, categories, category_other, count, missing, sum, sum_sq, min, max)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (project, endpoint_id, window_start, feature) DO UPDATE SET
-           window_end = excluded.window_end, counts = excluded.counts, count = excluded.count, missing = excluded.missing,
+           window_end = excluded.window_end, counts = excluded.counts, at_max = excluded.at_max, categories = excluded.categories,
+           category_other = excluded.category_other, count = excluded.count, missing = excluded.missing,
            sum = excluded.sum, sum_sq = excluded.sum_sq, min = excluded.min, max = excluded.max`,
       ),
       addRollup: db.prepare(
@@ -119,6 +120,9 @@ function saveHistogram(s: Statements, m: WindowHistogram): void {
     m.windowEnd,
     m.feature,
     toJson(m.counts),
+    m.atMax,
+    m.categories === null ? null : toJson(m.categories),
+    m.categoryOther,
     m.count,
     m.missing,
     m.sum,
