@@ -4,6 +4,7 @@ import type { Logger } from '../common/logger.ts';
 import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
 import { Controller } from '../pipeline/controller/controller.ts';
 import { runLoop, type Worker } from '../pipeline/worker.ts';
+import { failedStatus } from '../project/deploy-state.ts';
 import { Platform } from '../project/platform.ts';
 import { createWorker } from '../project/runtime.ts';
 import type { FunctionRecord } from '../store/port.ts';
@@ -81,14 +82,23 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
 async function runFunction(platform: Platform, name: string, opts: WorkerOptions, signal: AbortSignal, log: Logger): Promise<void> {
   const rec = await platform.store.getFunction(opts.project, name);
   if (!rec) throw new UsageError(`function '${name}' of project '${opts.project}' was not found`);
-  if (!rec.deployed) throw new UsageError(`function '${name}' of project '${opts.project}' is not deployed; deploy it first`);
-  const worker =
-    name === CONTROLLER_FUNCTION && opts.leaseTtlMs !== undefined
-      ? new Controller(platform, opts.project, { leaseTtlMs: opts.leaseTtlMs })
-      : await createWorker(platform, rec);
+  if (!rec.deployed) {
+    throw new UsageError(`function '${name}' of project '${opts.project}' is not deployed; mark it deployed first: modelwatch functions deploy ${name} --project ${opts.project} --no-wait`);
+  }
+  let worker: Worker;
+  try {
+    worker =
+      name === CONTROLLER_FUNCTION && opts.leaseTtlMs !== undefined
+        ? new Controller(platform, opts.project, { leaseTtlMs: opts.leaseTtlMs })
+        : await createWorker(platform, rec);
+  } catch (err) {
+    // Its own error, by code and message, for whoever deployed it (and `functions list`).
+    await platform.store.updateFunctionStatus(opts.project, name, failedStatus(err, rec.updatedAt)).catch(() => undefined);
+    throw err;
+  }
   const heartbeat = new Heartbeat(platform, opts.project, log);
   try {
-    await heartbeat.started(name);
+    await heartbeat.started(name, rec.updatedAt);
     heartbeat.start(opts.heartbeatMs ?? 10_000);
     log.info('worker running');
     if (rec.kind === 'serving') {
@@ -157,13 +167,13 @@ async function runApps(platform: Platform, opts: WorkerOptions, signal: AbortSig
       } catch (err) {
         failed.set(f.name, spec);
         appLog.error({ err: errorMessage(err) }, 'could not start the application');
-        await platform.store.updateFunctionStatus(opts.project, f.name, { state: 'crashed', lastError: errorMessage(err) }).catch(() => undefined);
+        await platform.store.updateFunctionStatus(opts.project, f.name, failedStatus(err, f.updatedAt)).catch(() => undefined);
         continue;
       }
       failed.delete(f.name);
       const abort = new AbortController();
       running.set(f.name, { worker, spec, abort, loop: runLoop(worker, abort.signal, appLog, 100) });
-      await heartbeat.started(f.name).catch((err: unknown) => appLog.warn({ err: errorMessage(err) }, 'could not record the running state'));
+      await heartbeat.started(f.name, f.updatedAt).catch((err: unknown) => appLog.warn({ err: errorMessage(err) }, 'could not record the running state'));
       appLog.info('application running');
     }
   };
@@ -200,9 +210,10 @@ class Heartbeat {
     private readonly log: Logger,
   ) {}
 
-  async started(name: string): Promise<void> {
+  /** Records `running` for the deploy `version` (the record's updatedAt this process loaded). */
+  async started(name: string, version: number): Promise<void> {
     this.names.add(name);
-    await this.platform.store.updateFunctionStatus(this.project, name, { state: 'running', pid: process.pid, heartbeatAt: this.platform.clock.now() });
+    await this.platform.store.updateFunctionStatus(this.project, name, { state: 'running', pid: process.pid, heartbeatAt: this.platform.clock.now(), version });
   }
 
   async stopped(name: string): Promise<void> {

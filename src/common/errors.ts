@@ -33,10 +33,10 @@ export class ValidationError extends ModelwatchError {
   }
 }
 
-/** A named thing (project, function, endpoint, model) does not exist. */
+/** A named thing (project, function, endpoint, model, route) does not exist. */
 export class NotFoundError extends ModelwatchError {
-  constructor(kind: string, name: string) {
-    super('not_found', `${kind} '${name}' was not found`, { httpStatus: 404, details: { kind, name } });
+  constructor(kind: string, name: string, message = `${kind} '${name}' was not found`) {
+    super('not_found', message, { httpStatus: 404, details: { kind, name } });
   }
 }
 
@@ -60,15 +60,106 @@ export class BackendNotAvailableError extends ModelwatchError {
 /** A model raised while loading or predicting. */
 export class ModelError extends ModelwatchError {
   constructor(model: string, cause: unknown) {
-    super('model_error', `model '${model}' failed: ${errorMessage(cause)}`, { httpStatus: 500, cause });
+    super('model_error', `model '${model}' failed: ${errorMessage(cause)}`, { httpStatus: 500, cause, details: { model } });
   }
 }
 
 /** A monitoring application broke its contract or threw. */
 export class ApplicationError extends ModelwatchError {
   constructor(app: string, message: string, cause?: unknown) {
-    super('application_error', `monitoring application '${app}': ${message}`, { httpStatus: 500, cause });
+    super('application_error', `monitoring application '${app}': ${message}`, { httpStatus: 500, cause, details: { app } });
   }
+}
+
+/** A serving function answered with an error status; `status` and `body` are what it answered. */
+export class InvokeError extends ModelwatchError {
+  constructor(status: number, message: string, body: unknown) {
+    super('invoke_failed', message, { httpStatus: status >= 400 && status < 600 ? status : 502, details: { status, body } });
+  }
+
+  /** The HTTP status the serving function answered. */
+  get status(): number {
+    return Number(this.details?.status);
+  }
+
+  /** The body it answered (JSON when it was JSON). */
+  get body(): unknown {
+    return this.details?.body;
+  }
+}
+
+/** What a function's status says, as error details carry it. */
+export interface FunctionStateDetails {
+  function: string;
+  state: string;
+  lastError?: string;
+  restarts?: number;
+}
+
+/** A function is not serving (not deployed, still starting, crashed or stopped). */
+export class NotRunningError extends ModelwatchError {
+  constructor(message: string, details: FunctionStateDetails) {
+    super('not_running', message, { httpStatus: 503, retryable: details.state === 'starting', details: { ...details } });
+  }
+}
+
+/** Deploying needs something that runs deployed functions, and none runs for this store. */
+export class NoSupervisorError extends ModelwatchError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('no_supervisor', message, { httpStatus: 503, details });
+  }
+}
+
+/** A deployed function did not report running (nor failing) in time. */
+export class DeployTimeoutError extends ModelwatchError {
+  constructor(message: string, details: FunctionStateDetails) {
+    super('deploy_timeout', message, { httpStatus: 504, retryable: true, details: { ...details } });
+  }
+}
+
+/** A function's worker process ended without telling why (killed, out of memory, a crash before it could). */
+export class WorkerExitedError extends ModelwatchError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('worker_exited', message, { httpStatus: 500, details });
+  }
+}
+
+type ErrorClass = abstract new (...args: never[]) => ModelwatchError;
+
+/**
+ * Every error class by its code, with its HTTP status: what lets an error that crossed a process
+ * or the REST API be rebuilt.
+ */
+const ERROR_CLASSES: Readonly<Record<string, [ErrorClass, number]>> = {
+  validation_error: [ValidationError, 400],
+  not_found: [NotFoundError, 404],
+  conflict: [ConflictError, 409],
+  backend_not_available: [BackendNotAvailableError, 501],
+  model_error: [ModelError, 500],
+  application_error: [ApplicationError, 500],
+  invoke_failed: [InvokeError, 502],
+  not_running: [NotRunningError, 503],
+  no_supervisor: [NoSupervisorError, 503],
+  deploy_timeout: [DeployTimeoutError, 504],
+  worker_exited: [WorkerExitedError, 500],
+};
+
+/**
+ * Rebuilds an error from its code, message and details (a REST error body, a worker's recorded
+ * failure) as an instance of the class that code belongs to, so that `instanceof`, `code`,
+ * `message` and `details` are what the side that threw it had. Unknown codes give a plain
+ * {@link ModelwatchError}. `httpStatus` defaults to the class's own.
+ */
+export function reviveError(
+  code: string,
+  message: string,
+  opts: { httpStatus?: number; details?: Record<string, unknown>; retryable?: boolean } = {},
+): ModelwatchError {
+  const known = Object.hasOwn(ERROR_CLASSES, code) ? ERROR_CLASSES[code] : undefined;
+  const args: ConstructorParameters<typeof ModelwatchError> = [code, message, { ...opts, httpStatus: opts.httpStatus ?? known?.[1] ?? 500 }];
+  // Only the base constructor runs (subclasses build their message from parts the wire no longer
+  // has); `new.target` makes the instance, and its `name`, the subclass's.
+  return known ? (Reflect.construct(ModelwatchError, args, known[0]) as ModelwatchError) : new ModelwatchError(...args);
 }
 
 export function errorMessage(err: unknown): string {

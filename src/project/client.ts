@@ -1,12 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelwatchError, ValidationError } from '../common/errors.ts';
+import { ModelwatchError, NotFoundError, ValidationError, reviveError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, MonitoringSettings, ProjectRecord } from '../store/port.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
+import { checkLogModelCall } from './log-model-checks.ts';
 import type { CredentialsView, DisableMonitoringOptions, EnableMonitoringOptions, LogModelOptions } from './project.ts';
 import { RESERVED_FUNCTION_NAMES } from '../common/names.ts';
+import { DEFAULT_DEPLOY_TIMEOUT_SECONDS, type DeployOptions } from './deploy-state.ts';
+import type { ListEndpointsOptions } from './endpoint-summary.ts';
 
 /** The slice of `fetch` the client uses; the CLI passes an in-process one. */
 export type FetchLike = (
@@ -39,7 +42,8 @@ class Transport {
     this.fetch = opts.fetch ?? (globalThis.fetch as unknown as FetchLike);
   }
 
-  async request<T>(method: string, urlPath: string, body?: unknown, query?: Query): Promise<T> {
+  /** `timeoutMs` overrides {@link ConnectOptions.timeoutMs} for calls that wait on purpose (deploy). */
+  async request<T>(method: string, urlPath: string, body?: unknown, query?: Query, timeoutMs?: number): Promise<T> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
     const url = `${this.base}${urlPath}${qs.size ? `?${qs.toString()}` : ''}`;
@@ -52,7 +56,7 @@ class Transport {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 60_000),
+        signal: AbortSignal.timeout(timeoutMs ?? this.opts.timeoutMs ?? 60_000),
       });
     } catch (err) {
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
@@ -67,7 +71,8 @@ class Transport {
     }
     if (!res.ok) {
       const e = (parsed ?? {}) as { error?: string; message?: string; details?: Record<string, unknown> };
-      throw new ModelwatchError(e.error ?? 'http_error', e.message ?? `${method} ${urlPath} answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, {
+      // The class the server threw, rebuilt from its code: both modes throw alike.
+      throw reviveError(e.error ?? 'http_error', e.message ?? `${method} ${urlPath} answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, {
         httpStatus: res.status,
         retryable: res.status >= 500,
         ...(e.details ? { details: e.details } : {}),
@@ -90,7 +95,8 @@ export class RemoteClient {
     this.http = new Transport(opts);
   }
 
-  async health(): Promise<{ status: string; version: string }> {
+  /** The server's version, and whether a supervisor runs its deployed functions. */
+  async health(): Promise<{ status: string; version: string; supervisor: boolean }> {
     return this.http.request('GET', '/health');
   }
 
@@ -129,6 +135,7 @@ export class RemoteClient {
 
 /** A project on a modelwatch server; see `Project` for what each call does. */
 export class RemoteProject {
+  /** @internal Remote projects come from {@link RemoteClient}. */
   constructor(
     readonly name: string,
     private readonly http: Transport,
@@ -178,8 +185,10 @@ export class RemoteProject {
 
   async removeModelMonitoringFunction(names: string | string[]): Promise<void> {
     for (const name of Array.isArray(names) ? names : [names]) {
-      const f = await this.getFunction(name);
-      if (f.kind !== 'monitoring-application') throw new ModelwatchError('not_found', `monitoring function '${name}' was not found`, { httpStatus: 404 });
+      const f = await this.getFunction(name).catch((err: unknown) => {
+        throw err instanceof NotFoundError ? new NotFoundError('monitoring function', name) : err;
+      });
+      if (f.kind !== 'monitoring-application') throw new NotFoundError('monitoring function', name);
       await this.deleteFunction(name);
     }
   }
@@ -203,6 +212,7 @@ export class RemoteProject {
    * read here and uploaded.
    */
   async logModel(key: string, opts: LogModelOptions): Promise<ModelRecord> {
+    checkLogModelCall(key, opts);
     const { trainingSet, columns, modelFile, ...rest } = opts;
     const { toColumns } = await import('../data/tabular.ts');
     const table = await toColumns(trainingSet, columns ? { columns } : {});
@@ -236,8 +246,11 @@ export class RemoteProject {
     return fn;
   }
 
-  /** Registers (when given a function object) and deploys: the server's supervisor runs it. */
-  async deployFunction(fn: string | ServingFunction | MonitoringFunction): Promise<FunctionRecord> {
+  /**
+   * Registers (when given a function object) and deploys: the server's supervisor runs it, and this
+   * returns once its worker reports running, or throws the worker's own error (see {@link DeployOptions}).
+   */
+  async deployFunction(fn: string | ServingFunction | MonitoringFunction, opts: DeployOptions = {}): Promise<FunctionRecord> {
     let name: string;
     if (typeof fn === 'string') name = fn;
     else if (fn instanceof ServingFunction) {
@@ -247,7 +260,9 @@ export class RemoteProject {
       await this.putApplication(fn);
       name = fn.name;
     }
-    return this.http.request('POST', this.path(`/functions/${seg(name)}/deploy`), {});
+    const waitMs = (opts.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS) * 1000;
+    // The server answers when the worker runs: the request may take the whole wait, and then some.
+    return this.http.request('POST', this.path(`/functions/${seg(name)}/deploy`), opts, undefined, opts.wait === false ? undefined : waitMs + 30_000);
   }
 
   /**
@@ -286,8 +301,8 @@ export class RemoteProject {
 
   // ---- endpoints and results ----
 
-  async listModelEndpoints(): Promise<EndpointRecord[]> {
-    return this.http.request('GET', this.path('/endpoints'));
+  async listModelEndpoints(opts: ListEndpointsOptions = {}): Promise<EndpointRecord[]> {
+    return this.http.request('GET', this.path('/endpoints'), undefined, opts.full ? { full: 'true' } : undefined);
   }
 
   async getModelEndpoint(id: string): Promise<EndpointRecord> {

@@ -1,9 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../common/errors.ts';
 import { checkFunctionName, HISTOGRAM_DRIFT_APP } from '../common/names.ts';
 import type { MonitoringApplication, MonitoringApplicationClass } from '../apps/base.ts';
 import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
-import { isBuiltinApplication } from '../apps/builtin.ts';
+import { BUILTIN_APPLICATIONS, isBuiltinApplication } from '../apps/builtin.ts';
 import type { ModelClass } from '../serving/model.ts';
 import type { ApplicationSpec } from './runtime.ts';
 import type { ModelInit, ModelSpec, ServingSpec } from './serving-worker.ts';
@@ -121,6 +122,7 @@ export class MonitoringFunction {
       this.spec = { builtin: opts.application, options: opts.options ?? {} };
       this.inProcess = undefined;
     } else if (typeof opts.application === 'string') {
+      checkModuleReference(opts.application);
       this.spec = { application: path.resolve(opts.application), ...(className ? { className } : {}), options: opts.options ?? {} };
       this.inProcess = undefined;
     } else if (opts.application && (typeof opts.application === 'function' || typeof opts.application === 'object')) {
@@ -135,4 +137,17 @@ export class MonitoringFunction {
   get applicationRef(): string | undefined {
     return this.spec.builtin ?? this.spec.application;
   }
+}
+
+/**
+ * A bare name (no folder, no file extension) that is no built-in app and no file is a misspelt
+ * built-in rather than a module: it fails here, where it is given, not at deploy.
+ */
+function checkModuleReference(application: string): void {
+  const bare = !/[\\/]/.test(application) && path.extname(application) === '';
+  if (!bare || fs.existsSync(application)) return;
+  throw new ValidationError(
+    `application '${application}' is neither a built-in app (${Object.keys(BUILTIN_APPLICATIONS).join(', ')}) nor a module file; name a file such as ./apps/my-app.js`,
+    { application, builtins: Object.keys(BUILTIN_APPLICATIONS) },
+  );
 }

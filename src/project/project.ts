@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ConflictError, NotFoundError, ValidationError } from '../common/errors.ts';
+import { ConflictError, InvokeError, NotFoundError, NotRunningError, ValidationError, errorMessage } from '../common/errors.ts';
 import {
   CONTROLLER_FUNCTION,
   HISTOGRAM_DRIFT_APP,
@@ -21,6 +21,9 @@ import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
 import type { InProcessRuntime } from './runtime.ts';
+import { endpointSummary, type ListEndpointsOptions } from './endpoint-summary.ts';
+import { checkLogModelCall } from './log-model-checks.ts';
+import { DEFAULT_DEPLOY_TIMEOUT_SECONDS, awaitRunning, noSupervisorError, notRunningError, supervisorRunning, type DeployOptions } from './deploy-state.ts';
 
 export interface EnableMonitoringOptions {
   /** Minutes between controller runs and the window length. @default 10 */
@@ -127,7 +130,7 @@ export class Project {
         continue;
       }
       await this.putFunction({ name, kind: 'infrastructure', spec: {}, labels: { 'mw-type': 'infrastructure' } });
-      await this.deployFunction(name);
+      await this.deployFunction(name, { wait: false });
     }
     if (opts.deployHistogramDataDriftApp ?? true) {
       const existing = await this.platform.store.getFunction(this.name, HISTOGRAM_DRIFT_APP);
@@ -139,7 +142,7 @@ export class Project {
           spec: { builtin: HISTOGRAM_DRIFT_APP, options: opts.histogramDataDriftOptions ?? {} },
           labels: { 'mw-type': 'monitoring-application', 'mw-builtin': 'true' },
         });
-        await this.deployFunction(HISTOGRAM_DRIFT_APP);
+        await this.deployFunction(HISTOGRAM_DRIFT_APP, { wait: false });
       }
     }
     return settings;
@@ -189,7 +192,7 @@ export class Project {
       this.runtime.registry.apps.set(`${this.name}/${fn.name}`, fn.inProcess);
     }
     await this.putFunction({ name: fn.name, kind: 'monitoring-application', spec: fn.spec as Record<string, unknown>, labels: { ...fn.labels, 'mw-type': 'monitoring-application' } });
-    if (existing?.deployed) await this.deployFunction(fn.name);
+    if (existing?.deployed) await this.deployFunction(fn.name, { wait: false });
     return fn;
   }
 
@@ -255,8 +258,7 @@ export class Project {
   // ---- models ----
 
   async logModel(key: string, opts: LogModelOptions): Promise<ModelRecord> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) throw new ValidationError(`model key '${key}' may hold letters, digits, '.', '_' and '-'`);
-    if (!opts.trainingSet) throw new ValidationError('logModel needs trainingSet (rows, columns, CSV, JSON lines or Parquet)');
+    checkLogModelCall(key, opts);
     const tag = opts.tag ?? 'latest';
     if (opts.labels && Object.hasOwn(opts.labels, TRAINING_SET_LABEL)) throw new ValidationError(`the model label '${TRAINING_SET_LABEL}' is reserved (where the kept training set is)`);
     const table = await toColumns(opts.trainingSet, opts.columns ? { columns: opts.columns } : undefined);
@@ -319,8 +321,13 @@ export class Project {
     return fn;
   }
 
-  /** Registers (if given an object) and deploys a function: the platform runs it. */
-  async deployFunction(fn: string | ServingFunction | MonitoringFunction): Promise<FunctionRecord> {
+  /**
+   * Registers (if given an object) and deploys a function, and returns once it runs: in embedded
+   * mode this process runs it; otherwise a supervisor (`modelwatch up`) does, and this waits for
+   * its worker to report running (see {@link DeployOptions}). Throws the function's own error when
+   * it cannot start.
+   */
+  async deployFunction(fn: string | ServingFunction | MonitoringFunction, opts: DeployOptions = {}): Promise<FunctionRecord> {
     let name: string;
     if (typeof fn === 'string') name = fn;
     else if (fn instanceof ServingFunction) {
@@ -336,10 +343,16 @@ export class Project {
     }
     const rec = await this.platform.store.getFunction(this.name, name);
     if (!rec) throw new NotFoundError('function', name);
+    const wait = !this.runtime && (opts.wait ?? true);
+    const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS;
+    if (!(timeoutSeconds > 0)) throw new ValidationError(`timeoutSeconds must be a number of seconds > 0, got ${String(opts.timeoutSeconds)}`);
+    // Nothing would start it: say so before marking it deployed.
+    if (wait && !(await supervisorRunning(this.platform))) throw noSupervisorError(this.name, name);
     const now = this.platform.clock.now();
-    await this.platform.store.putFunction({ ...rec, deployed: true, status: { ...rec.status, state: 'starting' }, updatedAt: now });
-    const deployed = { ...rec, deployed: true };
+    const deployed: FunctionRecord = { ...rec, deployed: true, status: { ...rec.status, state: 'starting', version: now }, updatedAt: now };
+    await this.platform.store.putFunction(deployed);
     if (this.runtime) await this.runtime.deploy(deployed);
+    if (wait) return awaitRunning(this.platform, this.name, name, now, timeoutSeconds);
     return (await this.platform.store.getFunction(this.name, name)) ?? deployed;
   }
 
@@ -353,16 +366,32 @@ export class Project {
     return this.platform.store.listFunctions(this.name);
   }
 
-  /** Sends a request to a deployed serving function. */
+  /**
+   * Sends a request to a deployed serving function.
+   * @throws NotRunningError when it is not serving (not deployed, starting, crashed: with its last
+   *   error); InvokeError when it answers with an error status.
+   */
   async invoke(functionName: string, urlPath: string, body?: unknown): Promise<unknown> {
     const f = await this.getFunction(functionName);
     if (f.kind !== 'serving') throw new ValidationError(`function '${functionName}' is not a serving function`);
-    if (!f.deployed || !f.status.address) throw new ValidationError(`serving function '${functionName}' is not running; deploy it first`);
-    const res = await fetch(new URL(urlPath, f.status.address), {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    if (!f.deployed || f.status.state !== 'running' || !f.status.address) {
+      throw notRunningError(f, this.runtime ? undefined : await supervisorRunning(this.platform));
+    }
+    let res: Response;
+    try {
+      res = await fetch(new URL(urlPath, f.status.address), {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      // Nothing answers at the recorded address: the worker is gone or restarting.
+      const cause = (err as { cause?: unknown }).cause ?? err;
+      throw new NotRunningError(`serving function '${functionName}' did not answer at ${f.status.address} (its worker may be restarting): ${errorMessage(cause)}`, {
+        function: functionName,
+        state: f.status.state,
+      });
+    }
     const text = await res.text();
     const parsed = parseBody(text, res.headers.get('content-type'));
     if (!res.ok) {
@@ -374,9 +403,13 @@ export class Project {
 
   // ---- endpoints and results ----
 
-  /** The project's model endpoints, from its endpoint store ({@link Platform.endpointStoreFor}). */
-  async listModelEndpoints(): Promise<EndpointRecord[]> {
-    return (await this.platform.endpointStoreFor(this.name)).listEndpoints(this.name);
+  /**
+   * The project's model endpoints, from its endpoint store ({@link Platform.endpointStoreFor});
+   * feature distributions only with `full` (see {@link ListEndpointsOptions}).
+   */
+  async listModelEndpoints(opts: ListEndpointsOptions = {}): Promise<EndpointRecord[]> {
+    const all = await (await this.platform.endpointStoreFor(this.name)).listEndpoints(this.name);
+    return opts.full ? all : all.map(endpointSummary);
   }
 
   async getModelEndpoint(id: string): Promise<EndpointRecord> {
@@ -435,16 +468,7 @@ export class Project {
   }
 }
 
-/** A serving function answered with an error status. */
-export class InvokeError extends ValidationError {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly body: unknown,
-  ) {
-    super(message, { status });
-  }
-}
+export { InvokeError };
 
 /** A response body: JSON when it says so (or looks like it), else the text as it came. */
 function parseBody(text: string, contentType: string | null): unknown {

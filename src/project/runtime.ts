@@ -1,4 +1,4 @@
-import { errorMessage } from '../common/errors.ts';
+import { ApplicationError, ModelwatchError, ValidationError, errorMessage } from '../common/errors.ts';
 import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
 import { isApplicationClass, type MonitoringApplication, type MonitoringApplicationClass } from '../apps/base.ts';
 import { BUILTIN_APPLICATIONS } from '../apps/builtin.ts';
@@ -8,6 +8,7 @@ import { StreamProcessor } from '../pipeline/stream-processor/stream-processor.t
 import { runLoop, type Worker } from '../pipeline/worker.ts';
 import { Writer } from '../pipeline/writer/writer.ts';
 import type { FunctionRecord } from '../store/port.ts';
+import { failedStatus } from './deploy-state.ts';
 import type { Platform } from './platform.ts';
 import { ServingWorker, type InProcessModels } from './serving-worker.ts';
 import { pathToFileURL } from 'node:url';
@@ -55,24 +56,34 @@ export async function createWorker(platform: Platform, fn: FunctionRecord, regis
 async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry): Promise<MonitoringApplication> {
   if (spec.builtin !== undefined) {
     const Builtin = BUILTIN_APPLICATIONS[spec.builtin];
-    if (!Builtin) throw new Error(`application '${fn.name}' names the built-in '${spec.builtin}', which does not exist (${Object.keys(BUILTIN_APPLICATIONS).join(', ')})`);
-    return new Builtin(spec.options ?? {});
+    if (!Builtin) throw new ValidationError(`application '${fn.name}' names the built-in '${spec.builtin}', which does not exist (${Object.keys(BUILTIN_APPLICATIONS).join(', ')})`);
+    return construct(fn.name, () => new Builtin(spec.options ?? {}));
   }
   const given = registry.apps.get(`${fn.project}/${fn.name}`);
-  if (given) return isApplicationClass(given) ? new given(spec.options ?? {}) : given;
-  if (spec.inProcess) throw new Error(`application '${fn.name}' was given as an in-process class; run it from the same process or name its module`);
-  if (!spec.application) throw new Error(`application '${fn.name}' names no module`);
+  if (given) return isApplicationClass(given) ? construct(fn.name, () => new given(spec.options ?? {})) : given;
+  if (spec.inProcess) throw new ValidationError(`application '${fn.name}' was given as an in-process class; run it from the same process or name its module`);
+  if (!spec.application) throw new ValidationError(`application '${fn.name}' names no module`);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(spec.application).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`could not import application module '${spec.application}': ${errorMessage(err)}`, { cause: err });
+    throw new ApplicationError(fn.name, `could not import module '${spec.application}': ${errorMessage(err)}`, err);
   }
   const exported = spec.className ? mod[spec.className] : (mod.default ?? Object.values(mod).find(isApplicationClass));
   if (!isApplicationClass(exported)) {
-    throw new Error(`'${spec.application}' exports no monitoring application class${spec.className ? ` named '${spec.className}'` : ''}`);
+    throw new ValidationError(`'${spec.application}' exports no monitoring application class${spec.className ? ` named '${spec.className}'` : ''}`);
   }
-  return new exported(spec.options ?? {});
+  return construct(fn.name, () => new exported(spec.options ?? {}));
+}
+
+/** An app's constructor that throws (bad options, say) fails as that app's error. */
+function construct(app: string, make: () => MonitoringApplication): MonitoringApplication {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof ModelwatchError) throw err;
+    throw new ApplicationError(app, errorMessage(err), err);
+  }
 }
 
 interface Running {
@@ -102,9 +113,9 @@ export class InProcessRuntime {
       const abort = new AbortController();
       const loop = this.background && fn.kind !== 'serving' ? runLoop(worker, abort.signal, this.platform.logger, fn.name === CONTROLLER_FUNCTION ? 1000 : 100) : undefined;
       this.running.set(key(fn.project, fn.name), { worker, abort, loop });
-      if (fn.kind !== 'serving') await this.platform.store.updateFunctionStatus(fn.project, fn.name, { state: 'running', pid: process.pid });
+      if (fn.kind !== 'serving') await this.platform.store.updateFunctionStatus(fn.project, fn.name, { state: 'running', pid: process.pid, version: fn.updatedAt });
     } catch (err) {
-      await this.platform.store.updateFunctionStatus(fn.project, fn.name, { state: 'crashed', lastError: errorMessage(err) });
+      await this.platform.store.updateFunctionStatus(fn.project, fn.name, failedStatus(err, fn.updatedAt));
       throw err;
     }
   }

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { ValidationError, NotFoundError } from '../common/errors.ts';
+import { ModelError, ValidationError, NotFoundError } from '../common/errors.ts';
 import type { FunctionRecord } from '../store/port.ts';
 import type { Platform } from './platform.ts';
 import type { Worker } from '../pipeline/worker.ts';
-import { loadModelClass, type ModelClass } from '../serving/model.ts';
+import { ensureLoaded, loadModelClass, type ModelClass } from '../serving/model.ts';
 import { createServingServer, type ServedModel } from '../serving/server.ts';
 import { Tracker } from '../tracking/tracker.ts';
 import { topics } from '../stream/port.ts';
@@ -89,6 +89,7 @@ export class ServingWorker implements Worker {
       address: this.address,
       pid: process.pid,
       heartbeatAt: this.platform.clock.now(),
+      version: this.fn.updatedAt,
     });
     return this.address;
   }
@@ -105,8 +106,13 @@ export class ServingWorker implements Worker {
     let model: ModelClass;
     const given = this.inProcess.get(m.name);
     if (given) {
-      // The server calls load() once for every model, in-process ones included.
-      model = typeof given === 'function' ? new given(init) : given;
+      try {
+        model = typeof given === 'function' ? new given(init) : given;
+      } catch (err) {
+        throw new ModelError(m.name, err);
+      }
+      // Loaded before the function reports running (the server's own load() call reuses this one).
+      await ensureLoaded(model, m.name);
     } else if (m.inProcess) {
       throw new ValidationError(`model '${m.name}' of '${this.fn.name}' was given as an in-process class; deploy it from the same process (embedded mode) or name its module with modelPath`);
     } else {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/logger.ts';
+import { supervisorRunning } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
 import { installBearerAuth } from './auth.ts';
 import { installEmptyBodyAsObject } from './body.ts';
@@ -56,7 +57,8 @@ export function createServer(opts: ServerOptions): FastifyInstance {
 
   app.register(
     async (api) => {
-      api.get('/health', async () => ({ status: 'ok', version: VERSION }));
+      // `supervisor`: whether deployed functions of this store are run (by this server or another `up`).
+      api.get('/health', async () => ({ status: 'ok', version: VERSION, supervisor: await supervisorRunning(opts.platform) }));
       registerProjectRoutes(api, opts.platform);
       registerMonitoringRoutes(api, opts.platform);
       registerFunctionRoutes(api, opts.platform);

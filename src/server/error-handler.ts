@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ModelwatchError } from '../common/errors.ts';
-import { InvokeError } from '../project/project.ts';
+import { InvokeError, ModelwatchError, NotFoundError, NotRunningError } from '../common/errors.ts';
 
 /** The JSON body of every error answer. */
 export interface ErrorBody {
@@ -10,18 +9,17 @@ export interface ErrorBody {
 }
 
 /**
- * Maps errors to `{ error, message }` bodies: platform errors keep their code and status,
+ * Maps errors to `{ error, message, details }` bodies, from which the client rebuilds the same
+ * error class (`reviveError`): platform errors keep their code, status and details,
  * Fastify's own 4xx errors (schema validation, bad JSON, body too large) keep their status,
  * anything else is a 500 whose cause is logged.
  */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ModelwatchError | Error, req, reply) => {
-    if (err instanceof InvokeError) {
-      // The serving function answered; pass its status and body through so callers see what the model said.
-      return reply.status(err.status >= 400 && err.status < 600 ? err.status : 502).send({ error: 'invoke_failed', message: err.message, details: { status: err.status, body: err.body } });
-    }
     if (err instanceof ModelwatchError) {
-      if (err.httpStatus >= 500) req.log.error({ err: { code: err.code, message: err.message } }, 'request failed');
+      // An invoke's status is what the serving function answered, and a function not running is
+      // its state: neither is a failure of this server.
+      if (err.httpStatus >= 500 && !(err instanceof InvokeError || err instanceof NotRunningError)) req.log.error({ err: { code: err.code, message: err.message } }, 'request failed');
       return reply.status(err.httpStatus).send(err.toJSON());
     }
     const fe = err as FastifyError;
@@ -35,7 +33,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     return reply.status(500).send({ error: 'internal_error', message: err.message });
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` });
+    const route = `${req.method} ${req.url.split('?')[0] ?? ''}`;
+    reply.status(404).send(new NotFoundError('route', route, `no route ${route}`).toJSON());
   });
 }
 

@@ -23,12 +23,13 @@ export const createProjectBody = {
 export const enableMonitoringBody = {
   type: 'object',
   additionalProperties: false,
+  // Numbers, not integers: the project checks the ranges, with the words embedded mode uses.
   properties: {
-    basePeriod: { type: 'integer' },
+    basePeriod: { type: 'number' },
     deployHistogramDataDriftApp: { type: 'boolean' },
     rebuild: { type: 'boolean' },
     graceSeconds: { type: 'number' },
-    maxWindowsPerTick: { type: 'integer' },
+    maxWindowsPerTick: { type: 'number' },
     histogramDataDriftOptions: { type: 'object' },
   },
 } as const;
@@ -49,7 +50,7 @@ export const controllerBody = {
   type: 'object',
   required: ['basePeriod'],
   additionalProperties: false,
-  properties: { basePeriod: { type: 'integer' } },
+  properties: { basePeriod: { type: 'number' } },
 } as const;
 
 export const credentialsBody = {
@@ -146,6 +147,20 @@ export const functionsQuerystring = {
   type: 'object',
   additionalProperties: false,
   properties: { kind: { type: 'string', enum: ['serving', 'monitoring-application', 'infrastructure'] } },
+} as const;
+
+/** `POST /functions/:name/deploy`: whether to wait for the worker, and how long (the project checks the range). */
+export const deployBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { wait: { type: 'boolean' }, timeoutSeconds: { type: 'number' } },
+} as const;
+
+/** `GET /endpoints?full=true`: the reference and window distributions too. */
+export const endpointsQuerystring = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { full: { type: 'string', enum: ['true', 'false'] } },
 } as const;
 
 export const modelQuerystring = {

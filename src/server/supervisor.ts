@@ -4,6 +4,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../common/errors.ts';
 import { redactUrl } from '../common/logger.ts';
+import { SUPERVISOR_LEASE } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
 import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
 import { LineTail, forwardLines } from './child-output.ts';
@@ -60,7 +61,6 @@ interface Child {
   tail: LineTail;
 }
 
-const LEASE = 'modelwatch-supervisor';
 const MAIN_PATH = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 // Resolved here, not by the child: `--import tsx` would be looked up from the child's cwd,
 // which need not be a folder where tsx is installed.
@@ -97,12 +97,21 @@ export class Supervisor {
     };
   }
 
+  private firstPassDone: (() => void) | undefined;
+  /**
+   * Settles once the first pass after {@link start} has run: from then on this supervisor holds
+   * its lease (or knows another one does), so a deploy waits for it rather than failing.
+   */
+  readonly firstPass = new Promise<void>((resolve) => (this.firstPassDone = resolve));
+
   /** Starts polling; the first reconcile runs at once. */
   start(): void {
     if (this.timer || this.stopped) return;
     const loop = (): void => {
       this.ticking = this.reconcile().finally(() => {
         this.ticking = undefined;
+        this.firstPassDone?.();
+        this.firstPassDone = undefined;
         if (!this.stopped) this.timer = setTimeout(loop, this.o.pollMs);
       });
     };
@@ -118,7 +127,7 @@ export class Supervisor {
   async reconcile(): Promise<void> {
     let fns: FunctionRecord[];
     try {
-      const leader = await this.platform.store.acquireLease(LEASE, this.holder, this.o.leaseMs, Date.now());
+      const leader = await this.platform.store.acquireLease(SUPERVISOR_LEASE, this.holder, this.o.leaseMs, Date.now());
       if (leader !== this.leader) {
         this.platform.logger.info({ holder: this.holder }, leader ? 'supervising deployed functions' : 'another supervisor runs the functions of this store; standing by');
       }
@@ -158,7 +167,7 @@ export class Supervisor {
     clearTimeout(this.timer);
     await this.ticking;
     await Promise.all([...this.pending, ...[...this.children.values()].map((c) => this.stopChild(c, true))]);
-    if (this.leader) await this.platform.store.releaseLease(LEASE, this.holder).catch(() => undefined);
+    if (this.leader) await this.platform.store.releaseLease(SUPERVISOR_LEASE, this.holder).catch(() => undefined);
     this.leader = false;
   }
 
@@ -211,7 +220,7 @@ export class Supervisor {
         if (settled) return;
         settled = true;
         if (c.proc === proc) c.proc = undefined;
-        void this.onExit(c, f, code, signal).finally(resolve);
+        void this.onExit(c, f, proc.pid, code, signal).finally(resolve);
       };
       // 'close' comes after the output pipes are drained, so the tail holds the last words.
       proc.once('close', ended);
@@ -221,14 +230,15 @@ export class Supervisor {
         if (proc.pid === undefined) ended(null, null);
       });
     });
-    // The worker records `running` itself once its function is loaded and working.
-    this.status(c, { state: 'starting', pid: proc.pid, restarts });
+    // The worker records `running` itself once its function is loaded and working (or its own
+    // error when it cannot start); `version` tells a deploy waiting for this start which it is.
+    this.status(c, { state: 'starting', pid: proc.pid, restarts, version: c.version });
     proc.once('spawn', () => {
       c.state = 'running';
     });
   }
 
-  private async onExit(c: Child, f: FunctionRecord, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
+  private async onExit(c: Child, f: FunctionRecord, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     if (c.stopping || this.stopped) return;
     const ranMs = Date.now() - c.startedAt;
     if (ranMs >= this.o.healthyAfterMs) c.backoffMs = this.o.initialBackoffMs;
@@ -236,14 +246,29 @@ export class Supervisor {
     c.backoffMs = Math.min(c.backoffMs * 2, this.o.maxBackoffMs);
     c.state = 'crashed';
     const how = signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
-    const lastError = [`worker ${how}`, ...c.tail.lines()].join('\n');
     this.platform.logger.warn({ project: c.project, function: c.name, how, restartInMs: delay }, 'worker stopped unexpectedly; restarting');
-    await this.statusNow(c, { state: 'crashed', lastError, restarts: c.restarts });
+    if (await this.recordedOwnError(c, pid)) {
+      // The worker said why it stopped (its own error, with its code): that is the last error.
+      await this.statusNow(c, { state: 'crashed', restarts: c.restarts });
+    } else {
+      const lastError = [`worker ${how}`, ...c.tail.lines()].join('\n');
+      await this.statusNow(c, { state: 'crashed', lastError, lastErrorCode: 'worker_exited', restarts: c.restarts, version: c.version });
+    }
     c.restartTimer = setTimeout(() => {
       c.restartTimer = undefined;
       if (this.stopped || c.stopping || this.children.get(key(c.project, c.name)) !== c) return;
       this.spawnChild(f, c.restarts + 1, c);
     }, delay);
+  }
+
+  /** True when the exited process `pid` recorded its own failure (see `failedStatus`) before it ended. */
+  private async recordedOwnError(c: Child, pid: number | undefined): Promise<boolean> {
+    try {
+      const s = (await this.platform.store.getFunction(c.project, c.name))?.status;
+      return pid !== undefined && s?.state === 'crashed' && s.pid === pid;
+    } catch {
+      return false;
+    }
   }
 
   /** Stops a child; `recordStopped` writes `stopped` to its status (when its record still exists). */

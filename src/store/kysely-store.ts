@@ -330,6 +330,12 @@ export class KyselyStore implements Store {
     await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
   }
 
+  async leaseHolder(name: string, now: number): Promise<string | undefined> {
+    const r = await this.db.selectFrom('leases').select(['holder', 'expires_at']).where('name', '=', name).executeTakeFirst();
+    // The same rule as takeLease: a lease is held up to and including its expiry time.
+    return r && num(r.expires_at) >= now ? r.holder : undefined;
+  }
+
   // ---- monitoring events ---------------------------------------------------------------------
 
   async addEvents(events: MonitoringEvent[]): Promise<void> {

@@ -85,6 +85,8 @@ export interface Store {
    */
   acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<void>;
+  /** Who holds the lease `name` at `now`; undefined when nobody does (never taken, released or run out). */
+  leaseHolder(name: string, now: number): Promise<string | undefined>;
 
   addEvents(events: MonitoringEvent[]): Promise<void>;
   listEvents(project: string, filter?: { endpointId?: string; kind?: string; since?: number; limit?: number }): Promise<MonitoringEvent[]>;
@@ -141,8 +143,13 @@ export interface FunctionStatus {
   address?: string;
   pid?: number;
   restarts?: number;
+  /** The last failure's message (the worker's own error, or how its process ended). */
   lastError?: string;
+  /** The last failure's error code (`model_error`, `validation_error`, `worker_exited`, ...). */
+  lastErrorCode?: string;
   heartbeatAt?: number;
+  /** The deploy this state is about: the record's `updatedAt` that the worker was started for. */
+  version?: number;
 }
 
 export interface ModelRecord {

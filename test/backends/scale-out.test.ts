@@ -155,7 +155,8 @@ describe('scale-out: worker processes on PostgreSQL + NATS', () => {
     // ---- deploy the apps: only the survivor can hand windows out.
     const deployedAt = Date.now();
     await project.enableModelMonitoring({ basePeriod: 1, graceSeconds: 5, deployHistogramDataDriftApp: true });
-    await project.deployFunction('row-count');
+    // The `--role apps` workers started here run it: no supervisor to wait for.
+    await project.deployFunction('row-count', { wait: false });
 
     const expectedResults = ENDPOINTS * WINDOWS * 2;
     await waitFor(`${expectedResults} results`, async () => (await count('select count(*) as n from app_results')) >= expectedResults, 90_000);

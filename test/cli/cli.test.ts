@@ -90,7 +90,7 @@ describe('modelwatch CLI on a home folder', { timeout: 120_000 }, () => {
     assert.equal(serving.spec.models[0]!.className, 'WeatherModel');
     assert.equal(serving.spec.tracking.enabled, true);
 
-    ok(await mw('functions', 'deploy', 'my-app', '--project', 'weather'));
+    ok(await mw('functions', 'deploy', 'my-app', '--project', 'weather', '--no-wait'));
     const got = JSON.parse(ok(await mw('functions', 'get', 'my-app', '--project', 'weather', '--json')).stdout) as { deployed: boolean };
     assert.equal(got.deployed, true);
     ok(await mw('functions', 'remove', 'my-app', 'serving', '--project', 'weather'));

@@ -304,6 +304,19 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.equal(await s.acquireLease('other-lease', 'b', 1000, T0 + 2300), true, 'leases are independent');
       }));
 
+    it('tells who holds a lease until it runs out or is released', () =>
+      withStore(async (s) => {
+        assert.equal(await s.leaseHolder('supervisor', T0), undefined, 'never taken');
+        assert.equal(await s.acquireLease('supervisor', 'a', 1000, T0), true);
+        assert.equal(await s.leaseHolder('supervisor', T0 + 500), 'a');
+        assert.equal(await s.leaseHolder('supervisor', T0 + 1000), 'a', 'held up to its expiry, as acquireLease sees it');
+        assert.equal(await s.leaseHolder('supervisor', T0 + 1001), undefined, 'run out');
+        assert.equal(await s.leaseHolder('other', T0 + 500), undefined);
+        assert.equal(await s.acquireLease('supervisor', 'b', 1000, T0 + 1500), true);
+        await s.releaseLease('supervisor', 'b');
+        assert.equal(await s.leaseHolder('supervisor', T0 + 1600), undefined, 'released');
+      }));
+
     it('lets exactly one of many racing holders win a lease', { skip: opts.skip?.concurrency }, () =>
       withStore(async (s) => {
         const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => s.acquireLease('race', `h${i}`, 1000, T0)));

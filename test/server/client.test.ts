@@ -60,7 +60,10 @@ describe('connect(): the SDK over REST', () => {
   test('monitoring apps are named by module file; classes cannot travel', async () => {
     const p = await client.getProject('remote');
     const fn = p.createModelMonitoringFunction({ name: 'drift-copy', application: APP_MODULE, className: 'HistogramDataDriftApplication', labels: { team: 'ml' } });
-    const deployed = await p.deployFunction(fn);
+    // Nothing runs deployed functions here (no supervisor): waiting for it would be waiting forever.
+    await rejectsWith(p.deployFunction(fn), 'no_supervisor', 503);
+    assert.equal((await p.getFunction('drift-copy')).deployed, false, 'registered, not marked deployed');
+    const deployed = await p.deployFunction(fn, { wait: false });
     assert.equal(deployed.deployed, true);
     assert.equal((deployed.spec as { application: string }).application, APP_MODULE);
     assert.deepEqual((await p.listModelMonitoringFunctions({ labels: { team: 'ml' } })).map((f) => f.name), ['drift-copy']);
@@ -100,7 +103,7 @@ describe('connect(): the SDK over REST', () => {
     assert.equal(saved.deployed, false);
     const again = await p.setFunction('serving');
     assert.equal(again.spec.models[0]?.className, 'Clf', 'setFunction loads the registered spec');
-    await rejectsWith(p.invoke('serving', '/v2/health/ready'), 'validation_error', 400);
+    await rejectsWith(p.invoke('serving', '/v2/health/ready'), 'not_running', 503);
   });
 
   test('errors carry the server code and status', async () => {

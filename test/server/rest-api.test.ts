@@ -159,9 +159,18 @@ describe('REST API', () => {
     assert.equal((put.body as Rec).deployed, false);
     assert.equal(((put.body as Rec).spec as Rec).application, APP_MODULE);
 
-    const dep = await call('POST', '/projects/alpha/functions/my-drift/deploy');
+    // No supervisor runs this store's functions: a deploy that would wait says so and changes nothing.
+    const noServer = await call('POST', '/projects/alpha/functions/my-drift/deploy');
+    assert.equal(noServer.status, 503);
+    assert.equal((noServer.body as Rec).error, 'no_supervisor');
+    assert.match(String((noServer.body as Rec).message), /deployed functions run under `modelwatch up`/);
+    assert.equal(((await call('GET', '/projects/alpha/functions/my-drift')).body as Rec).deployed, false);
+    assert.equal((await call('POST', '/projects/alpha/functions/my-drift/deploy', { wait: true, timeoutSecs: 5 })).status, 400, 'a misspelt option');
+
+    const dep = await call('POST', '/projects/alpha/functions/my-drift/deploy', { wait: false });
     assert.equal(dep.status, 200);
     assert.equal((dep.body as Rec).deployed, true);
+    assert.equal(((dep.body as Rec).status as Rec).state, 'starting');
 
     const undep = await call('POST', '/projects/alpha/functions/my-drift/undeploy');
     assert.equal((undep.body as Rec).deployed, false);
@@ -191,7 +200,9 @@ describe('REST API', () => {
     assert.equal((await call('PUT', '/projects/alpha/functions/serving', { kind: 'monitoring-application', application: APP_MODULE })).status, 409);
 
     // Not deployed: invoking says so; a path that would leave the function's address is refused.
-    assert.equal((await call('POST', '/projects/alpha/functions/serving/invoke', { path: '/v2/health/ready' })).status, 400);
+    const notDeployed = await call('POST', '/projects/alpha/functions/serving/invoke', { path: '/v2/health/ready' });
+    assert.equal(notDeployed.status, 503);
+    assert.deepEqual(notDeployed.body, { error: 'not_running', message: "serving function 'serving' is not deployed; deploy it first", details: { function: 'serving', state: 'not-deployed' } });
     for (const path of ['//evil.example/x', '/\\evil.example/x', 'http://evil.example/x']) {
       const r = await call('POST', '/projects/alpha/functions/serving/invoke', { path });
       assert.equal(r.status, 400, path);

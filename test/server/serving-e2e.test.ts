@@ -28,6 +28,7 @@ describe('server + supervisor: a tracked serving function end to end', { timeout
     app = s.app;
     supervisor = new Supervisor(platform, { pollMs: 200, env: childEnv(), onOutput: () => undefined });
     supervisor.start();
+    await supervisor.firstPass;
     project = await connect({ url: s.url }).createProject('e2e');
   });
 

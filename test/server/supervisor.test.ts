@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ApplicationError } from '../../src/common/errors.ts';
 import { Project } from '../../src/project/project.ts';
 import type { Platform } from '../../src/project/platform.ts';
 import { createProject, undeployFunction } from '../../src/server/admin.ts';
@@ -103,15 +104,19 @@ describe('Supervisor', { timeout: 120_000 }, () => {
     assert.ok(!alive(before.status.pid!), 'the old child was stopped');
   });
 
-  test('an app that cannot load crashes with its error recorded, and is retried', async () => {
+  test('an app that cannot load: deploy throws its own error, which is recorded, and it is retried', async () => {
     await new Project('sup', platform).setModelMonitoringFunction({ name: 'broken-app', application: '/nonexistent/app.js' });
-    await new Project('sup', platform).deployFunction('broken-app');
+    await assert.rejects(new Project('sup', platform).deployFunction('broken-app'), (err: unknown) => {
+      assert.ok(err instanceof ApplicationError, String(err));
+      assert.match(err.message, /^monitoring application 'broken-app': could not import module '\/nonexistent\/app\.js'/);
+      return true;
+    });
     const f = await waitFor('broken app crashed twice', async () => {
       const r = await fn('broken-app');
       return r.status.state === 'crashed' && (r.status.restarts ?? 0) >= 1 ? r : undefined;
     });
-    assert.match(f.status.lastError!, /exited with code 1/);
-    assert.match(f.status.lastError!, /nonexistent\/app\.js/);
+    assert.equal(f.status.lastErrorCode, 'application_error', 'the worker\'s own error, not how its process ended');
+    assert.match(f.status.lastError!, /^monitoring application 'broken-app': could not import module '\/nonexistent\/app\.js'/);
     await new Project('sup', platform).removeModelMonitoringFunction('broken-app');
     await waitFor('broken app forgotten', async () => (supervisor.list().some((c) => c.name === 'broken-app') ? undefined : true));
   });

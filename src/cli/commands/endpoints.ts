@@ -12,10 +12,11 @@ export function registerEndpointCommands(program: Command): void {
     .command('list')
     .description('list model endpoints')
     .requiredOption('--project <name>', 'project')
-    .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+    .option('--json', 'print JSON (feature stats without their histograms and categories unless --full)')
+    .option('--full', 'with --json: keep the reference and window histograms (`endpoints get` always has them)')
+    .action(async (o: { json?: boolean; full?: boolean }, cmd: Command) => {
       await withProject(cmd, async (project) => {
-        const eps = await project.listModelEndpoints();
+        const eps = await project.listModelEndpoints({ full: o.full ?? false });
         if (o.json) return printJson(eps);
         printTable(eps, [
           { header: 'id', get: (e) => e.id.slice(0, 12) },
@@ -71,7 +72,7 @@ export async function resolveEndpoint(
 ): Promise<EndpointRecord> {
   if (id.length >= 40) return get(id);
   const matches = (await list()).filter((e) => e.id.startsWith(id));
-  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 1) return get(matches[0]!.id); // the list's records leave the distributions out
   if (matches.length > 1) throw new UsageError(`endpoint id prefix '${id}' matches ${matches.length} endpoints; give more characters`);
   return get(id); // lets the server say not found
 }

@@ -2,7 +2,10 @@ import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ServingFunction } from '../../project/functions.ts';
 import type { FunctionRecord } from '../../store/port.ts';
+import { NoSupervisorError } from '../../common/errors.ts';
+import type { RemoteProject } from '../../project/client.ts';
 import { withProject } from '../context.ts';
+import { lastErrorText, noServerError, stateText } from '../function-state.ts';
 import { UsageError } from '../errors.ts';
 import { printFields, printJson, printTable, time } from '../output.ts';
 import { collect, stringPairs, valuePairs, wholeNumber } from '../parse.ts';
@@ -20,7 +23,30 @@ interface SetFlags {
   samplingPercentage?: number;
   port?: number;
   deploy?: boolean;
+  wait: boolean;
+  timeout?: number;
   json?: boolean;
+}
+
+interface DeployFlags {
+  wait: boolean;
+  timeout?: number;
+}
+
+/** Deploys and waits (unless --no-wait); no supervisor to run it gets the CLI's own words. */
+async function deploy(cmd: Command, project: RemoteProject, name: string, o: DeployFlags): Promise<FunctionRecord> {
+  try {
+    return await project.deployFunction(name, { wait: o.wait, ...(o.timeout !== undefined ? { timeoutSeconds: o.timeout } : {}) });
+  } catch (err) {
+    if (err instanceof NoSupervisorError) throw noServerError(cmd, [name], project.name);
+    throw err;
+  }
+}
+
+/** What a deploy did, in one line. */
+function deployedText(r: FunctionRecord): string {
+  if (r.status.state !== 'running') return `marked '${r.name}' deployed (not waiting for it: state ${r.status.state})`;
+  return `deployed '${r.name}': running${r.status.address ? ` at ${r.status.address}` : ''}`;
 }
 
 /** `functions set|create|list|get|remove|deploy|undeploy|invoke`. */
@@ -42,7 +68,9 @@ export function registerFunctionCommands(program: Command): void {
     .option('--tracking', 'serving: send every request to the monitoring stream')
     .option('--sampling-percentage <pct>', 'serving: share of requests tracked (default 100)', Number)
     .option('--port <port>', 'serving: port to listen on (default: any free port)', wholeNumber)
-    .option('--deploy', 'deploy it too')
+    .option('--deploy', 'deploy it too, and wait until it runs (needs `modelwatch up`)')
+    .option('--no-wait', 'with --deploy: only mark it deployed, do not wait for it to run')
+    .option('--timeout <seconds>', 'with --deploy: how long to wait for it to run (default 60)', wholeNumber)
     .option('--json', 'print the function as JSON')
     .action(async (name: string, o: SetFlags, cmd: Command) => {
       await withProject(cmd, async (project) => {
@@ -64,9 +92,15 @@ export function registerFunctionCommands(program: Command): void {
         } else {
           throw new UsageError(`--kind must be monitoring-application or serving, got '${kind}'`);
         }
-        if (o.deploy) rec = await project.deployFunction(name);
+        if (o.deploy) {
+          if (!o.json) process.stdout.write(`registered ${rec.kind} function '${name}'\n`);
+          rec = await deploy(cmd, project, name, o);
+          if (o.json) return printJson(rec);
+          process.stdout.write(`${deployedText(rec)}\n`);
+          return;
+        }
         if (o.json) return printJson(rec);
-        process.stdout.write(`${o.deploy ? 'deployed' : 'registered'} ${rec.kind} function '${name}'${o.deploy ? '' : `; deploy it with: modelwatch functions deploy ${name} --project ${project.name}`}\n`);
+        process.stdout.write(`registered ${rec.kind} function '${name}'; deploy it with: modelwatch functions deploy ${name} --project ${project.name}\n`);
       });
     });
 
@@ -96,23 +130,24 @@ export function registerFunctionCommands(program: Command): void {
 
   functions
     .command('list')
-    .description('list functions with their health')
+    .description('list functions with their state and last error')
     .requiredOption('--project <name>', 'project')
     .option('--kind <kind>', 'only serving, monitoring-application or infrastructure')
     .option('--json', 'print JSON')
     .action(async (o: { kind?: string; json?: boolean }, cmd: Command) => {
-      await withProject(cmd, async (project) => {
+      await withProject(cmd, async (project, client) => {
         const fns = await project.listFunctions(o.kind ? { kind: o.kind as FunctionRecord['kind'] } : {});
         if (o.json) return printJson(fns);
+        const { supervisor } = await client.health();
         printTable(fns, [
           { header: 'name', get: (f) => f.name },
           { header: 'kind', get: (f) => f.kind },
-          { header: 'deployed', get: (f) => f.deployed },
-          { header: 'state', get: (f) => f.status.state },
-          { header: 'pid', get: (f) => f.status.pid },
+          { header: 'state', get: (f) => stateText(f, supervisor) },
+          { header: 'pid', get: (f) => (f.status.state === 'running' || f.status.state === 'starting' ? f.status.pid : undefined) },
           { header: 'restarts', get: (f) => f.status.restarts },
-          { header: 'address', get: (f) => f.status.address },
+          { header: 'address', get: (f) => (f.status.state === 'running' ? f.status.address : undefined) },
           { header: 'updated', get: (f) => time(f.updatedAt) },
+          { header: 'last error', get: (f) => lastErrorText(f) },
         ], '(no functions)');
       });
     });
@@ -144,24 +179,38 @@ export function registerFunctionCommands(program: Command): void {
       });
     });
 
-  for (const [verb, what] of [
-    ['deploy', 'run the function (the server supervises it)'],
-    ['undeploy', 'stop the function and keep it registered'],
-  ] as const) {
-    functions
-      .command(`${verb} <names...>`)
-      .description(what)
-      .requiredOption('--project <name>', 'project')
-      .option('--json', 'print the function records as JSON')
-      .action(async (names: string[], o: { json?: boolean }, cmd: Command) => {
-        await withProject(cmd, async (project) => {
-          const recs: FunctionRecord[] = [];
-          for (const n of names) recs.push(verb === 'deploy' ? await project.deployFunction(n) : await project.undeployFunction(n));
-          if (o.json) return printJson(recs);
-          for (const r of recs) process.stdout.write(`${verb}ed '${r.name}'\n`);
-        });
+  functions
+    .command('deploy <names...>')
+    .description('run the functions (`modelwatch up` supervises them) and wait until each runs, or print its error')
+    .requiredOption('--project <name>', 'project')
+    .option('--no-wait', 'only mark them deployed, do not wait for them to run')
+    .option('--timeout <seconds>', 'how long to wait for each to run (default 60)', wholeNumber)
+    .option('--json', 'print the function records as JSON')
+    .action(async (names: string[], o: DeployFlags & { json?: boolean }, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const recs: FunctionRecord[] = [];
+        for (const n of names) {
+          const r = await deploy(cmd, project, n, o);
+          recs.push(r);
+          if (!o.json) process.stdout.write(`${deployedText(r)}\n`);
+        }
+        if (o.json) printJson(recs);
       });
-  }
+    });
+
+  functions
+    .command('undeploy <names...>')
+    .description('stop the functions and keep them registered')
+    .requiredOption('--project <name>', 'project')
+    .option('--json', 'print the function records as JSON')
+    .action(async (names: string[], o: { json?: boolean }, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const recs: FunctionRecord[] = [];
+        for (const n of names) recs.push(await project.undeployFunction(n));
+        if (o.json) return printJson(recs);
+        for (const r of recs) process.stdout.write(`undeployed '${r.name}'\n`);
+      });
+    });
 
   functions
     .command('invoke <name> <path>')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { DisableMonitoringOptions, EnableMonitoringOptions } from '../../project/project.ts';
 import { withProject } from '../context.ts';
+import { lastErrorText, stateText } from '../function-state.ts';
 import { printFields, printJson, time } from '../output.ts';
 import { collect, nonNegative, valuePairs, wholeNumber } from '../parse.ts';
 
@@ -38,7 +39,7 @@ export function registerMonitoringCommands(program: Command): void {
     .option('--histogram-option <key=value>', 'option of the drift app: potentialThreshold, detectedThreshold, binning (reference|mlrun), minSamples; e.g. minSamples=100 (repeatable)', collect)
     .option('--json', 'print the monitoring settings as JSON')
     .action(async (o: EnableFlags, cmd: Command) => {
-      await withProject(cmd, async (project) => {
+      await withProject(cmd, async (project, client) => {
         const opts: EnableMonitoringOptions = { deployHistogramDataDriftApp: o.histogramApp };
         if (o.basePeriod !== undefined) opts.basePeriod = o.basePeriod;
         if (o.rebuild) opts.rebuild = true;
@@ -48,6 +49,9 @@ export function registerMonitoringCommands(program: Command): void {
         const settings = await project.enableModelMonitoring(opts);
         if (o.json) return printJson(settings);
         process.stdout.write(`monitoring enabled for '${project.name}': windows of ${settings?.basePeriodMinutes ?? '?'} min\n`);
+        if (!(await client.health()).supervisor) {
+          process.stdout.write('its functions are deployed and wait for a server: they start once `modelwatch up` runs on this store\n');
+        }
       });
     });
 
@@ -92,16 +96,17 @@ export function registerMonitoringCommands(program: Command): void {
     .requiredOption('--project <name>', 'project')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      await withProject(cmd, async (project) => {
+      await withProject(cmd, async (project, client) => {
         const rec = await project.record();
         const infra = await project.listFunctions({ kind: 'infrastructure' });
-        if (o.json) return printJson({ monitoring: rec.monitoring, functions: infra });
+        const { supervisor } = await client.health();
+        if (o.json) return printJson({ monitoring: rec.monitoring, functions: infra, supervisor });
         printFields({
           enabled: rec.monitoring?.enabled ?? false,
           'base period (min)': rec.monitoring?.basePeriodMinutes,
           'grace seconds': rec.monitoring?.graceSeconds,
           'enabled at': time(rec.monitoring?.enabledAt),
-          ...Object.fromEntries(infra.map((f) => [f.name, f.deployed ? f.status.state : 'not deployed'])),
+          ...Object.fromEntries(infra.map((f) => [f.name, `${stateText(f, supervisor)}${f.status.state === 'crashed' && lastErrorText(f) ? ` (${lastErrorText(f)})` : ''}`])),
         });
       });
     });

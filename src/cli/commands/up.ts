@@ -30,6 +30,8 @@ export function registerUpCommand(program: Command): void {
         throw err;
       }
       supervisor?.start();
+      // Up means deploys are run: the supervisor holds its lease before this says so.
+      await supervisor?.firstPass;
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : o.port;
       const host = o.host.includes(':') ? `[${o.host}]` : o.host;

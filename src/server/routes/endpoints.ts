@@ -2,14 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../project/platform.ts';
 import { openProject } from '../admin.ts';
 import { parseTimeParam, seriesQuery, type SeriesQueryString } from '../query.ts';
-import { eventsQuerystring, latestQuerystring, seriesQuerystring } from '../schemas.ts';
+import { endpointsQuerystring, eventsQuerystring, latestQuerystring, seriesQuerystring } from '../schemas.ts';
 
 type ProjectParams = { project: string };
 type EndpointParams = { project: string; id: string };
 
 /** Model endpoints, their results and metrics over time, and monitoring events. */
 export function registerEndpointRoutes(app: FastifyInstance, platform: Platform): void {
-  app.get<{ Params: ProjectParams }>('/projects/:project/endpoints', async (req) => (await openProject(platform, req.params.project)).listModelEndpoints());
+  app.get<{ Params: ProjectParams; Querystring: { full?: 'true' | 'false' } }>('/projects/:project/endpoints', { schema: { querystring: endpointsQuerystring } }, async (req) =>
+    (await openProject(platform, req.params.project)).listModelEndpoints({ full: req.query.full === 'true' }),
+  );
 
   app.get<{ Params: EndpointParams }>('/projects/:project/endpoints/:id', async (req) =>
     (await openProject(platform, req.params.project)).getModelEndpoint(req.params.id),

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../common/errors.ts';
+import type { DeployOptions } from '../../project/deploy-state.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { ServingSpec } from '../../project/serving-worker.ts';
 import type { FunctionKind, FunctionRecord } from '../../store/port.ts';
 import { openProject, removeFunction, saveServingFunction, undeployFunction } from '../admin.ts';
-import { functionsQuerystring, invokeBody, putFunctionBody } from '../schemas.ts';
+import { deployBody, functionsQuerystring, invokeBody, putFunctionBody } from '../schemas.ts';
 
 type FnParams = { project: string; name: string };
 
@@ -63,8 +64,9 @@ export function registerFunctionRoutes(app: FastifyInstance, platform: Platform)
     return reply.status(204).send();
   });
 
-  app.post<{ Params: FnParams }>('/projects/:project/functions/:name/deploy', async (req): Promise<FunctionRecord> =>
-    (await openProject(platform, req.params.project)).deployFunction(req.params.name),
+  // Answers once the worker runs (or with its own error); see DeployOptions.
+  app.post<{ Params: FnParams; Body: DeployOptions | undefined }>('/projects/:project/functions/:name/deploy', { schema: { body: deployBody } }, async (req): Promise<FunctionRecord> =>
+    (await openProject(platform, req.params.project)).deployFunction(req.params.name, req.body ?? {}),
   );
 
   app.post<{ Params: FnParams }>('/projects/:project/functions/:name/undeploy', async (req) => {
@@ -74,14 +76,7 @@ export function registerFunctionRoutes(app: FastifyInstance, platform: Platform)
 
   app.post<{ Params: FnParams; Body: { path: string; body?: unknown } }>('/projects/:project/functions/:name/invoke', { schema: { body: invokeBody } }, async (req, reply) => {
     const project = await openProject(platform, req.params.project);
-    let out: unknown;
-    try {
-      out = await project.invoke(req.params.name, req.body.path, req.body.body);
-    } catch (err) {
-      // fetch() throws TypeError when nothing answers at the recorded address (worker restarting or gone).
-      if (err instanceof TypeError) return reply.status(502).send({ error: 'bad_gateway', message: `serving function '${req.params.name}' did not answer: ${err.message}` });
-      throw err;
-    }
+    const out = await project.invoke(req.params.name, req.body.path, req.body.body);
     return reply.status(200).send(out ?? null);
   });
 }
