@@ -14,12 +14,14 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeArgs } from '../src/common/module-url.ts';
 import { dataDriftReport } from '../src/report/data-drift-report.ts';
 import type { DataDriftReport } from '../src/report/types.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'modelwatch.js');
+// The CLI from the sources, as the rest of the benchmarks run (bench/cli-startup.bench.ts times the compiled one).
+const CLI = nodeArgs(new URL('../src/cli/main.ts', import.meta.url));
 const BASELINE = path.join(ROOT, 'bench', 'report_baseline.py');
 const DATA_VERSION = 1;
 const SEED = 20240607;
@@ -169,7 +171,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 /** Runs the CLI under /usr/bin/time -v (when present): wall seconds and peak RSS in MB. */
 async function timedCli(args: string[]): Promise<{ seconds: number; peakRssMb: number | undefined }> {
   const hasTime = existsSync('/usr/bin/time');
-  const r = hasTime ? await run('/usr/bin/time', ['-v', process.execPath, BIN, ...args]) : await run(process.execPath, [BIN, ...args]);
+  const r = hasTime ? await run('/usr/bin/time', ['-v', process.execPath, ...CLI, ...args]) : await run(process.execPath, [...CLI, ...args]);
   if (r.code !== 0) throw new Error(`modelwatch ${args.join(' ')} failed (${String(r.code)}): ${r.stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   return { seconds: r.seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined };

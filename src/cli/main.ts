@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,6 @@ function isEntryPoint(): boolean {
   }
 }
 
-// `node --import tsx src/cli/main.ts ...` (how the supervisor starts workers) runs the CLI;
-// `bin/modelwatch.js` imports this module and calls main() itself.
+// The program: `modelwatch` (package.json `bin`, compiled), the supervisor's worker processes, and
+// `node --import tsx src/cli/main.ts ...` from the sources.
 if (isEntryPoint()) await runCli();

@@ -10,7 +10,7 @@ import { threadScript } from './thread-script.ts';
 
 /** What a {@link ThreadClient} runs and how it reports. */
 export interface ThreadClientOptions {
-  /** The thread's entry module (see thread-script.ts), and the packages it loads as they are. */
+  /** The thread's entry module (from `moduleUrl`, see thread-script.ts), and the packages its bundle loads as they are. */
   entry: URL;
   external?: string[];
   workerData: unknown;
@@ -41,12 +41,12 @@ interface Waiting<R> {
 
 /**
  * The calling side of a request thread, whose requests (`B`) answer `R` (what the thread's handler
- * returned; nothing for a writer thread). Started in the background (its script is bundled first);
- * until it runs, and after it has failed or stopped, {@link ready} is false and the caller does
- * the work itself. The thread is kept referenced only while it starts and while requests wait for
- * it, so that it never holds a process open (a process that ends at once waits for its start-up,
- * 100–200 ms with the bundling), and a process that ends right after awaiting a request stays
- * alive until it is answered.
+ * returned; nothing for a writer thread). Started in the background (from the sources, its script
+ * is bundled first); until it runs, and after it has failed or stopped, {@link ready} is false and
+ * the caller does the work itself. The thread is kept referenced only while it starts and while
+ * requests wait for it, so that it never holds a process open (a process that ends at once waits
+ * for its start-up, 100–200 ms with the bundling), and a process that ends right after awaiting a
+ * request stays alive until it is answered.
  */
 export class ThreadClient<B, R = void> {
   private worker: Worker | undefined;
@@ -80,7 +80,7 @@ export class ThreadClient<B, R = void> {
     threadScript(this.opts.entry, this.opts.external).then(
       (script) => {
         if (this.stopping) return;
-        const worker = new Worker(script, { eval: true, workerData: this.opts.workerData, resourceLimits: this.opts.resourceLimits ?? THREAD_RESOURCE_LIMITS });
+        const worker = new Worker(script.filename, { eval: script.eval, workerData: this.opts.workerData, resourceLimits: this.opts.resourceLimits ?? THREAD_RESOURCE_LIMITS });
         this.worker = worker;
         worker.on('message', (m: ThreadReply) => this.reply(m));
         worker.on('error', (err) => this.fail(err));

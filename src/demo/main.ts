@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../common/clock.ts';
 import { createLogger } from '../common/logger.ts';
+import { moduleUrl } from '../common/module-url.ts';
 import { HISTOGRAM_DRIFT_APP } from '../common/names.ts';
 import { Modelwatch } from '../project/modelwatch.ts';
 import { fitLinearRegression } from './weather-model.ts';
@@ -78,7 +79,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoWindowReport[
 
     const fn = await project.setFunction('weather-serving', { kind: 'serving' });
     fn.addModel('weather', {
-      modelPath: path.join(path.dirname(fileURLToPath(import.meta.url)), 'weather-model.ts'),
+      modelPath: fileURLToPath(moduleUrl('./weather-model.ts', import.meta.url)),
       className: 'WeatherModel',
       modelUri: model.uri,
     });

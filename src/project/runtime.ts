@@ -1,5 +1,6 @@
 import { ApplicationError, ModelwatchError, ValidationError, errorMessage } from '../common/errors.ts';
 import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
+import { importUserModule } from '../common/user-module.ts';
 import { isApplicationClass, type MonitoringApplication, type MonitoringApplicationClass } from '../apps/base.ts';
 import { BUILTIN_APPLICATIONS } from '../apps/builtin.ts';
 import { ApplicationRunner } from '../apps/runner.ts';
@@ -11,7 +12,6 @@ import type { FunctionRecord } from '../store/port.ts';
 import { failedStatus } from './deploy-state.ts';
 import type { Platform } from './platform.ts';
 import { ServingWorker, type InProcessModels } from './serving-worker.ts';
-import { pathToFileURL } from 'node:url';
 
 /** What a monitoring-application function's spec keeps. */
 export interface ApplicationSpec {
@@ -65,7 +65,7 @@ async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, regist
   if (!spec.application) throw new ValidationError(`application '${fn.name}' names no module`);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(spec.application).href)) as Record<string, unknown>;
+    mod = await importUserModule(spec.application);
   } catch (err) {
     throw new ApplicationError(fn.name, `could not import module '${spec.application}': ${errorMessage(err)}`, err);
   }

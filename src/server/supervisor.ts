@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { errorMessage } from '../common/errors.ts';
+import { moduleUrl, nodeArgs } from '../common/module-url.ts';
 import { redactUrl } from '../common/logger.ts';
 import { SUPERVISOR_LEASE } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
@@ -61,10 +61,8 @@ interface Child {
   tail: LineTail;
 }
 
-const MAIN_PATH = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
-// Resolved here, not by the child: `--import tsx` would be looked up from the child's cwd,
-// which need not be a folder where tsx is installed.
-const TSX_LOADER = import.meta.resolve('tsx');
+// The CLI of the same form as this module (compiled, or the sources through tsx).
+const CLI_MAIN = moduleUrl('../cli/main.ts', import.meta.url);
 
 /**
  * Runs every deployed function as a child process (`modelwatch worker`), restarts crashed
@@ -173,7 +171,7 @@ export class Supervisor {
 
   private spawnChild(f: FunctionRecord, restarts: number, previous?: Child): void {
     const opts = this.platform.options;
-    const args = ['--import', TSX_LOADER, MAIN_PATH, 'worker', '--project', f.project, '--function', f.name, '--home', opts.home];
+    const args = [...nodeArgs(CLI_MAIN), 'worker', '--project', f.project, '--function', f.name, '--home', opts.home];
     const proc = spawn(process.execPath, args, {
       // Connection URLs may carry passwords: the environment keeps them out of `ps`.
       env: {

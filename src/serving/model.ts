@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
 import type { V2Datatype } from './v2-datatype.ts';
+import { importUserModule } from '../common/user-module.ts';
 
 /**
  * The model contract: an object with `predict(rows)` and an optional `load()`.
@@ -22,7 +22,7 @@ export interface ModelClass {
 
 /** Where a model class lives: a module file and its export (SPEC section 2, `addModel`). */
 export interface ModelSpec {
-  /** JS or TS module file; relative paths resolve against `baseDir`. */
+  /** JS or TS module file (TS through the user's tsx, see importUserModule); relative paths resolve against `baseDir`. */
   modelPath: string;
   /** Named export to use. @default the default export (or the module itself when it exports `predict`) */
   className?: string;
@@ -80,7 +80,7 @@ export async function loadModelClass(spec: ModelSpec): Promise<ModelClass> {
 
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = await importUserModule(file);
   } catch (err) {
     throw new ModelError(label, new Error(`importing '${file}' failed: ${errorMessage(err)}`, { cause: err }));
   }

@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createLogger } from '../../src/common/logger.ts';
+import { nodeArgs } from '../../src/common/module-url.ts';
 import { HISTOGRAM_DRIFT_APP } from '../../src/common/names.ts';
 import type { InferenceEvent } from '../../src/common/types.ts';
 import { windowStartOf } from '../../src/pipeline/worker.ts';
@@ -19,7 +20,7 @@ import { deleteNatsNamespace, natsUnavailableReason, NATS_SERVER } from './nats.
 import { FreshDatabases, selectedBackends, unavailableReason } from './servers.ts';
 
 /*
- * Scale-out on PostgreSQL + NATS with real processes (`bin/modelwatch.js worker --role ...`): two
+ * Scale-out on PostgreSQL + NATS with real processes (`modelwatch worker --role ...`): two
  * stream processors, two controllers, a writer and two `--role apps` processes running the built-in
  * histogram-data-drift app and a row-counting app from a module file. 50,000 events across 20
  * endpoints land in three closed one-minute windows. One stream processor is killed (SIGKILL) in the
@@ -27,7 +28,7 @@ import { FreshDatabases, selectedBackends, unavailableReason } from './servers.t
  * is handed out; the survivors take over. Every event must be stored exactly once (rows and
  * histogram counts) and every window analyzed exactly once per app.
  */
-const BIN = fileURLToPath(new URL('../../bin/modelwatch.js', import.meta.url));
+const CLI = nodeArgs(new URL('../../src/cli/main.ts', import.meta.url));
 const ROW_COUNT_APP = fileURLToPath(new URL('../fixtures/scale-out/row-count-app.ts', import.meta.url));
 const PROJECT = 'scale';
 const ENDPOINTS = 20;
@@ -94,7 +95,7 @@ describe('scale-out: worker processes on PostgreSQL + NATS', () => {
 
     const spawnWorker = (role: string, i: number, extra: string[] = []): WorkerProcess => {
       const w = new WorkerProcess(`${role}-${i}`, tmp, [
-        BIN, '--store-url', url, '--tsdb-url', url, '--stream-url', streamUrl, '--home', home,
+        ...CLI, '--store-url', url, '--tsdb-url', url, '--stream-url', streamUrl, '--home', home,
         'worker', '--project', PROJECT, '--role', role, ...extra,
       ]);
       children.push(w);

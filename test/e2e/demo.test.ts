@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { nodeArgs } from '../../src/common/module-url.ts';
 import { runDemo } from '../../src/demo/main.ts';
 import { tempHome } from './helpers.ts';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/modelwatch.js');
+const cliArgs = nodeArgs(new URL('../../src/cli/main.ts', import.meta.url));
 
 test('the demo flags the shifted season and leaves its data for the CLI', async () => {
   const { home, cleanup } = tempHome('mw-demo-');
@@ -20,7 +19,7 @@ test('the demo flags the shifted season and leaves its data for the CLI', async 
     assert.ok(lines.some((l) => l.includes('summer (shifted season)')));
 
     const cli = (...args: string[]) => {
-      const r = spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8', env: { ...process.env, MODELWATCH_LOG_LEVEL: 'silent' } });
+      const r = spawnSync(process.execPath, [...cliArgs, '--home', home, ...args], { encoding: 'utf8', env: { ...process.env, MODELWATCH_LOG_LEVEL: 'silent' } });
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout) as Record<string, unknown>[];
     };

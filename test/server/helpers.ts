@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { nodeArgs } from '../../src/common/module-url.ts';
 import { Platform } from '../../src/project/platform.ts';
 import { createServer, type ServerOptions } from '../../src/server/app.ts';
 
@@ -56,16 +56,17 @@ export interface CliRun {
   stderr: string;
 }
 
-const BIN = fileURLToPath(new URL('../../bin/modelwatch.js', import.meta.url));
+/** `node` arguments that run the CLI from the sources (`modelwatch ...` once installed). */
+export const CLI = nodeArgs(new URL('../../src/cli/main.ts', import.meta.url));
 
 /**
- * Runs `node bin/modelwatch.js ...args` as a child process and collects its output. The working
+ * Runs `modelwatch ...args` (the CLI's sources) as a child process and collects its output. The working
  * directory defaults to the OS temp folder, so that a command missing --home never touches the
  * repository's.
  */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, ...args], { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,7 +1,7 @@
 /*
  * The SQLite ingest writer thread (see ingest-writer.ts): its own connection to the tsdb file,
- * writing each posted batch with `writeIngestBatchSqlite`, in the order posted. Run as a script
- * bundled by esbuild (common/thread-script.ts).
+ * writing each posted batch with `writeIngestBatchSqlite`, in the order posted. A thread's entry
+ * module (see common/thread-script.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';

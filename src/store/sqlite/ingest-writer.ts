@@ -2,6 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { ThreadClient } from '../../common/worker-thread.ts';
 import type { PackedIngestBatch } from './ingest-message.ts';
 import type { IngestThreadData } from './ingest-thread.ts';
+import { moduleUrl } from '../../common/module-url.ts';
 
 /*
  * The stream processor's writes to a SQLite tsdb file run on a thread of their own, with their own
@@ -27,7 +28,7 @@ export class IngestThreadStoppedError extends Error {
 /** The writer thread of one SQLite tsdb file (see above): requests are packed batches. */
 export function ingestWriterThread(file: string, busyTimeoutMs: number, onFailure?: (err: Error) => void): ThreadClient<PackedIngestBatch> {
   return new ThreadClient<PackedIngestBatch>({
-    entry: new URL('./ingest-thread.ts', import.meta.url),
+    entry: moduleUrl('./ingest-thread.ts', import.meta.url),
     external: ['better-sqlite3'],
     workerData: { file, busyTimeoutMs } satisfies IngestThreadData,
     unavailable: (failure) =>

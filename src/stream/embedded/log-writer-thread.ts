@@ -1,7 +1,7 @@
 /*
  * The embedded log's writer thread (see log-writer.ts): its own connection to the log file; appends
  * each posted publish (its packs) in one IMMEDIATE transaction, in the order posted, and runs the
- * WAL checkpoints. Run as a script bundled by esbuild (common/thread-script.ts).
+ * WAL checkpoints. A thread's entry module (see common/thread-script.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';

@@ -1,6 +1,7 @@
 import { ThreadClient } from '../../common/worker-thread.ts';
 import { StreamUnavailableError } from '../errors.ts';
 import type { LogAppend, LogWriterThreadData } from './log-writer-thread.ts';
+import { moduleUrl } from '../../common/module-url.ts';
 
 /*
  * A process that publishes to the embedded log writes it from a thread of its own, with its own
@@ -31,7 +32,7 @@ export interface LogWriterOptions extends LogWriterThreadData {
 export function logWriterThread(opts: LogWriterOptions): ThreadClient<LogAppend> {
   const { onFailure, ...workerData } = opts;
   return new ThreadClient<LogAppend>({
-    entry: new URL('./log-writer-thread.ts', import.meta.url),
+    entry: moduleUrl('./log-writer-thread.ts', import.meta.url),
     external: ['better-sqlite3'],
     workerData: workerData satisfies LogWriterThreadData,
     unavailable: (failure) => new StreamUnavailableError(`sqlite://${opts.file}`, `its writer thread stopped${failure ? `: ${failure.message}` : ''}`, failure),

@@ -1,7 +1,7 @@
 /*
  * The NATS stream's packing thread (see NatsStream.publishEvents): turns batches of tracked events
  * handed over as numbers into JetStream message bodies, off the publishing event loop, and answers
- * them; the event loop publishes them. Run as a script bundled by esbuild (common/thread-script.ts).
+ * them; the event loop publishes them. A thread's entry module (see common/thread-script.ts).
  */
 import { parentPort } from 'node:worker_threads';
 import { serveRequests } from '../../common/thread-serve.ts';

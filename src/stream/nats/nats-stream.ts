@@ -19,6 +19,7 @@ import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts
 import { ThreadClient } from '../../common/worker-thread.ts';
 import { StreamUnavailableError } from '../errors.ts';
 import { natsEventPacks, type NatsPackRequest, type NatsPacked } from './nats-event-packs.ts';
+import { moduleUrl } from '../../common/module-url.ts';
 
 /** Options of {@link NatsStream.connect}. */
 export interface NatsStreamOptions extends Partial<MemberTimings> {
@@ -193,7 +194,7 @@ export class NatsStream implements Stream {
   private startPacker(): ThreadClient<NatsPackRequest, NatsPacked | undefined> | undefined {
     if (this.packer || !this.usePackThread) return this.packer;
     this.packer = new ThreadClient<NatsPackRequest, NatsPacked | undefined>({
-      entry: new URL('./nats-pack-thread.ts', import.meta.url),
+      entry: moduleUrl('./nats-pack-thread.ts', import.meta.url),
       workerData: undefined,
       unavailable: (failure) => new StreamUnavailableError(this.url, `its packing thread stopped${failure ? `: ${failure.message}` : ''}`, failure),
       // The caller packs on its own thread from then on (the thread is no longer ready).
