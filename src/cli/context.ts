@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import type { PlatformOptions } from '../common/config.ts';
-import { connect, type RemoteClient, type RemoteProject } from '../project/client.ts';
-import { Platform } from '../project/platform.ts';
+import type { RemoteClient, RemoteProject } from '../project/client.ts';
 import { UsageError } from './errors.ts';
-import { cliLogger } from './logger.ts';
 
 /** Options every command accepts (defined on the root program). */
 export interface GlobalOptions {
@@ -50,7 +48,10 @@ export function platformOptions(g: GlobalOptions): PlatformOptions {
  */
 export async function withClient<T>(cmd: Command, fn: (client: RemoteClient) => Promise<T>): Promise<T> {
   const g = globalOptions(cmd);
+  // Loaded when a command runs, so that `--help` and `--version` load none of it.
+  const { connect } = await import('../project/client.ts');
   if (g.url) return fn(connect({ url: g.url, ...(g.token ? { token: g.token } : {}) }));
+  const [{ Platform }, { cliLogger }] = await Promise.all([import('../project/platform.ts'), import('./logger.ts')]);
   const platform = await Platform.open({ ...platformOptions(g), logger: cliLogger('warn') });
   try {
     // Loaded here so that commands that talk to a remote server never load Fastify's routes.

@@ -1,7 +1,7 @@
 import { errorMessage } from '../common/errors.ts';
 import type { PlatformOptions } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
-import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
+import { CONTROLLER_FUNCTION } from '../common/names.ts';
 import { Controller } from '../pipeline/controller/controller.ts';
 import { runLoop, type Worker } from '../pipeline/worker.ts';
 import { failedStatus } from '../project/deploy-state.ts';
@@ -9,12 +9,7 @@ import { Platform } from '../project/platform.ts';
 import { createWorker } from '../project/runtime.ts';
 import type { FunctionRecord } from '../store/port.ts';
 import { UsageError } from './errors.ts';
-
-/**
- * The roles `--role` takes: the infrastructure functions they stand for, and `apps`, which runs
- * every deployed monitoring application of the project.
- */
-export const ROLES = { stream: STREAM_FUNCTION, controller: CONTROLLER_FUNCTION, writer: WRITER_FUNCTION, apps: undefined } as const;
+import { ROLES } from './roles.ts';
 
 /** Options of {@link runWorker}. */
 export interface WorkerOptions {

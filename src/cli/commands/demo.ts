@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from '../../demo/main.ts';
 import { globalOptions } from '../context.ts';
 import { wholeNumber } from '../parse.ts';
 
@@ -12,6 +11,7 @@ export function registerDemoCommand(program: Command): void {
     .action(async (o: { requestsPerWindow?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new Error('the demo runs embedded; it takes --home and the backend URLs, not --url');
+      const { runDemo } = await import('../../demo/main.ts');
       await runDemo({
         ...(g.home ? { home: g.home } : {}),
         ...(g.storeUrl ? { storeUrl: g.storeUrl } : {}),

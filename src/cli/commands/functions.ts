@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ServingFunction } from '../../project/functions.ts';
+import type { ServingFunction } from '../../project/functions.ts';
 import type { FunctionRecord } from '../../store/port.ts';
 import { NoSupervisorError } from '../../common/errors.ts';
 import type { RemoteProject } from '../../project/client.ts';
@@ -78,7 +78,7 @@ export function registerFunctionCommands(program: Command): void {
         let rec: FunctionRecord;
         if (kind === 'serving') {
           if (o.application || o.className || o.option?.length) throw new UsageError('--application, --class-name and --option are for monitoring apps, not --kind serving');
-          rec = await project.saveFunction(servingFunction(project.name, name, o), { labels: stringPairs(o.label, 'label') });
+          rec = await project.saveFunction(await servingFunction(project.name, name, o), { labels: stringPairs(o.label, 'label') });
         } else if (kind === 'monitoring-application') {
           if (!o.application) throw new UsageError('functions set needs --application FILE (a monitoring app) or --kind serving with --model');
           if (o.model?.length || o.source || o.tracking) throw new UsageError('--model, --source and --tracking are for --kind serving');
@@ -232,8 +232,9 @@ export function registerFunctionCommands(program: Command): void {
 }
 
 /** A serving function from `--model name=module[:className]` and friends. */
-function servingFunction(project: string, name: string, o: SetFlags): ServingFunction {
+async function servingFunction(project: string, name: string, o: SetFlags): Promise<ServingFunction> {
   if (!o.model?.length) throw new UsageError('--kind serving needs at least one --model name=module[:className]');
+  const { ServingFunction } = await import('../../project/functions.ts');
   const fn = new ServingFunction(project, name, {
     ...(o.source ? { source: o.source } : {}),
     ...(o.port !== undefined ? { port: o.port } : {}),

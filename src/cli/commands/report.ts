@@ -1,11 +1,8 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Option, type Command } from 'commander';
-import { dataDriftReport } from '../../report/data-drift-report.ts';
-import { renderReportHtml } from '../../report/html.ts';
 import { parseMethod, type DriftMethod } from '../../report/methods.ts';
-import { NO_PROGRESS, stderrProgress, type Progress } from '../../report/progress.ts';
-import { readReportInput } from '../../report/read-input.ts';
+import type { Progress } from '../../report/progress.ts';
 import type { DataDriftReportOptions } from '../../report/types.ts';
 import { parseColumnTypes } from '../../stats/column-type.ts';
 import { UsageError } from '../errors.ts';
@@ -59,6 +56,13 @@ export function registerReportCommand(program: Command): void {
 async function runReport(o: ReportCliOptions): Promise<void> {
   const format = o.format ?? (o.out && ['.html', '.htm'].includes(extname(o.out).toLowerCase()) ? 'html' : 'json');
   const options = reportOptions(o);
+  // Loaded when the command runs, so that `--help` and `--version` load none of it.
+  const [{ dataDriftReport }, { renderReportHtml }, { NO_PROGRESS, stderrProgress }, { readReportInput }] = await Promise.all([
+    import('../../report/data-drift-report.ts'),
+    import('../../report/html.ts'),
+    import('../../report/progress.ts'),
+    import('../../report/read-input.ts'),
+  ]);
   const bytes = (await Promise.all([o.reference, o.current].map((p) => stat(p).then((s) => s.size, () => 0)))).reduce((a, b) => a + b, 0);
   const progress: Progress = o.progress !== false && bytes >= LONG_INPUT_BYTES ? stderrProgress() : NO_PROGRESS;
   const read = async (path: string, task: string): ReturnType<typeof readReportInput> => {

@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { Platform } from '../../project/platform.ts';
-import { createServer } from '../../server/app.ts';
-import { Supervisor } from '../../server/supervisor.ts';
 import { globalOptions, platformOptions } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { cliLogger } from '../logger.ts';
 import { wholeNumber } from '../parse.ts';
 
 /** `up`: the REST server and the supervisor of deployed functions, until SIGINT/SIGTERM. */
@@ -19,6 +15,12 @@ export function registerUpCommand(program: Command): void {
     .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('up starts a server; --url is for talking to one');
+      const [{ Platform }, { createServer }, { Supervisor }, { cliLogger }] = await Promise.all([
+        import('../../project/platform.ts'),
+        import('../../server/app.ts'),
+        import('../../server/supervisor.ts'),
+        import('../logger.ts'),
+      ]);
       const logger = cliLogger('info');
       const platform = await Platform.open({ ...platformOptions(g), logger });
       const app = createServer({ platform, ...(g.token ? { token: g.token } : {}), logger, requestLogging: o.logRequests ?? false });

@@ -1,8 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { globalOptions, platformOptions } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { cliLogger } from '../logger.ts';
-import { ROLES, runWorker } from '../worker.ts';
+import { ROLES } from '../roles.ts';
 
 /**
  * `worker`: runs one deployed function, or one role, in this process (what the supervisor
@@ -35,6 +34,7 @@ export function registerWorkerCommand(program: Command): void {
       const controller = o.role === 'controller' || o.function === ROLES.controller;
       if (o.leaseSeconds !== undefined && !controller) throw new UsageError('--lease-seconds applies to the controller only');
       if (o.refreshSeconds !== undefined && o.role !== 'apps') throw new UsageError('--refresh-seconds applies to --role apps only');
+      const [{ runWorker }, { cliLogger }] = await Promise.all([import('../worker.ts'), import('../logger.ts')]);
       process.exitCode = await runWorker({
         project: o.project,
         ...(o.function ? { function: o.function } : {}),
