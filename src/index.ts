@@ -28,3 +28,45 @@ export {
   type DriftMethod,
 } from './report/index.ts';
 export * as stats from './stats/tests/index.ts';
+
+// What the SDK's methods take and return.
+export type {
+  ProjectRecord,
+  MonitoringSettings,
+  FunctionRecord,
+  FunctionKind,
+  FunctionStatus,
+  ModelRecord,
+  MonitoringEvent,
+  Credentials,
+} from './store/port.ts';
+export type { ResultRow, MetricRow, SeriesQuery } from './store/tsdb-port.ts';
+export type { ResultKindName, ResultKindValue, ResultStatusName, ResultStatusValue, EndpointLiveMetrics, AppResult, AppMetric } from './common/types.ts';
+export type { CredentialsView } from './project/project.ts';
+export type { DeployOptions } from './project/deploy-state.ts';
+export type { ListEndpointsOptions } from './project/endpoint-summary.ts';
+export type { ApplicationSpec } from './project/runtime.ts';
+export type { ServingSpec, ModelSpec } from './project/serving-worker.ts';
+export type { TabularInput } from './data/tabular.ts';
+export type { AppLogger } from './apps/context.ts';
+export { RemoteProject, type ConnectOptions, type FetchLike } from './project/client.ts';
+
+// Tracking from a service of one's own (Fastify, Express, Hono, ...): a stream, a tracker on the
+// project's events topic, and predict functions wrapped by trackedPredict.
+export { trackedPredict, type TrackedPredictOptions, type TrackedCall, type PredictFn } from './tracking/middleware.ts';
+export type { EndpointInfo as TrackedEndpointInfo, EventEncoder, EventArgs, RequestStart } from './tracking/event.ts';
+export type { TrackerOptions, TrackerStats, TrackerSink } from './tracking/tracker.ts';
+export type { EventBatch } from './tracking/event-batch.ts';
+export { openStream, type OpenStreamOptions } from './stream/connect.ts';
+export { topics, type Stream, type OutgoingMessage, type StreamMessage, type SubscribeOptions, type Subscription } from './stream/port.ts';
+export type { StreamRetention } from './stream/retention.ts';
+export type { NatsStreamOptions } from './stream/nats/nats-stream.ts';
+export type { ReaderLogger } from './stream/nats/partition-reader.ts';
+export type { KafkaStreamOptions } from './stream/kafka/kafka-stream.ts';
+export type { KafkaLogger } from './stream/kafka/kafka-errors.ts';
+
+// The offline report's inputs and options.
+export type { ColumnType, ColumnValues } from './stats/column-type.ts';
+export type { HistogramDistances } from './stats/histogram-distance.ts';
+export type { HtmlOptions } from './report/html.ts';
+export type { ReadInput, ReadInputOptions } from './report/read-input.ts';

@@ -88,6 +88,7 @@ export interface CredentialsView {
  * marks the function for the server's supervisor.
  */
 export class Project {
+  /** @internal Projects come from `Modelwatch.getProject` and the like. */
   constructor(
     readonly name: string,
     private readonly platform: Platform,
