@@ -16,7 +16,6 @@ import { writeParquetTable } from '../data/parquet-table.ts';
 import { toColumns, type TabularInput } from '../data/tabular.ts';
 import { parseConnectionUrl, redactUrl } from '../store/connect.ts';
 import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
-import { TRAINING_SET_LABEL } from '../store/store-rows.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
@@ -261,7 +260,6 @@ export class Project {
   async logModel(key: string, opts: LogModelOptions): Promise<ModelRecord> {
     checkLogModelCall(key, opts);
     const tag = opts.tag ?? 'latest';
-    if (opts.labels && Object.hasOwn(opts.labels, TRAINING_SET_LABEL)) throw new ValidationError(`the model label '${TRAINING_SET_LABEL}' is reserved (where the kept training set is)`);
     const table = await toColumns(opts.trainingSet, opts.columns ? { columns: opts.columns } : undefined);
     const labelNames = opts.outputs ?? (opts.labelColumn === undefined ? [] : Array.isArray(opts.labelColumn) ? opts.labelColumn : [opts.labelColumn]);
     for (const l of labelNames) if (!table.names.includes(l)) throw new ValidationError(`label column '${l}' is not in the training set (columns: ${table.names.join(', ')})`);

@@ -66,6 +66,8 @@ export interface ModelsTable {
   label_names: Json;
   feature_stats: Json;
   labels: Json;
+  /** Where `logModel` kept the training set, under the artifact path; null for models logged before. */
+  training_set: string | null;
   created_at: BigintColumn;
 }
 

@@ -89,16 +89,11 @@ export function modelToRow(m: ModelRecord): Insertable<Database['models']> {
     feature_names: toJson(m.featureNames),
     label_names: toJson(m.labelNames),
     feature_stats: toJson(m.featureStats),
-    labels: toJson(m.trainingSet === undefined ? m.labels : { ...m.labels, [TRAINING_SET_LABEL]: m.trainingSet }),
+    labels: toJson(m.labels),
+    training_set: m.trainingSet ?? null,
     created_at: m.createdAt,
   };
 }
-
-/**
- * Where a model row keeps `trainingSet`: a reserved key of its labels JSON, so that the models
- * table needs no new column and rows written before have none (`logModel` refuses it as a label).
- */
-export const TRAINING_SET_LABEL = 'mw-training-set';
 
 /** Decodes a row into its record (Model). */
 export function rowToModel(r: Row<'models'>): ModelRecord {
@@ -112,15 +107,10 @@ export function rowToModel(r: Row<'models'>): ModelRecord {
     featureNames: fromJson(r.feature_names, []),
     labelNames: fromJson(r.label_names, []),
     featureStats: fromJson(r.feature_stats, {}),
-    ...labelsAndTrainingSet(fromJson<Record<string, string>>(r.labels, {})),
+    labels: fromJson(r.labels, {}),
+    ...(r.training_set ? { trainingSet: r.training_set } : {}),
     createdAt: num(r.created_at),
   };
-}
-
-function labelsAndTrainingSet(stored: Record<string, string>): Pick<ModelRecord, 'labels' | 'trainingSet'> {
-  if (!Object.hasOwn(stored, TRAINING_SET_LABEL)) return { labels: stored };
-  const { [TRAINING_SET_LABEL]: trainingSet, ...labels } = stored;
-  return trainingSet === undefined ? { labels } : { labels, trainingSet };
 }
 
 /** Encodes a record as a row (endpoint). */

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { connect, ManualClock, Modelwatch, ValidationError, type Project } from '../../src/index.ts';
+import { connect, ManualClock, Modelwatch, type Project } from '../../src/index.ts';
 import { TrainingSets } from '../../src/apps/training-sets.ts';
 import { toColumns, type Table } from '../../src/data/tabular.ts';
 import { dataDriftReport } from '../../src/report/data-drift-report.ts';
@@ -91,8 +91,7 @@ test('connected: the server keeps the training set the client sends, in column o
   assertSameTable(file, { names: ['b', '1', 'y'], columns: { b: [1, 2, 3], '1': ['x', null, 'y'], y: [0.5, null, 1.5] }, rowCount: 3 });
 });
 
-test("the label 'mw-training-set' is refused: the record keeps the training set's path there", async () => {
-  await assert.rejects(project.logModel('bad', { trainingSet: { a: [1] }, labels: { 'mw-training-set': 'x' } }), (err: unknown) => err instanceof ValidationError && /reserved/.test(err.message));
+test("a model's labels are its own: the training set's path is kept beside them", async () => {
   const rec = await project.logModel('labelled', { trainingSet: { a: [1] }, labels: { team: 'risk' } });
   assert.deepEqual((await project.getModel('labelled')).labels, { team: 'risk' });
   assert.ok(rec.trainingSet);

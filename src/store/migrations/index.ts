@@ -6,6 +6,7 @@ import { timeIndexesMigration } from './002-time-indexes.ts';
 import { analysisClaimsMigration } from './003-analysis-claims.ts';
 import { predictionRollupsMigration } from './004-prediction-rollups.ts';
 import { windowCategoriesMigration } from './005-window-categories.ts';
+import { modelTrainingSetMigration } from './006-model-training-set.ts';
 
 /**
  * Every schema migration, in order. Names sort by their numeric prefix; a migration is never
@@ -18,6 +19,7 @@ export function migrations(flavor: SqlFlavor): Record<string, Migration> {
     '003-analysis-claims': analysisClaimsMigration(),
     '004-prediction-rollups': predictionRollupsMigration(flavor),
     '005-window-categories': windowCategoriesMigration(flavor),
+    '006-model-training-set': modelTrainingSetMigration(flavor),
   };
 }
 
