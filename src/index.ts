@@ -9,7 +9,19 @@ export { result, metric, type ApplicationOutput, type ResultInput } from './apps
 export { HistogramDataDriftApplication, type HistogramDataDriftOptions } from './apps/histogram-data-drift.ts';
 export { ResultKind, ResultStatus, type FeatureStats, type FeatureStatsMap, type InferenceEvent, type EndpointRecord } from './common/types.ts';
 export { ManualClock, systemClock, type Clock } from './common/clock.ts';
-export { ModelwatchError, ValidationError, NotFoundError, ConflictError, BackendNotAvailableError } from './common/errors.ts';
+export {
+  ModelwatchError,
+  ValidationError,
+  NotFoundError,
+  ConflictError,
+  BackendNotAvailableError,
+  ModelError,
+  ApplicationError,
+  NotRunningError,
+  NoSupervisorError,
+  DeployTimeoutError,
+  WorkerExitedError,
+} from './common/errors.ts';
 export type { ModelClass } from './serving/model.ts';
 export { Tracker } from './tracking/tracker.ts';
 export { connect, type RemoteClient } from './project/client.ts';

@@ -15,7 +15,7 @@
  * `minSamples`, no reference, no column to compare — gives only `dataset_drift` with status
  * irrelevant and the reason in `extraData.message`.
  */
-import { ValidationError } from '../common/errors.ts';
+import { minSamplesOption, tooFewRows } from './min-samples.ts';
 import { ResultKind, ResultStatus, type AppResult } from '../common/types.ts';
 import { dataDriftReport } from '../report/data-drift-report.ts';
 import { renderReportHtml } from '../report/html.ts';
@@ -54,9 +54,6 @@ export interface DataDriftReportAppOptions {
 /** Name of the dataset-level result. */
 export const DATASET_DRIFT_RESULT = 'dataset_drift';
 
-/** Default of {@link DataDriftReportAppOptions.minSamples}. */
-export const DEFAULT_MIN_SAMPLES = 50;
-
 /** See the module comment. */
 export class DataDriftReportApplication extends MonitoringApplication {
   private readonly files = new Map<string, Promise<ReportTable>>();
@@ -66,12 +63,10 @@ export class DataDriftReportApplication extends MonitoringApplication {
   async doTracking(ctx: MonitoringApplicationContext): Promise<ApplicationOutput> {
     const opts = { ...(ctx.options as DataDriftReportAppOptions), ...(this.options as DataDriftReportAppOptions) };
     const reportOptions = toReportOptions(opts);
-    const minSamples = opts.minSamples ?? DEFAULT_MIN_SAMPLES;
-    if (!(Number.isInteger(minSamples) && minSamples >= 0)) throw new ValidationError(`minSamples must be a whole number ≥ 0, got ${String(minSamples)}`);
+    const minSamples = minSamplesOption('data-drift-report', opts.minSamples);
     const rows = ctx.sample.totalRows;
-    if (rows < minSamples) {
-      return notJudged(`the window holds ${rows} row${rows === 1 ? '' : 's'}, fewer than minSamples (${minSamples}); too few to judge drift`, { rows, minSamples });
-    }
+    const tooFew = tooFewRows(rows, minSamples);
+    if (tooFew) return notJudged(tooFew, { rows, minSamples });
     let reference: ReportTable;
     let source: string;
     if (opts.referencePath) {

@@ -4,7 +4,8 @@ import { ValidationError } from '../common/errors.ts';
 import { ResultStatus, type AppMetric, type AppResult, type FeatureStatsMap } from '../common/types.ts';
 import { computeFeatureStats, currentStatsOnReference } from '../stats/feature-stats.ts';
 import type { MonitoringApplicationContext } from './context.ts';
-import { DEFAULT_MIN_SAMPLES, HistogramDataDriftApplication, resolveHistogramDataDriftOptions, windowRows } from './histogram-data-drift.ts';
+import { HistogramDataDriftApplication, resolveHistogramDataDriftOptions, windowRows } from './histogram-data-drift.ts';
+import { DEFAULT_MIN_SAMPLES } from './min-samples.ts';
 import { normalizeOutput } from './results.ts';
 
 const training = {
@@ -91,7 +92,7 @@ test('fewer rows than minSamples: general_drift irrelevant, saying why, and no m
   const one = run(app, context(like(1)));
   assert.equal(one.general.status, ResultStatus.irrelevant);
   assert.equal(one.general.value, 0);
-  assert.equal(one.general.extraData?.message, 'the window has 1 row, fewer than minSamples (50): too few to compare');
+  assert.equal(one.general.extraData?.message, 'the window holds 1 row, fewer than minSamples (50): too few to judge drift');
   assert.equal(one.general.extraData?.rows, 1);
   assert.equal(one.general.extraData?.minSamples, 50);
   assert.deepEqual(one.metrics, []);

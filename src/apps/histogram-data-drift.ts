@@ -1,3 +1,4 @@
+import { minSamplesOption, tooFewRows } from './min-samples.ts';
 import { ValidationError } from '../common/errors.ts';
 import { ResultKind, ResultStatus, statusName, type FeatureStatsMap } from '../common/types.ts';
 import { WINDOW_BINNINGS, type WindowBinning } from '../stats/histogram.ts';
@@ -22,9 +23,6 @@ export interface HistogramDataDriftOptions {
   /** A window with fewer rows gives `general_drift` with status `irrelevant` (default 50). */
   minSamples?: number;
 }
-
-/** Default of {@link HistogramDataDriftOptions.minSamples}. */
-export const DEFAULT_MIN_SAMPLES = 50;
 
 const OPTION_NAMES: readonly string[] = ['potentialThreshold', 'detectedThreshold', 'binning', 'minSamples'];
 
@@ -52,10 +50,7 @@ export function resolveHistogramDataDriftOptions(options: unknown): Required<His
   if (typeof binning !== 'string' || !(WINDOW_BINNINGS as readonly string[]).includes(binning)) {
     throw new ValidationError(`histogram-data-drift option binning must be ${WINDOW_BINNINGS.map((b) => `'${b}'`).join(' or ')}, got ${JSON.stringify(binning)}`);
   }
-  const minSamples = o.minSamples ?? DEFAULT_MIN_SAMPLES;
-  if (typeof minSamples !== 'number' || !Number.isSafeInteger(minSamples) || minSamples < 0) {
-    throw new ValidationError(`histogram-data-drift option minSamples must be a whole number >= 0, got ${JSON.stringify(minSamples)}`);
-  }
+  const minSamples = minSamplesOption('histogram-data-drift', o.minSamples);
   return { potentialThreshold: potential, detectedThreshold: detected, binning: binning as WindowBinning, minSamples };
 }
 
@@ -101,8 +96,9 @@ export class HistogramDataDriftApplication extends MonitoringApplication {
         extraData: { driftStatus: statusName(ResultStatus.irrelevant), message, rows, ...settings, ...extra, currentStats: ctx.sampleStats },
       },
     ];
-    if (rows < opts.minSamples) {
-      return irrelevant(`the window has ${rows} row${rows === 1 ? '' : 's'}, fewer than minSamples (${opts.minSamples}): too few to compare`);
+    const tooFew = tooFewRows(rows, opts.minSamples);
+    if (tooFew) {
+      return irrelevant(tooFew);
     }
     const drift = histogramDrift(ctx.featureStats, ctx.sampleStats, opts);
     if (Object.keys(drift.features).length === 0) {

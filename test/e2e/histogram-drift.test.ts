@@ -137,7 +137,7 @@ test('a window of one row is irrelevant, says why, and leaves the drift status a
   await sendWindow(T0 + 4 * PERIOD, [[8, 3000, 'Japan']]);
   const res = await generalDrift('histogram-data-drift', T0 + 4 * PERIOD);
   assert.equal(res.status, ResultStatus.irrelevant);
-  assert.equal(res.extraData.message, 'the window has 1 row, fewer than minSamples (50): too few to compare');
+  assert.equal(res.extraData.message, 'the window holds 1 row, fewer than minSamples (50): too few to judge drift');
   assert.deepEqual(await project.listMetrics({ app: 'histogram-data-drift', start: T0 + 4 * PERIOD }), [], 'no measures for a window too small');
   const ep = await endpoint();
   assert.equal(ep.driftStatus, 'detected');
