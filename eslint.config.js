@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.modelwatch/', 'bench/results/', 'test/fixtures/', 'ui/dist/'] },
+  { ignores: ['node_modules/', '.modelwatch/', 'bench/results/', 'test/fixtures/', 'ui/dist/', 'dist/', 'tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

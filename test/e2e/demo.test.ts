@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { test } from 'node:test';
 import { nodeArgs } from '../../src/common/module-url.ts';
 import { runDemo } from '../../src/demo/main.ts';
@@ -17,6 +18,12 @@ test('the demo flags the shifted season and leaves its data for the CLI', async 
     assert.ok(reports[2]!.generalDrift > 2 * reports[0]!.generalDrift);
     assert.equal(reports[2]!.topFeatures[0]!.feature, 'temp_min', 'summer nights are what moved most');
     assert.ok(lines.some((l) => l.includes('summer (shifted season)')));
+    // The README shows this run's table as it prints it.
+    const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const shown = /<!-- demo-output:start -->\s*```\n([\s\S]*?)```\s*<!-- demo-output:end -->/.exec(readme)?.[1]?.trimEnd().split('\n');
+    assert.ok(shown, 'README has the marked demo output');
+    const table = lines.slice(lines.findIndex((l) => l.startsWith('window ')), lines.findIndex((l) => l.startsWith('window ')) + 5).map((l) => l.trimEnd());
+    assert.deepEqual(shown, table, 'the README shows the demo table as it prints it');
 
     const cli = (...args: string[]) => {
       const r = spawnSync(process.execPath, [...cliArgs, '--home', home, ...args], { encoding: 'utf8', env: { ...process.env, MODELWATCH_LOG_LEVEL: 'silent' } });

@@ -10,11 +10,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 test('the README SDK example runs as written', () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const m = /<!-- readme-example:start -->\s*```ts\n([\s\S]*?)```\s*<!-- readme-example:end -->/.exec(readme);
+  const m = /<!-- readme-example:start -->\s*```js\n([\s\S]*?)```\s*<!-- readme-example:end -->/.exec(readme);
   assert.ok(m, 'README has the marked example');
   const { home, cleanup } = tempHome('mw-readme-');
   // Inside the package so that `import ... from 'modelwatch'` resolves to this package.
-  const file = path.join(root, 'test', 'e2e', `.readme-example-${process.pid}.ts`);
+  const file = path.join(root, 'test', 'e2e', `.readme-example-${process.pid}.mjs`);
   fs.writeFileSync(file, m[1]!);
   try {
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
@@ -35,9 +35,9 @@ test('the README SDK example runs as written', () => {
 
 test('the README report example runs as written', () => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const m = /<!-- readme-report:start -->\s*```ts\n([\s\S]*?)```\s*<!-- readme-report:end -->/.exec(readme);
+  const m = /<!-- readme-report:start -->\s*```js\n([\s\S]*?)```\s*<!-- readme-report:end -->/.exec(readme);
   assert.ok(m, 'README has the marked report example');
-  const file = path.join(root, 'test', 'e2e', `.readme-report-${process.pid}.ts`);
+  const file = path.join(root, 'test', 'e2e', `.readme-report-${process.pid}.mjs`);
   fs.writeFileSync(file, m[1]!);
   try {
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 60_000 });
