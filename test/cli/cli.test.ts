@@ -4,14 +4,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../src/project/platform.ts';
-import { openPlatform, runCli as cli, startServer, tempHome, type CliRun as Run } from '../server/helpers.ts';
+import { openPlatform, ok, runCli as cli, startServer, tempHome, type CliRun as Run } from '../server/helpers.ts';
 
 
 
-function ok(r: Run): Run {
-  assert.equal(r.code, 0, `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
 
 describe('modelwatch CLI on a home folder', { timeout: 120_000 }, () => {
   let home: string;

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { childEnv, tempHome } from '../server/helpers.ts';
+import { childEnv, runNode, tempHome, type CliRun } from '../server/helpers.ts';
 
 const MODELWATCH = pathToFileURL(path.resolve('src/project/modelwatch.ts')).href;
 
@@ -33,17 +32,9 @@ await mw.close();
 
 const EXPECTED = 'prediction [3]\nfailed 500\nendpoints 1\n';
 
-function run(script: string, home: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // tsx runs the script (it imports the sources), as a user's runs with `node script.mjs`.
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, home], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(script: string, home: string, env: NodeJS.ProcessEnv): Promise<CliRun> {
+  // tsx runs the script (it imports the sources), as a user's runs with `node script.mjs`.
+  return runNode(['--import', import.meta.resolve('tsx'), script, home], { env });
 }
 
 /** The JSON log lines of a stream, by level name. */

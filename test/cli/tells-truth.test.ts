@@ -4,12 +4,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { EndpointRecord } from '../../src/common/types.ts';
 import { Modelwatch } from '../../src/project/modelwatch.ts';
-import { runCli as cli, tempHome, type CliRun as Run } from '../server/helpers.ts';
+import { ok, runCli as cli, tempHome, type CliRun as Run } from '../server/helpers.ts';
 
-function ok(r: Run): Run {
-  assert.equal(r.code, 0, `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
 
 describe('the CLI on a home that no server runs says what will and will not happen', { timeout: 120_000 }, () => {
   let home: string;

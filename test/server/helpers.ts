@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -65,8 +66,13 @@ export const CLI = nodeArgs(new URL('../../src/cli/main.ts', import.meta.url));
  * repository's.
  */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return runNode([...CLI, ...args], { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env) });
+}
+
+/** Runs `node ...args` as a child process and collects its exit code and output. */
+export function runNode(args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: opts.cwd ?? os.tmpdir(), env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -74,4 +80,10 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `r` when it exited 0; otherwise fails with its output. */
+export function ok(r: CliRun): CliRun {
+  assert.equal(r.code, 0, `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
 }
