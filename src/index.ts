@@ -21,6 +21,7 @@ export {
   NoSupervisorError,
   DeployTimeoutError,
   WorkerExitedError,
+  type FunctionStateDetails,
 } from './common/errors.ts';
 export type { ModelClass } from './serving/model.ts';
 export { Tracker } from './tracking/tracker.ts';
