@@ -3,7 +3,8 @@ import { systemClock, type Clock } from '../common/clock.ts';
 import { compilePlatformOptions, type CompiledPlatformOptions, type PlatformOptions } from '../common/config.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { errorMessage } from '../common/errors.ts';
-import { openStore, openTsdb, redactUrl } from '../store/connect.ts';
+import { redactSecrets } from '../common/redact.ts';
+import { openStore, openTsdb } from '../store/connect.ts';
 import type { Store } from '../store/port.ts';
 import type { Tsdb } from '../store/tsdb-port.ts';
 import { openStream } from '../stream/connect.ts';
@@ -81,7 +82,7 @@ export class Platform {
     let t = this.tsdbs.get(url);
     if (!t) {
       const onWriterThreadError = (err: Error): void =>
-        this.logger.warn({ tsdb: redactUrl(url), err: errorMessage(err) }, 'the SQLite ingest writer thread failed; ingest batches are written on the event loop from now on');
+        this.logger.warn({ tsdb: redactSecrets(url), err: errorMessage(err) }, 'the SQLite ingest writer thread failed; ingest batches are written on the event loop from now on');
       t = openTsdb(url, { onWriterThreadError }).then(async (db) => {
         await db.migrate();
         return db;

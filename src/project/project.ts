@@ -14,7 +14,8 @@ import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.t
 import { computeFeatureStats } from '../stats/feature-stats.ts';
 import { writeParquetTable } from '../data/parquet-table.ts';
 import { toColumns, type TabularInput } from '../data/tabular.ts';
-import { parseConnectionUrl, redactUrl } from '../store/connect.ts';
+import { redactSecrets } from '../common/redact.ts';
+import { parseConnectionUrl } from '../store/connect.ts';
 import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
@@ -250,7 +251,7 @@ export class Project {
     const out: CredentialsView = {};
     for (const k of ['endpointStoreConnection', 'tsdbConnection', 'streamPath'] as const) {
       const v = c[k];
-      if (v) out[k] = redactUrl(v);
+      if (v) out[k] = redactSecrets(v);
     }
     return out;
   }

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ModelError, ValidationError, NotFoundError } from '../common/errors.ts';
+import { ModelError, ValidationError, NotFoundError, errorMessage } from '../common/errors.ts';
+import { RepeatedWarning } from '../common/logger.ts';
 import type { FunctionRecord } from '../store/port.ts';
 import type { Platform } from './platform.ts';
 import type { Worker } from '../pipeline/worker.ts';
@@ -68,11 +69,13 @@ export class ServingWorker implements Worker {
       const stream = spec.tracking.streamPath
         ? await openStream(spec.tracking.streamPath, { home: this.platform.options.home, clock: this.platform.clock })
         : await this.platform.streamFor(this.fn.project);
+      const publishFailures = new RepeatedWarning(this.platform.logger, 'tracking could not publish; retrying');
       this.tracker = new Tracker({
         stream,
         topic: topics.events(this.fn.project),
         samplingPercentage: spec.tracking.samplingPercentage,
-        onError: (err) => this.platform.logger.warn({ function: this.fn.name, err: String(err) }, 'tracking could not publish; retrying'),
+        // Retried about once a second while the stream is down: logged with growing gaps.
+        onError: (err) => publishFailures.warn({ function: this.fn.name, err: errorMessage(err) }),
       });
     }
     this.server = createServingServer({

@@ -1,6 +1,6 @@
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { redactUrl } from '../common/logger.ts';
+import { redactSecrets } from '../common/redact.ts';
 
 /** The last lines a child wrote to stderr: the `lastError` recorded when it crashes. */
 export class LineTail {
@@ -10,7 +10,7 @@ export class LineTail {
 
   push(line: string): void {
     // Connection URLs in stack traces must not reach the store, where any API reader sees them.
-    this.buf.push(redactUrl(line).slice(0, 2000));
+    this.buf.push(redactSecrets(line).slice(0, 2000));
     if (this.buf.length > this.max) this.buf.shift();
   }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { errorMessage } from '../common/errors.ts';
 import { moduleUrl, nodeArgs } from '../common/module-url.ts';
-import { redactUrl } from '../common/logger.ts';
+import { redactSecrets } from '../common/redact.ts';
 import { SUPERVISOR_LEASE } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
 import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
@@ -304,5 +304,5 @@ function key(project: string, name: string): string {
 }
 
 function defaultOutput(fn: { project: string; name: string }, stream: 'stdout' | 'stderr', line: string): void {
-  (stream === 'stdout' ? process.stdout : process.stderr).write(`[${fn.project}/${fn.name}] ${redactUrl(line)}\n`);
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`[${fn.project}/${fn.name}] ${redactSecrets(line)}\n`);
 }

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { BackendNotAvailableError, errorMessage, ModelwatchError, ValidationError } from '../common/errors.ts';
 import type { SqlBackend } from './backend.ts';
-import { parseConnectionUrl, redactUrl, type ParsedConnectionUrl } from './connection-url.ts';
+import { redactSecrets } from '../common/redact.ts';
+import { parseConnectionUrl, type ParsedConnectionUrl } from './connection-url.ts';
 import { MYSQL_TRAITS, POSTGRES_TRAITS } from './dialect.ts';
 import { KyselyStore } from './kysely-store.ts';
 import { KyselyTsdb } from './kysely-tsdb.ts';
@@ -11,7 +12,7 @@ import { resolveRetentionDays } from './retention.ts';
 import { acquirePooledBackend } from './server-registry.ts';
 import type { Tsdb } from './tsdb-port.ts';
 
-export { parseConnectionUrl, redactUrl, type ConnectionRole, type ParsedConnectionUrl } from './connection-url.ts';
+export { parseConnectionUrl, type ConnectionRole, type ParsedConnectionUrl } from './connection-url.ts';
 
 /** Options for {@link openStore} and {@link openTsdb}. */
 export interface OpenSqlOptions {
@@ -53,11 +54,11 @@ export function resolveWriterThread(option: boolean | undefined, env: NodeJS.Pro
 /** A server named by a connection URL did not answer (down, wrong host or credentials). */
 export class BackendUnreachableError extends ModelwatchError {
   constructor(url: string, cause: unknown) {
-    super('backend_unreachable', `cannot reach the database at ${redactUrl(url)}: ${errorMessage(cause)}`, {
+    super('backend_unreachable', `cannot reach the database at ${redactSecrets(url)}: ${errorMessage(cause)}`, {
       httpStatus: 503,
       retryable: true,
       cause,
-      details: { url: redactUrl(url) },
+      details: { url: redactSecrets(url) },
     });
   }
 }

@@ -1,4 +1,4 @@
-import { redactUrl } from '../common/logger.ts';
+import { redactSecrets } from '../common/redact.ts';
 import { ValidationError } from '../common/errors.ts';
 
 /** What a connection URL is for. */
@@ -39,8 +39,6 @@ const EXAMPLES: Record<ConnectionRole, string> = {
   stream: 'embedded://, sqlite:///path/to/stream.db, nats://host:4222 or kafka://host:9092',
 };
 
-export { redactUrl } from '../common/logger.ts';
-
 /**
  * Checks a connection URL for `what` and names its backend. SQLite takes `sqlite:///abs/path.db`,
  * `sqlite:relative.db`, `sqlite::memory:` or a plain file path; the stream also takes `embedded://`
@@ -61,7 +59,7 @@ export function parseConnectionUrl(url: string, what: ConnectionRole): ParsedCon
   const rest = m[2] ?? '';
   const info = SCHEMES[name];
   if (!info) {
-    throw new ValidationError(`unknown ${what} connection scheme '${name}:' in '${redactUrl(text)}'; use ${EXAMPLES[what]}`, { scheme: name });
+    throw new ValidationError(`unknown ${what} connection scheme '${name}:' in '${redactSecrets(text)}'; use ${EXAMPLES[what]}`, { scheme: name });
   }
   if (!info.roles.includes(what)) {
     throw new ValidationError(`the '${name}:' scheme cannot hold the ${what}; use ${EXAMPLES[what]}`, { scheme: name });
@@ -69,7 +67,7 @@ export function parseConnectionUrl(url: string, what: ConnectionRole): ParsedCon
   if (info.file) {
     const filePath = rest.startsWith('//') ? rest.slice(2) : rest;
     if (/[?#]/.test(filePath)) {
-      throw new ValidationError(`'${redactUrl(text)}': query options are not supported in a ${info.scheme} URL`);
+      throw new ValidationError(`'${redactSecrets(text)}': query options are not supported in a ${info.scheme} URL`);
     }
     if (filePath === '') {
       if (info.scheme === 'embedded') return { scheme: 'embedded', available: true };
@@ -80,7 +78,7 @@ export function parseConnectionUrl(url: string, what: ConnectionRole): ParsedCon
   const authority = /^\/\/([^/?#]*)/.exec(rest)?.[1] ?? '';
   const hosts = authority.slice(authority.lastIndexOf('@') + 1);
   if (hosts === '' || /\s/.test(hosts) || hosts.startsWith(':')) {
-    throw new ValidationError(`'${redactUrl(text)}' is not a valid ${name} URL: it needs a host, as in ${name}://host`, {
+    throw new ValidationError(`'${redactSecrets(text)}' is not a valid ${name} URL: it needs a host, as in ${name}://host`, {
       scheme: info.scheme,
     });
   }

@@ -1,5 +1,5 @@
 import { ValidationError } from '../common/errors.ts';
-import { redactUrl } from './connection-url.ts';
+import { redactSecrets } from '../common/redact.ts';
 
 /** Connections per pool when the URL does not say (`?pool=N`). */
 export const DEFAULT_POOL_SIZE = 10;
@@ -27,13 +27,13 @@ export function parseServerUrl(text: string): ServerUrl {
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new ValidationError(`'${redactUrl(text)}' is not a valid connection URL (${(cause as Error).message})`);
+    throw new ValidationError(`'${redactSecrets(text)}' is not a valid connection URL (${(cause as Error).message})`);
   }
   const poolText = url.searchParams.get('pool');
   url.searchParams.delete('pool');
   const poolSize = poolText === null ? DEFAULT_POOL_SIZE : Number(poolText);
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
-    throw new ValidationError(`'${redactUrl(text)}': pool must be a whole number from 1 to 1000, not '${poolText}'`);
+    throw new ValidationError(`'${redactSecrets(text)}': pool must be a whole number from 1 to 1000, not '${poolText}'`);
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   return {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../common/errors.ts';
-import { redactUrl } from '../common/logger.ts';
+import { redactSecrets } from '../common/redact.ts';
 
 /**
  * The whole number `text` of query option `key` in stream URL `url`, within [min, max].
@@ -8,7 +8,7 @@ import { redactUrl } from '../common/logger.ts';
 export function wholeNumberOption(url: string, key: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > max) {
-    throw new ValidationError(`'${redactUrl(url)}': ${key} must be a whole number from ${min} to ${max}, got '${text}'`);
+    throw new ValidationError(`'${redactSecrets(url)}': ${key} must be a whole number from ${min} to ${max}, got '${text}'`);
   }
   return n;
 }

@@ -1,4 +1,5 @@
 import { ValidationError } from '../common/errors.ts';
+import { redactSecrets } from '../common/redact.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import type { Stream } from '../stream/port.ts';
 
@@ -51,7 +52,7 @@ function defaultOnError(): (err: unknown) => void {
     const now = Date.now();
     if (now - lastMs < 10_000) return; // a stream outage would otherwise print once per retry
     lastMs = now;
-    process.stderr.write(`modelwatch tracking: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`modelwatch tracking: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
   };
 }
 

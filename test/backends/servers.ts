@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
-import { redactUrl } from '../../src/store/connection-url.ts';
+import { redactSecrets } from '../../src/common/redact.ts';
 import { mysqlConnectionOptions } from '../../src/store/mysql/open.ts';
 import { postgresPoolConfig } from '../../src/store/postgres/open.ts';
 import { LOCAL_MYSQL_URL, LOCAL_POSTGRES_URL, TEST_URL_ENV } from '../../src/store/url-defaults.ts';
@@ -83,7 +83,7 @@ export async function unavailableReason(backend: SqlBackendName): Promise<string
     await adminQuery(backend, 'select 1');
     return undefined;
   } catch (err) {
-    return skipUnlessRequired(`${backend} server at ${redactUrl(serverUrl(backend))} is unreachable (${(err as Error).message}); set ${TEST_URL_ENV[backend]}`);
+    return skipUnlessRequired(`${backend} server at ${redactSecrets(serverUrl(backend))} is unreachable (${(err as Error).message}); set ${TEST_URL_ENV[backend]}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { redactUrl } from '../../common/logger.ts';
+import { redactSecrets } from '../../common/redact.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { CredentialsView, DisableMonitoringOptions, EnableMonitoringOptions } from '../../project/project.ts';
 import type { Credentials } from '../../store/port.ts';
@@ -46,7 +46,7 @@ function redactView(v: CredentialsView): CredentialsView {
   const out: CredentialsView = {};
   for (const k of ['endpointStoreConnection', 'tsdbConnection', 'streamPath'] as const) {
     const s = v[k];
-    if (s) out[k] = redactUrl(s);
+    if (s) out[k] = redactSecrets(s);
   }
   return out;
 }

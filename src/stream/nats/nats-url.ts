@@ -1,5 +1,5 @@
 import { ValidationError } from '../../common/errors.ts';
-import { redactUrl } from '../../common/logger.ts';
+import { redactSecrets } from '../../common/redact.ts';
 import { wholeNumberOption } from '../url-options.ts';
 
 /** What a `nats://` stream URL says. */
@@ -26,12 +26,12 @@ const TOKEN = /^[A-Za-z0-9_-]{1,32}$/;
  */
 export function parseNatsUrl(url: string): NatsUrl {
   const m = /^nats:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/?(?:\?([^#]*))?$/i.exec(url.trim());
-  if (!m) throw new ValidationError(`'${redactUrl(url)}' is not a NATS URL; use nats://host:4222[?partitions=N]`);
+  if (!m) throw new ValidationError(`'${redactSecrets(url)}' is not a NATS URL; use nats://host:4222[?partitions=N]`);
   const [, userinfo, hostList = '', query = ''] = m;
   const servers = hostList.split(',').map((h) => h.trim());
   for (const h of servers) {
     if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(h)) {
-      throw new ValidationError(`'${redactUrl(url)}': '${h}' is not a host[:port]`);
+      throw new ValidationError(hostMessage(url, h));
     }
   }
   const out: NatsUrl = { servers: servers.map((h) => (/:\d+$/.test(h) ? h : `${h}:4222`)), replicas: 1 };
@@ -47,11 +47,17 @@ export function parseNatsUrl(url: string): NatsUrl {
     if (k === 'partitions') out.partitions = wholeNumberOption(url, k, v, 1, 4096);
     else if (k === 'replicas') out.replicas = wholeNumberOption(url, k, v, 1, 5);
     else if (k === 'namespace') {
-      if (!TOKEN.test(v)) throw new ValidationError(`'${redactUrl(url)}': namespace must be 1-32 letters, digits, '_' or '-'`);
+      if (!TOKEN.test(v)) throw new ValidationError(`'${redactSecrets(url)}': namespace must be 1-32 letters, digits, '_' or '-'`);
       out.namespace = v;
     } else {
-      throw new ValidationError(`'${redactUrl(url)}': unknown option '${k}'; NATS stream URLs take partitions, namespace and replicas`);
+      throw new ValidationError(`'${redactSecrets(url)}': unknown option '${k}'; NATS stream URLs take partitions, namespace and replicas`);
     }
   }
   return out;
+}
+
+/** Names a bad host without what may be a password in it: a second user part (`u2:pw@h2`) is refused, not shown. */
+function hostMessage(url: string, h: string): string {
+  if (h.includes('@')) return `'${redactSecrets(url)}': user and password go once, before the first host (nats://user:password@host1,host2)`;
+  return `'${redactSecrets(url)}': '${h}' is not a host[:port]`;
 }
