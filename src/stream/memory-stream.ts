@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock.ts';
 import { partitionFor } from './partition.ts';
-import type { OutgoingMessage, Stream, StreamMessage, SubscribeOptions, Subscription } from './port.ts';
+import type { OutgoingMessage, PartitionProgress, Stream, StreamMessage, SubscribeOptions, Subscription } from './port.ts';
 
 /** Runs before a publish is appended; throwing (or rejecting) makes the publish fail with nothing appended. */
 export type PublishHook = (topic: string, messages: OutgoingMessage[]) => void | Promise<void>;
@@ -101,6 +101,15 @@ export class MemoryStream implements Stream {
     const sub = new MemorySubscription(topic, state, g, (s) => this.subscriptions.delete(s));
     this.subscriptions.add(sub);
     return sub;
+  }
+
+  async progress(topic: string, group: string): Promise<PartitionProgress[]> {
+    const state = this.topic(topic);
+    const g = state.groups.get(group);
+    return state.partitions.map((log, partition) => {
+      const committed = g?.committed[partition] ?? 0;
+      return { partition, published: log.length > 0 ? String(log.length - 1) : undefined, acknowledged: committed > 0 ? String(committed - 1) : undefined };
+    });
   }
 
   async close(): Promise<void> {

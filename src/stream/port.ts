@@ -21,6 +21,14 @@ export interface Stream {
   publishEvents?(topic: string, batch: EventBatch): Promise<void>;
   subscribe(topic: string, group: string, opts?: SubscribeOptions): Promise<Subscription>;
   /**
+   * Per partition of `topic`, as the stream knows it now: the offset of the last event published
+   * to it and the last offset consumer group `group` acknowledged (with every event before it). A
+   * caller that reads this at some time and later finds `acknowledged` at or past that `published`
+   * on every partition knows the group handled everything published before the first read,
+   * whichever members hold which partitions, with no clock compared (see the controller's watermark).
+   */
+  progress(topic: string, group: string): Promise<PartitionProgress[]>;
+  /**
    * Retention: deletes messages appended more than `olderThanMs` ago that every consumer group of
    * their topic has acknowledged; a topic no group reads keeps its messages, and a group that starts
    * afterwards from the earliest message starts at the oldest one kept. Returns how many events
@@ -44,6 +52,25 @@ export interface StreamMessage {
   value: string;
   /** Epoch ms when appended. */
   timestamp: number;
+}
+
+/** One partition's line in {@link Stream.progress}. */
+export interface PartitionProgress {
+  partition: number;
+  /** Offset of the last event published to the partition; undefined while it has none (or retention removed them all). */
+  published: string | undefined;
+  /** Offset of the last event the group acknowledged, every event before it too; undefined before its first. */
+  acknowledged: string | undefined;
+}
+
+/** Whether `group` acknowledged every event of `at` (a {@link Stream.progress} read earlier) by `now` (a later read). */
+export function caughtUp(at: readonly PartitionProgress[], now: readonly PartitionProgress[]): boolean {
+  const acked = new Map(now.map((p) => [p.partition, p.acknowledged]));
+  return at.every((p) => {
+    if (p.published === undefined) return true;
+    const a = acked.get(p.partition);
+    return a !== undefined && compareOffsets(a, p.published) >= 0;
+  });
 }
 
 export interface SubscribeOptions {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it as nodeIt } from 'node:test';
-import { compareOffsets, type Stream, type StreamMessage, type Subscription } from '../../src/stream/port.ts';
+import { partitionFor } from '../../src/stream/partition.ts';
+import { caughtUp, compareOffsets, type Stream, type StreamMessage, type Subscription } from '../../src/stream/port.ts';
 
 /**
  * One backing log for one test. `open` may be called several times: every handle sees the same
@@ -140,6 +141,52 @@ export function runStreamContract(
         assert.deepEqual((await fetchN(sub, 1)).map((m) => m.value), ['new0']);
         assert.deepEqual(await sub.fetch(5, 0), []);
         await s.close();
+      }));
+
+    it('reports per partition the last offset published and what a group acknowledged, whoever reads', () =>
+      withHarness(async (h) => {
+        const producer = await h.open({ owner: 'producer' });
+        const consumer = await h.open();
+        const empty = await producer.progress('t', 'g');
+        assert.ok(empty.length >= 2, 'the harness has several partitions');
+        assert.deepEqual(
+          empty.map((p) => [p.partition, p.published, p.acknowledged]),
+          empty.map((_, i) => [i, undefined, undefined]),
+          'no events, no group: nothing published, nothing acknowledged',
+        );
+        // Keys on every partition but the last one, which stays without traffic.
+        const n = empty.length;
+        const keys: string[] = [];
+        for (let i = 0; keys.length < 3 * (n - 1); i++) {
+          const key = `key-${i}`;
+          if (partitionFor(key, n) !== n - 1) keys.push(key);
+        }
+        await producer.publish('t', keys.flatMap((key) => [0, 1].map((j) => ({ key, value: `${key}/${j}` }))));
+        const at = await consumer.progress('t', 'g');
+        assert.ok(!caughtUp(at, at), 'nobody acknowledged what was published');
+        const sub = await consumer.subscribe('t', 'g');
+        const got = await fetchN(sub, keys.length * 2);
+        assert.equal(got.length, keys.length * 2);
+        for (const p of at) {
+          const mine = got.filter((m) => m.partition === p.partition).map((m) => m.offset);
+          const last = mine.reduce<string | undefined>((a, b) => (a === undefined || compareOffsets(b, a) > 0 ? b : a), undefined);
+          assert.equal(p.published, last, `partition ${p.partition}: the offset of its last event`);
+          assert.equal(p.acknowledged, undefined);
+        }
+        assert.equal(at[n - 1]?.published, undefined, 'a partition without traffic has nothing published');
+        await sub.ack(got.slice(0, 1));
+        assert.ok(!caughtUp(at, await producer.progress('t', 'g')), 'one acknowledged event is not all of them');
+        await sub.ack(got);
+        const done = await producer.progress('t', 'g');
+        assert.ok(caughtUp(at, done), 'every event published before the first read is acknowledged');
+        for (const p of at) if (p.published !== undefined) assert.ok(compareOffsets(done[p.partition]!.acknowledged!, p.published) >= 0);
+        // What comes after the first read does not matter to it, only to a read taken after it.
+        await producer.publish('t', [{ key: keys[0]!, value: 'later' }]);
+        const later = await producer.progress('t', 'g');
+        assert.ok(caughtUp(at, later));
+        assert.ok(!caughtUp(later, later));
+        assert.ok(!caughtUp(at, await producer.progress('t', 'other')), 'another group acknowledged nothing');
+        await sub.close();
       }));
 
     it('wakes a waiting fetch when a message arrives', () =>

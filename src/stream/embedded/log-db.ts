@@ -8,6 +8,8 @@ import { ValidationError } from '../../common/errors.ts';
  * `seq - n + 1 … seq` (see pack.ts). `seq` is AUTOINCREMENT so that a number is never reused,
  * even after retention deletes the newest rows: offsets only ever grow. SQLite has one writer at a
  * time and offsets are assigned inside the write, so readers never see a lower seq appear after a higher one.
+ * `log_topic_partition_seq` finds a partition's last event at once (`Stream.progress`), however
+ * long ago it was published.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS log (
@@ -21,6 +23,7 @@ CREATE TABLE IF NOT EXISTS log (
   pack TEXT
 );
 CREATE INDEX IF NOT EXISTS log_topic_seq ON log (topic, seq);
+CREATE INDEX IF NOT EXISTS log_topic_partition_seq ON log (topic, partition, seq);
 CREATE TABLE IF NOT EXISTS stream_meta (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL

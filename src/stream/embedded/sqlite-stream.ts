@@ -3,7 +3,7 @@ import os from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { ValidationError } from '../../common/errors.ts';
-import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '../port.ts';
+import type { OutgoingMessage, PartitionProgress, Stream, SubscribeOptions, Subscription } from '../port.ts';
 import { StreamClosedError, StreamGroupBusyError } from './errors.ts';
 import { GroupLeases } from './group-lease.ts';
 import { checkMessages } from '../batching.ts';
@@ -211,6 +211,23 @@ export class SqliteStream implements Stream {
     });
     this.active.set(key, sub);
     return sub;
+  }
+
+  /**
+   * Each partition's last offset, and the group's committed one: one member at a time reads all the
+   * partitions of a (topic, group), in the order of the log's offsets, so what it acknowledged up
+   * to is the same offset for every partition. The last offsets are read first: an acknowledgement
+   * committed in between can only make the answer more complete.
+   */
+  async progress(topic: string, group: string): Promise<PartitionProgress[]> {
+    this.checkOpen();
+    checkName('topic', topic);
+    checkName('group', group);
+    const last = this.db.prepare<[string, number], { s: number | null }>('SELECT MAX(seq) AS s FROM log WHERE topic = ? AND partition = ?');
+    const published = Array.from({ length: this.partitions }, (_, p) => last.get(topic, p)?.s ?? null);
+    const committed = this.groups.prepare<[string, string], { s: number }>('SELECT committed_seq AS s FROM group_offsets WHERE topic = ? AND grp = ?').get(topic, group);
+    const acknowledged = committed && committed.s > 0 ? String(committed.s) : undefined;
+    return published.map((s, partition) => ({ partition, published: s === null ? undefined : String(s), acknowledged }));
   }
 
   /**

@@ -5,7 +5,7 @@ import { ValidationError } from '../../common/errors.ts';
 import { byPartition, checkMessages, cutRuns } from '../batching.ts';
 import { StreamClosedError, StreamGroupBusyError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
-import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '../port.ts';
+import type { OutgoingMessage, PartitionProgress, Stream, SubscribeOptions, Subscription } from '../port.ts';
 import { toKafkaError, type KafkaLogger } from './kafka-errors.ts';
 import { kafkaName, modelwatchPartitioner } from './kafka-partitioner.ts';
 import { KafkaSubscription, type KafkaConsumerTimings } from './kafka-subscription.ts';
@@ -186,6 +186,32 @@ export class KafkaStream implements Stream {
       throw err;
     }
     return sub;
+  }
+
+  /**
+   * Per partition: the last offset below the high watermark (none when the partition holds no
+   * record: empty, or emptied by retention) and the group's committed offset less one (Kafka
+   * commits the next offset to read). The end offsets are read first (see `Stream.progress`).
+   */
+  async progress(topic: string, group: string): Promise<PartitionProgress[]> {
+    this.checkOpen();
+    const kafkaTopic = kafkaName(topic, this.namespace);
+    const groupId = kafkaName(`${group}.${topic}`, this.namespace);
+    await this.ensureTopic(kafkaTopic);
+    try {
+      const ends = await this.admin.fetchTopicOffsets(kafkaTopic);
+      const [offsets] = await this.admin.fetchOffsets({ groupId, topics: [kafkaTopic] });
+      const committed = new Map((offsets?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      return ends
+        .map((e) => {
+          const high = Number(e.high);
+          const next = committed.get(e.partition) ?? -1;
+          return { partition: e.partition, published: high > Number(e.low) ? String(high - 1) : undefined, acknowledged: next > 0 ? String(next - 1) : undefined };
+        })
+        .sort((a, b) => a.partition - b.partition);
+    } catch (err) {
+      throw toKafkaError(err, `reading the progress of group '${group}' on '${topic}'`);
+    }
   }
 
   /** Leaves every group and disconnects. */

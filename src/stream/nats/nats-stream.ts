@@ -4,7 +4,7 @@ import { ValidationError } from '../../common/errors.ts';
 import { byPartition, checkMessages } from '../batching.ts';
 import { StreamClosedError, StreamGroupBusyError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
-import type { OutgoingMessage, Stream, SubscribeOptions, Subscription } from '../port.ts';
+import type { OutgoingMessage, PartitionProgress, Stream, SubscribeOptions, Subscription } from '../port.ts';
 import { GroupRecords, RecordConflict } from './group-records.ts';
 import { readTail, StreamCatalog } from './nats-catalog.ts';
 import { openNatsLink, type NatsLink } from './nats-connection.ts';
@@ -248,6 +248,27 @@ export class NatsStream implements Stream {
       throw err;
     }
     return sub;
+  }
+
+  /**
+   * Per partition: the last offset from the subject's last pack (each pack carries the offset after
+   * it), and the group's committed one from its record (`next`, the first offset not acknowledged),
+   * whichever member holds the partition. The last offsets are read first (see `Stream.progress`).
+   */
+  async progress(topic: string, group: string): Promise<PartitionProgress[]> {
+    this.checkOpen();
+    const place = placeTopic(topic, this.namespace);
+    const names = placeGroup(place, group);
+    const partitions = await this.catalog.partitionsOf(place);
+    const all = Array.from({ length: partitions }, (_, p) => p);
+    const tails = await Promise.all(all.map((p) => readTail(this.link, place.stream, partitionSubject(place, p))));
+    const records = new GroupRecords(this.link, place.metaStream, topic);
+    const acked = await Promise.all(all.map((p) => records.read(names.record(p))));
+    return all.map((partition) => {
+      const next = tails[partition]!.next;
+      const done = acked[partition]?.next ?? 0;
+      return { partition, published: next > 0 ? String(next - 1) : undefined, acknowledged: done > 0 ? String(done - 1) : undefined };
+    });
   }
 
   /**
