@@ -22,6 +22,7 @@ export {
   DeployTimeoutError,
   WorkerExitedError,
   type FunctionStateDetails,
+  TrackingUnavailableError,
 } from './common/errors.ts';
 export type { ModelClass } from './serving/model.ts';
 export { Tracker } from './tracking/tracker.ts';

@@ -104,6 +104,7 @@ export async function buildControllerFixture(platform: Platform, o: ControllerFi
       monitoringMode: 'enabled',
       labels: {},
       metrics: { predictions5m: 0, predictions1h: 0, latencyAvg5mUs: null, latencyAvg1hUs: null, predictionsPerSecond: 0 },
+      latePredictions: 0,
       createdAt: now,
       updatedAt: now,
     };

@@ -21,7 +21,7 @@ const ep = (id: string): EndpointRecord => ({
   project: 'ctx', id, name: id, function: 'svc', model: id, modelVersion: '', modelUri: '', tag: 'latest', featureNames: ['x'], labelNames: [],
   featureStats: reference, currentStats: {}, firstRequest: T0, lastRequest: T0, errorCount: 0, driftStatus: 'unknown', driftMeasures: {},
   monitoringMode: 'enabled', labels: {}, metrics: { predictions5m: 0, predictions1h: 0, latencyAvg5mUs: null, latencyAvg1hUs: null, predictionsPerSecond: 0 },
-  createdAt: T0, updatedAt: T0,
+  latePredictions: 0, createdAt: T0, updatedAt: T0,
 });
 
 async function ingest(e: EndpointRecord, histogramPeriod: number): Promise<void> {

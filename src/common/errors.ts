@@ -124,6 +124,17 @@ export class WorkerExitedError extends ModelwatchError {
   }
 }
 
+/**
+ * Durable tracking (`setTracking({ durable: true })`): the request's event could not be put in the
+ * stream (it is down, or the tracker's queue is full or closing), so the prediction was not answered.
+ * The request may be sent again.
+ */
+export class TrackingUnavailableError extends ModelwatchError {
+  constructor(message: string, cause?: unknown) {
+    super('tracking_unavailable', message, { httpStatus: 503, retryable: true, cause });
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ModelwatchError;
 
 /**
@@ -142,6 +153,7 @@ const ERROR_CLASSES: Readonly<Record<string, [ErrorClass, number]>> = {
   no_supervisor: [NoSupervisorError, 503],
   deploy_timeout: [DeployTimeoutError, 504],
   worker_exited: [WorkerExitedError, 500],
+  tracking_unavailable: [TrackingUnavailableError, 503],
 };
 
 /**

@@ -104,6 +104,12 @@ export interface EndpointRecord {
   monitoringMode: 'enabled' | 'disabled';
   labels: Record<string, string>;
   metrics: EndpointLiveMetrics;
+  /**
+   * Predictions stored after their window had been handed out to the apps (events later than the
+   * stream processor's watermark): their windows' results do not include them until a reanalysis
+   * (see `listLateWindows`). 0 on a new record.
+   */
+  latePredictions: number;
   createdAt: number;
   updatedAt: number;
 }

@@ -16,6 +16,8 @@ export interface RequestErrorInfo {
 /** Where an inference reports to. */
 export interface InferSinks {
   tracker?: TrackerSink;
+  /** Durable tracking: a prediction is answered only once its event is in the stream (the tracker has `trackRequestDurable`). */
+  durable?: boolean;
   onRequestError?(info: RequestErrorInfo): void;
 }
 
@@ -68,9 +70,17 @@ export async function runInference(entry: ModelEntry, body: unknown, start: Requ
   }
 
   const latencyUs = elapsedUs(start);
+  const args: EventArgs = { start, latencyUs, requestId, inputs: parsed.rows, outputs, featureNames: parsed.featureNames };
+  if (sinks.durable && sinks.tracker?.trackRequestDurable) {
+    try {
+      await sinks.tracker.trackRequestDurable(entry.encoder, args);
+    } catch (err) {
+      // Not stored, so not answered: the client may send it again (the error is tracked, not durably).
+      return endpointError(entry, sinks, start, requestId, parsed.rows, 503, 'tracking_unavailable', errorMessage(err));
+    }
+  } else track(sinks, entry, args);
   entry.counters.predictions += parsed.rows.length;
   entry.counters.latencyUsTotal += latencyUs;
-  track(sinks, entry, { start, latencyUs, requestId, inputs: parsed.rows, outputs, featureNames: parsed.featureNames });
   return { status: 200, body: response };
 }
 

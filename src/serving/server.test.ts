@@ -288,3 +288,88 @@ describe('serving server: the output datatype is the model\'s, not each answer\'
     );
   });
 });
+
+describe('serving server with durable tracking (real HTTP)', () => {
+  it('answers a prediction only once its event is in the stream', async () => {
+    const stream = new MemoryStream();
+    let letGo: () => void = () => undefined;
+    let gate: Promise<void> | undefined = new Promise<void>((resolve) => (letGo = resolve));
+    stream.beforePublish = () => gate;
+    // A flush interval longer than the test: the durable request does not wait for it.
+    const tracker = new Tracker({ stream, topic: 'events', flushIntervalMs: 600_000 });
+    const server = createServingServer({ project: 'shop', functionName: 'serve', models: [{ name: 'sum', model: sumModel }], tracker, durableTracking: true });
+    const base = await server.listen();
+    try {
+      let answered = false;
+      const pending = call(base, '/v2/models/sum/infer', { id: 'd1', inputs: [[2, 3]] }).then((r) => {
+        answered = true;
+        return r;
+      });
+      await sleep(100);
+      assert.equal(answered, false, 'no answer while its event is not stored');
+      assert.equal(events(stream).length, 0);
+      gate = undefined;
+      letGo();
+      const res = await pending;
+      assert.equal(res.status, 200);
+      const stored = events(stream);
+      assert.equal(stored.length, 1);
+      assert.equal(stored[0]!.ev.request.id, 'd1');
+      assert.deepEqual(stored[0]!.ev.response?.outputs, [5]);
+      assert.equal(server.stats().predictions, 1);
+    } finally {
+      await server.close();
+      await tracker.close();
+    }
+  });
+
+  it('answers 503 tracking_unavailable when the event cannot be stored, counted as an endpoint error and tracked as one', async () => {
+    const stream = new MemoryStream();
+    let down = true;
+    stream.beforePublish = () => {
+      if (down) throw new Error('stream down');
+    };
+    const tracker = new Tracker({ stream, topic: 'events', retryInitialMs: 10, retryMaxMs: 10, onError: () => undefined });
+    const requestErrors: RequestErrorInfo[] = [];
+    const server = createServingServer({
+      project: 'shop',
+      functionName: 'serve',
+      models: [{ name: 'sum', model: sumModel }],
+      tracker,
+      durableTracking: true,
+      onRequestError: (info) => requestErrors.push(info),
+    });
+    const base = await server.listen();
+    try {
+      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => call(base, '/v2/models/sum/infer', { id: `x${i}`, inputs: [[i, 1]] })));
+      for (const r of results) {
+        assert.equal(r.status, 503);
+        assert.equal(r.body.error, 'tracking_unavailable');
+        assert.match(String(r.body.message), /tracking could not store the event: .*stream down/);
+      }
+      const s = server.stats();
+      assert.deepEqual([s.requests, s.predictions, s.errors], [5, 0, 5]);
+      assert.equal(requestErrors.length, 5);
+      down = false;
+      // Once the stream is back: the refused predictions' error events arrive, never the predictions.
+      await tracker.flush();
+      await sleep(50);
+      await tracker.flush();
+      const stored = events(stream);
+      assert.ok(stored.length > 0 && stored.every((e) => e.ev.error !== undefined && e.ev.response === undefined), JSON.stringify(stored));
+      const ok = await call(base, '/v2/models/sum/infer', { id: 'after', inputs: [[1, 1]] });
+      assert.equal(ok.status, 200);
+      assert.ok(events(stream).some((e) => e.ev.request.id === 'after' && e.ev.error === undefined));
+    } finally {
+      await server.close();
+      await tracker.close({ timeoutMs: 100 });
+    }
+  });
+
+  it('is refused when built with a tracker that cannot tell when an event is stored', () => {
+    assert.throws(
+      () => createServingServer({ project: 'shop', functionName: 'serve', models: [{ name: 'sum', model: sumModel }], tracker: { track: () => undefined }, durableTracking: true }),
+      /durable tracking needs a tracker with trackRequestDurable/,
+    );
+  });
+});

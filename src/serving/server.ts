@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { systemClock, type Clock } from '../common/clock.ts';
-import { ModelwatchError } from '../common/errors.ts';
+import { ModelwatchError, ValidationError } from '../common/errors.ts';
 import { startRequest, type RequestStart } from '../tracking/event.ts';
 import type { TrackerSink } from '../tracking/tracker.ts';
 import { endpointError, runInference, type RequestErrorInfo } from './infer.ts';
@@ -17,6 +17,11 @@ export interface ServingServerOptions {
   models: ServedModel[];
   /** Receives one event per request (errors included). The server does not close it. */
   tracker?: TrackerSink;
+  /**
+   * Answer a prediction only once its event is in the stream (the tracker's `trackRequestDurable`);
+   * one that cannot be stored is answered 503 `tracking_unavailable`. @default false
+   */
+  durableTracking?: boolean;
   /** Source of each event's `when`. @default systemClock */
   clock?: Clock;
   /** A pino-compatible logger. @default no logging */
@@ -62,7 +67,10 @@ type Params = { name: string; version?: string };
 export function createServingServer(opts: ServingServerOptions): ServingServer {
   const registry = new ModelRegistry(opts.project, opts.functionName, opts.models);
   const clock = opts.clock ?? systemClock;
-  const sinks = { tracker: opts.tracker, onRequestError: opts.onRequestError };
+  if (opts.durableTracking && typeof opts.tracker?.trackRequestDurable !== 'function') {
+    throw new ValidationError('durable tracking needs a tracker with trackRequestDurable (the Tracker class has it)');
+  }
+  const sinks = { tracker: opts.tracker, durable: opts.durableTracking === true, onRequestError: opts.onRequestError };
   // With a logger, fastify would make a child logger (binding the request id) for every request;
   // serving logs only failures, so those lines carry `reqId` themselves and requests share the logger.
   const app = (opts.logger

@@ -2,9 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { ConflictError, NotFoundError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
-import { fromJson, num, toJson } from './codec.ts';
+import { fromJson, num, numOrNull, toJson } from './codec.ts';
 import { chunkRows, insertIgnore, retryBusy, upsert, writeTx, type DialectTraits } from './dialect.ts';
-import type { Credentials, EndpointBump, FunctionRecord, FunctionStatus, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
+import type { Credentials, EndpointBump, FunctionRecord, FunctionStatus, LateCount, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
 import type { Database } from './schema.ts';
 import { bumpEndpointCounters, takeLease } from './store-atomic.ts';
 import * as rows from './store-rows.ts';
@@ -63,7 +63,7 @@ export class KyselyStore implements Store {
   /** Deletes the project and its platform data (functions, models, endpoints, state, events, credentials). */
   async deleteProject(name: string): Promise<void> {
     await writeTx(this.db, this.traits, async (tx) => {
-      for (const table of ['functions', 'models', 'endpoints', 'analysis_state', 'monitoring_events', 'credentials'] as const) {
+      for (const table of ['functions', 'models', 'endpoints', 'analysis_state', 'monitoring_events', 'credentials', 'window_watermarks', 'late_windows'] as const) {
         await tx.deleteFrom(table).where('project', '=', name).execute();
       }
       await tx.deleteFrom('projects').where('name', '=', name).execute();
@@ -319,6 +319,110 @@ export class KyselyStore implements Store {
       .where('app', '=', app)
       .where('claim_holder', '=', claimId)
       .execute();
+  }
+
+  // ---- watermarks and late predictions (migration 009) ----------------------------------------
+
+  async getClosedThrough(project: string): Promise<number | undefined> {
+    const r = await this.db.selectFrom('window_watermarks').select('closed_through').where('project', '=', project).executeTakeFirst();
+    return r ? num(r.closed_through) : undefined;
+  }
+
+  async setClosedThrough(project: string, end: number, now: number): Promise<void> {
+    await insertIgnore(this.db, this.traits, 'window_watermarks', [{ project, closed_through: end, updated_at: now }]);
+    // Only forward: two controllers (a stalled one and its successor) may both write.
+    await this.db
+      .updateTable('window_watermarks')
+      .set({ closed_through: end, updated_at: now })
+      .where('project', '=', project)
+      .where('closed_through', '<', end)
+      .execute();
+  }
+
+  async analyzedThrough(project: string, endpointIds: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < endpointIds.length; i += ID_CHUNK) {
+      const rs = await this.db
+        .selectFrom('analysis_state')
+        .select((eb) => ['endpoint_id', eb.fn.max('last_window_end').as('mark'), eb.fn.max('claim_end').as('claim')])
+        .where('project', '=', project)
+        .where('endpoint_id', 'in', endpointIds.slice(i, i + ID_CHUNK))
+        .groupBy('endpoint_id')
+        .execute();
+      for (const r of rs) {
+        const end = Math.max(num(r.mark), r.claim === null ? NO_MARK : num(r.claim));
+        if (end !== NO_MARK) out.set(r.endpoint_id, end);
+      }
+    }
+    return out;
+  }
+
+  async addLatePredictions(project: string, late: readonly LateCount[], now: number): Promise<void> {
+    const rs = late
+      .filter((l) => l.predictions > 0)
+      .map((l) => ({ project, endpoint_id: l.endpointId, window_start: l.windowStart, window_end: l.windowEnd, predictions: l.predictions, first_late_at: now, last_late_at: now }));
+    if (rs.length === 0) return;
+    const perEndpoint = new Map<string, number>();
+    for (const r of rs) perEndpoint.set(r.endpoint_id, (perEndpoint.get(r.endpoint_id) ?? 0) + r.predictions);
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const part of chunkRows(rs, this.traits)) {
+        const q = tx.insertInto('late_windows').values(part);
+        if (this.traits.flavor === 'mysql') {
+          await q.onDuplicateKeyUpdate({ predictions: sql`predictions + values(predictions)`, last_late_at: sql`values(last_late_at)` }).execute();
+        } else {
+          await q
+            .onConflict((oc) =>
+              oc.columns(['project', 'endpoint_id', 'window_start']).doUpdateSet({
+                predictions: sql`late_windows.predictions + excluded.predictions`,
+                last_late_at: sql`excluded.last_late_at`,
+              }),
+            )
+            .execute();
+        }
+      }
+      // In the order of their ids, as bumpEndpoints does: two writers never wait for each other in a cycle.
+      for (const id of [...perEndpoint.keys()].sort()) {
+        await tx
+          .updateTable('endpoints')
+          .set((eb) => ({ late_predictions: eb('late_predictions', '+', perEndpoint.get(id)!) }))
+          .where('project', '=', project)
+          .where('id', '=', id)
+          .execute();
+      }
+    });
+  }
+
+  async listLateWindows(project: string, q: LateWindowQuery = {}): Promise<LateWindow[]> {
+    let query = this.db.selectFrom('late_windows').selectAll().where('project', '=', project);
+    if (q.endpointId !== undefined) query = query.where('endpoint_id', '=', q.endpointId);
+    if (q.pending) query = query.whereRef('predictions', '>', 'reanalyzed_predictions');
+    query = query.orderBy('window_start', 'desc').orderBy('endpoint_id');
+    if (q.limit !== undefined) query = query.limit(q.limit);
+    return (await query.execute()).map((r) => ({
+      endpointId: r.endpoint_id,
+      windowStart: num(r.window_start),
+      windowEnd: num(r.window_end),
+      latePredictions: num(r.predictions),
+      pendingPredictions: num(r.predictions) - num(r.reanalyzed_predictions),
+      firstLateAt: num(r.first_late_at),
+      lastLateAt: num(r.last_late_at),
+      reanalyzedAt: numOrNull(r.reanalyzed_at),
+    }));
+  }
+
+  async markReanalyzed(project: string, windows: readonly { endpointId: string; windowStart: number }[], now: number): Promise<void> {
+    if (windows.length === 0) return;
+    await writeTx(this.db, this.traits, async (tx) => {
+      for (const w of windows) {
+        await tx
+          .updateTable('late_windows')
+          .set((eb) => ({ reanalyzed_predictions: eb.ref('predictions'), reanalyzed_at: now }))
+          .where('project', '=', project)
+          .where('endpoint_id', '=', w.endpointId)
+          .where('window_start', '=', w.windowStart)
+          .execute();
+      }
+    });
   }
 
   /** Atomic across processes; see {@link takeLease}. */

@@ -79,6 +79,23 @@ export interface Store {
   /** Drops the claims under `claimId` and leaves their marks where they were, so the windows are handed out again. */
   releaseClaims(project: string, app: string, claimId: string): Promise<void>;
 
+  /** The end up to which the controller has closed the project's windows; undefined before the first. */
+  getClosedThrough(project: string): Promise<number | undefined>;
+  /** Moves the project's closed end to `end`; it never moves back. */
+  setClosedThrough(project: string, end: number, now: number): Promise<void>;
+  /**
+   * Per endpoint among `endpointIds` that has any: the end up to which windows were handed out to
+   * any app, or are being handed out (its last analyzed mark or the end of a claim on it, whichever
+   * is later, the latest over the apps).
+   */
+  analyzedThrough(project: string, endpointIds: readonly string[]): Promise<Map<string, number>>;
+  /** Adds predictions stored after their window was handed out, per window and to each endpoint's total, in one transaction. */
+  addLatePredictions(project: string, late: readonly LateCount[], now: number): Promise<void>;
+  /** Windows that got late predictions, newest window first. */
+  listLateWindows(project: string, q?: LateWindowQuery): Promise<LateWindow[]>;
+  /** Records that these windows were handed out again at `now`: the late predictions stored until then are in that analysis. */
+  markReanalyzed(project: string, windows: readonly { endpointId: string; windowStart: number }[], now: number): Promise<void>;
+
   /**
    * Takes or renews a named lease for `holder` until `now + ttlMs`. Returns true when
    * `holder` holds it afterwards. One leader at a time among controllers.
@@ -93,6 +110,37 @@ export interface Store {
 
   getCredentials(project: string): Promise<Credentials | undefined>;
   setCredentials(project: string, creds: Credentials): Promise<void>;
+}
+
+/** Predictions of one endpoint's window stored after the window was handed out. */
+export interface LateCount {
+  endpointId: string;
+  windowStart: number;
+  windowEnd: number;
+  predictions: number;
+}
+
+/** One window's late predictions (see {@link Store.listLateWindows}). */
+export interface LateWindow {
+  endpointId: string;
+  windowStart: number;
+  windowEnd: number;
+  /** Predictions stored after the window was first handed out. */
+  latePredictions: number;
+  /** Of those, the ones no analysis has taken in yet (stored after the last reanalysis, or all without one). */
+  pendingPredictions: number;
+  firstLateAt: number;
+  lastLateAt: number;
+  /** When a reanalysis was last requested; null without one. */
+  reanalyzedAt: number | null;
+}
+
+/** Filter of {@link Store.listLateWindows}. */
+export interface LateWindowQuery {
+  endpointId?: string;
+  /** Only windows with predictions no analysis has taken in yet. */
+  pending?: boolean;
+  limit?: number;
 }
 
 /** One endpoint's windows a controller is about to hand out: from the mark `expected` (undefined: none yet) up to `end`. */

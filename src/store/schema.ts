@@ -22,6 +22,8 @@ export interface Database {
   metrics: MetricsTable;
   ingest_checkpoints: IngestCheckpointsTable;
   prediction_rollups: PredictionRollupsTable;
+  window_watermarks: WindowWatermarksTable;
+  late_windows: LateWindowsTable;
 }
 
 /*
@@ -94,6 +96,8 @@ export interface EndpointsTable {
   metrics: Json;
   created_at: BigintColumn;
   updated_at: BigintColumn;
+  /** Predictions stored after their window was handed out (migration 009). */
+  late_predictions: Generated<BigintColumn>;
 }
 
 export interface AnalysisStateTable {
@@ -217,4 +221,24 @@ export interface PredictionRollupsTable {
   bucket_start: BigintColumn;
   predictions: BigintColumn;
   latency_us_sum: DoubleColumn;
+}
+
+/** Per project, the end up to which the controller closed windows (migration 009). */
+export interface WindowWatermarksTable {
+  project: string;
+  closed_through: BigintColumn;
+  updated_at: BigintColumn;
+}
+
+/** Per endpoint and window, predictions stored after the window was handed out (migration 009). */
+export interface LateWindowsTable {
+  project: string;
+  endpoint_id: string;
+  window_start: BigintColumn;
+  window_end: BigintColumn;
+  predictions: BigintColumn;
+  first_late_at: BigintColumn;
+  last_late_at: BigintColumn;
+  reanalyzed_predictions: Generated<BigintColumn>;
+  reanalyzed_at: NullableBigintColumn;
 }

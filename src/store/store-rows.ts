@@ -191,6 +191,7 @@ export function rowToEndpoint(r: Row<'endpoints'>): EndpointRecord {
     monitoringMode: r.monitoring_mode as EndpointRecord['monitoringMode'],
     labels: fromJson(r.labels, {}),
     metrics: { ...EMPTY_LIVE_METRICS, ...fromJson<Partial<EndpointLiveMetrics>>(r.metrics, {}) },
+    latePredictions: num(r.late_predictions),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };

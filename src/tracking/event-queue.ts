@@ -40,6 +40,13 @@ export class EventQueue<T> {
     this.head = 0;
   }
 
+  /** Removes, in one pass, every item for which `remove` returns true. */
+  removeWhere(remove: (item: T) => boolean): void {
+    const kept = this.items.slice(this.head).filter((item) => !remove(item));
+    this.items = kept;
+    this.head = 0;
+  }
+
   /** Empties the queue and returns how many items it held. */
   clear(): number {
     const n = this.length;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ValidationError } from '../common/errors.ts';
+import { TrackingUnavailableError, ValidationError } from '../common/errors.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import { MemoryStream } from '../stream/memory-stream.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
@@ -481,5 +481,153 @@ describe('Tracker', () => {
     assert.equal(s.dropped, 3);
     assert.equal(s.queued, 0);
     assert.ok(s.failed >= 2, `failed ${s.failed}`);
+  });
+});
+
+describe('Tracker: durable events (trackRequestDurable)', () => {
+  const encoder = new EventEncoder({ endpointId: 'ep1', project: 'p', function: 'f', model: 'm', featureNames: ['a', 'b'] });
+  const request = (i: number): EventArgs => ({ start: { ns: 0n, ms: 1_764_000_000_000 + i }, latencyUs: i, requestId: `r${i}`, inputs: [[i, i / 4]], outputs: [i * 3] });
+  /** Settles to 'stored' or the rejection's message, so that a test can look without awaiting. */
+  const state = (p: Promise<void>) => {
+    const s = { v: 'waiting' as string };
+    p.then(
+      () => (s.v = 'stored'),
+      (err: unknown) => (s.v = err instanceof TrackingUnavailableError ? `refused: ${err.message}` : `other: ${String(err)}`),
+    );
+    return s;
+  };
+  const ticks = async (n = 5) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  for (const numbers of [false, true]) {
+    it(`resolves once the event is in the stream, without waiting for the flush interval (${numbers ? 'kept as numbers, publishEvents' : 'encoded, publish'})`, async () => {
+      const inner = new MemoryStream();
+      let letGo: () => void = () => undefined;
+      let gate: Promise<void> | undefined = new Promise<void>((resolve) => (letGo = resolve));
+      const publish = async (topic: string, messages: OutgoingMessage[]) => {
+        if (gate) await gate;
+        await inner.publish(topic, messages);
+      };
+      const stream = numbers ? { publish, publishEvents: (topic: string, batch: EventBatch) => publish(topic, decodeEventBatch(batch)) } : { publish };
+      // A flush interval far beyond the test's timeout: a durable event must not wait for it.
+      const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 600_000, onError: () => undefined });
+      const first = state(tracker.trackRequestDurable(encoder, request(0)));
+      await until(() => tracker.stats().queued === 1 && inner.messages('t').length === 0);
+      await sleep(20);
+      assert.equal(first.v, 'waiting', 'not answered while its publish is under way');
+      gate = undefined;
+      letGo();
+      await until(() => first.v !== 'waiting');
+      assert.equal(first.v, 'stored');
+      assert.deepEqual(inner.messages('t').map((m) => m.value), [encoder.encode(request(0))]);
+      assert.deepEqual(tracker.stats(), { sent: 1, dropped: 0, failed: 0, sampledOut: 0, queued: 0 });
+      if (numbers) assert.equal(heldBy(tracker), 0);
+      await tracker.close();
+    });
+  }
+
+  it('puts the durable events that come during a publish into the next one, started as soon as it settles (group commit)', async () => {
+    const inner = new MemoryStream();
+    const sizes: number[] = [];
+    let letGo: () => void = () => undefined;
+    let gate: Promise<void> | undefined = new Promise<void>((resolve) => (letGo = resolve));
+    const stream = {
+      publish: async (topic: string, messages: OutgoingMessage[]) => {
+        sizes.push(messages.length);
+        if (gate) await gate;
+        await inner.publish(topic, messages);
+      },
+    };
+    const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 600_000, onError: () => undefined });
+    const all = [tracker.trackRequestDurable(encoder, request(0))];
+    await until(() => sizes.length === 1);
+    for (let i = 1; i <= 200; i++) all.push(tracker.trackRequestDurable(encoder, request(i)));
+    gate = undefined;
+    letGo();
+    await Promise.all(all);
+    assert.equal(sizes[0], 1);
+    assert.equal(sizes.slice(1).reduce((a, b) => a + b, 0), 200);
+    assert.ok(sizes.length <= 1 + Math.ceil(200 / 16), `the 200 waiting events went out together, in slices: ${sizes.join(',')}`);
+    assert.deepEqual(
+      inner.messages('t').map((m) => m.value),
+      Array.from({ length: 201 }, (_, i) => encoder.encode(request(i))),
+    );
+    await tracker.close();
+  });
+
+  it('refuses the durable events of a failed publish and does not retry them; other events are retried', async () => {
+    const stream = new MemoryStream();
+    let down = true;
+    stream.beforePublish = () => {
+      if (down) throw new Error('stream down');
+    };
+    const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 600_000, retryInitialMs: 5, retryMaxMs: 5, onError: () => undefined });
+    tracker.track(event(100));
+    const durable = [0, 1, 2].map((i) => state(tracker.trackRequestDurable(encoder, request(i))));
+    await until(() => durable.every((d) => d.v !== 'waiting'));
+    for (const d of durable) assert.match(d.v, /^refused: tracking could not store the event: publishing failed: stream down/);
+    down = false;
+    await until(() => tracker.stats().sent === 1);
+    await tracker.flush();
+    assert.deepEqual(ids(stream), ['r100'], 'only the plain event was retried and stored');
+    const s = tracker.stats();
+    assert.equal(s.dropped, 3);
+    assert.equal(s.queued, 0);
+    await tracker.close();
+  });
+
+  it('while the stream is down, refuses new durable events at once but one, which waits for the next retry and is stored once it is back', async () => {
+    const stream = new MemoryStream();
+    let down = true;
+    stream.beforePublish = () => {
+      if (down) throw new Error('stream down');
+    };
+    const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 600_000, retryInitialMs: 200, retryMaxMs: 200, onError: () => undefined });
+    const firstFail = state(tracker.trackRequestDurable(encoder, request(0)));
+    await until(() => firstFail.v !== 'waiting');
+    assert.match(firstFail.v, /^refused/);
+    const probe = state(tracker.trackRequestDurable(encoder, request(1)));
+    const refused = [2, 3, 4].map((i) => state(tracker.trackRequestDurable(encoder, request(i))));
+    await ticks();
+    for (const r of refused) assert.match(r.v, /^refused: .*the stream is not taking events.*last publish error: stream down/);
+    assert.equal(probe.v, 'waiting');
+    down = false;
+    await until(() => probe.v !== 'waiting');
+    assert.equal(probe.v, 'stored');
+    assert.deepEqual(ids(stream), ['r1']);
+    // Back to normal: durable events are stored again.
+    await tracker.trackRequestDurable(encoder, request(5));
+    assert.deepEqual(ids(stream), ['r1', 'r5']);
+    await until(() => tracker.stats().queued === 0);
+    assert.deepEqual(tracker.stats(), { sent: 2, dropped: 4, failed: 1, sampledOut: 0, queued: 0 });
+    await tracker.close();
+  });
+
+  it('refuses a durable event dropped from a full queue, and those still waiting when it closes', async () => {
+    const stream = new MemoryStream();
+    stream.beforePublish = () => new Promise<void>(() => undefined); // hangs
+    const tracker = new Tracker({ stream, topic: 't', maxQueue: 3, publishTimeoutMs: 600_000, onError: () => undefined });
+    const waiting = [0, 1, 2, 3, 4].map((i) => state(tracker.trackRequestDurable(encoder, request(i))));
+    await ticks();
+    // The queue holds 3: the two oldest made room for the newest, the rest are being published.
+    assert.deepEqual(
+      waiting.map((w) => (w.v.startsWith('refused') ? /queue is full/.test(w.v) : w.v)),
+      [true, true, 'waiting', 'waiting', 'waiting'],
+    );
+    assert.equal(stream.publishCalls, 1);
+    await tracker.close({ timeoutMs: 20 });
+    await ticks();
+    for (const w of waiting) assert.match(w.v, /^refused/);
+    await assert.rejects(tracker.trackRequestDurable(encoder, request(9)), TrackingUnavailableError);
+  });
+
+  it('resolves at once for a request left out by sampling', async () => {
+    const stream = new MemoryStream();
+    const tracker = new Tracker({ stream, topic: 't', samplingPercentage: 0 });
+    await tracker.trackRequestDurable(encoder, request(0));
+    assert.equal(tracker.stats().sampledOut, 1);
+    assert.equal(stream.publishCalls, 0);
+    await tracker.close();
   });
 });

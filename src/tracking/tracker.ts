@@ -1,3 +1,4 @@
+import { TrackingUnavailableError, errorMessage } from '../common/errors.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
 import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
@@ -7,8 +8,11 @@ import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions
 
 export type { TrackerOptions } from './tracker-options.ts';
 
-/** What serving and `trackedPredict` need of a tracker: `track`, and `trackRequest` or `trackEncoded` when it has them. */
-export type TrackerSink = Pick<Tracker, 'track'> & Partial<Pick<Tracker, 'trackEncoded' | 'trackRequest'>>;
+/**
+ * What serving and `trackedPredict` need of a tracker: `track`, and `trackRequest` or `trackEncoded`
+ * when it has them; durable tracking needs `trackRequestDurable`.
+ */
+export type TrackerSink = Pick<Tracker, 'track'> & Partial<Pick<Tracker, 'trackEncoded' | 'trackRequest' | 'trackRequestDurable'>>;
 
 /**
  * Tracks one request's event: handed over as the request's own values when the tracker takes them
@@ -37,6 +41,12 @@ export interface TrackerStats {
   sampledOut: number;
   /** Events held now: waiting plus being published. */
   queued: number;
+}
+
+/** How a durable event's promise is settled. */
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 interface Entry {
@@ -93,6 +103,16 @@ export class Tracker {
   private closed = false;
   /** close() has finished; late publish failures drop instead of requeueing. */
   private finished = false;
+  /**
+   * Durable events (see {@link trackRequestDurable}) queued or being published, by their queue
+   * entry (an object, or a place in the numbers store, unique while queued). Empty unless durable
+   * tracking is used, so other events never look here.
+   */
+  private readonly waiters = new Map<Queued, Waiter>();
+  /** The last publish error, told to durable requests refused while the stream is down. */
+  private lastError: unknown;
+  /** The last publish failed, and none has gone through since (set as it fails, before any retry is planned). */
+  private failing = false;
 
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
@@ -147,6 +167,42 @@ export class Tracker {
   }
 
   /**
+   * `trackRequest` for durable tracking: resolves once the event is in the stream (the publish of
+   * its batch went through), so that a request is answered only then. Batching still applies, but a
+   * queued durable event does not wait for the flush interval: a publish starts at once, and events
+   * that come while one is in flight go in the next, which starts as soon as it settles (group
+   * commit), so a durable request waits about one publish, not a flush interval. Rejects with
+   * {@link TrackingUnavailableError} when the event cannot be stored: its publish failed (it is not
+   * retried then: the caller answers an error and the client may send the request again), the queue
+   * was full, the tracker is closed, or the stream is down (after a failed publish, new durable
+   * events are refused at once until a retry gets through, one of them at a time being let wait
+   * for that retry). Such events count as dropped. A request left out by sampling resolves at once.
+   */
+  trackRequestDurable(encoder: EventEncoder, args: EventArgs): Promise<void> {
+    try {
+      if (this.closed) {
+        this.counters.dropped += 1;
+        return Promise.reject(new TrackingUnavailableError('tracking is closing; the event was not stored'));
+      }
+      if (!this.admit(args.error !== undefined)) return Promise.resolve();
+      // The stream is failing and something already waits for the next retry: refuse now, not after it.
+      if (this.failing && (this.pending.length > 0 || this.waiters.size > 0)) {
+        this.counters.dropped += 1;
+        return Promise.reject(this.unavailable('the stream is not taking events'));
+      }
+      const entry = this.numbers?.add(encoder, args) ?? this.encoded(encoder.endpoint.endpointId, () => encoder.encode(args));
+      if (entry === undefined) return Promise.reject(new TrackingUnavailableError('the event could not be encoded'));
+      const done = new Promise<void>((resolve, reject) => this.waiters.set(entry, { resolve, reject }));
+      this.enqueue(entry);
+      return done;
+    } catch (err) {
+      this.counters.dropped += 1;
+      this.report(err);
+      return Promise.reject(new TrackingUnavailableError(`the event could not be tracked: ${errorMessage(err)}`, err));
+    }
+  }
+
+  /**
    * Publishes everything queued now, without waiting for batch timers or retry delays.
    * Rejects with the stream's error if a publish fails (the events stay queued and the
    * background retry goes on). Under constant traffic it returns once the queue is empty.
@@ -183,6 +239,8 @@ export class Tracker {
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
     this.finished = true;
+    for (const [, w] of this.waiters) w.reject(new TrackingUnavailableError('tracking closed before the event was stored'));
+    this.waiters.clear();
     this.counters.dropped += this.pending.clear();
   }
 
@@ -199,14 +257,18 @@ export class Tracker {
 
   /** Encodes an event at once and queues it; one whose encoding throws is dropped and counted. */
   private enqueueEncoded(key: string, encode: () => string): void {
-    let value: string;
+    const entry = this.encoded(key, encode);
+    if (entry) this.enqueue(entry);
+  }
+
+  /** An event encoded at once; undefined (dropped and counted) when its encoding throws. */
+  private encoded(key: string, encode: () => string): Entry | undefined {
     try {
-      value = encode();
+      return { message: { key, value: encode() } };
     } catch (err) {
       this.drop({ message: { key, value: '' } }, err);
-      return;
+      return undefined;
     }
-    this.enqueue({ message: { key, value } });
   }
 
   private enqueue(entry: Queued): void {
@@ -214,11 +276,13 @@ export class Tracker {
       this.counters.dropped += 1;
       // Only when the whole queue is one batch in flight is there nothing older to drop.
       const oldest = this.pending.shift();
+      this.fail(oldest ?? entry, 'the tracking queue is full');
       this.release(oldest ?? entry);
       if (oldest === undefined) return;
     }
     this.pending.push(entry);
-    const full = this.pending.length >= this.opts.batchSize;
+    // Durable events waiting: publish now (see trackRequestDurable).
+    const full = this.pending.length >= this.opts.batchSize || this.waiters.size > 0;
     // A drain that runs, or a timer already set, picks this event up (in time: only a retry timer
     // is due later than a new flush interval, and that one is never cut short).
     if (!full && (this.draining || this.timer)) return;
@@ -247,7 +311,12 @@ export class Tracker {
       this.timer = undefined;
       void this.startDrain(false);
     }, delayMs);
-    this.timer.unref();
+    this.unrefUnlessAwaited(this.timer);
+  }
+
+  /** A timer does not keep the process alive, unless a caller awaits a durable event it will publish. */
+  private unrefUnlessAwaited(timer: NodeJS.Timeout): void {
+    if (this.waiters.size === 0) timer.unref();
   }
 
   private clearTimer(): void {
@@ -279,10 +348,10 @@ export class Tracker {
               this.timer = undefined;
               void this.startDrain(false);
             }, this.timerDueMs - Date.now());
-            this.timer.unref();
+            this.unrefUnlessAwaited(this.timer);
           }
         } else if (this.pending.length > 0) {
-          this.schedule(this.pending.length >= this.opts.batchSize ? 0 : this.opts.flushIntervalMs);
+          this.schedule(this.pending.length >= this.opts.batchSize || this.waiters.size > 0 ? 0 : this.opts.flushIntervalMs);
         }
       } catch (e) {
         this.report(e);
@@ -298,7 +367,8 @@ export class Tracker {
   // stream counts as up again and the rest follows without waiting.
   private async drain(force: boolean): Promise<void> {
     let first = true;
-    while (this.pending.length > 0 && (force || first || this.pending.length >= this.opts.batchSize)) {
+    // Durable events that came during a publish go in the next one at once (group commit).
+    while (this.pending.length > 0 && (force || first || this.pending.length >= this.opts.batchSize || this.waiters.size > 0)) {
       if (!first) await yieldToEventLoop();
       const probe = first && this.attempt > 0;
       first = false;
@@ -370,6 +440,9 @@ export class Tracker {
           withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
             () => {
               this.counters.sent += ready.length;
+              this.failing = false;
+              // Before the release: a released place may be taken by a new event.
+              if (this.waiters.size > 0) this.stored(ready);
               if (views) for (const v of views) this.numbers!.releaseView(v);
               else for (const e of ready) this.release(e);
             },
@@ -385,7 +458,9 @@ export class Tracker {
     }
     await Promise.all(inFlight);
     if (failed.length > 0) {
-      this.requeue([...failed.flat(), ...unstarted]);
+      this.lastError = firstError;
+      this.failing = true;
+      this.requeue(this.refuseDurable([...failed.flat(), ...unstarted], firstError));
       throw firstError;
     }
   }
@@ -473,6 +548,7 @@ export class Tracker {
 
   private drop(entry: Queued, err: unknown): void {
     this.counters.dropped += 1;
+    this.fail(entry, `the event could not be published: ${errorMessage(err)}`);
     const endpoint = typeof entry === 'number' ? this.numbers?.endpointOf(entry)?.endpointId : (entry.event?.endpointId ?? entry.message?.key);
     this.report(new Error(`event of endpoint ${String(endpoint)} dropped: ${err instanceof Error ? err.message : String(err)}`));
   }
@@ -481,7 +557,10 @@ export class Tracker {
   private requeue(entries: Queued[]): void {
     if (this.finished) {
       this.counters.dropped += entries.length;
-      for (const e of entries) this.release(e);
+      for (const e of entries) {
+        this.fail(e, 'tracking closed before the event was stored');
+        this.release(e);
+      }
       return;
     }
     // The batch is still counted in `inflight`; only events beyond the bound are dropped.
@@ -490,8 +569,53 @@ export class Tracker {
     const cut = Math.max(0, entries.length - room);
     const keep = entries.slice(cut);
     this.counters.dropped += cut;
-    for (let i = 0; i < cut; i++) this.release(entries[i]!);
+    for (let i = 0; i < cut; i++) {
+      this.fail(entries[i]!, 'the tracking queue is full');
+      this.release(entries[i]!);
+    }
     this.pending.unshiftAll(keep);
+  }
+
+  /** Resolves the durable events among `entries`: they are in the stream. */
+  private stored(entries: readonly Queued[]): void {
+    for (const e of entries) {
+      const w = this.waiters.get(e);
+      if (!w) continue;
+      this.waiters.delete(e);
+      w.resolve();
+    }
+  }
+
+  /** Rejects the durable event `entry` (when it is one): it will not be stored. */
+  private fail(entry: Queued, why: string): void {
+    const w = this.waiters.get(entry);
+    if (!w) return;
+    this.waiters.delete(entry);
+    w.reject(this.unavailable(why));
+  }
+
+  /**
+   * After a failed publish: the durable events among `entries` and in the queue are refused and let
+   * go (their requests answer an error at once instead of waiting for the stream to come back; a
+   * client that sends one again makes a new event). Returns the other entries, to be retried.
+   */
+  private refuseDurable(entries: Queued[], err: unknown): Queued[] {
+    if (this.waiters.size === 0) return entries;
+    const why = `publishing failed: ${errorMessage(err)}`;
+    const refuse = (e: Queued): boolean => {
+      if (!this.waiters.has(e)) return false;
+      this.counters.dropped += 1;
+      this.fail(e, why);
+      this.release(e);
+      return true;
+    };
+    this.pending.removeWhere(refuse);
+    return entries.filter((e) => !refuse(e));
+  }
+
+  private unavailable(why: string): TrackingUnavailableError {
+    const cause = this.lastError === undefined ? '' : ` (last publish error: ${errorMessage(this.lastError)})`;
+    return new TrackingUnavailableError(`tracking could not store the event: ${why}${cause}`, this.lastError);
   }
 
   private backoffMs(attempt: number): number {

@@ -39,6 +39,7 @@ export function sampleEndpoint(over: Partial<EndpointRecord> = {}): EndpointReco
     monitoringMode: 'enabled',
     labels: { team: 'ml' },
     metrics: { predictions5m: 0, predictions1h: 0, latencyAvg5mUs: null, latencyAvg1hUs: null, predictionsPerSecond: 0 },
+    latePredictions: 0,
     createdAt: T0,
     updatedAt: T0,
     ...over,
@@ -287,6 +288,51 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         ];
         const [x, y] = await Promise.all([s.claimWindows('p1', 'app', claims, 'x', T0 + 1000, T0), s.claimWindows('p1', 'app', claims, 'y', T0 + 1000, T0)]);
         for (const id of ['ep-1', 'ep-2', 'ep-new']) assert.equal(Number(x!.has(id)) + Number(y!.has(id)), 1, id);
+      }));
+
+    it('keeps the closed end forward only, tells how far windows were handed out, and counts late predictions per window and endpoint', () =>
+      withStore(async (s) => {
+        await s.createProject({ name: 'p1', description: '', labels: {}, monitoring: null, createdAt: T0 });
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-1' }));
+        await s.createEndpointIfMissing(sampleEndpoint({ id: 'ep-2', name: 'model-b' }));
+        assert.equal(await s.getClosedThrough('p1'), undefined);
+        await s.setClosedThrough('p1', T0 + 600_000, T0 + 1);
+        await s.setClosedThrough('p1', T0, T0 + 2);
+        assert.equal(await s.getClosedThrough('p1'), T0 + 600_000, 'a stalled controller cannot move it back');
+        await s.setClosedThrough('p1', T0 + 1_200_000, T0 + 3);
+        assert.equal(await s.getClosedThrough('p1'), T0 + 1_200_000);
+        assert.equal(await s.getClosedThrough('p2'), undefined);
+
+        await s.setLastAnalyzed('p1', 'ep-1', 'app', T0 + 600_000);
+        await s.setLastAnalyzed('p1', 'ep-1', 'other', T0 + 1_200_000);
+        await s.claimWindows('p1', 'app', [{ endpointId: 'ep-2', expected: undefined, end: T0 + 600_000 }], 'c1', T0 + 1000, T0);
+        assert.deepEqual(
+          [...(await s.analyzedThrough('p1', ['ep-1', 'ep-2', 'ep-3']))].sort(),
+          [['ep-1', T0 + 1_200_000], ['ep-2', T0 + 600_000]],
+          'the latest mark over the apps, or a claim on its way',
+        );
+        assert.equal((await s.analyzedThrough('p1', [])).size, 0);
+
+        await s.addLatePredictions('p1', [{ endpointId: 'ep-1', windowStart: T0, windowEnd: T0 + 600_000, predictions: 3 }], T0 + 10);
+        await s.addLatePredictions('p1', [
+          { endpointId: 'ep-1', windowStart: T0, windowEnd: T0 + 600_000, predictions: 2 },
+          { endpointId: 'ep-2', windowStart: T0 + 600_000, windowEnd: T0 + 1_200_000, predictions: 4 },
+          { endpointId: 'ep-2', windowStart: T0, windowEnd: T0 + 600_000, predictions: 0 },
+        ], T0 + 20);
+        assert.equal((await s.getEndpoint('p1', 'ep-1'))?.latePredictions, 5);
+        assert.equal((await s.getEndpoint('p1', 'ep-2'))?.latePredictions, 4);
+        const w1 = { endpointId: 'ep-1', windowStart: T0, windowEnd: T0 + 600_000, latePredictions: 5, pendingPredictions: 5, firstLateAt: T0 + 10, lastLateAt: T0 + 20, reanalyzedAt: null };
+        const w2 = { endpointId: 'ep-2', windowStart: T0 + 600_000, windowEnd: T0 + 1_200_000, latePredictions: 4, pendingPredictions: 4, firstLateAt: T0 + 20, lastLateAt: T0 + 20, reanalyzedAt: null };
+        assert.deepEqual(await s.listLateWindows('p1'), [w2, w1], 'newest window first');
+        assert.deepEqual(await s.listLateWindows('p1', { endpointId: 'ep-1' }), [w1]);
+        assert.deepEqual(await s.listLateWindows('p1', { limit: 1 }), [w2]);
+        await s.markReanalyzed('p1', [{ endpointId: 'ep-1', windowStart: T0 }], T0 + 30);
+        await s.addLatePredictions('p1', [{ endpointId: 'ep-2', windowStart: T0 + 600_000, windowEnd: T0 + 1_200_000, predictions: 1 }], T0 + 40);
+        await s.markReanalyzed('p1', [{ endpointId: 'ep-2', windowStart: T0 + 600_000 }], T0 + 35);
+        await s.addLatePredictions('p1', [{ endpointId: 'ep-2', windowStart: T0 + 600_000, windowEnd: T0 + 1_200_000, predictions: 2 }], T0 + 50);
+        assert.deepEqual(await s.listLateWindows('p1', { pending: true }), [{ ...w2, latePredictions: 7, pendingPredictions: 2, lastLateAt: T0 + 50, reanalyzedAt: T0 + 35 }], 'what came after a reanalysis is pending again');
+        assert.deepEqual((await s.listLateWindows('p1', { endpointId: 'ep-1' }))[0], { ...w1, pendingPredictions: 0, reanalyzedAt: T0 + 30 });
+        assert.deepEqual(await s.listLateWindows('p2'), []);
       }));
 
     it('gives a lease to one holder until it expires or is released', () =>

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { ValidationError } from '../../common/errors.ts';
-import { CONTROLLER_FUNCTION } from '../../common/names.ts';
+import { CONTROLLER_FUNCTION, STREAM_FUNCTION } from '../../common/names.ts';
 import type { Platform } from '../../project/platform.ts';
-import { topics } from '../../stream/port.ts';
+import type { Store } from '../../store/port.ts';
+import { caughtUp, topics, type PartitionProgress, type Stream } from '../../stream/port.ts';
 import { windowStartOf, type WindowJob, type Worker } from '../worker.ts';
 
 /** Where one (endpoint, app) stands while a tick plans its windows. */
@@ -15,6 +16,21 @@ interface Plan {
   sent: number;
   /** End of the last window looked at (handed out or skipped as empty). */
   lastEnd: number | undefined;
+}
+
+/**
+ * A read of the events topic's progress taken once windows up to `end` had passed their grace:
+ * they close when the stream processors acknowledged everything it saw published.
+ */
+interface Seal {
+  end: number;
+  /** The stream read (a project's credentials may move it: a seal of another stream is taken again). */
+  url: string;
+  published: PartitionProgress[];
+  /** Clock time of the read. */
+  at: number;
+  /** Whether the wait was reported already (once at info, once more at warn after a base period). */
+  told: 0 | 1 | 2;
 }
 
 /** Window jobs per publish call. */
@@ -29,10 +45,24 @@ export interface ControllerOptions {
 
 /**
  * Hands every closed window of every enabled endpoint to every deployed monitoring app.
- * Windows are `[t, t + basePeriod)` aligned to the wall clock and close once
- * `now >= end + grace`, whether or not newer traffic came. Per (endpoint, app) the last
- * analyzed window end is kept in the project's endpoint store; missed windows are caught up
- * (bounded per tick); empty windows are skipped. One leader per project, through a lease in the
+ * Windows are `[t, t + basePeriod)` aligned to the wall clock and close once `now >= end + grace`
+ * (whether or not newer traffic came) *and* the stream processors have stored every event
+ * published until then.
+ *
+ * The watermark: the first tick at which windows up to `end` have passed their grace reads, per
+ * partition of the project's events topic, the offset of the last event published (a seal). The
+ * windows close on the tick that finds the stream processors' consumer group acknowledged at or
+ * past that offset on every partition; a processor acknowledges a batch only once it is stored.
+ * Only offsets are compared, never clocks: the controller's own clock says when the grace is over,
+ * and the stream says what was published by then. So it holds with any number of processors
+ * sharing the partitions (each partition's acknowledged offset is its group's, whoever holds it),
+ * with partitions that have no traffic (nothing published, nothing to wait for), and with skewed
+ * producer clocks (an event stamped inside a window but published after its seal is late, not
+ * waited for). The closed end is kept in the store before windows are handed out; the stream
+ * processor counts rows it stores into windows handed out by then as late (see late-events.ts).
+ *
+ * Per (endpoint, app) the last analyzed window end is kept in the project's endpoint store;
+ * missed windows are caught up (bounded per tick); empty windows are skipped. One leader per project, through a lease in the
  * platform store; windows are handed out under a compare-and-set claim on the marks, so that a
  * leader that stalled past its lease cannot hand out a window another controller handed out.
  * Delivery is at least once.
@@ -43,8 +73,17 @@ export class Controller implements Worker {
   private readonly holder: string;
   private nextDueAt: number | undefined;
   private settingsKey = '';
+  /** Seals not yet reached, oldest first (see the class comment). */
+  private seals: Seal[] = [];
+  /** The end up to which a finished tick planned every window (−∞: not all of them, or none yet). */
+  private plannedThrough = -Infinity;
   windowsSent = 0;
   windowsSkipped = 0;
+  /**
+   * While windows have passed their grace but wait for the stream processors: the end they wait
+   * to close up to, and since when (clock time). Undefined when none waits.
+   */
+  waiting: { end: number; since: number } | undefined;
 
   constructor(
     private readonly platform: Platform,
@@ -74,11 +113,16 @@ export class Controller implements Worker {
     const apps = (await store.listFunctions(this.project)).filter((f) => f.kind === 'monitoring-application' && f.deployed);
     if (apps.length === 0) return 0;
     const endpointStore = await this.platform.endpointStoreFor(this.project);
+    const stream = await this.platform.streamFor(this.project);
+    // The newest window whose end (plus grace) has passed, and of those the newest whose events are stored.
+    const graceEnd = windowStartOf(now - graceMs, periodMs);
+    const lastClosedEnd = await this.closedThrough(endpointStore, stream, graceEnd, now, periodMs);
+    if (lastClosedEnd < graceEnd && settingsKey === this.settingsKey && this.nextDueAt === undefined && this.plannedThrough >= lastClosedEnd) {
+      // Waiting, and nothing closed since the last tick planned: the next tick reads the progress again.
+      return 0;
+    }
     const endpoints = await endpointStore.listMonitoredEndpoints(this.project);
     const tsdb = await this.platform.tsdbFor(this.project);
-    const stream = await this.platform.streamFor(this.project);
-    // The newest window whose end (plus grace) has passed.
-    const lastClosedEnd = windowStartOf(now - graceMs, periodMs);
     // Predictions per (window, endpoint), counted once per tick for every app.
     const counts = new Map<number, Map<string, number>>();
     let sent = 0;
@@ -160,9 +204,56 @@ export class Controller implements Worker {
     }
     this.windowsSent += sent;
     this.settingsKey = settingsKey;
-    // Caught up: sleep until the next window closes. Behind (catch-up bounded per tick): go on.
-    this.nextDueAt = backlog ? undefined : lastClosedEnd + periodMs + graceMs;
+    this.plannedThrough = backlog ? -Infinity : lastClosedEnd;
+    // Caught up: sleep until the next window closes. Behind (catch-up bounded per tick) or waiting
+    // for the stream processors: go on.
+    this.nextDueAt = backlog || lastClosedEnd < graceEnd ? undefined : lastClosedEnd + periodMs + graceMs;
     return sent;
+  }
+
+  /**
+   * The end up to which windows may close: `graceEnd` once the stream processors stored everything
+   * published by the first tick that saw it (see the class comment), else the newest seal reached
+   * (or what the store says an earlier leader closed). Moves the store's closed end first.
+   */
+  private async closedThrough(store: Store, stream: Stream, graceEnd: number, now: number, periodMs: number): Promise<number> {
+    const stored = (await store.getClosedThrough(this.project)) ?? -Infinity;
+    if (stored >= graceEnd) {
+      this.seals = this.seals.filter((s) => s.end > stored);
+      this.waiting = undefined;
+      return graceEnd;
+    }
+    const progress = await stream.progress(topics.events(this.project), STREAM_FUNCTION);
+    this.seals = this.seals.filter((s) => s.url === stream.url && s.end > stored);
+    const newest = this.seals.at(-1);
+    if (!newest || newest.end < graceEnd) this.seals.push({ end: graceEnd, url: stream.url, published: progress, at: now, told: 0 });
+    // Offsets only grow, so a seal reached means every older one is: the newest reached decides.
+    let reached = stored;
+    for (const seal of this.seals) if (caughtUp(seal.published, progress)) reached = Math.max(reached, seal.end);
+    this.seals = this.seals.filter((s) => s.end > reached);
+    if (reached > stored) await store.setClosedThrough(this.project, reached, now);
+    const next = this.seals[0];
+    if (!next) {
+      this.waiting = undefined;
+      return Math.min(reached, graceEnd);
+    }
+    if (this.waiting?.end !== next.end) this.waiting = { end: next.end, since: next.at };
+    this.tellWaiting(next, progress, now, periodMs);
+    return Math.min(reached, graceEnd);
+  }
+
+  /** Says once that windows wait for the stream processors, and once more (a warning) when they still do a base period later. */
+  private tellWaiting(seal: Seal, progress: PartitionProgress[], now: number, periodMs: number): void {
+    const level = now - seal.at >= periodMs ? 2 : 1;
+    if (seal.told >= level) return;
+    seal.told = level;
+    const acked = new Map(progress.map((p) => [p.partition, p.acknowledged]));
+    const behind = seal.published
+      .filter((p) => p.published !== undefined && !caughtUp([p], progress))
+      .map((p) => ({ partition: p.partition, published: p.published, acknowledged: acked.get(p.partition) ?? null }));
+    const fields = { project: this.project, windowEnd: new Date(seal.end).toISOString(), waitingMs: now - seal.at, behind };
+    if (level === 1) this.platform.logger.info(fields, 'windows wait for the stream processor to store the events published before they closed');
+    else this.platform.logger.warn(fields, 'windows still wait for the stream processor to store the events published before they closed (is it running?)');
   }
 
   async close(): Promise<void> {

@@ -32,6 +32,16 @@ interface WindowAccs {
   columns: Acc[];
   featureNames: readonly string[] | undefined;
   labelNames: readonly string[] | undefined;
+  /** Rows added. */
+  rows: number;
+}
+
+/** How many rows one endpoint's window got (see {@link HistogramAccumulator.windowRows}). */
+export interface WindowRows {
+  endpointId: string;
+  windowStart: number;
+  windowEnd: number;
+  rows: number;
 }
 
 /**
@@ -65,11 +75,12 @@ export class HistogramAccumulator {
     }
     let w = byWindow.get(ws);
     if (!w) {
-      w = { byName: new Map(), columns: [], featureNames: undefined, labelNames: undefined };
+      w = { byName: new Map(), columns: [], featureNames: undefined, labelNames: undefined, rows: 0 };
       byWindow.set(ws, w);
     }
     // An endpoint's names are fixed once known; they change at most once (names learnt late).
     if (w.featureNames !== ep.featureNames || w.labelNames !== ep.labelNames) this.mapColumns(endpointId, ws, w, ep);
+    w.rows++;
     const nf = ep.featureNames.length;
     const columns = w.columns;
     for (let i = 0; i < nf; i++) addValue(columns[i]!, features[i]);
@@ -105,6 +116,15 @@ export class HistogramAccumulator {
     });
     w.featureNames = ep.featureNames;
     w.labelNames = ep.labelNames;
+  }
+
+  /** Rows added per endpoint and window, whether or not the endpoint has features. */
+  windowRows(): WindowRows[] {
+    const out: WindowRows[] = [];
+    for (const [endpointId, byWindow] of this.windows) {
+      for (const [windowStart, w] of byWindow) out.push({ endpointId, windowStart, windowEnd: windowStart + this.periodMs, rows: w.rows });
+    }
+    return out;
   }
 
   rows(): WindowHistogram[] {

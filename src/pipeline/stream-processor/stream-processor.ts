@@ -8,7 +8,8 @@ import { PredictionColumns } from '../../store/prediction-columns.ts';
 import type { ErrorRow, IngestBatch, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
-import { HistogramAccumulator } from './histogram-accumulator.ts';
+import { HistogramAccumulator, type WindowRows } from './histogram-accumulator.ts';
+import { recordLateRows } from './late-events.ts';
 import { rowTexts } from './row-text.ts';
 import { EventParser } from './validate-event.ts';
 
@@ -76,6 +77,8 @@ interface PreparedBatch {
   acks: StreamMessage[];
   /** Messages in the batch. */
   events: number;
+  /** Rows per endpoint and window, to find the late ones once stored. */
+  windows: WindowRows[];
 }
 
 interface KnownEndpoint {
@@ -106,6 +109,8 @@ export class StreamProcessor implements Worker {
   /** Events that could not be attributed to any endpoint. */
   invalidEvents = 0;
   processedEvents = 0;
+  /** Rows stored after their window was handed out (see late-events.ts). */
+  lateRows = 0;
 
   constructor(
     private readonly platform: Platform,
@@ -228,14 +233,16 @@ export class StreamProcessor implements Worker {
     }
     const partitions: PreparedPartition[] = [];
     const acks: StreamMessage[] = [];
+    const windows: WindowRows[] = [];
     for (const d of drafts.values()) {
       acks.push(d.last);
+      for (const w of d.hist.windowRows()) windows.push(w);
       partitions.push({
         batch: { predictions: d.predictions, errors: d.errors, histograms: d.hist.rows(), checkpoint: { consumer: this.consumer, partition: d.partition, offset: d.last.offset } },
         bumps: d.bumps,
       });
     }
-    return { partitions, endpoints, acks, events };
+    return { partitions, endpoints, acks, events, windows };
   }
 
   /** Writes a prepared batch partition by partition, then acknowledges it. */
@@ -248,8 +255,18 @@ export class StreamProcessor implements Worker {
       await prepared.endpoints.bumpEndpoints(this.project, p.bumps);
       for (const id of p.bumps.keys()) this.touched.add(id);
     }
+    await this.countLate(prepared);
     await this.sub?.ack(prepared.acks);
     this.processedEvents += prepared.events;
+  }
+
+  /** Counts the stored batch's rows that came after their window was handed out (see late-events.ts); a failure costs the count, not the batch. */
+  private async countLate(prepared: PreparedBatch): Promise<void> {
+    try {
+      this.lateRows += await recordLateRows(prepared.endpoints, this.project, prepared.windows, this.platform.clock.now());
+    } catch (err) {
+      this.platform.logger.warn({ project: this.project, err: errorMessage(err) }, 'could not count late predictions of a stored batch');
+    }
   }
 
   /**
@@ -373,6 +390,7 @@ export class StreamProcessor implements Worker {
         monitoringMode: 'enabled',
         labels: e.labels ?? {},
         metrics: { predictions5m: 0, predictions1h: 0, latencyAvg5mUs: null, latencyAvg1hUs: null, predictionsPerSecond: 0 },
+        latePredictions: 0,
         createdAt: now,
         updatedAt: now,
       };

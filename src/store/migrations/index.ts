@@ -7,6 +7,7 @@ import { analysisClaimsMigration } from './003-analysis-claims.ts';
 import { predictionRollupsMigration } from './004-prediction-rollups.ts';
 import { windowCategoriesMigration } from './005-window-categories.ts';
 import { modelTrainingSetMigration } from './006-model-training-set.ts';
+import { windowWatermarksMigration } from './009-window-watermarks.ts';
 
 /**
  * Every schema migration, in order. Names sort by their numeric prefix; a migration is never
@@ -20,6 +21,7 @@ export function migrations(flavor: SqlFlavor): Record<string, Migration> {
     '004-prediction-rollups': predictionRollupsMigration(flavor),
     '005-window-categories': windowCategoriesMigration(flavor),
     '006-model-training-set': modelTrainingSetMigration(flavor),
+    '009-window-watermarks': windowWatermarksMigration(flavor),
   };
 }
 
