@@ -26,6 +26,8 @@ export interface WorkerOptions {
   appsRefreshMs?: number;
   /** Stops the worker when aborted (tests); SIGTERM and SIGINT always do. */
   signal?: AbortSignal;
+  /** A serving function whose spec names no port: the port it had before, tried first (see `listenOnChosenPort`). */
+  servingPort?: number;
 }
 
 /**
@@ -85,7 +87,7 @@ async function runFunction(platform: Platform, name: string, opts: WorkerOptions
     worker =
       name === CONTROLLER_FUNCTION && opts.leaseTtlMs !== undefined
         ? new Controller(platform, opts.project, { leaseTtlMs: opts.leaseTtlMs })
-        : await createWorker(platform, rec);
+        : await createWorker(platform, rec, undefined, opts.servingPort);
   } catch (err) {
     // Its own error, by code and message, for whoever deployed it (and `functions list`).
     await platform.store.updateFunctionStatus(opts.project, name, failedStatus(err, rec.updatedAt)).catch(() => undefined);

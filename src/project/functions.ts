@@ -68,11 +68,22 @@ export class ServingFunction {
     return this;
   }
 
-  /** Turns tracking on: every request becomes an inference event on the monitoring stream. */
-  setTracking(opts: { streamPath?: string; samplingPercentage?: number; enabled?: boolean } = {}): this {
+  /**
+   * Turns tracking on: every request becomes an inference event on the monitoring stream. With
+   * `durable`, a prediction is answered only once its event is in the stream (a request whose event
+   * cannot be stored gets 503 `tracking_unavailable`), so a worker killed at any moment loses no
+   * answered prediction; it costs each request about one publish to the stream.
+   */
+  setTracking(opts: { streamPath?: string; samplingPercentage?: number; enabled?: boolean; durable?: boolean } = {}): this {
     const pct = opts.samplingPercentage ?? 100;
     if (typeof pct !== 'number' || !(pct > 0 && pct <= 100)) throw new ValidationError(`samplingPercentage must be in (0, 100], got ${pct}`);
-    this.spec.tracking = { enabled: opts.enabled ?? true, samplingPercentage: pct, ...(opts.streamPath ? { streamPath: opts.streamPath } : {}) };
+    if (opts.durable !== undefined && typeof opts.durable !== 'boolean') throw new ValidationError(`durable must be true or false, got ${String(opts.durable)}`);
+    this.spec.tracking = {
+      enabled: opts.enabled ?? true,
+      samplingPercentage: pct,
+      ...(opts.streamPath ? { streamPath: opts.streamPath } : {}),
+      ...(opts.durable ? { durable: true } : {}),
+    };
     return this;
   }
 

@@ -35,8 +35,8 @@ export function newRegistry(): InProcessRegistry {
   return { apps: new Map(), models: new Map() };
 }
 
-/** Builds the worker that runs a deployed function. */
-export async function createWorker(platform: Platform, fn: FunctionRecord, registry: InProcessRegistry = newRegistry()): Promise<Worker> {
+/** Builds the worker that runs a deployed function; a serving one tries `servingPort` first where its spec names no port. */
+export async function createWorker(platform: Platform, fn: FunctionRecord, registry: InProcessRegistry = newRegistry(), servingPort?: number): Promise<Worker> {
   if (fn.kind === 'infrastructure') {
     if (fn.name === STREAM_FUNCTION) return new StreamProcessor(platform, fn.project);
     if (fn.name === CONTROLLER_FUNCTION) return new Controller(platform, fn.project);
@@ -44,7 +44,7 @@ export async function createWorker(platform: Platform, fn: FunctionRecord, regis
     throw new Error(`unknown infrastructure function '${fn.name}'`);
   }
   if (fn.kind === 'serving') {
-    const w = new ServingWorker(platform, fn, registry.models.get(`${fn.project}/${fn.name}`));
+    const w = new ServingWorker(platform, fn, registry.models.get(`${fn.project}/${fn.name}`), servingPort);
     await w.start();
     return w;
   }

@@ -5,6 +5,7 @@ import type { FunctionRecord } from '../store/port.ts';
 import type { Platform } from './platform.ts';
 import type { Worker } from '../pipeline/worker.ts';
 import { ensureLoaded, loadModelClass, type ModelClass } from '../serving/model.ts';
+import { listenOnChosenPort } from '../serving/listen-port.ts';
 import { createServingServer, type ServedModel } from '../serving/server.ts';
 import { Tracker } from '../tracking/tracker.ts';
 import { topics } from '../stream/port.ts';
@@ -28,7 +29,8 @@ export interface ServingSpec {
   /** Module holding model classes named by `className` (for models given by store URI). */
   source?: string;
   models: ModelSpec[];
-  tracking: { enabled: boolean; streamPath?: string; samplingPercentage: number };
+  /** `durable`: a prediction is answered once its event is in the stream (see `setTracking`). */
+  tracking: { enabled: boolean; streamPath?: string; samplingPercentage: number; durable?: boolean };
   host?: string;
   port?: number;
 }
@@ -56,6 +58,8 @@ export class ServingWorker implements Worker {
     private readonly platform: Platform,
     private readonly fn: FunctionRecord,
     private readonly inProcess: InProcessModels = new Map(),
+    /** The port it listened on before, kept where the spec names none (see `listenOnChosenPort`). */
+    private readonly preferredPort?: number,
   ) {
     this.name = fn.name;
   }
@@ -82,14 +86,20 @@ export class ServingWorker implements Worker {
       project: this.fn.project,
       functionName: this.fn.name,
       models,
-      ...(this.tracker ? { tracker: this.tracker } : {}),
+      ...(this.tracker ? { tracker: this.tracker, durableTracking: spec.tracking.durable === true } : {}),
       clock: this.platform.clock,
       logger: this.platform.logger,
     });
-    this.address = await this.server.listen(spec.host ?? '127.0.0.1', spec.port ?? 0);
+    const server = this.server;
+    this.address = await listenOnChosenPort((port) => server.listen(spec.host ?? '127.0.0.1', port), {
+      ...(spec.port ? { port: spec.port } : {}),
+      ...(this.preferredPort ? { preferredPort: this.preferredPort } : {}),
+      onFallback: (port, err) => this.platform.logger.warn({ function: this.fn.name, port, err: errorMessage(err) }, 'the port this function had stayed in use; listening on another one'),
+    });
     await this.platform.store.updateFunctionStatus(this.fn.project, this.fn.name, {
       state: 'running',
       address: this.address,
+      port: listeningPort(server.app.server.address()),
       pid: process.pid,
       heartbeatAt: this.platform.clock.now(),
       version: this.fn.updatedAt,
@@ -151,6 +161,10 @@ export class ServingWorker implements Worker {
     await this.tracker?.close();
     await this.platform.store.updateFunctionStatus(this.fn.project, this.fn.name, { state: 'stopped' }).catch(() => undefined);
   }
+}
+
+function listeningPort(addr: string | { port: number } | null): number | undefined {
+  return typeof addr === 'object' && addr !== null ? addr.port : undefined;
 }
 
 /** Reads a logged model from its `store://models/{project}/{key}[:{tag}]` URI. */

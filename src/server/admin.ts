@@ -58,7 +58,11 @@ export async function saveServingFunction(platform: Platform, project: string, n
     });
   }
   if (spec.tracking?.enabled) {
-    fn.setTracking({ samplingPercentage: spec.tracking.samplingPercentage ?? 100, ...(spec.tracking.streamPath ? { streamPath: spec.tracking.streamPath } : {}) });
+    fn.setTracking({
+      samplingPercentage: spec.tracking.samplingPercentage ?? 100,
+      ...(spec.tracking.streamPath ? { streamPath: spec.tracking.streamPath } : {}),
+      ...(spec.tracking.durable !== undefined ? { durable: spec.tracking.durable } : {}),
+    });
   }
   const existing = await platform.store.getFunction(project, name);
   if (existing && existing.kind !== 'serving') throw new ConflictError(`function '${name}' exists and is a ${existing.kind} function`);

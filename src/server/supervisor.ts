@@ -59,6 +59,8 @@ interface Child {
   stopping: boolean;
   state: FunctionStatus['state'];
   tail: LineTail;
+  /** A serving function's port, handed to each worker started for it so that its address stays. */
+  port: number | undefined;
 }
 
 // The CLI of the same form as this module (compiled, or the sources through tsx).
@@ -171,7 +173,9 @@ export class Supervisor {
 
   private spawnChild(f: FunctionRecord, restarts: number, previous?: Child): void {
     const opts = this.platform.options;
-    const args = [...nodeArgs(CLI_MAIN), 'worker', '--project', f.project, '--function', f.name, '--home', opts.home];
+    // A serving function listens where it did before (the port its last worker recorded).
+    const port = f.kind === 'serving' ? (previous?.port ?? f.status.port) : undefined;
+    const args = [...nodeArgs(CLI_MAIN), 'worker', '--project', f.project, '--function', f.name, '--home', opts.home, ...(port ? ['--port', String(port)] : [])];
     const proc = spawn(process.execPath, args, {
       // Connection URLs may carry passwords: the environment keeps them out of `ps`.
       env: {
@@ -198,6 +202,7 @@ export class Supervisor {
       stopping: false,
       state: 'starting',
       tail: new LineTail(20),
+      port,
     };
     c.proc = proc;
     c.startedAt = Date.now();
@@ -244,6 +249,7 @@ export class Supervisor {
     c.backoffMs = Math.min(c.backoffMs * 2, this.o.maxBackoffMs);
     c.state = 'crashed';
     const how = signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
+    if (f.kind === 'serving') c.port = (await this.recordedPort(c)) ?? c.port;
     this.platform.logger.warn({ project: c.project, function: c.name, how, restartInMs: delay }, 'worker stopped unexpectedly; restarting');
     if (await this.recordedOwnError(c, pid)) {
       // The worker said why it stopped (its own error, with its code): that is the last error.
@@ -257,6 +263,15 @@ export class Supervisor {
       if (this.stopped || c.stopping || this.children.get(key(c.project, c.name)) !== c) return;
       this.spawnChild(f, c.restarts + 1, c);
     }, delay);
+  }
+
+  /** The port a serving function's worker recorded (undefined when the store cannot tell now). */
+  private async recordedPort(c: Child): Promise<number | undefined> {
+    try {
+      return (await this.platform.store.getFunction(c.project, c.name))?.status.port;
+    } catch {
+      return undefined;
+    }
   }
 
   /** True when the exited process `pid` recorded its own failure (see `failedStatus`) before it ended. */

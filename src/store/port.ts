@@ -189,6 +189,11 @@ export interface FunctionStatus {
   state: 'not-deployed' | 'starting' | 'running' | 'crashed' | 'stopped';
   /** Serving functions: where their HTTP server listens. */
   address?: string;
+  /**
+   * Serving functions: the port they listen on, kept once chosen: a restarted or redeployed worker
+   * listens there again unless its spec names another.
+   */
+  port?: number;
   pid?: number;
   restarts?: number;
   /** The last failure's message (the worker's own error, or how its process ended). */

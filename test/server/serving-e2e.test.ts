@@ -68,4 +68,28 @@ describe('server + supervisor: a tracked serving function end to end', { timeout
     // A bad request is answered by the model server's own 4xx, passed through.
     await assert.rejects(fn.invoke('/v2/models/nope/infer', { inputs: [[1]] }), (err: { httpStatus?: number }) => err.httpStatus === 404);
   });
+
+  test('a killed serving worker comes back on the same port, and so does a redeployed one', async () => {
+    const before = await project.getFunction('serving');
+    assert.equal(before.status.state, 'running');
+    const port = before.status.port!;
+    assert.ok(port > 0 && before.status.address === `http://127.0.0.1:${port}`, JSON.stringify(before.status));
+    process.kill(before.status.pid!, 'SIGKILL');
+    const after = await waitFor('restarted', async () => {
+      const f = await project.getFunction('serving');
+      return f.status.state === 'running' && f.status.pid !== before.status.pid ? f : undefined;
+    });
+    assert.equal(after.status.restarts, 1);
+    assert.equal(after.status.address, before.status.address);
+    const fn = await project.setFunction('serving');
+    const out = (await fn.invoke('/v2/models/sum/infer', { inputs: [[2, 2]] })) as { outputs: { data: number[] }[] };
+    assert.deepEqual(out.outputs[0]!.data, [4]);
+
+    await project.deployFunction(fn);
+    const redeployed = await waitFor('redeployed', async () => {
+      const f = await project.getFunction('serving');
+      return f.status.state === 'running' && f.status.pid !== after.status.pid ? f : undefined;
+    });
+    assert.equal(redeployed.status.port, port);
+  });
 });

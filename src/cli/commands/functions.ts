@@ -21,6 +21,7 @@ interface SetFlags {
   source?: string;
   tracking?: boolean;
   samplingPercentage?: number;
+  durableTracking?: boolean;
   port?: number;
   deploy?: boolean;
   wait: boolean;
@@ -67,6 +68,7 @@ export function registerFunctionCommands(program: Command): void {
     .option('--source <file>', 'serving: module holding model classes named by className')
     .option('--tracking', 'serving: send every request to the monitoring stream')
     .option('--sampling-percentage <pct>', 'serving: share of requests tracked (default 100)', Number)
+    .option('--durable-tracking', 'serving: answer a prediction only once its event is in the stream (with --tracking)')
     .option('--port <port>', 'serving: port to listen on (default: any free port)', wholeNumber)
     .option('--deploy', 'deploy it too, and wait until it runs (needs `modelwatch up`)')
     .option('--no-wait', 'with --deploy: only mark it deployed, do not wait for it to run')
@@ -256,6 +258,7 @@ async function servingFunction(project: string, name: string, o: SetFlags): Prom
     fn.addModel(modelName, { ...(modulePath ? { modelPath: modulePath } : {}), ...(className ? { className } : {}), ...(uri ? { modelUri: uri } : {}) });
   }
   for (const n of Object.keys(uris)) if (!o.model.some((m) => m.startsWith(`${n}=`))) throw new UsageError(`--model-uri names model '${n}', which no --model defines`);
-  if (o.tracking) fn.setTracking({ ...(o.samplingPercentage !== undefined ? { samplingPercentage: o.samplingPercentage } : {}) });
+  if (o.durableTracking && !o.tracking) throw new UsageError('--durable-tracking goes with --tracking');
+  if (o.tracking) fn.setTracking({ ...(o.samplingPercentage !== undefined ? { samplingPercentage: o.samplingPercentage } : {}), ...(o.durableTracking ? { durable: true } : {}) });
   return fn;
 }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { globalOptions, platformOptions } from '../context.ts';
 import { UsageError } from '../errors.ts';
+import { wholeNumber } from '../parse.ts';
 import { ROLES } from '../roles.ts';
 
 /**
@@ -26,7 +27,12 @@ export function registerWorkerCommand(program: Command): void {
       positiveSeconds,
     )
     .option('--refresh-seconds <s>', 'apps: how often the deployed applications are listed again (default 10)', positiveSeconds)
-    .action(async (o: { project: string; function?: string; role?: string; leaseSeconds?: number; refreshSeconds?: number }, cmd: Command) => {
+    .option(
+      '--port <port>',
+      'serving: the port to listen on where the spec names none (the server passes the one the function had, so that a restarted worker keeps its address); a port that stays in use gives way to a free one',
+      wholeNumber,
+    )
+    .action(async (o: { project: string; function?: string; role?: string; leaseSeconds?: number; refreshSeconds?: number; port?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('worker opens the store itself; give --home or --store-url, not --url');
       const envLease = process.env.MODELWATCH_CONTROLLER_LEASE_SECONDS;
@@ -41,6 +47,7 @@ export function registerWorkerCommand(program: Command): void {
         ...(o.role ? { role: o.role } : {}),
         ...(leaseSeconds !== undefined && controller ? { leaseTtlMs: Math.round(leaseSeconds * 1000) } : {}),
         ...(o.refreshSeconds !== undefined ? { appsRefreshMs: Math.round(o.refreshSeconds * 1000) } : {}),
+        ...(o.port !== undefined ? { servingPort: o.port } : {}),
         platform: platformOptions(g),
         logger: cliLogger('info'),
       });
