@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { FeatureStats, FeatureStatsMap, EndpointRecord } from '../common/types.ts';
 import { ApplicationError } from '../common/errors.ts';
+import { checkPathSegment, resolveUnder } from '../common/safe-path.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Tsdb, WindowHistogram, PredictionRow } from '../store/tsdb-port.ts';
 import { categoricalWindowStats, currentStatsOnReference } from '../stats/feature-stats.ts';
@@ -79,11 +79,12 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
       error: (msg, data) => logger.error(data ?? {}, msg),
     },
     logArtifact: async (name, body, opts) => {
-      if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`artifact name '${name}' may hold only letters, digits, '.', '_' and '-'`);
+      checkPathSegment('artifact name', name);
       const format = opts?.format ?? (typeof body === 'string' ? (body.trimStart().startsWith('<') ? 'html' : 'csv') : 'json');
-      const dir = path.join(input.artifactPath, ep.project, 'apps', input.appName, ep.id, String(windowStart));
+      // Every part is a checked name: an endpoint id from the stream cannot lead out of the folder.
+      const dir = resolveUnder(input.artifactPath, ep.project, 'apps', input.appName, ep.id, String(windowStart));
+      const file = resolveUnder(dir, name.includes('.') ? name : `${name}.${format}`);
       await fs.mkdir(dir, { recursive: true });
-      const file = path.join(dir, name.includes('.') ? name : `${name}.${format}`);
       await fs.writeFile(file, typeof body === 'string' ? body : JSON.stringify(body, null, 2));
       return file;
     },

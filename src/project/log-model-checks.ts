@@ -1,4 +1,5 @@
 import { ValidationError } from '../common/errors.ts';
+import { checkPathSegment } from '../common/safe-path.ts';
 import type { LogModelOptions } from './project.ts';
 
 /**
@@ -6,6 +7,8 @@ import type { LogModelOptions } from './project.ts';
  * first (connected mode reads the set on the caller's side), so both fail alike.
  */
 export function checkLogModelCall(key: string, opts: LogModelOptions): void {
-  if (typeof key !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) throw new ValidationError(`model key '${String(key)}' may hold letters, digits, '.', '_' and '-'`);
+  // Key and tag name the model's artifact folder.
+  checkPathSegment('model key', key);
+  if (opts?.tag !== undefined) checkPathSegment('model tag', opts.tag);
   if (!opts?.trainingSet) throw new ValidationError('logModel needs trainingSet (rows, columns, CSV, JSON lines or Parquet)');
 }

@@ -9,6 +9,7 @@ import {
   WRITER_FUNCTION,
   checkFunctionName,
 } from '../common/names.ts';
+import { resolveUnder, safeFileName } from '../common/safe-path.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
 import { computeFeatureStats } from '../stats/feature-stats.ts';
@@ -270,11 +271,11 @@ export class Project {
     const used: Record<string, unknown[]> = {};
     for (const n of usedNames) used[n] = table.columns[n]!;
     const featureStats = computeFeatureStats(used);
-    const dir = path.join(this.platform.options.artifactPath, this.name, 'models', key, tag);
+    const dir = resolveUnder(this.platform.options.artifactPath, this.name, 'models', key, tag);
     await fs.mkdir(dir, { recursive: true });
     let modelFile: string | null = null;
     if (opts.modelFile) {
-      modelFile = path.join(dir, path.basename(opts.modelFile));
+      modelFile = resolveUnder(dir, safeFileName(path.basename(opts.modelFile), 'model'));
       await fs.copyFile(opts.modelFile, modelFile);
     } else if (opts.model !== undefined) {
       modelFile = path.join(dir, 'model.json');

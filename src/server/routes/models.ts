@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ValidationError } from '../../common/errors.ts';
+import { safeFileName } from '../../common/safe-path.ts';
 import type { TabularInput } from '../../data/tabular.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { LogModelOptions } from '../../project/project.ts';
@@ -15,6 +15,9 @@ export interface LogModelBody extends Omit<LogModelOptions, 'modelFile' | 'train
   trainingSet: unknown;
   modelFile?: { name: string; base64: string };
 }
+
+/** Folder of the artifact path where uploads wait while a model is logged (no project can be named so). */
+const UPLOADS_FOLDER = '.uploads';
 
 /** Training sets up to this size travel in one request body. */
 const MODEL_BODY_LIMIT = 256 * 1024 * 1024;
@@ -42,9 +45,12 @@ export function registerModelRoutes(app: FastifyInstance, platform: Platform): v
       let tmp: string | undefined;
       try {
         if (modelFile) {
-          // logModel copies a file by path; an uploaded file lands in a private temp folder first.
-          tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'modelwatch-upload-'));
-          const file = path.join(tmp, safeFileName(modelFile.name));
+          // logModel copies a file by path; an uploaded file lands in a private folder first, in the
+          // artifact path: uploads are data, and no code root ever covers that path.
+          const uploads = path.join(platform.options.artifactPath, UPLOADS_FOLDER);
+          await fs.mkdir(uploads, { recursive: true });
+          tmp = await fs.mkdtemp(path.join(uploads, 'upload-'));
+          const file = path.join(tmp, safeFileName(modelFile.name, 'model'));
           await fs.writeFile(file, Buffer.from(modelFile.base64, 'base64'));
           opts.modelFile = file;
         }
@@ -67,10 +73,4 @@ function checkTrainingSet(t: unknown): TabularInput {
     return o as TabularInput;
   }
   throw new ValidationError('trainingSet must be rows, columns, { csv } or { jsonl }');
-}
-
-function safeFileName(name: string): string {
-  const base = path.basename(name).replace(/[^A-Za-z0-9._-]/g, '_');
-  if (!base || base === '.' || base === '..') throw new ValidationError(`'${name}' is not a usable model file name`);
-  return base;
 }
