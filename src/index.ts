@@ -53,7 +53,10 @@ export type {
   ModelRecord,
   MonitoringEvent,
   Credentials,
+  LateWindow,
+  LateWindowQuery,
 } from './store/port.ts';
+export type { ReanalyzeOptions, ReanalyzedWindow } from './pipeline/controller/reanalyze.ts';
 export type { ResultRow, MetricRow, SeriesQuery } from './store/tsdb-port.ts';
 export type { ResultKindName, ResultKindValue, ResultStatusName, ResultStatusValue, EndpointLiveMetrics, AppResult, AppMetric } from './common/types.ts';
 export type { CredentialsView } from './project/project.ts';
@@ -72,7 +75,7 @@ export type { EndpointInfo as TrackedEndpointInfo, EventEncoder, EventArgs, Requ
 export type { TrackerOptions, TrackerStats, TrackerSink } from './tracking/tracker.ts';
 export type { EventBatch } from './tracking/event-batch.ts';
 export { openStream, type OpenStreamOptions } from './stream/connect.ts';
-export { topics, type Stream, type OutgoingMessage, type StreamMessage, type SubscribeOptions, type Subscription } from './stream/port.ts';
+export { topics, type Stream, type OutgoingMessage, type StreamMessage, type SubscribeOptions, type Subscription, type PartitionProgress } from './stream/port.ts';
 export type { StreamRetention } from './stream/retention.ts';
 export type { NatsStreamOptions } from './stream/nats/nats-stream.ts';
 export type { ReaderLogger } from './stream/nats/partition-reader.ts';

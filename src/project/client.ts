@@ -2,9 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelwatchError, NotFoundError, ValidationError, reviveError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
-import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, MonitoringSettings, ProjectRecord } from '../store/port.ts';
+import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, MonitoringSettings, ProjectRecord } from '../store/port.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
+import type { ReanalyzedWindow, ReanalyzeOptions } from '../pipeline/controller/reanalyze.ts';
 import { checkLogModelCall } from './log-model-checks.ts';
 import type { CredentialsView, DisableMonitoringOptions, EnableMonitoringOptions, LogModelOptions } from './project.ts';
 import { RESERVED_FUNCTION_NAMES } from '../common/names.ts';
@@ -323,6 +324,14 @@ export class RemoteProject {
 
   async listEvents(q: { endpointId?: string; kind?: string; since?: number; limit?: number } = {}): Promise<MonitoringEvent[]> {
     return this.http.request('GET', this.path('/events'), undefined, { endpoint: q.endpointId, kind: q.kind, since: q.since, limit: q.limit });
+  }
+
+  async listLateWindows(q: LateWindowQuery = {}): Promise<LateWindow[]> {
+    return this.http.request('GET', this.path('/late-windows'), undefined, { endpoint: q.endpointId, pending: q.pending ? 'true' : undefined, limit: q.limit });
+  }
+
+  async reanalyzeWindows(opts: ReanalyzeOptions): Promise<ReanalyzedWindow[]> {
+    return this.http.request('POST', this.path('/reanalyze'), opts);
   }
 
   private async putApplication(fn: MonitoringFunction): Promise<FunctionRecord> {

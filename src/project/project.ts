@@ -17,9 +17,10 @@ import { writeParquetTable } from '../data/parquet-table.ts';
 import { toColumns, type TabularInput } from '../data/tabular.ts';
 import { redactSecrets } from '../common/redact.ts';
 import { parseConnectionUrl } from '../store/connect.ts';
-import type { Credentials, FunctionRecord, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
+import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
+import { listLateWindows, reanalyzeWindows, type ReanalyzedWindow, type ReanalyzeOptions } from '../pipeline/controller/reanalyze.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
 import type { InProcessRuntime } from './runtime.ts';
 import { endpointSummary, type ListEndpointsOptions } from './endpoint-summary.ts';
@@ -429,6 +430,25 @@ export class Project {
 
   async latestResults(q: { endpointId?: string; app?: string } = {}): Promise<ResultRow[]> {
     return (await this.platform.tsdbFor(this.name)).latestResults(this.name, q);
+  }
+
+  /**
+   * Windows that got predictions after they were analyzed (events later than the stream
+   * processor's watermark), newest first: how many, and how many no analysis has taken in yet.
+   * Each endpoint's total is its `latePredictions`.
+   */
+  async listLateWindows(q: LateWindowQuery = {}): Promise<LateWindow[]> {
+    return listLateWindows(this.platform, this.name, q);
+  }
+
+  /**
+   * Hands windows that were analyzed to their apps again, so that their results (replaced, as they
+   * are keyed by window) take in what came late: every window with late predictions not analyzed
+   * yet (`{ late: true }`, of one endpoint with `endpointId`), or one window (`{ endpointId,
+   * windowStart }`). Returns the windows handed out, per app.
+   */
+  async reanalyzeWindows(opts: ReanalyzeOptions): Promise<ReanalyzedWindow[]> {
+    return reanalyzeWindows(this.platform, this.name, opts);
   }
 
   async listEvents(q: { endpointId?: string; kind?: string; since?: number; limit?: number } = {}): Promise<MonitoringEvent[]> {

@@ -8,6 +8,7 @@ import { installEmptyBodyAsObject } from './body.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFunctionRoutes } from './routes/functions.ts';
+import { registerLateWindowRoutes } from './routes/late-windows.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerMonitoringRoutes } from './routes/monitoring.ts';
 import { registerProjectRoutes } from './routes/projects.ts';
@@ -64,6 +65,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
       registerFunctionRoutes(api, opts.platform);
       registerModelRoutes(api, opts.platform);
       registerEndpointRoutes(api, opts.platform);
+      registerLateWindowRoutes(api, opts.platform);
     },
     { prefix: API_PREFIX },
   );

@@ -28,6 +28,7 @@ export function registerEndpointCommands(program: Command): void {
           { header: 'avg latency 1h (ms)', get: (e) => latencyMs(e.metrics?.latencyAvg1hUs) },
           { header: 'errors', get: (e) => e.errorCount },
           { header: 'drift', get: (e) => e.driftStatus },
+          { header: 'late', get: (e) => e.latePredictions },
         ], '(no model endpoints yet: they appear with the first tracked request)');
       });
     });
@@ -55,6 +56,8 @@ export function registerEndpointCommands(program: Command): void {
           'last request': time(e.lastRequest),
           errors: e.errorCount,
           'drift status': e.driftStatus,
+          // Stored after their window was analyzed: `windows late` lists the windows, `windows reanalyze` takes them in.
+          'late predictions': e.latePredictions,
           'predictions 5m': e.metrics?.predictions5m,
           'predictions 1h': e.metrics?.predictions1h,
           'avg latency 5m (ms)': latencyMs(e.metrics?.latencyAvg5mUs),

@@ -9,6 +9,7 @@ import { registerProjectCommands } from './project.ts';
 import { registerReportCommand } from './report.ts';
 import { registerResultCommands } from './results.ts';
 import { registerUpCommand } from './up.ts';
+import { registerWindowCommands } from './windows.ts';
 import { registerWorkerCommand } from './worker.ts';
 
 /**
@@ -27,5 +28,6 @@ export function registerCommands(program: Command): void {
   registerModelCommands(program);
   registerEndpointCommands(program);
   registerResultCommands(program);
+  registerWindowCommands(program);
   registerWorkerCommand(program);
 }
