@@ -15,6 +15,12 @@ export interface PlatformOptions {
   streamUrl?: string;
   /** Where models and app artifacts go. @default `<home>/artifacts` */
   artifactPath?: string;
+  /**
+   * Folders that code named by a function's spec (`modelPath`, `source`, `application`) must lie in
+   * before it is imported (see `CodeRoots`); `modelwatch up` and `modelwatch worker` set them.
+   * @default none: code is loaded from wherever the spec names it (embedded mode: your own process)
+   */
+  codeRoots?: readonly string[];
 }
 
 export interface CompiledPlatformOptions {
@@ -23,6 +29,7 @@ export interface CompiledPlatformOptions {
   readonly tsdbUrl: string;
   readonly streamUrl: string;
   readonly artifactPath: string;
+  readonly codeRoots?: readonly string[];
 }
 
 export function compilePlatformOptions(o: PlatformOptions = {}, env: NodeJS.ProcessEnv = process.env): CompiledPlatformOptions {
@@ -34,5 +41,6 @@ export function compilePlatformOptions(o: PlatformOptions = {}, env: NodeJS.Proc
     tsdbUrl: o.tsdbUrl ?? env.MODELWATCH_TSDB_URL ?? storeUrl,
     streamUrl: o.streamUrl ?? env.MODELWATCH_STREAM_URL ?? `embedded://${path.join(home, 'stream.db')}`,
     artifactPath: path.resolve(o.artifactPath ?? env.MODELWATCH_ARTIFACT_PATH ?? path.join(home, 'artifacts')),
+    ...(o.codeRoots ? { codeRoots: o.codeRoots.map((r) => path.resolve(r)) } : {}),
   });
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { compilePlatformOptions, type CompiledPlatformOptions, type PlatformOptions } from '../common/config.ts';
+import { CodeRoots } from '../common/code-roots.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { errorMessage } from '../common/errors.ts';
 import { redactSecrets } from '../common/redact.ts';
@@ -20,12 +21,15 @@ export class Platform {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Where code named by function specs may be loaded from; undefined: anywhere (embedded mode). */
+  readonly codeRoots: CodeRoots | undefined;
   private readonly endpointStores = new Map<string, Promise<Store>>();
   private readonly tsdbs = new Map<string, Promise<Tsdb>>();
   private readonly streams = new Map<string, Promise<Stream>>();
 
-  private constructor(options: CompiledPlatformOptions, store: Store, clock: Clock, logger: Logger) {
+  private constructor(options: CompiledPlatformOptions, store: Store, clock: Clock, logger: Logger, codeRoots: CodeRoots | undefined) {
     this.options = options;
+    this.codeRoots = codeRoots;
     this.store = store;
     this.clock = clock;
     this.logger = logger;
@@ -35,9 +39,11 @@ export class Platform {
     const options = compilePlatformOptions(opts);
     fs.mkdirSync(options.home, { recursive: true });
     fs.mkdirSync(options.artifactPath, { recursive: true });
+    // Checked before the store opens: a bad root fails the start with nothing to close.
+    const codeRoots = options.codeRoots ? CodeRoots.resolve(options.codeRoots, options) : undefined;
     const store = await openStore(options.storeUrl);
     await store.migrate();
-    return new Platform(options, store, opts.clock ?? systemClock, opts.logger ?? createLogger());
+    return new Platform(options, store, opts.clock ?? systemClock, opts.logger ?? createLogger(), codeRoots);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ApplicationError, ModelwatchError, ValidationError, errorMessage } from '../common/errors.ts';
-import { CONTROLLER_FUNCTION, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
+import { resolveDataFile, type CodeRoots } from '../common/code-roots.ts';
+import { CONTROLLER_FUNCTION, DATA_DRIFT_REPORT_APP, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
 import { importUserModule } from '../common/user-module.ts';
 import { isApplicationClass, type MonitoringApplication, type MonitoringApplicationClass } from '../apps/base.ts';
 import { BUILTIN_APPLICATIONS } from '../apps/builtin.ts';
@@ -48,12 +49,24 @@ export async function createWorker(platform: Platform, fn: FunctionRecord, regis
     await w.start();
     return w;
   }
-  const spec = fn.spec as ApplicationSpec;
-  const app = await loadApplication(fn, spec, registry);
+  const given = fn.spec as ApplicationSpec;
+  const spec = platform.codeRoots ? { ...given, options: await serverAppOptions(platform, given) } : given;
+  const app = await loadApplication(fn, spec, registry, platform.codeRoots);
   return new ApplicationRunner(platform, fn.project, fn.name, app, { options: spec.options ?? {} });
 }
 
-async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry): Promise<MonitoringApplication> {
+/**
+ * A server reads data files for its API clients only from the artifact path: the data-drift-report
+ * app's `referencePath` is resolved there (relative paths too) and refused elsewhere.
+ */
+async function serverAppOptions(platform: Platform, spec: ApplicationSpec): Promise<Record<string, unknown>> {
+  const options = spec.options ?? {};
+  if (spec.builtin !== DATA_DRIFT_REPORT_APP || options.referencePath === undefined) return options;
+  if (typeof options.referencePath !== 'string') throw new ValidationError('referencePath must be a path');
+  return { ...options, referencePath: await resolveDataFile('referencePath', options.referencePath, platform.options) };
+}
+
+async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry, codeRoots: CodeRoots | undefined): Promise<MonitoringApplication> {
   if (spec.builtin !== undefined) {
     const Builtin = BUILTIN_APPLICATIONS[spec.builtin];
     if (!Builtin) throw new ValidationError(`application '${fn.name}' names the built-in '${spec.builtin}', which does not exist (${Object.keys(BUILTIN_APPLICATIONS).join(', ')})`);
@@ -63,9 +76,11 @@ async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, regist
   if (given) return isApplicationClass(given) ? construct(fn.name, () => new given(spec.options ?? {})) : given;
   if (spec.inProcess) throw new ValidationError(`application '${fn.name}' was given as an in-process class; run it from the same process or name its module`);
   if (!spec.application) throw new ValidationError(`application '${fn.name}' names no module`);
+  // The real path is what is judged and then imported.
+  const file = codeRoots ? await codeRoots.resolveFile('application', spec.application) : spec.application;
   let mod: Record<string, unknown>;
   try {
-    mod = await importUserModule(spec.application);
+    mod = await importUserModule(file);
   } catch (err) {
     throw new ApplicationError(fn.name, `could not import module '${spec.application}': ${errorMessage(err)}`, err);
   }

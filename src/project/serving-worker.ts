@@ -131,7 +131,12 @@ export class ServingWorker implements Worker {
     } else {
       const modulePath = m.modelPath ?? spec.source;
       if (!modulePath) throw new ValidationError(`model '${m.name}' names no module: give modelPath (a module file) or the function's source`);
-      model = await loadModelClass({ modelPath: modulePath, ...(m.className ? { className: m.className } : {}), options: init as unknown as Record<string, unknown> });
+      model = await loadModelClass({
+        modelPath: modulePath,
+        ...(m.className ? { className: m.className } : {}),
+        options: init as unknown as Record<string, unknown>,
+        ...(this.platform.codeRoots ? { codeRoots: this.platform.codeRoots } : {}),
+      });
     }
     return {
       name: m.name,

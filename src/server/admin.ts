@@ -5,6 +5,7 @@ import type { Platform } from '../project/platform.ts';
 import { Project } from '../project/project.ts';
 import type { ModelSpec, ServingSpec } from '../project/serving-worker.ts';
 import type { FunctionRecord, ProjectRecord } from '../store/port.ts';
+import { checkServingPaths } from './code-paths.ts';
 
 /*
  * Operations the REST API offers that `Project` leaves to the embedded `Modelwatch` (project
@@ -64,6 +65,8 @@ export async function saveServingFunction(platform: Platform, project: string, n
       ...(spec.tracking.durable !== undefined ? { durable: spec.tracking.durable } : {}),
     });
   }
+  // After the SDK's own checks, so that both modes word those alike.
+  await checkServingPaths(platform, fn.spec);
   const existing = await platform.store.getFunction(project, name);
   if (existing && existing.kind !== 'serving') throw new ConflictError(`function '${name}' exists and is a ${existing.kind} function`);
   const now = platform.clock.now();

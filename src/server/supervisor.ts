@@ -175,7 +175,9 @@ export class Supervisor {
     const opts = this.platform.options;
     // A serving function listens where it did before (the port its last worker recorded).
     const port = f.kind === 'serving' ? (previous?.port ?? f.status.port) : undefined;
-    const args = [...nodeArgs(CLI_MAIN), 'worker', '--project', f.project, '--function', f.name, '--home', opts.home, ...(port ? ['--port', String(port)] : [])];
+    // The worker loads code only from this server's code roots (its default would be its working folder).
+    const roots = this.platform.codeRoots?.roots.flatMap((r) => ['--code-root', r]) ?? [];
+    const args = [...nodeArgs(CLI_MAIN), 'worker', '--project', f.project, '--function', f.name, '--home', opts.home, ...roots, ...(port ? ['--port', String(port)] : [])];
     const proc = spawn(process.execPath, args, {
       // Connection URLs may carry passwords: the environment keeps them out of `ps`.
       env: {

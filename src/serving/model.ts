@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
 import type { V2Datatype } from './v2-datatype.ts';
+import type { CodeRoots } from '../common/code-roots.ts';
 import { importUserModule } from '../common/user-module.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface ModelSpec {
   baseDir?: string;
   /** Passed to the class constructor: `new Cls(options)`. */
   options?: Record<string, unknown>;
+  /** When set, the file must lie in these roots (a server loading code for API clients). */
+  codeRoots?: CodeRoots;
 }
 
 /** True when `value` fulfils the {@link ModelClass} contract. */
@@ -71,7 +74,9 @@ export async function loadModelClass(spec: ModelSpec): Promise<ModelClass> {
   if (typeof spec?.modelPath !== 'string' || spec.modelPath === '') {
     throw new ValidationError('modelPath must be a non-empty string');
   }
-  const file = resolve(spec.baseDir ?? process.cwd(), spec.modelPath);
+  const given = resolve(spec.baseDir ?? process.cwd(), spec.modelPath);
+  // The real path is what is judged and then imported.
+  const file = spec.codeRoots ? await spec.codeRoots.resolveFile('modelPath', given) : given;
   const label = spec.className ?? basename(spec.modelPath);
   const isFile = await stat(file).then((s) => s.isFile(), () => false);
   if (!isFile) {

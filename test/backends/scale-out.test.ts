@@ -117,7 +117,8 @@ describe('scale-out: worker processes on PostgreSQL + NATS', () => {
     const controllers = [0, 1].map((i) => spawnWorker('controller', i, ['--lease-seconds', String(LEASE_SECONDS)]));
     spawnWorker('writer', 0);
     // Started before any app is deployed: they pick the apps up as they are deployed.
-    const appsWorkers = [0, 1].map((i) => spawnWorker('apps', i, ['--refresh-seconds', '1']));
+    // The app's module is in the repository; the workers run in a temp folder, their default code root.
+    const appsWorkers = [0, 1].map((i) => spawnWorker('apps', i, ['--refresh-seconds', '1', '--code-root', path.dirname(ROW_COUNT_APP)]));
 
     // With monitoring on and no app deployed yet, the leader keeps renewing its lease every tick.
     const holderPid = async (): Promise<number | undefined> => {

@@ -59,12 +59,15 @@ describe('modelwatch CLI on a home folder', { timeout: 120_000 }, () => {
     }
   });
 
-  test('functions set (a monitoring app and a serving function), create, deploy, remove', async () => {
-    const dir = path.join(home, 'apps');
+  test('functions set (a monitoring app and a serving function), create, deploy, remove', async (t) => {
+    // Modules live in the working folder (the code root), never in the home, which holds data only.
+    const code = await tempHome('mw-cli-code-');
+    t.after(code.cleanup);
+    const dir = path.join(code.home, 'apps');
     await fs.mkdir(dir, { recursive: true });
     const appFile = path.join(dir, 'my-app.ts');
     await fs.writeFile(appFile, 'export class MyApp {}\n');
-    const set = JSON.parse(ok(await cli(['--home', home, 'functions', 'set', 'my-app', '--project', 'weather', '--application', 'apps/my-app.ts', '--class-name', 'MyApp', '--option', 'threshold=0.4', '--json'], { cwd: home })).stdout) as {
+    const set = JSON.parse(ok(await cli(['--home', home, 'functions', 'set', 'my-app', '--project', 'weather', '--application', 'apps/my-app.ts', '--class-name', 'MyApp', '--option', 'threshold=0.4', '--json'], { cwd: code.home })).stdout) as {
       spec: { application: string; className: string; options: Record<string, unknown> };
       deployed: boolean;
     };

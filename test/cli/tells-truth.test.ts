@@ -9,20 +9,27 @@ import { ok, runCli as cli, tempHome, type CliRun as Run } from '../server/helpe
 
 describe('the CLI on a home that no server runs says what will and will not happen', { timeout: 120_000 }, () => {
   let home: string;
+  let code: string;
   let cleanup: () => Promise<void>;
+  let cleanupCode: () => Promise<void>;
   const mw = (...args: string[]): Promise<Run> => cli(['--home', home, ...args]);
 
   before(async () => {
     ({ home, cleanup } = await tempHome('mw-cli-truth-'));
-    await fs.mkdir(path.join(home, 'apps'));
-    await fs.writeFile(path.join(home, 'apps', 'my-app.mjs'), 'export class MyApp { doTracking() { return []; } }\n');
+    // Beside the home (which holds data only), inside the CLI's working folder (the temp folder), its code root.
+    ({ home: code, cleanup: cleanupCode } = await tempHome('mw-cli-truth-code-'));
+    await fs.mkdir(path.join(code, 'apps'));
+    await fs.writeFile(path.join(code, 'apps', 'my-app.mjs'), 'export class MyApp { doTracking() { return []; } }\n');
     ok(await mw('project', 'create', 'shop'));
   });
 
-  after(async () => cleanup());
+  after(async () => {
+    await cleanup();
+    await cleanupCode();
+  });
 
   test('functions set --deploy registers, then says a server is needed instead of "deployed"', async () => {
-    const r = await mw('functions', 'set', 'my-app', '--project', 'shop', '--application', path.join(home, 'apps', 'my-app.mjs'), '--deploy');
+    const r = await mw('functions', 'set', 'my-app', '--project', 'shop', '--application', path.join(code, 'apps', 'my-app.mjs'), '--deploy');
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stdout, "registered monitoring-application function 'my-app'\n");
     assert.equal(

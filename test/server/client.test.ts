@@ -98,7 +98,8 @@ describe('connect(): the SDK over REST', () => {
   test('serving functions are configured locally and registered with their spec', async () => {
     const p = await client.getProject('remote');
     const fn = await p.setFunction('serving', { kind: 'serving' });
-    fn.addModel('clf', { modelPath: path.join(home, 'model.js'), className: 'Clf', modelUri: 'store://models/remote/clf:v2' }).setTracking();
+    // In the server's code root (its working folder); a module in the home would be refused.
+    fn.addModel('clf', { modelPath: fileURLToPath(new URL('../fixtures/models/clf.js', import.meta.url)), className: 'Clf', modelUri: 'store://models/remote/clf:v2' }).setTracking();
     const saved = await p.saveFunction(fn);
     assert.equal(saved.deployed, false);
     const again = await p.setFunction('serving');

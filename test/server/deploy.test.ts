@@ -25,20 +25,24 @@ describe('deployFunction over REST returns once the function serves, or throws i
   let app: FastifyInstance;
   let supervisor: Supervisor;
   let home: string;
+  let code: string;
   let url: string;
   let cleanup: () => Promise<void>;
+  let cleanupCode: () => Promise<void>;
   let project: RemoteProject;
 
   before(async () => {
     ({ home, cleanup } = await tempHome('mw-deploy-'));
-    platform = await openPlatform(home);
+    // The models' folder is the server's code root (a module in the home would be refused).
+    ({ home: code, cleanup: cleanupCode } = await tempHome('mw-deploy-code-'));
+    platform = await openPlatform(home, { codeRoots: [code] });
     ({ app, url } = await startServer(platform));
     supervisor = new Supervisor(platform, { pollMs: 200, initialBackoffMs: 500, env: childEnv(), onOutput: () => undefined });
     supervisor.start();
     await supervisor.firstPass;
     project = await connect({ url }).createProject('deploy');
-    await fs.writeFile(path.join(home, 'sum-model.mjs'), SUM_MODEL);
-    await fs.writeFile(path.join(home, 'cars-model.mjs'), CARS_MODEL);
+    await fs.writeFile(path.join(code, 'sum-model.mjs'), SUM_MODEL);
+    await fs.writeFile(path.join(code, 'cars-model.mjs'), CARS_MODEL);
   });
 
   after(async () => {
@@ -46,11 +50,12 @@ describe('deployFunction over REST returns once the function serves, or throws i
     await app.close();
     await platform.close();
     await cleanup();
+    await cleanupCode();
   });
 
   test('a serving function answers the first invoke after deployFunction, with no waiting of its own', async () => {
     const fn = await project.setFunction('sum');
-    fn.addModel('sum', { modelPath: path.join(home, 'sum-model.mjs'), className: 'SumModel' });
+    fn.addModel('sum', { modelPath: path.join(code, 'sum-model.mjs'), className: 'SumModel' });
     const rec = await project.deployFunction(fn);
     assert.equal(rec.status.state, 'running');
     assert.match(rec.status.address ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -61,7 +66,7 @@ describe('deployFunction over REST returns once the function serves, or throws i
 
   test('a model that cannot start: deploy throws its error, invoke and `functions list` say it crashed and why', async () => {
     const fn = await project.setFunction('cars');
-    fn.addModel('cars', { modelPath: path.join(home, 'cars-model.mjs'), className: 'CarsModel' });
+    fn.addModel('cars', { modelPath: path.join(code, 'cars-model.mjs'), className: 'CarsModel' });
     await assert.rejects(project.deployFunction(fn), (err: unknown) => {
       assert.ok(err instanceof ModelError, `${(err as Error).name}: ${String(err)}`);
       assert.equal(err.code, 'model_error');
@@ -103,7 +108,7 @@ describe('deployFunction over REST returns once the function serves, or throws i
 
   test('a deploy that is not running by its timeout says so; the function stays deployed', async () => {
     const fn = await project.setFunction('slow');
-    fn.addModel('sum', { modelPath: path.join(home, 'sum-model.mjs'), className: 'SumModel' });
+    fn.addModel('sum', { modelPath: path.join(code, 'sum-model.mjs'), className: 'SumModel' });
     // A worker process takes seconds to start: far more than this.
     await assert.rejects(project.deployFunction(fn, { timeoutSeconds: 0.05 }), (err: unknown) => {
       assert.ok(err instanceof DeployTimeoutError, String(err));

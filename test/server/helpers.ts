@@ -14,10 +14,10 @@ export async function tempHome(prefix = 'mw-test-'): Promise<{ home: string; cle
   return { home, cleanup: () => fs.rm(home, { recursive: true, force: true }) };
 }
 
-/** A platform on a temp home whose logs are silent. */
-export async function openPlatform(home: string): Promise<Platform> {
+/** A platform on a temp home whose logs are silent; `codeRoots` as `modelwatch up --code-root` sets them. */
+export async function openPlatform(home: string, opts: { codeRoots?: string[] } = {}): Promise<Platform> {
   const { pino } = await import('pino');
-  return Platform.open({ home, logger: pino({ level: 'silent' }) });
+  return Platform.open({ home, logger: pino({ level: 'silent' }), ...opts });
 }
 
 /** A REST server on 127.0.0.1 and a free port, with its base URL. */

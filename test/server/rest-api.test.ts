@@ -188,7 +188,8 @@ describe('REST API', () => {
 
     const serving = await call('PUT', '/projects/alpha/functions/serving', {
       kind: 'serving',
-      spec: { models: [{ name: 'weather', modelPath: '/srv/models/weather.js', className: 'WeatherModel' }], tracking: { enabled: true, samplingPercentage: 50 } },
+      // Inside the default code root (the working folder); it need not exist until deployed.
+      spec: { models: [{ name: 'weather', modelPath: fileURLToPath(new URL('../fixtures/models/weather.js', import.meta.url)), className: 'WeatherModel' }], tracking: { enabled: true, samplingPercentage: 50 } },
     });
     assert.equal(serving.status, 200, JSON.stringify(serving.body));
     const spec = (serving.body as Rec).spec as { models: Rec[]; tracking: Rec };

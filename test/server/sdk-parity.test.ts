@@ -140,7 +140,8 @@ describe('the same misuse fails alike in embedded and connected mode', { timeout
     await fs.writeFile(path.join(dir, 'sum-model.mjs'), SUM_MODEL);
     await fs.writeFile(path.join(dir, 'cars-model.mjs'), CARS_MODEL);
     embedded = await Modelwatch.open({ home: path.join(dir, 'embedded'), background: false, logLevel: 'silent' });
-    platform = await openPlatform(path.join(dir, 'server'));
+    // The models' folder is the server's code root (the homes inside it stay data).
+    platform = await openPlatform(path.join(dir, 'server'), { codeRoots: [dir] });
     const s = await startServer(platform);
     app = s.app;
     supervisor = new Supervisor(platform, { pollMs: 200, env: childEnv(), onOutput: () => undefined });

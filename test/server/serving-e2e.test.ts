@@ -18,12 +18,16 @@ describe('server + supervisor: a tracked serving function end to end', { timeout
   let app: FastifyInstance;
   let supervisor: Supervisor;
   let home: string;
+  let code: string;
   let cleanup: () => Promise<void>;
+  let cleanupCode: () => Promise<void>;
   let project: RemoteProject;
 
   before(async () => {
     ({ home, cleanup } = await tempHome('mw-e2e-'));
-    platform = await openPlatform(home);
+    // The model's folder is the server's code root (a module in the home would be refused).
+    ({ home: code, cleanup: cleanupCode } = await tempHome('mw-e2e-code-'));
+    platform = await openPlatform(home, { codeRoots: [code] });
     const s = await startServer(platform);
     app = s.app;
     supervisor = new Supervisor(platform, { pollMs: 200, env: childEnv(), onOutput: () => undefined });
@@ -37,13 +41,14 @@ describe('server + supervisor: a tracked serving function end to end', { timeout
     await app.close();
     await platform.close();
     await cleanup();
+    await cleanupCode();
   });
 
   test('deploy, invoke through the API, and the endpoint appears from the stream', async () => {
     await project.enableModelMonitoring({ basePeriod: 1, deployHistogramDataDriftApp: false });
     const rows = Array.from({ length: 40 }, (_, i) => ({ a: i % 9, b: (i * 5) % 13 }));
     const model = await project.logModel('sum', { trainingSet: rows });
-    const modelFile = path.join(home, 'sum-model.mjs');
+    const modelFile = path.join(code, 'sum-model.mjs');
     await fs.writeFile(modelFile, MODEL);
 
     const fn = await project.setFunction('serving');

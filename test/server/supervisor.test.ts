@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationError } from '../../src/common/errors.ts';
 import { Project } from '../../src/project/project.ts';
@@ -23,6 +25,7 @@ describe('Supervisor', { timeout: 120_000 }, () => {
   let platform: Platform;
   let supervisor: Supervisor;
   let cleanup: () => Promise<void>;
+  let brokenApp: string;
   const output: string[] = [];
 
   const fn = async (name: string): Promise<FunctionRecord> => {
@@ -33,8 +36,15 @@ describe('Supervisor', { timeout: 120_000 }, () => {
 
   before(async () => {
     const t = await tempHome();
-    cleanup = t.cleanup;
-    platform = await openPlatform(t.home);
+    // The apps' folder is the code root the supervisor hands its workers (their own default is their working folder).
+    const code = await tempHome('mw-sup-code-');
+    cleanup = async () => {
+      await t.cleanup();
+      await code.cleanup();
+    };
+    brokenApp = path.join(code.home, 'broken-app.mjs');
+    await fs.writeFile(brokenApp, "throw new Error('broken on import');\n");
+    platform = await openPlatform(t.home, { codeRoots: [code.home] });
     await createProject(platform, { name: 'sup' });
     await new Project('sup', platform).enableModelMonitoring({ basePeriod: 1, deployHistogramDataDriftApp: false });
     supervisor = new Supervisor(platform, {
@@ -105,10 +115,11 @@ describe('Supervisor', { timeout: 120_000 }, () => {
   });
 
   test('an app that cannot load: deploy throws its own error, which is recorded, and it is retried', async () => {
-    await new Project('sup', platform).setModelMonitoringFunction({ name: 'broken-app', application: '/nonexistent/app.js' });
+    await new Project('sup', platform).setModelMonitoringFunction({ name: 'broken-app', application: brokenApp });
+    const cannotImport = new RegExp(`^monitoring application 'broken-app': could not import module '${brokenApp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}': broken on import`);
     await assert.rejects(new Project('sup', platform).deployFunction('broken-app'), (err: unknown) => {
       assert.ok(err instanceof ApplicationError, String(err));
-      assert.match(err.message, /^monitoring application 'broken-app': could not import module '\/nonexistent\/app\.js'/);
+      assert.match(err.message, cannotImport);
       return true;
     });
     const f = await waitFor('broken app crashed twice', async () => {
@@ -116,7 +127,7 @@ describe('Supervisor', { timeout: 120_000 }, () => {
       return r.status.state === 'crashed' && (r.status.restarts ?? 0) >= 1 ? r : undefined;
     });
     assert.equal(f.status.lastErrorCode, 'application_error', 'the worker\'s own error, not how its process ended');
-    assert.match(f.status.lastError!, /^monitoring application 'broken-app': could not import module '\/nonexistent\/app\.js'/);
+    assert.match(f.status.lastError!, cannotImport);
     await new Project('sup', platform).removeModelMonitoringFunction('broken-app');
     await waitFor('broken app forgotten', async () => (supervisor.list().some((c) => c.name === 'broken-app') ? undefined : true));
   });

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { globalOptions, platformOptions } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { wholeNumber } from '../parse.ts';
+import { collect, wholeNumber } from '../parse.ts';
+
+/** What `--code-root` means, for `up` and `worker`. */
+export const CODE_ROOT_HELP =
+  'a folder whose modules (model classes, monitoring apps) functions may load; repeatable; default: the working folder. ' +
+  'Code outside the roots, in the home folder or the artifact path (uploads), under node_modules or in dot folders is refused';
 
 /** `up`: the REST server and the supervisor of deployed functions, until SIGINT/SIGTERM. */
 export function registerUpCommand(program: Command): void {
@@ -12,7 +17,8 @@ export function registerUpCommand(program: Command): void {
     .option('--port <port>', 'port (0: any free port)', (v: string) => (v === '0' ? 0 : wholeNumber(v)), 8080)
     .option('--no-workers', 'serve the API only; run functions with `modelwatch worker` elsewhere')
     .option('--log-requests', 'log one line per request')
-    .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean }, cmd: Command) => {
+    .option('--code-root <dir>', CODE_ROOT_HELP, collect, [])
+    .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean; codeRoot: string[] }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('up starts a server; --url is for talking to one');
       const [{ Platform }, { createServer }, { Supervisor }, { cliLogger }] = await Promise.all([
@@ -22,7 +28,8 @@ export function registerUpCommand(program: Command): void {
         import('../logger.ts'),
       ]);
       const logger = cliLogger('info');
-      const platform = await Platform.open({ ...platformOptions(g), logger });
+      const codeRoots = o.codeRoot.length ? o.codeRoot : [process.cwd()];
+      const platform = await Platform.open({ ...platformOptions(g), codeRoots, logger });
       const app = createServer({ platform, ...(g.token ? { token: g.token } : {}), logger, requestLogging: o.logRequests ?? false });
       const supervisor = o.workers ? new Supervisor(platform) : undefined;
       try {
@@ -38,6 +45,7 @@ export function registerUpCommand(program: Command): void {
       const port = typeof addr === 'object' && addr ? addr.port : o.port;
       const host = o.host.includes(':') ? `[${o.host}]` : o.host;
       process.stdout.write(`modelwatch is up at http://${host}:${port} (home ${platform.options.home})\n`);
+      process.stdout.write(`code is loaded only from: ${String(platform.codeRoots)}\n`);
       if (!g.token && !isLoopback(o.host)) process.stderr.write('warning: listening beyond this machine without --token; anyone who can reach it can change projects\n');
 
       await new Promise<void>((resolve) => {

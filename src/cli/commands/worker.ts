@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { globalOptions, platformOptions } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { wholeNumber } from '../parse.ts';
+import { collect, wholeNumber } from '../parse.ts';
 import { ROLES } from '../roles.ts';
+import { CODE_ROOT_HELP } from './up.ts';
 
 /**
  * `worker`: runs one deployed function, or one role, in this process (what the supervisor
@@ -32,7 +33,8 @@ export function registerWorkerCommand(program: Command): void {
       'serving: the port to listen on where the spec names none (the server passes the one the function had, so that a restarted worker keeps its address); a port that stays in use gives way to a free one',
       wholeNumber,
     )
-    .action(async (o: { project: string; function?: string; role?: string; leaseSeconds?: number; refreshSeconds?: number; port?: number }, cmd: Command) => {
+    .option('--code-root <dir>', CODE_ROOT_HELP, collect, [])
+    .action(async (o: { project: string; function?: string; role?: string; leaseSeconds?: number; refreshSeconds?: number; port?: number; codeRoot: string[] }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('worker opens the store itself; give --home or --store-url, not --url');
       const envLease = process.env.MODELWATCH_CONTROLLER_LEASE_SECONDS;
@@ -48,7 +50,7 @@ export function registerWorkerCommand(program: Command): void {
         ...(leaseSeconds !== undefined && controller ? { leaseTtlMs: Math.round(leaseSeconds * 1000) } : {}),
         ...(o.refreshSeconds !== undefined ? { appsRefreshMs: Math.round(o.refreshSeconds * 1000) } : {}),
         ...(o.port !== undefined ? { servingPort: o.port } : {}),
-        platform: platformOptions(g),
+        platform: { ...platformOptions(g), codeRoots: o.codeRoot.length ? o.codeRoot : [process.cwd()] },
         logger: cliLogger('info'),
       });
     });

@@ -5,6 +5,7 @@ import type { Platform } from '../../project/platform.ts';
 import type { ServingSpec } from '../../project/serving-worker.ts';
 import type { FunctionKind, FunctionRecord } from '../../store/port.ts';
 import { openProject, removeFunction, saveServingFunction, undeployFunction } from '../admin.ts';
+import { checkApplicationPaths } from '../code-paths.ts';
 import { deployBody, functionsQuerystring, invokeBody, putFunctionBody } from '../schemas.ts';
 
 type FnParams = { project: string; name: string };
@@ -49,13 +50,17 @@ export function registerFunctionRoutes(app: FastifyInstance, platform: Platform)
     }
     if (b.spec !== undefined) throw new ValidationError('a monitoring application takes application, className and options, not spec');
     if (!b.application) throw new ValidationError('a monitoring application needs application: the module file exporting its class, or a built-in app name (data-drift-report)');
-    await project.setModelMonitoringFunction({
+    const opts = {
       name,
       application: b.application,
       ...(b.className ?? b.handler ? { className: (b.className ?? b.handler)! } : {}),
       options: b.options ?? {},
       labels: b.labels ?? {},
-    });
+    };
+    // The SDK's own checks first (worded as in embedded mode), then where its files lie.
+    project.createModelMonitoringFunction(opts);
+    await checkApplicationPaths(platform, b.application, b.options);
+    await project.setModelMonitoringFunction(opts);
     return project.getFunction(name);
   });
 

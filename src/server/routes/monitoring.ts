@@ -4,6 +4,7 @@ import type { Platform } from '../../project/platform.ts';
 import type { CredentialsView, DisableMonitoringOptions, EnableMonitoringOptions } from '../../project/project.ts';
 import type { Credentials } from '../../store/port.ts';
 import { openProject } from '../admin.ts';
+import { checkFileUrl } from '../code-paths.ts';
 import { controllerBody, credentialsBody, disableMonitoringBody, enableMonitoringBody } from '../schemas.ts';
 
 type ProjectParams = { project: string };
@@ -36,7 +37,12 @@ export function registerMonitoringRoutes(app: FastifyInstance, platform: Platfor
   );
 
   app.put<{ Params: ProjectParams; Body: Credentials & { replace?: boolean } }>('/projects/:project/credentials', { schema: { body: credentialsBody } }, async (req) => {
-    const { notAvailable, ...view } = await (await openProject(platform, req.params.project)).setModelMonitoringCredentials(req.body ?? {});
+    const project = await openProject(platform, req.params.project);
+    for (const [k, role] of [['endpointStoreConnection', 'store'], ['tsdbConnection', 'tsdb'], ['streamPath', 'stream']] as const) {
+      const url = req.body?.[k];
+      if (url !== undefined) await checkFileUrl(platform, url, role, k);
+    }
+    const { notAvailable, ...view } = await project.setModelMonitoringCredentials(req.body ?? {});
     return { ...redactView(view), notAvailable };
   });
 }
