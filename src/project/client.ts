@@ -50,7 +50,8 @@ class Transport {
     const url = `${this.base}${urlPath}${qs.size ? `?${qs.toString()}` : ''}`;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // The server refuses state changes without it (even bodiless ones), so that web pages cannot make them.
+    if (body !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
     let res: Awaited<ReturnType<FetchLike>>;
     try {
       res = await this.fetch(url, {

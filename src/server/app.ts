@@ -5,6 +5,7 @@ import { supervisorRunning } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
 import { installBearerAuth } from './auth.ts';
 import { installEmptyBodyAsObject } from './body.ts';
+import { installCrossSiteChecks } from './cross-site.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFunctionRoutes } from './routes/functions.ts';
@@ -53,6 +54,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
   if (opts.token) installBearerAuth(app, opts.token);
+  installCrossSiteChecks(app);
   installErrorHandler(app);
   installEmptyBodyAsObject(app);
 

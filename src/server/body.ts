@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 
 /**
- * `curl -X POST .../deploy` sends no body, and many clients send an empty one with a JSON
- * content type. Both mean "no options": the body becomes `{}` before validation, so routes
- * whose options are all optional accept them and routes that need fields still say which.
+ * `curl -X POST -H 'Content-Type: application/json' .../deploy` sends no body (the content type
+ * is required, see cross-site.ts), and many clients send an empty one. Both mean "no options":
+ * the body becomes `{}` before validation, so routes whose options are all optional accept them
+ * and routes that need fields still say which.
  */
 export function installEmptyBodyAsObject(app: FastifyInstance): void {
   const json = app.getDefaultJsonParser('error', 'error');

@@ -100,9 +100,9 @@ describe('serving server (real HTTP)', () => {
     assert.equal(short.body.model_version, 'v2');
     assert.match(String(short.body.id), /^[0-9a-f-]{36}$/);
     assert.deepEqual(short.body.outputs, [{ name: 'predict', shape: [2, 2], datatype: 'FP64', data: [0.25, 0.75, 0.25, 0.75] }]);
-    // text/plain (what fetch and curl send by default) is read as JSON too
-    const plain = await call(base, '/v2/models/sum/infer', undefined, { method: 'POST', body: JSON.stringify({ inputs: [[1, 1]] }) });
-    assert.equal(plain.status, 200);
+    // JSON with parameters is JSON
+    const charset = await call(base, '/v2/models/sum/infer', undefined, { method: 'POST', headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: JSON.stringify({ inputs: [[1, 1]] }) });
+    assert.equal(charset.status, 200);
 
     await tracker.flush();
     const got = events(stream).slice(before);
@@ -119,6 +119,43 @@ describe('serving server (real HTTP)', () => {
     assert.equal(got[1]!.ev.endpointId, probaV2Id);
     assert.equal(got[1]!.ev.version, 'v2');
     assert.equal(got.reduce((n, e) => n + e.ev.request.inputs.length, 0), 6);
+  });
+
+  it('refuses the bodies a web page can send across sites (415): not served, counted or tracked, and no CORS headers', async () => {
+    await tracker.flush();
+    const before = events(stream).length;
+    const stats = JSON.stringify(server.stats());
+    const errorsBefore = requestErrors.length;
+    const json = JSON.stringify({ inputs: [[1, 2]] });
+    const form = new FormData();
+    form.set('inputs', json);
+    const crossSite: [string, RequestInit][] = [
+      ['text/plain', { body: json, headers: { 'content-type': 'text/plain' } }],
+      ['text/plain (fetch default for a string)', { body: json }],
+      ['urlencoded', { body: new URLSearchParams({ [json]: '' }) }],
+      ['multipart', { body: form }],
+      ['no content type', { body: new Blob([json]) }],
+      ['a JSON-looking non-JSON type', { body: json, headers: { 'content-type': 'application/json-seq' } }],
+    ];
+    for (const path of ['/v2/models/sum/infer', '/v2/models/proba/versions/v2/infer']) {
+      for (const [what, init] of crossSite) {
+        const res = await fetch(`${base}${path}`, { method: 'POST', ...init, headers: { origin: 'https://evil.example', ...(init.headers as Record<string, string>) } });
+        assert.equal(res.status, 415, `${what} on ${path}`);
+        assert.equal(((await res.json()) as { error: string }).error, 'unsupported_media_type');
+        assert.equal(res.headers.get('access-control-allow-origin'), null);
+      }
+    }
+    const preflight = await fetch(`${base}/v2/models/sum/infer`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    await preflight.arrayBuffer();
+    for (const [k] of preflight.headers) assert.ok(!k.startsWith('access-control-'), `preflight answered ${k}`);
+    await tracker.flush();
+    await sleep(20);
+    assert.equal(events(stream).length, before, 'nothing tracked');
+    assert.equal(JSON.stringify(server.stats()), stats, 'nothing served or counted');
+    assert.equal(requestErrors.length, errorsBefore);
   });
 
   it('answers bad bodies with 400 and the reason, counted as endpoint errors', async () => {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { ModelwatchError, ValidationError } from '../common/errors.ts';
+import { isJsonContentType } from '../common/media-type.ts';
 import { startRequest, type RequestStart } from '../tracking/event.ts';
 import type { TrackerSink } from '../tracking/tracker.ts';
 import { endpointError, runInference, type RequestErrorInfo } from './infer.ts';
@@ -88,9 +89,15 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
   app.addHook('onRequest', async (req) => {
     starts.set(req, startRequest(clock));
   });
-  // curl -d sends a form content type and fetch a text one; inference bodies are JSON whatever the header says.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  // Inference bodies are JSON, and say so: a page on any site can make a browser send text/plain,
+  // form and multipart bodies (never JSON without a CORS preflight, which this server does not
+  // answer). Anything else is refused before it is read, served or tracked.
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'POST' || isJsonContentType(req.headers['content-type'])) return;
+    return reply.code(415).send({ error: 'unsupported_media_type', message: 'inference requests need Content-Type: application/json' });
+  });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   const lookup = (params: Params, reply: FastifyReply): ModelEntry | undefined => {
     const entry = registry.find(params.name, params.version);

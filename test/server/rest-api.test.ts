@@ -17,7 +17,8 @@ function client(base: string, token?: string) {
     const res = await fetch(`${base}/api/v1${path}`, {
       method,
       headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        // As the SDK does: state changes need it even without a body (see cross-site.test.ts).
+        ...(body !== undefined || method !== 'GET' ? { 'content-type': 'application/json' } : {}),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...headers,
       },
