@@ -95,7 +95,7 @@ async function runFunction(platform: Platform, name: string, opts: WorkerOptions
   }
   const heartbeat = new Heartbeat(platform, opts.project, log);
   try {
-    await heartbeat.started(name, rec.updatedAt);
+    await heartbeat.started(name, rec.updatedAt, worker);
     heartbeat.start(opts.heartbeatMs ?? 10_000);
     log.info('worker running');
     if (rec.kind === 'serving') {
@@ -199,6 +199,8 @@ async function stopWorker(worker: Worker, log: Logger): Promise<void> {
 /** Records state, pid and heartbeats of the functions this process runs. */
 class Heartbeat {
   readonly names = new Set<string>();
+  /** Workers that add to their status on each heartbeat, by function name. */
+  private readonly workers = new Map<string, Worker>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -208,13 +210,15 @@ class Heartbeat {
   ) {}
 
   /** Records `running` for the deploy `version` (the record's updatedAt this process loaded). */
-  async started(name: string, version: number): Promise<void> {
+  async started(name: string, version: number, worker?: Worker): Promise<void> {
     this.names.add(name);
+    if (worker?.heartbeat) this.workers.set(name, worker);
     await this.platform.store.updateFunctionStatus(this.project, name, { state: 'running', pid: process.pid, heartbeatAt: this.platform.clock.now(), version });
   }
 
   async stopped(name: string): Promise<void> {
     this.names.delete(name);
+    this.workers.delete(name);
     await this.platform.store.updateFunctionStatus(this.project, name, { state: 'stopped' }).catch(() => undefined);
   }
 
@@ -229,7 +233,7 @@ class Heartbeat {
   private async beat(): Promise<void> {
     for (const name of [...this.names]) {
       try {
-        await this.platform.store.updateFunctionStatus(this.project, name, { heartbeatAt: this.platform.clock.now() });
+        await this.platform.store.updateFunctionStatus(this.project, name, { ...this.workers.get(name)?.heartbeat?.(), heartbeatAt: this.platform.clock.now() });
       } catch (err) {
         this.log.warn({ function: name, err: errorMessage(err) }, 'could not record heartbeat');
       }

@@ -1,6 +1,7 @@
 import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { AppMetric, AppResult } from '../common/types.ts';
+import type { FunctionStatus } from '../store/port.ts';
 
 /**
  * A deployed function's work loop. `step()` does one unit of work and says how much it did,
@@ -13,6 +14,8 @@ export interface Worker {
   /** Pushes out anything buffered (tracking queues); called before a drain and on stop. */
   flush?(): Promise<void>;
   close?(): Promise<void>;
+  /** Called on every heartbeat of `modelwatch worker`: what to record in the function's status beside it. */
+  heartbeat?(): Partial<FunctionStatus>;
 }
 
 /** Window messages the controller sends to an application. */

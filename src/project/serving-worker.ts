@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ModelError, ValidationError, NotFoundError, errorMessage } from '../common/errors.ts';
 import { RepeatedWarning } from '../common/logger.ts';
-import type { FunctionRecord } from '../store/port.ts';
+import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
 import type { Platform } from './platform.ts';
 import type { Worker } from '../pipeline/worker.ts';
 import { ensureLoaded, loadModelClass, type ModelClass } from '../serving/model.ts';
@@ -158,6 +158,23 @@ export class ServingWorker implements Worker {
 
   trackingStats() {
     return this.tracker?.stats();
+  }
+
+  /** Dropped events already told of in the log. */
+  private droppedLogged = 0;
+
+  /** The tracker's counters for the function's status; events dropped since the last heartbeat are logged. */
+  heartbeat(): Partial<FunctionStatus> {
+    const tracking = this.tracker?.stats();
+    if (!tracking) return {};
+    if (tracking.dropped > this.droppedLogged) {
+      this.platform.logger.warn(
+        { function: this.fn.name, dropped: tracking.dropped - this.droppedLogged, droppedTotal: tracking.dropped, queued: tracking.queued },
+        'tracking dropped events (its queue was full while the stream did not take events, or they could not be encoded)',
+      );
+      this.droppedLogged = tracking.dropped;
+    }
+    return { tracking };
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { errorMessage } from '../common/errors.ts';
 import { moduleUrl, nodeArgs } from '../common/module-url.ts';
+import { RepeatedWarning } from '../common/logger.ts';
 import { redactSecrets } from '../common/redact.ts';
 import { SUPERVISOR_LEASE } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
@@ -78,6 +79,8 @@ export class Supervisor {
   private readonly pending = new Set<Promise<void>>();
   private stopped = false;
   private leader = false;
+  /** The store is polled every second: while it is down, that is logged with growing gaps. */
+  private readonly readFailures: RepeatedWarning;
   private readonly holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly o: Required<Omit<SupervisorOptions, 'env' | 'onOutput'>> & Pick<SupervisorOptions, 'env' | 'onOutput'>;
 
@@ -95,6 +98,7 @@ export class Supervisor {
       env: opts.env,
       onOutput: opts.onOutput,
     };
+    this.readFailures = new RepeatedWarning(platform.logger, 'supervisor could not read functions; retrying');
   }
 
   private firstPassDone: (() => void) | undefined;
@@ -137,8 +141,9 @@ export class Supervisor {
         return;
       }
       fns = await this.platform.store.listFunctions();
+      this.readFailures.recovered();
     } catch (err) {
-      this.platform.logger.error({ err: errorMessage(err) }, 'supervisor could not read functions; retrying');
+      this.readFailures.warn({ err: errorMessage(err) });
       return;
     }
     if (this.stopped) return;

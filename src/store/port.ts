@@ -194,6 +194,11 @@ export interface FunctionStatus {
    * listens there again unless its spec names another.
    */
   port?: number;
+  /**
+   * Serving functions with tracking: the tracker's counters (events sent, dropped, publish attempts
+   * failed, sampled out, held now), as of the last heartbeat.
+   */
+  tracking?: { sent: number; dropped: number; failed: number; sampledOut: number; queued: number };
   pid?: number;
   restarts?: number;
   /** The last failure's message (the worker's own error, or how its process ended). */

@@ -201,16 +201,28 @@ describe('Tracker', () => {
     assert.deepEqual(tracker.stats(), { sent: 100, dropped: 10_900, failed: 0, sampledOut: 0, queued: 0 });
   });
 
-  it('times out a hanging publish, counts it failed, and delivers once the stream answers', async () => {
-    const stream = new MemoryStream();
-    let hang = true;
-    stream.beforePublish = () => (hang ? new Promise<void>(() => undefined) : undefined);
-    const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 1, publishTimeoutMs: 20, retryInitialMs: 5, retryMaxMs: 20, onError: () => undefined });
-    tracker.track(event(1));
-    await until(() => tracker.stats().failed >= 2);
-    hang = false;
-    await until(() => tracker.stats().sent === 1);
-    assert.deepEqual(ids(stream), ['r1']);
+  it('does not publish again what a publish that timed out may still store: sent once it goes through, retried once it fails', async () => {
+    for (const outcome of ['goes through', 'fails'] as const) {
+      const stream = new MemoryStream();
+      let settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
+      stream.beforePublish = () =>
+        stream.publishCalls === 1 ? new Promise<void>((resolve, reject) => (settle = { resolve, reject })) : undefined;
+      const tracker = new Tracker({ stream, topic: 't', flushIntervalMs: 1, publishTimeoutMs: 20, retryInitialMs: 5, retryMaxMs: 20, onError: () => undefined });
+      tracker.track(event(1));
+      await until(() => tracker.stats().failed >= 1);
+      // Events tracked meanwhile go out; the one in doubt is held, not published again.
+      for (let i = 2; i <= 4; i++) tracker.track(event(i));
+      await until(() => tracker.stats().sent === 3);
+      await sleep(50);
+      assert.deepEqual(ids(stream), ['r2', 'r3', 'r4'], outcome);
+      assert.equal(tracker.stats().queued, 1, 'the event in doubt is still held');
+      if (outcome === 'goes through') settle!.resolve();
+      else settle!.reject(new Error('stream gave up'));
+      await until(() => tracker.stats().sent === 4);
+      assert.deepEqual([...ids(stream)].sort(), ['r1', 'r2', 'r3', 'r4'], `${outcome}: each event stored once`);
+      assert.deepEqual(tracker.stats(), { sent: 4, dropped: 0, failed: 1, sampledOut: 0, queued: 0 });
+      await tracker.close();
+    }
   });
 
   it('publishes promptly once the stream is back after a long outage, probing with one event while it is down', async () => {
@@ -409,7 +421,7 @@ describe('Tracker', () => {
     const encoder = new EventEncoder({ endpointId: 'ep1', project: 'p', function: 'f', model: 'm', featureNames: ['a', 'b'] });
     const request = (i: number): EventArgs => ({ start: { ns: 0n, ms: 1_764_000_000_000 + i }, latencyUs: i, requestId: `r${i}`, inputs: [[i, -i / 3]], outputs: [i / 2] });
     const inner = new MemoryStream();
-    // The first publish hangs (a stream's thread stuck behind a lock) until let go; the rest go through.
+    // The first publish hangs (a stream's thread stuck behind a lock) until let go, then goes through; the rest go through at once.
     let held: EventBatch | undefined;
     let letGo: () => void = () => undefined;
     const stream = {
@@ -417,35 +429,37 @@ describe('Tracker', () => {
       publishEvents: async (topic: string, batch: EventBatch) => {
         if (!held) {
           held = batch;
-          return new Promise<void>((resolve) => (letGo = resolve));
+          await new Promise<void>((resolve) => (letGo = resolve));
         }
         await inner.publish(topic, decodeEventBatch(batch));
       },
     };
     const tracker = new Tracker({ stream, topic: 't', batchSize: 20, publishTimeoutMs: 30, retryInitialMs: 1, onError: () => undefined });
     for (let i = 0; i < 20; i++) tracker.trackRequest(encoder, request(i));
-    await until(() => tracker.stats().sent === 20);
+    await until(() => tracker.stats().failed === 1);
     assert.ok(held && held.nums.buffer instanceof SharedArrayBuffer, 'published in place');
     const first = decodeEventBatch(held).map((m) => m.value);
     assert.deepEqual(first, Array.from({ length: 20 }, (_, i) => encoder.encode(request(i))));
-    // Retried and sent; then enough events to fill several store chunks, each published and let go.
+    // Enough events to fill several store chunks go out, each published and let go, while the first publish is in doubt.
     for (let i = 20; i < 30_000; i++) {
       tracker.trackRequest(encoder, request(i));
       if (i % 2000 === 0) await tracker.flush();
     }
     await tracker.flush();
-    assert.equal(tracker.stats().sent, 30_000);
+    assert.equal(tracker.stats().sent, 29_980);
     assert.deepEqual(
       decodeEventBatch(held).map((m) => m.value),
       first,
       'the hung publish still reads its own events',
     );
     letGo();
-    await sleep(1);
+    await until(() => tracker.stats().sent === 30_000);
     assert.equal(heldBy(tracker), 0);
+    const stored = inner.messages('t').map((m) => m.value);
+    assert.deepEqual(stored.slice(-20), first, 'the publish in doubt went through once, last');
     assert.deepEqual(
-      inner.messages('t').map((m) => m.value),
-      Array.from({ length: 30_000 }, (_, i) => encoder.encode(request(i))),
+      stored.slice(0, -20),
+      Array.from({ length: 29_980 }, (_, i) => encoder.encode(request(i + 20))),
     );
   });
 
@@ -620,6 +634,24 @@ describe('Tracker: durable events (trackRequestDurable)', () => {
     await ticks();
     for (const w of waiting) assert.match(w.v, /^refused/);
     await assert.rejects(tracker.trackRequestDurable(encoder, request(9)), TrackingUnavailableError);
+  });
+
+  it('refuses a durable event whose publish timed out, and lets it go if that publish then fails (its client may send it again)', async () => {
+    const stream = new MemoryStream();
+    let settle: ((e?: Error) => void) | undefined;
+    stream.beforePublish = () =>
+      stream.publishCalls === 1 ? new Promise<void>((resolve, reject) => (settle = (e) => (e ? reject(e) : resolve()))) : undefined;
+    const tracker = new Tracker({ stream, topic: 't', publishTimeoutMs: 20, retryInitialMs: 5, retryMaxMs: 5, onError: () => undefined });
+    const d = state(tracker.trackRequestDurable(encoder, request(0)));
+    tracker.track(event(1)); // in the same publish, not durable
+    await until(() => d.v !== 'waiting');
+    assert.match(d.v, /^refused: .*its publish did not finish in time .*it may still be stored/);
+    settle!(new Error('stream gave up'));
+    await until(() => tracker.stats().sent === 1);
+    await tracker.flush();
+    assert.deepEqual(ids(stream), ['r1'], 'the plain event is retried; the refused durable one is not');
+    assert.deepEqual(tracker.stats(), { sent: 1, dropped: 1, failed: 1, sampledOut: 0, queued: 0 });
+    await tracker.close();
   });
 
   it('resolves at once for a request left out by sampling', async () => {

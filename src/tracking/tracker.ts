@@ -35,7 +35,10 @@ export interface TrackerStats {
   sent: number;
   /** Events lost: queue full, not serializable, or still queued at close. */
   dropped: number;
-  /** Publish attempts that failed (each is retried). */
+  /**
+   * Publish attempts that failed, or did not settle within `publishTimeoutMs`. A failed publish is
+   * retried; one that timed out is not published again unless it then fails (it may still go through).
+   */
   failed: number;
   /** Successful predictions left out by sampling. */
   sampledOut: number;
@@ -230,6 +233,11 @@ export class Tracker {
     while (this.pending.length > 0 || this.inflight > 0) {
       const left = deadline - Date.now();
       if (left <= 0) break;
+      if (this.pending.length === 0 && !this.draining) {
+        // Only publishes in doubt are left (see awaitInDoubt): wait for them to settle.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50, left)));
+        continue;
+      }
       // Ref'd timers here: the caller awaits close at shutdown and the process must not exit under it.
       const ok = await withTimeout(this.flush(), left, 'close', true).then(() => true, () => false);
       if (ok) continue;
@@ -414,6 +422,7 @@ export class Tracker {
     // of sending one small message per slice and waiting a round trip for each.
     const inFlight: Promise<void>[] = [];
     const failed: Queued[][] = [];
+    const inDoubt: InDoubt[] = [];
     let firstError: unknown;
     let unstarted: Queued[] = [];
     const groups = [...byTopic];
@@ -423,7 +432,7 @@ export class Tracker {
       for (let at = 0; at < entries.length; ) {
         if (!first) await yieldToEventLoop();
         first = false;
-        if (failed.length > 0) {
+        if (failed.length > 0 || inDoubt.length > 0) {
           unstarted = [...entries.slice(at), ...groups.slice(g + 1).flatMap(([, e]) => e)];
           break outer;
         }
@@ -438,18 +447,12 @@ export class Tracker {
         this.adaptSlice(ready.length, performance.now() - t0);
         inFlight.push(
           withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
-            () => {
-              this.counters.sent += ready.length;
-              this.failing = false;
-              // Before the release: a released place may be taken by a new event.
-              if (this.waiters.size > 0) this.stored(ready);
-              if (views) for (const v of views) this.numbers!.releaseView(v);
-              else for (const e of ready) this.release(e);
-            },
+            () => this.published(ready, views),
             (err: unknown) => {
               this.counters.failed += 1;
               this.report(err);
-              failed.push(ready);
+              if (err instanceof PublishTimeout) inDoubt.push({ publish, ready, views });
+              else failed.push(ready);
               firstError ??= err;
             },
           ),
@@ -457,12 +460,59 @@ export class Tracker {
       }
     }
     await Promise.all(inFlight);
-    if (failed.length > 0) {
+    if (failed.length > 0 || inDoubt.length > 0) {
       this.lastError = firstError;
       this.failing = true;
+      for (const d of inDoubt) this.awaitInDoubt(d, firstError);
       this.requeue(this.refuseDurable([...failed.flat(), ...unstarted], firstError));
       throw firstError;
     }
+  }
+
+  /** Events whose publish went through: counted, durable ones answered, their numbers let go. */
+  private published(ready: Queued[], views: StoreView[] | undefined): void {
+    this.counters.sent += ready.length;
+    this.failing = false;
+    // Before the release: a released place may be taken by a new event.
+    if (this.waiters.size > 0) this.stored(ready);
+    if (views) for (const v of views) this.numbers!.releaseView(v);
+    else for (const e of ready) this.release(e);
+  }
+
+  /**
+   * A publish that did not settle in time may still go through: NATS, for one, keeps retrying it
+   * through a reconnect. Its events are not published again while it may, so that the stream holds
+   * each of them once: they stay held (counted in `queued`) until it settles, and are then counted
+   * as sent, or queued again if it failed. Durable requests among them are answered now (refused);
+   * as a client may send those again, they are let go (dropped) if the publish fails.
+   */
+  private awaitInDoubt(d: InDoubt, err: unknown): void {
+    // Still held after the drain that started them lets go of its batch.
+    this.inflight += d.ready.length;
+    const answered = new Set<Queued>();
+    for (const e of d.ready) {
+      if (!this.waiters.has(e)) continue;
+      this.fail(e, `its publish did not finish in time (${errorMessage(err)}); it may still be stored`);
+      answered.add(e);
+    }
+    d.publish.then(
+      () => {
+        this.inflight -= d.ready.length;
+        this.published(d.ready, d.views);
+      },
+      (late: unknown) => {
+        this.report(late);
+        const retry = d.ready.filter((e) => !answered.has(e));
+        for (const e of answered) {
+          this.counters.dropped += 1;
+          this.release(e);
+        }
+        this.inflight -= answered.size;
+        this.requeue(retry);
+        this.inflight -= retry.length;
+        if (this.pending.length > 0) this.schedule(0);
+      },
+    );
   }
 
   /**
@@ -661,12 +711,22 @@ function settles(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** A publish (or close) that did not settle in time; the publish itself may still settle later. */
+class PublishTimeout extends Error {}
+
+/** A publish that timed out, still awaited (see `awaitInDoubt`). */
+interface InDoubt {
+  publish: Promise<void>;
+  ready: Queued[];
+  views: StoreView[] | undefined;
+}
+
 /** Rejects after `ms` unless `p` settles first; a late rejection of `p` is swallowed. */
 function withTimeout<T>(p: Promise<T>, ms: number, what: string, ref = false): Promise<T> {
   p.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new PublishTimeout(`${what} timed out after ${ms} ms`)), ms);
     if (!ref) timer.unref();
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
