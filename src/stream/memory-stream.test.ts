@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryStream } from './memory-stream.ts';
 import { fnv1a32, partitionFor } from './partition.ts';
+import { caughtUp } from './port.ts';
 
 describe('partitionFor', () => {
   it('is FNV-1a 32 over UTF-8 (reference vectors)', () => {
@@ -78,6 +79,25 @@ describe('MemoryStream (test double)', () => {
     const t0 = Date.now();
     assert.deepEqual(await sub.fetch(10, 30), []);
     assert.ok(Date.now() - t0 >= 25);
+  });
+
+  it('reports per partition the last offset published and what each group acknowledged', async () => {
+    const s = new MemoryStream({ partitions: 2 });
+    const keys = ['a', 'b', 'c', 'd'].filter((k) => partitionFor(k, 2) === 0).slice(0, 1);
+    await s.publish('t', [...keys, ...keys].map((key, i) => ({ key, value: String(i) })));
+    const at = await s.progress('t', 'g');
+    assert.deepEqual(at, [
+      { partition: 0, published: '1', acknowledged: undefined },
+      { partition: 1, published: undefined, acknowledged: undefined },
+    ]);
+    const sub = await s.subscribe('t', 'g');
+    const got = await sub.fetch(10);
+    await sub.ack(got.slice(0, 1));
+    assert.ok(!caughtUp(at, await s.progress('t', 'g')));
+    await sub.ack(got);
+    assert.deepEqual((await s.progress('t', 'g'))[0], { partition: 0, published: '1', acknowledged: '1' });
+    assert.ok(caughtUp(at, await s.progress('t', 'g')));
+    assert.ok(!caughtUp(at, await s.progress('t', 'other')));
   });
 
   it('fails a publish through the hook without appending, and rejects bad messages', async () => {
