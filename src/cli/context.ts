@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { PlatformOptions } from '../common/config.ts';
 import type { RemoteClient, RemoteProject } from '../project/client.ts';
@@ -7,7 +8,9 @@ import { UsageError } from './errors.ts';
 export interface GlobalOptions {
   home?: string;
   url?: string;
+  /** The API token: `--token-file`'s content, else MODELWATCH_TOKEN. */
   token?: string;
+  tokenFile?: string;
   storeUrl?: string;
   tsdbUrl?: string;
   streamUrl?: string;
@@ -24,11 +27,24 @@ export function globalOptions(cmd: Command): GlobalOptions {
   };
   set('home', pick(o.home, env.MODELWATCH_HOME));
   set('url', pick(o.url, env.MODELWATCH_URL));
-  set('token', pick(o.token, env.MODELWATCH_TOKEN));
+  set('tokenFile', o.tokenFile);
+  set('token', o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : env.MODELWATCH_TOKEN || undefined);
   set('storeUrl', pick(o.storeUrl, env.MODELWATCH_STORE_URL));
   set('tsdbUrl', pick(o.tsdbUrl, env.MODELWATCH_TSDB_URL));
   set('streamUrl', pick(o.streamUrl, env.MODELWATCH_STREAM_URL));
   return out;
+}
+
+/** The token in `file`: its content without surrounding whitespace. */
+function readTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new UsageError(`--token-file ${file}: ${(err as Error).message}`);
+  }
+  if (text === '' || /\s/.test(text)) throw new UsageError(`--token-file ${file} must hold one token (as \`modelwatch tokens create\` printed it)`);
+  return text;
 }
 
 /** Platform options from the global options (home and connection URLs). */
@@ -57,10 +73,12 @@ export async function withClient<T>(cmd: Command, fn: (client: RemoteClient) => 
     // Loaded here so that commands that talk to a remote server never load Fastify's routes.
     const { createServer } = await import('../server/app.ts');
     const { injectFetch } = await import('../server/inject-fetch.ts');
-    const app = createServer({ platform, logger: false });
+    // Whoever opened the home has every right over it: the in-process server checks no token.
+    const app = createServer({ platform, logger: false, auth: false });
     try {
       await app.ready();
-      return await fn(connect({ url: 'http://in-process', fetch: injectFetch(app) }));
+      // A token still goes along: the in-process server checks none, but an invoke passes it on.
+      return await fn(connect({ url: 'http://in-process', fetch: injectFetch(app), ...(g.token ? { token: g.token } : {}) }));
     } finally {
       await app.close();
     }

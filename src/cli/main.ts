@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { errorMessage, ModelwatchError } from '../common/errors.ts';
 import { registerCommands } from './commands/index.ts';
 import { UsageError } from './errors.ts';
@@ -22,13 +22,20 @@ export function buildProgram(): Command {
     .version(VERSION)
     .option('--home <dir>', 'home folder (env MODELWATCH_HOME, default ./.modelwatch)')
     .option('--url <url>', 'talk to a running server instead of opening the home (env MODELWATCH_URL)')
-    .option('--token <token>', 'bearer token: sent with --url, required by `up` (env MODELWATCH_TOKEN)')
+    .option('--token-file <file>', 'file holding the API token sent with --url (env MODELWATCH_TOKEN); never the token itself on the command line')
+    // Refused below: a token on the command line shows in `ps` and in shell history.
+    .addOption(new Option('--token <token>').hideHelp())
     .option('--store-url <url>', 'store connection URL (env MODELWATCH_STORE_URL)')
     .option('--tsdb-url <url>', 'time-series connection URL (env MODELWATCH_TSDB_URL)')
     .option('--stream-url <url>', 'stream URL (env MODELWATCH_STREAM_URL)')
     .showHelpAfterError('(add --help for usage)')
     // Set before the commands are added so that every subcommand inherits it.
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => {
+      if (action.optsWithGlobals().token !== undefined) {
+        throw new UsageError('--token would show the token in `ps` and in shell history: put it in MODELWATCH_TOKEN, or in a file (mode 0600) given with --token-file');
+      }
+    });
   registerCommands(program);
   return program;
 }

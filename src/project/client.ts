@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { CreatedToken, Role, TokenView } from '../auth/tokens.ts';
 import { ModelwatchError, NotFoundError, ValidationError, reviveError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, MonitoringSettings, ProjectRecord } from '../store/port.ts';
@@ -129,6 +130,21 @@ export class RemoteClient {
   /** Deletes the project with its functions, models, endpoints and credentials. */
   async deleteProject(name: string): Promise<void> {
     await this.http.request('DELETE', `/projects/${seg(name)}`);
+  }
+
+  /** The server's API tokens, revoked ones too (no secrets); an admin token of a project sees that project's. Needs an admin token. */
+  async listTokens(): Promise<TokenView[]> {
+    return this.http.request('GET', '/tokens');
+  }
+
+  /** Creates an API token; the answer holds the token, which is shown this once. Needs an admin token. */
+  async createToken(opts: { name: string; role: Role; project?: string }): Promise<CreatedToken> {
+    return this.http.request('POST', '/tokens', opts);
+  }
+
+  /** Revokes an API token at once (every server sharing the store refuses it from the next request). Needs an admin token. */
+  async revokeToken(id: string): Promise<TokenView> {
+    return this.http.request('DELETE', `/tokens/${seg(id)}`);
   }
 
   /** Nothing to release (no pooled state); present so callers treat both modes alike. */

@@ -1,4 +1,5 @@
 import { DeployTimeoutError, ModelwatchError, NoSupervisorError, NotFoundError, NotRunningError, errorMessage, reviveError, type FunctionStateDetails } from '../common/errors.ts';
+import { redactSecrets } from '../common/redact.ts';
 import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
 import type { Platform } from './platform.ts';
 
@@ -43,7 +44,8 @@ export function noSupervisorError(project: string, name: string): NoSupervisorEr
 export function failedStatus(err: unknown, version: number): Partial<FunctionStatus> {
   return {
     state: 'crashed',
-    lastError: errorMessage(err),
+    // Read APIs show it, and the store keeps it: never a connection's password.
+    lastError: redactSecrets(errorMessage(err)),
     lastErrorCode: err instanceof ModelwatchError ? err.code : 'internal_error',
     pid: process.pid,
     version,

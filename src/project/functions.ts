@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../common/errors.ts';
+import { isLoopbackHost } from '../common/loopback.ts';
 import { checkFunctionName, HISTOGRAM_DRIFT_APP } from '../common/names.ts';
 import type { MonitoringApplication, MonitoringApplicationClass } from '../apps/base.ts';
 import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
@@ -44,6 +45,7 @@ export class ServingFunction {
       tracking: spec?.tracking ?? { enabled: false, samplingPercentage: 100 },
       ...(spec?.host ? { host: spec.host } : {}),
       ...(spec?.port !== undefined ? { port: spec.port } : {}),
+      ...(spec?.requireToken ? { requireToken: true } : {}),
     };
   }
 
@@ -84,6 +86,17 @@ export class ServingFunction {
       ...(opts.streamPath ? { streamPath: opts.streamPath } : {}),
       ...(opts.durable ? { durable: true } : {}),
     };
+    return this;
+  }
+
+  /**
+   * Requires a modelwatch API token on every request but the health checks (`Authorization:
+   * Bearer <token>`): one of this project, or of no project, whose role may invoke (invoker,
+   * editor, admin). Needed to listen on a host other than loopback.
+   */
+  requireToken(required = true): this {
+    if (required) this.spec.requireToken = true;
+    else delete this.spec.requireToken;
     return this;
   }
 
@@ -160,5 +173,18 @@ function checkModuleReference(application: string): void {
   throw new ValidationError(
     `application '${application}' is neither a built-in app (${Object.keys(BUILTIN_APPLICATIONS).join(', ')}) nor a module file; name a file such as ./apps/my-app.js`,
     { application, builtins: Object.keys(BUILTIN_APPLICATIONS) },
+  );
+}
+
+/**
+ * A serving function that listens beyond this machine must require a token, as `modelwatch up`
+ * does on such a host.
+ * @throws ValidationError otherwise.
+ */
+export function checkServingExposure(spec: Pick<ServingSpec, 'host' | 'requireToken'>): void {
+  if (spec.host === undefined || isLoopbackHost(spec.host) || spec.requireToken) return;
+  throw new ValidationError(
+    `spec.host '${spec.host}' is reachable from other machines, so the function must require a token: call fn.requireToken() (spec.requireToken: true), ` +
+      'then callers send Authorization: Bearer <token> with a token from `modelwatch tokens create --role invoker --project <project>`',
   );
 }

@@ -1,14 +1,15 @@
-import fs from 'node:fs';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { compilePlatformOptions, type CompiledPlatformOptions, type PlatformOptions } from '../common/config.ts';
 import { CodeRoots } from '../common/code-roots.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { errorMessage } from '../common/errors.ts';
+import { makePrivateDir } from '../common/private-files.ts';
 import { redactSecrets } from '../common/redact.ts';
 import { openStore, openTsdb } from '../store/connect.ts';
 import type { Store } from '../store/port.ts';
 import type { Tsdb } from '../store/tsdb-port.ts';
 import { openStream } from '../stream/connect.ts';
+import { PlatformSecrets } from './platform-secrets.ts';
 import type { Stream } from '../stream/port.ts';
 
 /**
@@ -21,6 +22,8 @@ export class Platform {
   readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Credentials and other stored secrets: sealed at rest, opened for connecting, redacted for readers. */
+  readonly secrets: PlatformSecrets;
   /** Where code named by function specs may be loaded from; undefined: anywhere (embedded mode). */
   readonly codeRoots: CodeRoots | undefined;
   private readonly endpointStores = new Map<string, Promise<Store>>();
@@ -31,14 +34,16 @@ export class Platform {
     this.options = options;
     this.codeRoots = codeRoots;
     this.store = store;
+    this.secrets = new PlatformSecrets(store, options.home);
     this.clock = clock;
     this.logger = logger;
   }
 
   static async open(opts: PlatformOptions & { clock?: Clock; logger?: Logger } = {}): Promise<Platform> {
     const options = compilePlatformOptions(opts);
-    fs.mkdirSync(options.home, { recursive: true });
-    fs.mkdirSync(options.artifactPath, { recursive: true });
+    // Credentials, models and every prediction live here: the owner's alone.
+    makePrivateDir(options.home);
+    makePrivateDir(options.artifactPath);
     // Checked before the store opens: a bad root fails the start with nothing to close.
     const codeRoots = options.codeRoots ? CodeRoots.resolve(options.codeRoots, options) : undefined;
     const store = await openStore(options.storeUrl);
@@ -53,7 +58,7 @@ export class Platform {
    * functions, models, credentials and leases always stay in the platform store.
    */
   async endpointStoreFor(project: string): Promise<Store> {
-    const url = (await this.store.getCredentials(project))?.endpointStoreConnection;
+    const url = (await this.secrets.getCredentials(project))?.endpointStoreConnection;
     if (url === undefined || url === this.store.url) return this.store;
     let s = this.endpointStores.get(url);
     if (!s) {
@@ -80,11 +85,13 @@ export class Platform {
     const endpoints = await this.endpointStoreFor(name);
     if (endpoints !== this.store) await endpoints.deleteProject(name);
     await this.store.deleteProject(name);
+    // Its tokens go with it: a project made later under the same name is not theirs to reach.
+    for (const t of await this.store.listTokens({ project: name })) if (t.revokedAt === null) await this.store.revokeToken(t.id, this.clock.now());
   }
 
   /** The time-series database of a project: its credentials' `tsdbConnection`, else the default. */
   async tsdbFor(project: string): Promise<Tsdb> {
-    const url = (await this.store.getCredentials(project))?.tsdbConnection ?? this.options.tsdbUrl;
+    const url = (await this.secrets.getCredentials(project))?.tsdbConnection ?? this.options.tsdbUrl;
     let t = this.tsdbs.get(url);
     if (!t) {
       const onWriterThreadError = (err: Error): void =>
@@ -101,7 +108,7 @@ export class Platform {
 
   /** The stream of a project: its credentials' `streamPath`, else the default. */
   async streamFor(project: string): Promise<Stream> {
-    const url = (await this.store.getCredentials(project))?.streamPath ?? this.options.streamUrl;
+    const url = (await this.secrets.getCredentials(project))?.streamPath ?? this.options.streamUrl;
     let s = this.streams.get(url);
     if (!s) {
       s = openStream(url, { home: this.options.home, clock: this.clock });

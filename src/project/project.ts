@@ -21,7 +21,7 @@ import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRec
 import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
 import { listLateWindows, reanalyzeWindows, type ReanalyzedWindow, type ReanalyzeOptions } from '../pipeline/controller/reanalyze.ts';
-import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
+import { MonitoringFunction, ServingFunction, checkServingExposure, type MonitoringFunctionOptions } from './functions.ts';
 import type { InProcessRuntime } from './runtime.ts';
 import { endpointSummary, type ListEndpointsOptions } from './endpoint-summary.ts';
 import { checkLogModelCall } from './log-model-checks.ts';
@@ -200,7 +200,7 @@ export class Project {
   }
 
   async listModelMonitoringFunctions(filter: { name?: string; labels?: Record<string, string> } = {}): Promise<FunctionRecord[]> {
-    const all = await this.platform.store.listFunctions(this.name);
+    const all = await this.listFunctions();
     return all.filter(
       (f) =>
         f.kind === 'monitoring-application' &&
@@ -234,7 +234,7 @@ export class Project {
       const parsed = parseConnectionUrl(v, what);
       if (!parsed.available) notAvailable.push(`${k} (${parsed.scheme}): not available yet in this build`);
     }
-    const current = (await this.platform.store.getCredentials(this.name)) ?? {};
+    const current = (await this.platform.secrets.getCredentials(this.name)) ?? {};
     if (!replace) {
       for (const [k] of checks) {
         const v = given[k];
@@ -243,13 +243,13 @@ export class Project {
         }
       }
     }
-    await this.platform.store.setCredentials(this.name, { ...current, ...given });
+    await this.platform.secrets.setCredentials(this.name, { ...current, ...given });
     return { ...(await this.getModelMonitoringCredentials()), notAvailable };
   }
 
   /** Which connections are set, with secrets hidden. */
   async getModelMonitoringCredentials(): Promise<CredentialsView> {
-    const c = (await this.platform.store.getCredentials(this.name)) ?? {};
+    const c = (await this.platform.secrets.getCredentials(this.name)) ?? {};
     const out: CredentialsView = {};
     for (const k of ['endpointStoreConnection', 'tsdbConnection', 'streamPath'] as const) {
       const v = c[k];
@@ -338,7 +338,9 @@ export class Project {
         if (!this.runtime) throw new ValidationError('models passed as classes can be deployed only in embedded mode; name their module with modelPath');
         this.runtime.registry.models.set(`${this.name}/${fn.name}`, fn.inProcessModels);
       }
-      await this.putFunction({ name, kind: 'serving', spec: fn.spec as unknown as Record<string, unknown>, labels: {} });
+      checkServingExposure(fn.spec);
+      const spec = await this.platform.secrets.sealServingSpec(fn.spec, (await this.platform.store.getFunction(this.name, name))?.spec);
+      await this.putFunction({ name, kind: 'serving', spec: spec as unknown as Record<string, unknown>, labels: {} });
     } else {
       await this.setModelMonitoringFunction({ name: fn.name, application: fn.inProcess ?? fn.applicationRef!, ...(fn.spec.className ? { className: fn.spec.className } : {}), options: fn.spec.options ?? {}, labels: fn.labels });
       name = fn.name;
@@ -354,26 +356,27 @@ export class Project {
     const deployed: FunctionRecord = { ...rec, deployed: true, status: { ...rec.status, state: 'starting', version: now }, updatedAt: now };
     await this.platform.store.putFunction(deployed);
     if (this.runtime) await this.runtime.deploy(deployed);
-    if (wait) return awaitRunning(this.platform, this.name, name, now, timeoutSeconds);
-    return (await this.platform.store.getFunction(this.name, name)) ?? deployed;
+    if (wait) return this.platform.secrets.redactFunction(await awaitRunning(this.platform, this.name, name, now, timeoutSeconds));
+    return this.platform.secrets.redactFunction((await this.platform.store.getFunction(this.name, name)) ?? deployed);
   }
 
   async getFunction(name: string): Promise<FunctionRecord> {
     const f = await this.platform.store.getFunction(this.name, name);
     if (!f) throw new NotFoundError('function', name);
-    return f;
+    return this.platform.secrets.redactFunction(f);
   }
 
   async listFunctions(): Promise<FunctionRecord[]> {
-    return this.platform.store.listFunctions(this.name);
+    return (await this.platform.store.listFunctions(this.name)).map((f) => this.platform.secrets.redactFunction(f));
   }
 
   /**
    * Sends a request to a deployed serving function.
+   * @param opts.token An API token, sent on to a function that requires one (see `ServingFunction.requireToken`).
    * @throws NotRunningError when it is not serving (not deployed, starting, crashed: with its last
    *   error); InvokeError when it answers with an error status.
    */
-  async invoke(functionName: string, urlPath: string, body?: unknown): Promise<unknown> {
+  async invoke(functionName: string, urlPath: string, body?: unknown, opts: { token?: string } = {}): Promise<unknown> {
     const f = await this.getFunction(functionName);
     if (f.kind !== 'serving') throw new ValidationError(`function '${functionName}' is not a serving function`);
     if (!f.deployed || f.status.state !== 'running' || !f.status.address) {
@@ -383,7 +386,7 @@ export class Project {
     try {
       res = await fetch(new URL(urlPath, f.status.address), {
         method: body === undefined ? 'GET' : 'POST',
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {

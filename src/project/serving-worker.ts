@@ -3,6 +3,8 @@ import { ModelError, ValidationError, NotFoundError, errorMessage } from '../com
 import { RepeatedWarning } from '../common/logger.ts';
 import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
 import type { Platform } from './platform.ts';
+import { checkServingExposure } from './functions.ts';
+import { invokeAuthorizer } from '../auth/verifier.ts';
 import type { Worker } from '../pipeline/worker.ts';
 import { ensureLoaded, loadModelClass, type ModelClass } from '../serving/model.ts';
 import { listenOnChosenPort } from '../serving/listen-port.ts';
@@ -31,8 +33,14 @@ export interface ServingSpec {
   models: ModelSpec[];
   /** `durable`: a prediction is answered once its event is in the stream (see `setTracking`). */
   tracking: { enabled: boolean; streamPath?: string; samplingPercentage: number; durable?: boolean };
+  /** Where it listens. @default 127.0.0.1; another host needs `requireToken`. */
   host?: string;
   port?: number;
+  /**
+   * Every request but `/v2/health/*` needs `Authorization: Bearer <token>`: a modelwatch API token
+   * of its project (or of no project) whose role may invoke (invoker, editor, admin).
+   */
+  requireToken?: boolean;
 }
 
 /** What a model class is constructed with. */
@@ -67,11 +75,14 @@ export class ServingWorker implements Worker {
   async start(): Promise<string> {
     const spec = this.fn.spec as unknown as ServingSpec;
     if (!spec.models?.length) throw new ValidationError(`serving function '${this.fn.name}' has no models; call addModel() first`);
+    // Also for a record saved before the rule: it never listens beyond this machine unguarded.
+    checkServingExposure(spec);
     const models: ServedModel[] = [];
     for (const m of spec.models) models.push(await this.loadModel(spec, m));
     if (spec.tracking?.enabled) {
-      const stream = spec.tracking.streamPath
-        ? await openStream(spec.tracking.streamPath, { home: this.platform.options.home, clock: this.platform.clock })
+      const streamPath = this.platform.secrets.trackingStreamPath(this.fn);
+      const stream = streamPath
+        ? await openStream(streamPath, { home: this.platform.options.home, clock: this.platform.clock })
         : await this.platform.streamFor(this.fn.project);
       const publishFailures = new RepeatedWarning(this.platform.logger, 'tracking could not publish; retrying');
       this.tracker = new Tracker({
@@ -89,6 +100,7 @@ export class ServingWorker implements Worker {
       ...(this.tracker ? { tracker: this.tracker, durableTracking: spec.tracking.durable === true } : {}),
       clock: this.platform.clock,
       logger: this.platform.logger,
+      ...(spec.requireToken ? { authorize: invokeAuthorizer(this.platform.store, this.fn.project, this.fn.name) } : {}),
     });
     const server = this.server;
     this.address = await listenOnChosenPort((port) => server.listen(spec.host ?? '127.0.0.1', port), {

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors.ts';
 import { RESERVED_FUNCTION_NAMES, checkFunctionName, checkProjectName } from '../common/names.ts';
-import { ServingFunction } from '../project/functions.ts';
+import { ServingFunction, checkServingExposure } from '../project/functions.ts';
 import type { Platform } from '../project/platform.ts';
 import { Project } from '../project/project.ts';
 import type { ModelSpec, ServingSpec } from '../project/serving-worker.ts';
@@ -46,6 +46,7 @@ export async function saveServingFunction(platform: Platform, project: string, n
     ...(typeof spec.source === 'string' ? { source: spec.source } : {}),
     ...(typeof spec.host === 'string' ? { host: spec.host } : {}),
     ...(typeof spec.port === 'number' ? { port: spec.port } : {}),
+    ...(spec.requireToken === true ? { requireToken: true } : {}),
   });
   for (const m of (spec.models ?? []) as Partial<ModelSpec>[]) {
     if (!m || typeof m.name !== 'string') throw new ValidationError('every model in spec.models needs a name');
@@ -58,6 +59,7 @@ export async function saveServingFunction(platform: Platform, project: string, n
       ...(m.options ? { options: m.options } : {}),
     });
   }
+  checkServingExposure(fn.spec);
   if (spec.tracking?.enabled) {
     fn.setTracking({
       samplingPercentage: spec.tracking.samplingPercentage ?? 100,
@@ -74,7 +76,7 @@ export async function saveServingFunction(platform: Platform, project: string, n
     project,
     name,
     kind: 'serving',
-    spec: fn.spec as unknown as Record<string, unknown>,
+    spec: (await platform.secrets.sealServingSpec(fn.spec, existing?.spec)) as unknown as Record<string, unknown>,
     labels,
     deployed: existing?.deployed ?? false,
     status: existing?.deployed ? { ...existing.status, state: 'starting' } : (existing?.status ?? { state: 'not-deployed' }),
@@ -82,7 +84,7 @@ export async function saveServingFunction(platform: Platform, project: string, n
     updatedAt: now,
   };
   await platform.store.putFunction(rec);
-  return rec;
+  return platform.secrets.redactFunction(rec);
 }
 
 /** Marks a function not deployed; its workers stop. */
@@ -91,7 +93,7 @@ export async function undeployFunction(platform: Platform, project: string, name
   if (!f) throw new NotFoundError('function', name);
   const rec: FunctionRecord = { ...f, deployed: false, status: { state: 'stopped' }, updatedAt: platform.clock.now() };
   await platform.store.putFunction(rec);
-  return rec;
+  return platform.secrets.redactFunction(rec);
 }
 
 /** Removes a serving function or monitoring app; infrastructure goes through `monitoring disable`. */

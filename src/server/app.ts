@@ -3,7 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../common/logger.ts';
 import { supervisorRunning } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
-import { installBearerAuth } from './auth.ts';
+import { TokenVerifier } from '../auth/verifier.ts';
+import { installTokenAuth } from './auth.ts';
 import { installEmptyBodyAsObject } from './body.ts';
 import { installCrossSiteChecks } from './cross-site.ts';
 import { installErrorHandler } from './error-handler.ts';
@@ -13,12 +14,18 @@ import { registerLateWindowRoutes } from './routes/late-windows.ts';
 import { registerModelRoutes } from './routes/models.ts';
 import { registerMonitoringRoutes } from './routes/monitoring.ts';
 import { registerProjectRoutes } from './routes/projects.ts';
+import { registerTokenRoutes } from './routes/tokens.ts';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   platform: Platform;
-  /** When set, every route but `/api/v1/health` needs `Authorization: Bearer <token>`. */
-  token?: string;
+  /**
+   * Check API tokens (`modelwatch tokens`): once the store holds any, every route but
+   * `/api/v1/health` needs `Authorization: Bearer <token>` with a role that reaches it (see
+   * `ROUTE_ACCESS`). `false` only for the CLI's in-process server, whose caller opened the home
+   * itself. @default true
+   */
+  auth?: boolean;
   /** A pino logger, or `false` for none. @default the platform's logger */
   logger?: Logger | false;
   /** Log one line per request. @default false */
@@ -53,7 +60,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     ? Fastify({ ...common, loggerInstance: logger as FastifyBaseLogger })
     : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
-  if (opts.token) installBearerAuth(app, opts.token);
+  if (opts.auth ?? true) installTokenAuth(app, new TokenVerifier(opts.platform.store));
   installCrossSiteChecks(app);
   installErrorHandler(app);
   installEmptyBodyAsObject(app);
@@ -68,6 +75,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
       registerModelRoutes(api, opts.platform);
       registerEndpointRoutes(api, opts.platform);
       registerLateWindowRoutes(api, opts.platform);
+      registerTokenRoutes(api, opts.platform);
     },
     { prefix: API_PREFIX },
   );

@@ -168,3 +168,15 @@ export const modelQuerystring = {
   additionalProperties: false,
   properties: { tag: { type: 'string' } },
 } as const;
+
+/** `POST /tokens`: whose token, its role, and the one project it reaches (none: every project). */
+export const createTokenBody = {
+  type: 'object',
+  required: ['name', 'role'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 100 },
+    role: { type: 'string', enum: ['viewer', 'invoker', 'editor', 'admin'] },
+    project: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const;

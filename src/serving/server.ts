@@ -31,6 +31,11 @@ export interface ServingServerOptions {
   bodyLimitBytes?: number;
   /** Told about every request counted as an endpoint error (4xx bodies, 5xx model failures). */
   onRequestError?(info: RequestErrorInfo): void;
+  /**
+   * Checks the `Authorization` header of every request but `/v2/health/*`; a refusal is answered
+   * as it says (401 or 403), before the body is read, and is neither served nor tracked.
+   */
+  authorize?(authorization: string | undefined): Promise<{ status: number; error: string; message: string } | undefined>;
 }
 
 /** Serving counters, per model endpoint and in total. */
@@ -84,6 +89,15 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
     : Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024 })) as unknown as FastifyInstance;
   const starts = new WeakMap<FastifyRequest, RequestStart>();
   const startOf = (req: FastifyRequest): RequestStart => starts.get(req) ?? startRequest(clock);
+
+  const authorize = opts.authorize;
+  if (authorize) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.routeOptions.url?.startsWith('/v2/health/')) return;
+      const refused = await authorize(req.headers.authorization);
+      if (refused) return reply.code(refused.status).header('www-authenticate', 'Bearer').send({ error: refused.error, message: refused.message });
+    });
+  }
 
   // Request start is taken before the body is read, so latency includes parsing.
   app.addHook('onRequest', async (req) => {

@@ -53,7 +53,11 @@ export function parseConnectionUrl(url: string, what: ConnectionRole): ParsedCon
     throw new ValidationError(`the ${what} connection URL is empty; use ${EXAMPLES[what]}`);
   }
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]+):(.*)$/s.exec(text);
-  // No scheme (a one-letter "scheme" is a Windows drive): a file path for a SQLite database.
+  // No scheme (a one-letter "scheme" is a Windows drive): a file path for a SQLite database —
+  // unless it reads as libpq's keyword=value form, whose password would become a file name.
+  if (!m && /(?:^|\s)(?:host|hostaddr|port|dbname|user|password|sslmode|service)\s*=/i.test(text)) {
+    throw new ValidationError(`'${redactSecrets(text)}' is a keyword=value connection string; give a URL instead, as in postgres://user:password@host:5432/db`);
+  }
   if (!m) return { scheme: 'sqlite', available: true, path: text };
   const name = (m[1] ?? '').toLowerCase();
   const rest = m[2] ?? '';

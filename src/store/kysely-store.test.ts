@@ -93,6 +93,13 @@ describe('parseConnectionUrl', () => {
       () => parseConnectionUrl('postgres://user:hunter2@', 'store'),
       (e: Error) => e instanceof ValidationError && !e.message.includes('hunter2'),
     );
+    // libpq's keyword=value form is no file name: refused, its password not repeated.
+    for (const text of ['host=db password=hunter2 dbname=x', "user=mw password='hunter2 x' host=db"]) {
+      assert.throws(
+        () => parseConnectionUrl(text, 'tsdb'),
+        (e: Error) => e instanceof ValidationError && /keyword=value/.test(e.message) && !e.message.includes('hunter2'),
+      );
+    }
   });
 
   it('reports a server that does not answer without its password', async () => {

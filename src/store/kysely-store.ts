@@ -1,11 +1,12 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { TokenRecord } from '../auth/tokens.ts';
 import { ConflictError, NotFoundError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { fromJson, num, numOrNull, toJson } from './codec.ts';
 import { chunkRows, insertIgnore, retryBusy, upsert, writeTx, type DialectTraits } from './dialect.ts';
 import type { Credentials, EndpointBump, FunctionRecord, FunctionStatus, LateCount, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, ProjectRecord, Store, WindowClaim } from './port.ts';
-import type { Database } from './schema.ts';
+import type { ApiTokensTable, Database } from './schema.ts';
 import { bumpEndpointCounters, takeLease } from './store-atomic.ts';
 import * as rows from './store-rows.ts';
 import { bumpEndpointsSqlite } from './sqlite/bump-endpoints.ts';
@@ -473,6 +474,29 @@ export class KyselyStore implements Store {
   async setCredentials(project: string, creds: Credentials): Promise<void> {
     await upsert(this.db, this.traits, 'credentials', [{ project, data: toJson(dropUndefined(creds)) }], ['project']);
   }
+
+  // ---- API tokens (migration 008) --------------------------------------------------------------
+
+  async createToken(t: TokenRecord): Promise<void> {
+    const row = { id: t.id, name: t.name, role: t.role, project: t.project, hash: t.hash, created_at: t.createdAt, revoked_at: t.revokedAt };
+    if ((await insertIgnore(this.db, this.traits, 'api_tokens', [row])) === 0) throw new ConflictError(`token '${t.id}' exists`);
+  }
+
+  async getToken(id: string): Promise<TokenRecord | undefined> {
+    const r = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && rowToToken(r);
+  }
+
+  async listTokens(filter: { project?: string } = {}): Promise<TokenRecord[]> {
+    let q = this.db.selectFrom('api_tokens').selectAll();
+    if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+    return (await q.orderBy('created_at').orderBy('id').execute()).map(rowToToken);
+  }
+
+  async revokeToken(id: string, at: number): Promise<boolean> {
+    await this.db.updateTable('api_tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    return (await this.getToken(id)) !== undefined;
+  }
 }
 
 /** Ids per `in (...)` list: well within every engine's parameter limit. */
@@ -483,6 +507,10 @@ const ID_CHUNK = 1000;
  * epoch milliseconds, never negative); reads treat it as no mark.
  */
 const NO_MARK = -1;
+
+function rowToToken(r: Selectable<ApiTokensTable>): TokenRecord {
+  return { id: r.id, name: r.name, role: r.role as TokenRecord['role'], project: r.project, hash: r.hash, createdAt: num(r.created_at), revokedAt: r.revoked_at === null ? null : num(r.revoked_at) };
+}
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

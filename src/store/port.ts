@@ -1,3 +1,4 @@
+import type { TokenRecord } from '../auth/tokens.ts';
 import type { EndpointRecord, FeatureStatsMap, ResultKindValue, ResultStatusValue } from '../common/types.ts';
 
 /** What {@link Store.bumpEndpoint} adds to an endpoint: errors to its count; first and last request widen its span. */
@@ -110,6 +111,14 @@ export interface Store {
 
   getCredentials(project: string): Promise<Credentials | undefined>;
   setCredentials(project: string, creds: Credentials): Promise<void>;
+
+  /** Stores a new API token (its hash); a token with the same id is a conflict. */
+  createToken(t: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  /** Every token, revoked ones too, oldest first; with `project`, only that project's. */
+  listTokens(filter?: { project?: string }): Promise<TokenRecord[]>;
+  /** Marks a token revoked at `at`; false when no such token exists. A revoked token stays revoked. */
+  revokeToken(id: string, at: number): Promise<boolean>;
 }
 
 /** Predictions of one endpoint's window stored after the window was handed out. */

@@ -15,6 +15,7 @@ export interface Database {
   leases: LeasesTable;
   monitoring_events: MonitoringEventsTable;
   credentials: CredentialsTable;
+  api_tokens: ApiTokensTable;
   predictions: PredictionsTable;
   errors: ErrorsTable;
   window_histograms: WindowHistogramsTable;
@@ -241,4 +242,16 @@ export interface LateWindowsTable {
   last_late_at: BigintColumn;
   reanalyzed_predictions: Generated<BigintColumn>;
   reanalyzed_at: NullableBigintColumn;
+}
+
+/** Per-person API tokens (migration 008): an scrypt hash of each, never the token. */
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: string;
+  /** The one project the token reaches; null: every project. */
+  project: string | null;
+  hash: string;
+  created_at: BigintColumn;
+  revoked_at: NullableBigintColumn;
 }

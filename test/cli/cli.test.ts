@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../src/project/platform.ts';
-import { openPlatform, ok, runCli as cli, startServer, tempHome, type CliRun as Run } from '../server/helpers.ts';
+import { issueTestToken, openPlatform, ok, runCli as cli, startServer, tempHome, type CliRun as Run } from '../server/helpers.ts';
 
 
 
@@ -139,6 +139,8 @@ describe('modelwatch CLI on a home folder', { timeout: 120_000 }, () => {
 });
 
 describe('modelwatch CLI through --url', { timeout: 60_000 }, () => {
+  let token: string;
+  let home: string;
   let platform: Platform;
   let app: FastifyInstance;
   let url: string;
@@ -147,8 +149,10 @@ describe('modelwatch CLI through --url', { timeout: 60_000 }, () => {
   before(async () => {
     const t = await tempHome('mw-cli-url-');
     cleanup = t.cleanup;
+    home = t.home;
     platform = await openPlatform(t.home);
-    ({ app, url } = await startServer(platform, { token: 't0ken' }));
+    token = await issueTestToken(platform, 'admin');
+    ({ app, url } = await startServer(platform));
   });
 
   after(async () => {
@@ -158,19 +162,29 @@ describe('modelwatch CLI through --url', { timeout: 60_000 }, () => {
   });
 
   test('commands go to the server (with its token), not to a home folder', async () => {
-    ok(await cli(['--url', url, '--token', 't0ken', 'project', 'create', 'remote']));
-    ok(await cli(['monitoring', 'enable', '--project', 'remote', '--no-histogram-app'], { env: { MODELWATCH_URL: url, MODELWATCH_TOKEN: 't0ken' } }));
+    const tokenFile = path.join(home, 'token');
+    await fs.writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    ok(await cli(['--url', url, '--token-file', tokenFile, 'project', 'create', 'remote']));
+    ok(await cli(['monitoring', 'enable', '--project', 'remote', '--no-histogram-app'], { env: { MODELWATCH_URL: url, MODELWATCH_TOKEN: token } }));
     // The server's store has them.
     assert.ok(await platform.store.getProject('remote'));
-    const fns = JSON.parse(ok(await cli(['--url', url, '--token', 't0ken', 'functions', 'list', '--project', 'remote', '--json'])).stdout) as { name: string }[];
+    const fns = JSON.parse(ok(await cli(['--url', url, 'functions', 'list', '--project', 'remote', '--json'], { env: { MODELWATCH_TOKEN: token } })).stdout) as { name: string }[];
     assert.ok(fns.some((f) => f.name === 'model-monitoring-stream'));
     assert.ok(!fns.some((f) => f.name === 'histogram-data-drift'));
-    const eps = JSON.parse(ok(await cli(['--url', url, '--token', 't0ken', 'endpoints', 'list', '--project', 'remote', '--json'])).stdout) as unknown;
+    const eps = JSON.parse(ok(await cli(['--url', url, '--token-file', tokenFile, 'endpoints', 'list', '--project', 'remote', '--json'])).stdout) as unknown;
     assert.deepEqual(eps, []);
 
     const denied = await cli(['--url', url, 'project', 'list']);
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /error: .*Bearer/);
+
+    // A token on the command line would show in `ps`: refused, without echoing it, saying where it goes.
+    const onCommandLine = await cli(['--url', url, '--token', token, 'project', 'list']);
+    assert.equal(onCommandLine.code, 2);
+    assert.match(onCommandLine.stderr, /MODELWATCH_TOKEN/);
+    assert.match(onCommandLine.stderr, /--token-file/);
+    assert.ok(!onCommandLine.stderr.includes(token) && !onCommandLine.stdout.includes(token));
+    assert.equal((await cli(['--url', url, '--token-file', path.join(home, 'missing'), 'project', 'list'])).code, 2);
 
     const unreachable = await cli(['--url', 'http://127.0.0.1:9', 'project', 'list']);
     assert.equal(unreachable.code, 1);

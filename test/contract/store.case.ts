@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ConflictError, NotFoundError } from '../../src/common/errors.ts';
 import type { EndpointRecord } from '../../src/common/types.ts';
 import type { FunctionRecord, ModelRecord, MonitoringEvent, Store } from '../../src/store/port.ts';
+import type { TokenRecord } from '../../src/auth/tokens.ts';
 
 /** Cases a backend may skip, each with the reason it gives. */
 export interface StoreContractOptions {
@@ -461,6 +462,33 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.deepEqual(await s.getCredentials('p1'), { tsdbConnection: 'postgres://u:secret@h/db', streamPath: 'embedded://' });
         await s.setCredentials('p1', { endpointStoreConnection: 'sqlite:///x.db' });
         assert.deepEqual(await s.getCredentials('p1'), { endpointStoreConnection: 'sqlite:///x.db' });
+      }));
+
+    it('stores API tokens by id, lists them oldest first, and revokes them for good', () =>
+      withStore(async (s) => {
+        const token = (id: string, over: Partial<TokenRecord> = {}): TokenRecord => ({
+          id,
+          name: `person ${id}`,
+          role: 'viewer',
+          project: null,
+          hash: `scrypt$16384$8$1$salt${id}$hash${id}`,
+          createdAt: T0 + Number.parseInt(id.slice(-1), 16),
+          revokedAt: null,
+          ...over,
+        });
+        assert.deepEqual(await s.listTokens(), []);
+        assert.equal(await s.getToken('0000000000000001'), undefined);
+        await s.createToken(token('0000000000000002', { role: 'admin' }));
+        await s.createToken(token('0000000000000001', { project: 'p1', role: 'editor' }));
+        await assert.rejects(s.createToken(token('0000000000000001')), ConflictError, 'an id is never reused');
+        assert.deepEqual(await s.getToken('0000000000000001'), token('0000000000000001', { project: 'p1', role: 'editor' }));
+        assert.deepEqual((await s.listTokens()).map((t) => t.id), ['0000000000000001', '0000000000000002']);
+        assert.deepEqual((await s.listTokens({ project: 'p1' })).map((t) => t.id), ['0000000000000001']);
+        assert.equal(await s.revokeToken('0000000000000002', T0 + 50), true);
+        assert.equal(await s.revokeToken('0000000000000002', T0 + 99), true, 'revoking again changes nothing');
+        assert.equal((await s.getToken('0000000000000002'))?.revokedAt, T0 + 50);
+        assert.equal(await s.revokeToken('00000000000000ff', T0), false);
+        assert.equal((await s.listTokens()).length, 2, 'a revoked token keeps its row');
       }));
   });
 }

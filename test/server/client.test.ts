@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { ModelwatchError } from '../../src/common/errors.ts';
 import { connect, type RemoteClient } from '../../src/project/client.ts';
 import type { Platform } from '../../src/project/platform.ts';
-import { openPlatform, startServer, tempHome } from './helpers.ts';
+import { issueTestToken, openPlatform, startServer, tempHome } from './helpers.ts';
 
 const APP_MODULE = fileURLToPath(new URL('../../src/apps/histogram-data-drift.ts', import.meta.url));
 
@@ -31,10 +31,11 @@ describe('connect(): the SDK over REST', () => {
   before(async () => {
     ({ home, cleanup } = await tempHome());
     platform = await openPlatform(home);
-    const s = await startServer(platform, { token: 'sdk' });
+    const token = await issueTestToken(platform, 'admin', { name: 'sdk' });
+    const s = await startServer(platform);
     app = s.app;
     baseUrl = s.url;
-    client = connect({ url: `${s.url}/`, token: 'sdk' });
+    client = connect({ url: `${s.url}/`, token });
   });
 
   after(async () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { issueToken, type Role } from '../../src/auth/tokens.ts';
 import { nodeArgs } from '../../src/common/module-url.ts';
 import { Platform } from '../../src/project/platform.ts';
 import { createServer, type ServerOptions } from '../../src/server/app.ts';
@@ -86,4 +87,9 @@ export function runNode(args: string[], opts: { cwd?: string; env: NodeJS.Proces
 export function ok(r: CliRun): CliRun {
   assert.equal(r.code, 0, `exit ${String(r.code)}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
+}
+
+/** An API token stored in the platform's store, as `modelwatch tokens create` makes it; the token is returned. */
+export async function issueTestToken(platform: Platform, role: Role, opts: { project?: string; name?: string } = {}): Promise<string> {
+  return (await issueToken(platform.store, { name: opts.name ?? `test ${role}`, role, project: opts.project ?? null, now: Date.now() })).token;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../src/project/platform.ts';
-import { openPlatform, startServer, tempHome } from './helpers.ts';
+import { issueTestToken, openPlatform, startServer, tempHome } from './helpers.ts';
 
 const APP_MODULE = fileURLToPath(new URL('../../src/apps/histogram-data-drift.ts', import.meta.url));
 
@@ -265,6 +265,7 @@ describe('REST API', () => {
 });
 
 describe('REST API with a token', () => {
+  let token: string;
   let platform: Platform;
   let app: FastifyInstance;
   let url: string;
@@ -274,7 +275,8 @@ describe('REST API with a token', () => {
     const t = await tempHome();
     cleanup = t.cleanup;
     platform = await openPlatform(t.home);
-    ({ app, url } = await startServer(platform, { token: 'let-me-in' }));
+    token = await issueTestToken(platform, 'admin');
+    ({ app, url } = await startServer(platform));
   });
 
   after(async () => {
@@ -292,9 +294,10 @@ describe('REST API with a token', () => {
     assert.equal((await anon('POST', '/projects', { name: 'x' })).status, 401);
     assert.equal((await anon('GET', '/no-such-route')).status, 401, 'unknown routes do not reveal themselves');
     assert.equal((await client(url, 'wrong')('GET', '/projects')).status, 401);
-    assert.equal((await anon('GET', '/projects', undefined, { authorization: 'Basic bGV0LW1lLWlu' })).status, 401);
+    assert.equal((await anon('GET', '/projects', undefined, { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` })).status, 401);
+    assert.equal((await client(url, token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A'))('GET', '/projects')).status, 401, 'one character off');
 
-    const authed = client(url, 'let-me-in');
+    const authed = client(url, token);
     assert.equal((await authed('POST', '/projects', { name: 'x' })).status, 201);
     assert.equal((await authed('GET', '/projects')).status, 200);
   });

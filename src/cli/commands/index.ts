@@ -8,6 +8,7 @@ import { registerMonitoringCommands } from './monitoring.ts';
 import { registerProjectCommands } from './project.ts';
 import { registerReportCommand } from './report.ts';
 import { registerResultCommands } from './results.ts';
+import { registerTokenCommands } from './tokens.ts';
 import { registerUpCommand } from './up.ts';
 import { registerWindowCommands } from './windows.ts';
 import { registerWorkerCommand } from './worker.ts';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerMonitoringCommands(program);
   registerFunctionCommands(program);
   registerCredentialsCommands(program);
+  registerTokenCommands(program);
   registerModelCommands(program);
   registerEndpointCommands(program);
   registerResultCommands(program);

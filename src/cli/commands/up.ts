@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { globalOptions, platformOptions } from '../context.ts';
+import { ModelwatchError } from '../../common/errors.ts';
+import { isLoopbackHost } from '../../common/loopback.ts';
+import type { Platform } from '../../project/platform.ts';
 import { UsageError } from '../errors.ts';
 import { collect, wholeNumber } from '../parse.ts';
 
@@ -12,7 +15,7 @@ export const CODE_ROOT_HELP =
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
-    .description('run the server (REST API) and every deployed function, supervised; uses --home and --token')
+    .description('run the server (REST API) and every deployed function, supervised; off this machine (--host) only with API tokens (`modelwatch tokens`)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0: any free port)', (v: string) => (v === '0' ? 0 : wholeNumber(v)), 8080)
     .option('--no-workers', 'serve the API only; run functions with `modelwatch worker` elsewhere')
@@ -21,6 +24,7 @@ export function registerUpCommand(program: Command): void {
     .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean; codeRoot: string[] }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('up starts a server; --url is for talking to one');
+      if (g.tokenFile) throw new UsageError('up takes no token: it checks the API tokens in its store (`modelwatch tokens`); --token-file is for commands sent to a server with --url');
       const [{ Platform }, { createServer }, { Supervisor }, { cliLogger }] = await Promise.all([
         import('../../project/platform.ts'),
         import('../../server/app.ts'),
@@ -30,7 +34,14 @@ export function registerUpCommand(program: Command): void {
       const logger = cliLogger('info');
       const codeRoots = o.codeRoot.length ? o.codeRoot : [process.cwd()];
       const platform = await Platform.open({ ...platformOptions(g), codeRoots, logger });
-      const app = createServer({ platform, ...(g.token ? { token: g.token } : {}), logger, requestLogging: o.logRequests ?? false });
+      let auth: string;
+      try {
+        auth = await authentication(platform, o.host);
+      } catch (err) {
+        await platform.close();
+        throw err;
+      }
+      const app = createServer({ platform, logger, requestLogging: o.logRequests ?? false });
       const supervisor = o.workers ? new Supervisor(platform) : undefined;
       try {
         await app.listen({ host: o.host, port: o.port });
@@ -46,7 +57,7 @@ export function registerUpCommand(program: Command): void {
       const host = o.host.includes(':') ? `[${o.host}]` : o.host;
       process.stdout.write(`modelwatch is up at http://${host}:${port} (home ${platform.options.home})\n`);
       process.stdout.write(`code is loaded only from: ${String(platform.codeRoots)}\n`);
-      if (!g.token && !isLoopback(o.host)) process.stderr.write('warning: listening beyond this machine without --token; anyone who can reach it can change projects\n');
+      process.stdout.write(`${auth}\n`);
 
       await new Promise<void>((resolve) => {
         let stopping = false;
@@ -71,6 +82,25 @@ export function registerUpCommand(program: Command): void {
     });
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+/**
+ * Seals secrets an earlier version stored in the clear, then says whether the API checks tokens
+ * (a line for the banner). A host beyond this machine while the store holds no usable token is
+ * refused, with how to make the first one.
+ */
+async function authentication(platform: Platform, host: string): Promise<string> {
+  const sealed = await platform.secrets.sealPlaintext();
+  if (sealed.credentials + sealed.functions > 0) platform.logger.info(sealed, 'encrypted the secrets an earlier version stored in the clear');
+  const tokens = await platform.store.listTokens();
+  const active = tokens.filter((t) => t.revokedAt === null).length;
+  if (!isLoopbackHost(host) && active === 0) {
+    throw new ModelwatchError(
+      'auth_required',
+      `refusing to listen on ${host}: anyone who can reach it could read and change every project, and this store holds no API token. ` +
+        `Create the first admin token (it is printed once) with the same home, then start again:\n` +
+        `  modelwatch tokens create --role admin --name <your name> --home ${platform.options.home}\n` +
+        'Clients send theirs from MODELWATCH_TOKEN or a file given with --token-file.',
+    );
+  }
+  if (tokens.length === 0) return 'authentication: off (no API token in this store, so only this machine may connect; create one with `modelwatch tokens create --role admin`)';
+  return `authentication: on (${active} active API token${active === 1 ? '' : 's'})`;
 }

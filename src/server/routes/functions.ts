@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { bearerToken } from '../../auth/verifier.ts';
 import { ValidationError } from '../../common/errors.ts';
 import type { DeployOptions } from '../../project/deploy-state.ts';
 import type { Platform } from '../../project/platform.ts';
@@ -81,7 +82,9 @@ export function registerFunctionRoutes(app: FastifyInstance, platform: Platform)
 
   app.post<{ Params: FnParams; Body: { path: string; body?: unknown } }>('/projects/:project/functions/:name/invoke', { schema: { body: invokeBody } }, async (req, reply) => {
     const project = await openProject(platform, req.params.project);
-    const out = await project.invoke(req.params.name, req.body.path, req.body.body);
+    // The caller's token goes on to a function that requires one.
+    const token = bearerToken(req.headers.authorization);
+    const out = await project.invoke(req.params.name, req.body.path, req.body.body, token ? { token } : {});
     return reply.status(200).send(out ?? null);
   });
 }

@@ -7,7 +7,8 @@ type ProjectParams = { Params: { project: string } };
 
 /** `GET/POST /projects`, `GET/DELETE /projects/:project`. */
 export function registerProjectRoutes(app: FastifyInstance, platform: Platform): void {
-  app.get('/projects', async () => platform.store.listProjects());
+  // A project's token sees that project only.
+  app.get('/projects', async (req) => (await platform.store.listProjects()).filter((p) => !req.principal?.project || p.name === req.principal.project));
 
   app.post<{ Body: { name: string; description?: string; labels?: Record<string, string> } }>('/projects', { schema: { body: createProjectBody } }, async (req, reply) => {
     const rec = await createProject(platform, req.body);

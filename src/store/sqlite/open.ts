@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { makePrivateDatabaseFile } from '../../common/private-files.ts';
 import type { Database } from '../schema.ts';
 
 /** Options for {@link openSqliteDatabase}. */
@@ -35,7 +36,11 @@ export function openSqliteDatabase(file: string, opts: SqliteOpenOptions = {}): 
  * connection (`db.connection().execute(...)`), so that it never runs inside a Kysely transaction.
  */
 export function openSqliteHandles(file: string, opts: SqliteOpenOptions = {}): { db: Kysely<Database>; raw: BetterSqlite3.Database } {
-  if (!isMemoryPath(file)) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (!isMemoryPath(file)) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    // A `file:` URI names its file in its own syntax; SQLite creates that one.
+    if (!file.startsWith('file:')) makePrivateDatabaseFile(file);
+  }
   const raw = new BetterSqlite3(file, { timeout: opts.busyTimeoutMs ?? 5000 });
   try {
     raw.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? 5000)}`);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ValidationError } from '../../common/errors.ts';
+import { makePrivateDatabaseFile } from '../../common/private-files.ts';
 
 /*
  * The embedded log's SQLite file. A `log` row holds `n` events of one partition with the offsets
@@ -129,7 +130,10 @@ export const LOG_PAGE_SIZE = 16_384;
  */
 function openWalDatabase(file: string, busyTimeoutMs: number, pageSize: number | undefined, setup: (db: BetterSqlite3.Database) => void): BetterSqlite3.Database {
   const memory = file === ':memory:';
-  if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (!memory) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    makePrivateDatabaseFile(file);
+  }
   const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);

@@ -58,6 +58,6 @@ export function parseNatsUrl(url: string): NatsUrl {
 
 /** Names a bad host without what may be a password in it: a second user part (`u2:pw@h2`) is refused, not shown. */
 function hostMessage(url: string, h: string): string {
-  if (h.includes('@')) return `'${redactSecrets(url)}': user and password go once, before the first host (nats://user:password@host1,host2)`;
+  if (h.includes('@')) return `'${redactSecrets(url)}': a user and password go once, before the first host`;
   return `'${redactSecrets(url)}': '${h}' is not a host[:port]`;
 }
