@@ -81,13 +81,14 @@ describe('modelwatch CLI on a home folder', { timeout: 120_000 }, () => {
     const notRegistered = await mw('functions', 'get', 'trial', '--project', 'weather');
     assert.equal(notRegistered.code, 1);
 
-    const serving = JSON.parse(ok(await mw('functions', 'set', 'serving', '--project', 'weather', '--kind', 'serving', '--model', `weather=${path.join(dir, 'model.js')}:WeatherModel`, '--tracking', '--json')).stdout) as {
+    const serving = JSON.parse(ok(await mw('functions', 'set', 'serving', '--project', 'weather', '--kind', 'serving', '--model', `weather=${path.join(dir, 'model.js')}:WeatherModel`, '--tracking', '--durable-tracking', '--json')).stdout) as {
       kind: string;
-      spec: { models: { name: string; className: string }[]; tracking: { enabled: boolean } };
+      spec: { models: { name: string; className: string }[]; tracking: { enabled: boolean; durable?: boolean } };
     };
     assert.equal(serving.kind, 'serving');
     assert.equal(serving.spec.models[0]!.className, 'WeatherModel');
     assert.equal(serving.spec.tracking.enabled, true);
+    assert.equal(serving.spec.tracking.durable, true);
 
     ok(await mw('functions', 'deploy', 'my-app', '--project', 'weather', '--no-wait'));
     const got = JSON.parse(ok(await mw('functions', 'get', 'my-app', '--project', 'weather', '--json')).stdout) as { deployed: boolean };

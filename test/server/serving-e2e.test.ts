@@ -90,11 +90,16 @@ describe('server + supervisor: a tracked serving function end to end', { timeout
     const out = (await fn.invoke('/v2/models/sum/infer', { inputs: [[2, 2]] })) as { outputs: { data: number[] }[] };
     assert.deepEqual(out.outputs[0]!.data, [4]);
 
+    // Redeployed with durable tracking (set over REST): same port, and predictions are answered once stored.
+    fn.setTracking({ durable: true });
     await project.deployFunction(fn);
     const redeployed = await waitFor('redeployed', async () => {
       const f = await project.getFunction('serving');
       return f.status.state === 'running' && f.status.pid !== after.status.pid ? f : undefined;
     });
     assert.equal(redeployed.status.port, port);
+    assert.equal((redeployed.spec as { tracking: { durable?: boolean } }).tracking.durable, true);
+    const durable = (await fn.invoke('/v2/models/sum/infer', { inputs: [[5, 6]] })) as { outputs: { data: number[] }[] };
+    assert.deepEqual(durable.outputs[0]!.data, [11]);
   });
 });
