@@ -57,7 +57,7 @@ export type {
   LateWindowQuery,
 } from './store/port.ts';
 export type { ReanalyzeOptions, ReanalyzedWindow } from './pipeline/controller/reanalyze.ts';
-export type { ResultRow, MetricRow, SeriesQuery } from './store/tsdb-port.ts';
+export type { ResultRow, MetricRow, SeriesQuery, DeadLetterRow, DeadLetterQuery } from './store/tsdb-port.ts';
 export type { ResultKindName, ResultKindValue, ResultStatusName, ResultStatusValue, EndpointLiveMetrics, AppResult, AppMetric } from './common/types.ts';
 export type { CredentialsView } from './project/project.ts';
 export type { DeployOptions } from './project/deploy-state.ts';

@@ -54,7 +54,7 @@ test('the stream processor survives bad events, counts them, and names unknown f
   const sp = new StreamProcessor(platform, 'pipe');
   await publish('not json', JSON.stringify({ endpointId: 'nobody', project: 'pipe' }));
   assert.equal(await sp.step(), 2);
-  assert.equal(sp.invalidEvents, 2, 'events naming no known endpoint are counted and dropped');
+  assert.equal(sp.invalidEvents, 2, 'events naming no known endpoint are counted and dead-lettered');
   assert.equal((await platform.store.listEndpoints('pipe')).length, 0);
 
   await publish(event());
@@ -71,7 +71,14 @@ test('the stream processor survives bad events, counts them, and names unknown f
   assert.equal(rec.metrics.latencyAvg5mUs, 1500);
   const tsdb = await platform.tsdbFor('pipe');
   const errors = await tsdb.readErrors('pipe', ep, { start: T0, end: T0 + 600_000 });
-  assert.deepEqual(errors.map((e) => e.error).sort(), ['event has 1 input rows but 3 outputs', 'model blew up']);
+  assert.deepEqual(errors.map((e) => e.error), ['model blew up']);
+  const letters = await tsdb.listDeadLetters('pipe');
+  assert.deepEqual(
+    letters.map((d) => [d.reason, d.endpointId, d.requestId]),
+    [['event has 1 input rows but 3 outputs', ep, 'bad'], ['event has no model', 'nobody', null], ['event is not valid JSON', null, null]],
+    'refused events are dead letters, newest first, with the endpoint and request they name',
+  );
+  assert.equal(letters[2]!.event, 'not json');
   await sp.close();
 });
 
@@ -136,6 +143,14 @@ test('the writer keeps history, updates drift from the newest window, and names 
   await stream.publish(topics.writer('pipe'), [msg(T0, 0.1, 0)]);
   while ((await w.step()) > 0);
   assert.equal((await (await platform.tsdbFor('pipe')).listResults('pipe', { endpointId: ep })).length, 2);
+  // A batch delivered again after a writer crashed before acknowledging it: each event recorded once.
+  const failed = { type: 'app-failed', project: 'pipe', endpointId: ep, app: 'x', windowStart: T0, windowEnd: T0 + 600_000, error: 'boom again' };
+  await stream.publish(topics.writer('pipe'), [msg(T0 + 600_000, 0.9, 2), { key: ep, value: JSON.stringify(failed) }]);
+  while ((await w.step()) > 0);
+  const again = await platform.store.listEvents('pipe', { endpointId: ep });
+  assert.deepEqual(again.map((e) => e.kind).sort(), ['data-drift-detected', 'mm-app-failed']);
+  assert.equal(again.find((e) => e.kind === 'mm-app-failed')?.resultName, null, 'an event of no result names none');
+  assert.equal(again.find((e) => e.kind === 'mm-app-failed')?.message, 'boom', 'the first record stays');
   await w.close();
 });
 
@@ -293,4 +308,34 @@ test('after its endpoint store connection is replaced, the stream processor regi
   assert.deepEqual(rec.featureNames, ['f0', 'f1']);
   assert.ok(rec.lastRequest !== null, 'and its request times are counted there');
   await sp.close();
+});
+
+test('a writer batch that fails to write is written later, not skipped by the acknowledgement of the next one', async () => {
+  await platform.store.createProject({ name: 'wfail', description: '', labels: {}, monitoring: null, createdAt: T0 });
+  const stream = await platform.streamFor('wfail');
+  const out = (app: string, ws: number) => ({
+    key: ep,
+    value: JSON.stringify({ type: 'outputs', project: 'wfail', endpointId: ep, app, windowStart: ws, windowEnd: ws + 600_000, results: [{ name: 'r', value: 1, kind: 0, status: 2 }], metrics: [] }),
+  });
+  const tsdb = await platform.tsdbFor('wfail');
+  const { writeResults } = tsdb;
+  let fail = true;
+  tsdb.writeResults = async (rows) => {
+    if (fail) throw new Error('tsdb went away');
+    await writeResults.call(tsdb, rows);
+  };
+  const w = new Writer(platform, 'wfail');
+  try {
+    await stream.publish(topics.writer('wfail'), [out('a', T0)]);
+    await assert.rejects(w.step(), /tsdb went away/);
+    fail = false;
+    await stream.publish(topics.writer('wfail'), [out('b', T0)]);
+    while ((await w.step()) > 0);
+  } finally {
+    tsdb.writeResults = writeResults;
+    await w.close();
+  }
+  const results = await tsdb.listResults('wfail', { endpointId: ep });
+  assert.deepEqual(results.map((r) => r.app).sort(), ['a', 'b']);
+  assert.equal((await platform.store.listEvents('wfail', { endpointId: ep })).length, 2);
 });

@@ -4,7 +4,7 @@ import type { CreatedToken, Role, TokenView } from '../auth/tokens.ts';
 import { ModelwatchError, NotFoundError, ValidationError, reviveError } from '../common/errors.ts';
 import type { EndpointRecord } from '../common/types.ts';
 import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, MonitoringSettings, ProjectRecord } from '../store/port.ts';
-import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
+import type { DeadLetterQuery, DeadLetterRow, MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import { MonitoringFunction, ServingFunction, type MonitoringFunctionOptions } from './functions.ts';
 import type { ReanalyzedWindow, ReanalyzeOptions } from '../pipeline/controller/reanalyze.ts';
 import { checkLogModelCall } from './log-model-checks.ts';
@@ -349,6 +349,10 @@ export class RemoteProject {
 
   async reanalyzeWindows(opts: ReanalyzeOptions): Promise<ReanalyzedWindow[]> {
     return this.http.request('POST', this.path('/reanalyze'), opts);
+  }
+
+  async listDeadLetters(q: DeadLetterQuery = {}): Promise<DeadLetterRow[]> {
+    return this.http.request('GET', this.path('/dead-letters'), undefined, { endpoint: q.endpointId, since: q.since, limit: q.limit });
   }
 
   private async putApplication(fn: MonitoringFunction): Promise<FunctionRecord> {

@@ -18,7 +18,7 @@ import { toColumns, type TabularInput } from '../data/tabular.ts';
 import { redactSecrets } from '../common/redact.ts';
 import { parseConnectionUrl } from '../store/connect.ts';
 import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRecord, MonitoringEvent, ProjectRecord } from '../store/port.ts';
-import type { MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
+import type { DeadLetterQuery, DeadLetterRow, MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
 import { listLateWindows, reanalyzeWindows, type ReanalyzedWindow, type ReanalyzeOptions } from '../pipeline/controller/reanalyze.ts';
 import { MonitoringFunction, ServingFunction, checkServingExposure, type MonitoringFunctionOptions } from './functions.ts';
@@ -456,6 +456,15 @@ export class Project {
 
   async listEvents(q: { endpointId?: string; kind?: string; since?: number; limit?: number } = {}): Promise<MonitoringEvent[]> {
     return (await this.platform.endpointStoreFor(this.name)).listEvents(this.name, q);
+  }
+
+  /**
+   * Events the stream processor did not store, newest first: refused (beyond the event limits, not
+   * an event, another project's) or failing to store on their own, each with the reason and the
+   * event's text (see `DeadLetterRow`).
+   */
+  async listDeadLetters(q: DeadLetterQuery = {}): Promise<DeadLetterRow[]> {
+    return (await this.platform.tsdbFor(this.name)).listDeadLetters(this.name, q);
   }
 
   // ---- helpers ----

@@ -8,6 +8,7 @@ import { installTokenAuth } from './auth.ts';
 import { installEmptyBodyAsObject } from './body.ts';
 import { installCrossSiteChecks } from './cross-site.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { registerDeadLetterRoutes } from './routes/dead-letters.ts';
 import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFunctionRoutes } from './routes/functions.ts';
 import { registerLateWindowRoutes } from './routes/late-windows.ts';
@@ -74,6 +75,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
       registerFunctionRoutes(api, opts.platform);
       registerModelRoutes(api, opts.platform);
       registerEndpointRoutes(api, opts.platform);
+      registerDeadLetterRoutes(api, opts.platform);
       registerLateWindowRoutes(api, opts.platform);
       registerTokenRoutes(api, opts.platform);
     },

@@ -1,18 +1,20 @@
 import type { Insertable, Kysely } from 'kysely';
-import { compareOffsets } from '../stream/port.ts';
+import { checkpointDone } from './checkpoint.ts';
 import { chunkRows, insertIgnore, upsert, type DialectTraits } from './dialect.ts';
 import { PredictionColumns } from './prediction-columns.ts';
-import { addRollups, recountRollups, rollupsOf, rollupsOfColumns } from './rollups.ts';
+import { addRollups, rollupsOf, rollupsOfColumns } from './rollups.ts';
 import type { Database } from './schema.ts';
 import type { IngestBatch, WindowHistogram } from './tsdb-port.ts';
 import * as rows from './tsdb-rows.ts';
 
 /**
  * Writes one stream-processor batch inside the caller's transaction `tx`, together with the
- * consumer's checkpoint. `checkpoint.offset` must be the batch's highest offset: when the stored
- * checkpoint is at or past it the batch was written before and nothing happens. A batch that only
- * partly overlaps an earlier one is written in full — predictions dedupe on (request id, row) but
- * errors and histogram counts cannot, so callers drop messages at or below the checkpoint first.
+ * consumer's checkpoint, the one guard of exactly-once (predictions have no key of their own:
+ * requests may share an id). `checkpoint.offset` must be the batch's highest offset: when the stored
+ * checkpoint is at or past it the batch was written before and nothing happens; when
+ * `checkpoint.after` is given and the stored one is another, the batch overlaps what was written
+ * since it was read and fails (see `IngestCheckpoint`), so that its events are read again and
+ * nothing is stored twice.
  */
 export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTraits, batch: IngestBatch): Promise<void> {
   const cp = batch.checkpoint;
@@ -30,17 +32,16 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
       .where('stream_partition', '=', cp.partition);
     if (traits.flavor !== 'sqlite') q = q.forUpdate();
     const done = await q.executeTakeFirst();
-    if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
+    if (checkpointDone(cp, done?.stream_offset)) return;
   }
   const p = batch.predictions;
   // PostgreSQL copies columns as they are (see `copyPieces`) and MySQL writes its statements from
   // them (see `valuesStatements`); SQLite inserts rows.
   const predictions = p instanceof PredictionColumns ? (traits.flavor === 'sqlite' ? p.toInsertRows() : p) : p.map(rows.predictionToRow);
-  const inserted = await insertPredictions(tx, traits, predictions);
-  // The live-metrics rollups count stored rows: when some were stored before, their buckets are recounted.
-  const rollups = predictions instanceof PredictionColumns ? rollupsOfColumns(predictions) : rollupsOf(predictions);
-  await (inserted === predictions.length ? addRollups(tx, traits, rollups) : recountRollups(tx, traits, rollups));
+  await insertPredictions(tx, traits, predictions);
+  await addRollups(tx, traits, predictions instanceof PredictionColumns ? rollupsOfColumns(predictions) : rollupsOf(predictions));
   for (const part of chunkRows(batch.errors.map(rows.errorToRow), traits)) await tx.insertInto('errors').values(part).execute();
+  for (const part of chunkRows((batch.deadLetters ?? []).map(rows.deadLetterToRow), traits)) await tx.insertInto('dead_letters').values(part).execute();
   await addHistograms(tx, traits, batch.histograms);
   if (cp) {
     const row = { consumer: cp.consumer, stream_partition: cp.partition, stream_offset: cp.offset };
@@ -49,10 +50,9 @@ export async function writeIngestBatchTx(tx: Kysely<Database>, traits: DialectTr
 }
 
 /**
- * Inserts predictions, skipping (request id, row) pairs already stored. PostgreSQL uses COPY (with
- * a fallback for rows already stored, see `insertPredictionsPostgres`), MySQL one multi-row INSERT
- * per statement-size chunk (see `insertPredictionsMysql`); SQLite multi-row INSERTs chunked under
- * its parameter limit.
+ * Inserts predictions: PostgreSQL with COPY (see `insertPredictionsPostgres`), MySQL one multi-row
+ * INSERT per statement-size chunk (see `insertPredictionsMysql`), SQLite multi-row INSERTs chunked
+ * under its parameter limit. Returns the number of rows inserted.
  */
 export async function insertPredictions(
   tx: Kysely<Database>,
@@ -69,7 +69,9 @@ export async function insertPredictions(
     return insertPredictionsMysql(tx, predictions);
   }
   if (predictions instanceof PredictionColumns) predictions = predictions.toInsertRows();
-  return insertIgnore(tx, traits, 'predictions', predictions);
+  let inserted = 0;
+  for (const part of chunkRows(predictions, traits)) inserted += Number((await tx.insertInto('predictions').values(part).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0n);
+  return inserted;
 }
 
 /**

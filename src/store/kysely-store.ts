@@ -443,11 +443,13 @@ export class KyselyStore implements Store {
 
   // ---- monitoring events ---------------------------------------------------------------------
 
+  /**
+   * Records each event once: one of the same (project, endpoint, app, result name, window start,
+   * kind) as an event stored already is left out (a writer batch delivered again after a crash).
+   */
   async addEvents(events: MonitoringEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await writeTx(this.db, this.traits, async (tx) => {
-      for (const part of chunkRows(events.map(rows.eventToRow), this.traits)) await tx.insertInto('monitoring_events').values(part).execute();
-    });
+    await writeTx(this.db, this.traits, (tx) => insertIgnore(tx, this.traits, 'monitoring_events', events.map(rows.eventToRow)));
   }
 
   /** Newest first. */

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { ValidationError } from '../common/errors.ts';
+import { wellFormed } from '../common/event-limits.ts';
 import type { Window } from '../common/types.ts';
 import type { SqlBackend } from './backend.ts';
 import { num } from './codec.ts';
@@ -13,6 +14,8 @@ import { writeIngestBatchSqlite } from './sqlite/ingest.ts';
 import { packIngestBatch, unpackIngestBatch, type PackedIngestBatch } from './sqlite/ingest-message.ts';
 import { IngestThreadStoppedError, ingestWriterThread, leaveCheckpointsToThread } from './sqlite/ingest-writer.ts';
 import type {
+  DeadLetterQuery,
+  DeadLetterRow,
   ErrorRow,
   IngestBatch,
   MetricRow,
@@ -222,19 +225,36 @@ export class KyselyTsdb implements Tsdb {
     return (await q.execute()).map(rows.rowToPrediction);
   }
 
-  /** By the unique (project, endpoint, request id, row) index. */
+  /** By the (project, endpoint, request id) index; requests that share an id in time order. */
   async readPredictionsByRequest(project: string, endpointId: string, requestIds: readonly string[]): Promise<PredictionRow[]> {
     if (requestIds.length === 0) return [];
-    const rs = await this.db
-      .selectFrom('predictions')
-      .selectAll()
-      .where('project', '=', project)
-      .where('endpoint_id', '=', endpointId)
-      .where('request_id', 'in', [...requestIds])
-      .orderBy('request_id')
-      .orderBy('row_index')
-      .execute();
-    return rs.map(rows.rowToPrediction);
+    const out: PredictionRow[] = [];
+    // As the stream processor stores them (see `wellFormed`).
+    const ids = [...new Set(requestIds.map(wellFormed))].sort();
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const rs = await this.db
+        .selectFrom('predictions')
+        .selectAll()
+        .where('project', '=', project)
+        .where('endpoint_id', '=', endpointId)
+        .where('request_id', 'in', ids.slice(i, i + ID_CHUNK))
+        .orderBy('request_id')
+        .orderBy('time')
+        .orderBy('row_index')
+        .execute();
+      for (const r of rs) out.push(rows.rowToPrediction(r));
+    }
+    return out;
+  }
+
+  /** Newest first, by the (project, time) index. */
+  async listDeadLetters(project: string, q: DeadLetterQuery = {}): Promise<DeadLetterRow[]> {
+    let b = this.db.selectFrom('dead_letters').selectAll().where('project', '=', project);
+    if (q.endpointId !== undefined) b = b.where('endpoint_id', '=', q.endpointId);
+    if (q.since !== undefined) b = b.where('time', '>=', q.since);
+    b = b.orderBy('time', 'desc').orderBy('id', 'desc');
+    if (q.limit !== undefined) b = b.limit(q.limit);
+    return (await b.execute()).map(rows.rowToDeadLetter);
   }
 
   async readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]> {

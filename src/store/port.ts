@@ -106,6 +106,7 @@ export interface Store {
   /** Who holds the lease `name` at `now`; undefined when nobody does (never taken, released or run out). */
   leaseHolder(name: string, now: number): Promise<string | undefined>;
 
+  /** Records events, each (project, endpoint, app, result name, window start, kind) once: an event already recorded is left out. */
   addEvents(events: MonitoringEvent[]): Promise<void>;
   listEvents(project: string, filter?: { endpointId?: string; kind?: string; since?: number; limit?: number }): Promise<MonitoringEvent[]>;
 

@@ -18,6 +18,7 @@ const TABLES: readonly { table: keyof RetentionCounts & keyof Database; column: 
   { table: 'app_results', column: 'window_end', op: '<=' },
   { table: 'metrics', column: 'window_end', op: '<=' },
   { table: 'prediction_rollups', column: 'bucket_start', op: '<' },
+  { table: 'dead_letters', column: 'time', op: '<' },
 ];
 
 /**
@@ -33,7 +34,7 @@ export async function deleteOlderThan(
 ): Promise<RetentionCounts> {
   if (!Number.isFinite(cutoffMs)) throw new ValidationError(`retention cutoff must be a finite time in ms, not ${cutoffMs}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValidationError(`retention batch size must be a positive integer, not ${batchSize}`);
-  const counts: RetentionCounts = { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0, prediction_rollups: 0 };
+  const counts: RetentionCounts = { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0, prediction_rollups: 0, dead_letters: 0 };
   for (const { table, column, op } of TABLES) {
     for (;;) {
       const n = await deleteBatch(db, traits, table, column, op, Math.trunc(cutoffMs), batchSize);

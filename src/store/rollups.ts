@@ -85,25 +85,3 @@ export async function addRollups(tx: Kysely<Database>, traits: DialectTraits, ro
     }
   }
 }
-
-/**
- * Sets the rollups of the buckets `rollups` name to what `predictions` holds for them: for a batch
- * some of whose rows were stored already (they are not inserted twice, so adding the batch's
- * counts would overcount). Rare, and it reads only those buckets' rows.
- */
-export async function recountRollups(tx: Kysely<Database>, traits: DialectTraits, rollups: readonly Rollup[]): Promise<void> {
-  for (const r of rollups) {
-    const stored = await tx
-      .selectFrom('predictions')
-      .select((eb) => [eb.fn.countAll<number | string>().as('n'), eb.fn.sum<number | string | null>('latency_us').as('l')])
-      .where('project', '=', r.project)
-      .where('endpoint_id', '=', r.endpoint_id)
-      .where('time', '>=', r.bucket_start)
-      .where('time', '<', r.bucket_start + ROLLUP_BUCKET_MS)
-      .executeTakeFirst();
-    const row = { ...r, predictions: Number(stored?.n ?? 0), latency_us_sum: Number(stored?.l ?? 0) };
-    const q = tx.insertInto('prediction_rollups').values(row);
-    if (traits.flavor === 'mysql') await q.onDuplicateKeyUpdate({ predictions: row.predictions, latency_us_sum: row.latency_us_sum }).execute();
-    else await q.onConflict((oc) => oc.columns(['project', 'endpoint_id', 'bucket_start']).doUpdateSet({ predictions: row.predictions, latency_us_sum: row.latency_us_sum })).execute();
-  }
-}

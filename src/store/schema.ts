@@ -23,6 +23,7 @@ export interface Database {
   metrics: MetricsTable;
   ingest_checkpoints: IngestCheckpointsTable;
   prediction_rollups: PredictionRollupsTable;
+  dead_letters: DeadLettersTable;
   window_watermarks: WindowWatermarksTable;
   late_windows: LateWindowsTable;
 }
@@ -124,6 +125,7 @@ export interface MonitoringEventsTable {
   kind: string;
   endpoint_id: string;
   app: string;
+  /** '' for events of no result (since migration 007, which keys events by it). */
   result_name: string | null;
   value: NullableDoubleColumn;
   kind_value: number | null;
@@ -137,6 +139,25 @@ export interface MonitoringEventsTable {
 export interface CredentialsTable {
   project: string;
   data: Json;
+}
+
+/** Events the stream processor refused or could not store (migration 007). */
+export interface DeadLettersTable {
+  id: Generated<number>;
+  project: string;
+  /** The endpoint the event names, when it names one that fits the column. */
+  endpoint_id: string | null;
+  /** The request id the event carries, when it fits the column. */
+  request_id: string | null;
+  stream_partition: number;
+  stream_offset: string;
+  /** When it was dead-lettered (epoch ms). */
+  time: BigintColumn;
+  reason: string;
+  /** The event's text, cut at `DEAD_LETTER_LIMITS.eventChars`. */
+  event: string;
+  /** The length of the event's whole text. */
+  event_chars: BigintColumn;
 }
 
 export interface PredictionsTable {

@@ -204,7 +204,8 @@ export function eventToRow(e: MonitoringEvent): Insertable<Database['monitoring_
     kind: e.kind,
     endpoint_id: e.endpointId,
     app: e.app,
-    result_name: e.resultName,
+    // '' for no result: the events' unique key (migration 007) would take nulls as all distinct.
+    result_name: e.resultName ?? '',
     value: e.value !== null && Number.isFinite(e.value) ? e.value : null,
     kind_value: e.kindValue,
     status: e.status,
@@ -223,7 +224,7 @@ export function rowToEvent(r: Row<'monitoring_events'>): MonitoringEvent {
     kind: r.kind,
     endpointId: r.endpoint_id,
     app: r.app,
-    resultName: r.result_name,
+    resultName: r.result_name === '' ? null : r.result_name,
     value: numOrNull(r.value),
     kindValue: r.kind_value === null ? null : (num(r.kind_value) as ResultKindValue),
     status: r.status === null ? null : (num(r.status) as ResultStatusValue),

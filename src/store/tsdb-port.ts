@@ -28,13 +28,18 @@ export interface Tsdb {
   writeIngestBatch(batch: IngestBatch): Promise<void>;
   /** Highest stream offset already written by `consumer` for `partition` (as a decimal string). */
   getCheckpoint(consumer: string, partition: number): Promise<string | undefined>;
+  /** The project's dead letters, newest first (see {@link DeadLetterRow}). */
+  listDeadLetters(project: string, q?: DeadLetterQuery): Promise<DeadLetterRow[]>;
 
   countPredictions(project: string, endpointId: string, window: Window): Promise<number>;
   /** Predictions of the window per endpoint among `endpointIds`; endpoints without any are absent. */
   countPredictionsByEndpoint(project: string, endpointIds: readonly string[], window: Window): Promise<Map<string, number>>;
   /** Rows of the window in time order; `limit` caps the number read. */
   readPredictions(project: string, endpointId: string, window: Window, opts?: { limit?: number }): Promise<PredictionRow[]>;
-  /** The prediction rows of these requests of one endpoint (any time), e.g. to see that events have landed. */
+  /**
+   * The prediction rows of these requests of one endpoint (any time), e.g. to see that events have
+   * landed. Requests that shared an id are each there, in time order.
+   */
   readPredictionsByRequest(project: string, endpointId: string, requestIds: readonly string[]): Promise<PredictionRow[]>;
   readErrors(project: string, endpointId: string, window: Window): Promise<ErrorRow[]>;
   /** Per (endpoint): count and mean latency of predictions since `since`. */
@@ -76,6 +81,8 @@ export interface RetentionCounts {
   metrics: number;
   /** Live-metrics buckets (see `prediction_rollups`). */
   prediction_rollups: number;
+  /** Dead letters dead-lettered before the cutoff. */
+  dead_letters: number;
 }
 
 export interface PredictionRow {
@@ -150,7 +157,56 @@ export interface IngestBatch {
   predictions: readonly PredictionRow[] | PredictionColumns;
   errors: ErrorRow[];
   histograms: WindowHistogram[];
-  checkpoint?: { consumer: string; partition: number; offset: string };
+  /** Events of the batch that are not stored, and why. */
+  deadLetters?: DeadLetterRow[];
+  checkpoint?: IngestCheckpoint;
+}
+
+/**
+ * The consumer's position that a batch moves to: `offset`, the batch's highest. When the stored
+ * position is at or past `offset` the batch was written before (delivered again after a crash) and
+ * is skipped. With `after`, the batch holds every event past that position up to its own, and is
+ * written only when the stored position is still `after` (null: none stored yet): any other means
+ * the batch overlaps what another consumer wrote since it was read, and it fails with
+ * {@link STALE_CHECKPOINT} so that its events are read again (the stream processor always says
+ * `after`; without it, only the skip applies).
+ */
+export interface IngestCheckpoint {
+  consumer: string;
+  partition: number;
+  offset: string;
+  after?: string | null;
+}
+
+/**
+ * An event the stream processor did not store: refused (it breaks the event limits, or is no event)
+ * or failing to write on its own (see `dead_letters`, migration 007).
+ */
+export interface DeadLetterRow {
+  id?: number;
+  project: string;
+  /** The endpoint the event names, when it names one within the limits. */
+  endpointId: string | null;
+  /** Its request id, when it has one within the limits. */
+  requestId: string | null;
+  partition: number;
+  offset: string;
+  /** When it was dead-lettered (epoch ms). */
+  time: number;
+  reason: string;
+  /** The event's text, cut at `DEAD_LETTER_LIMITS.eventChars` characters. */
+  event: string;
+  /** The length of its whole text. */
+  eventChars: number;
+}
+
+/** Filter of {@link Tsdb.listDeadLetters}. */
+export interface DeadLetterQuery {
+  endpointId?: string;
+  /** Dead-lettered at or after (epoch ms). */
+  since?: number;
+  /** At most this many (the newest). */
+  limit?: number;
 }
 
 export interface ResultRow {

@@ -1,9 +1,10 @@
 import type { Insertable, Selectable } from 'kysely';
 import { ValidationError } from '../common/errors.ts';
+import { wellFormed } from '../common/event-limits.ts';
 import type { ResultKindValue, ResultStatusValue } from '../common/types.ts';
 import { finiteOrNull, fromJson, num, numOrNull, toJson } from './codec.ts';
 import type { Database } from './schema.ts';
-import type { ErrorRow, MetricRow, PredictionRow, ResultRow, WindowHistogram } from './tsdb-port.ts';
+import type { DeadLetterRow, ErrorRow, MetricRow, PredictionRow, ResultRow, WindowHistogram } from './tsdb-port.ts';
 
 /* Mapping between the tsdb's rows and the port's records, and the histogram arithmetic. */
 
@@ -42,10 +43,10 @@ export function rowToPrediction(r: Row<'predictions'>): PredictionRow {
 /**
  * Encodes a record as a row (error). NUL characters become U+FFFD: PostgreSQL text cannot hold
  * them, and one such message from a model would otherwise fail its whole ingest batch, again on
- * every redelivery.
+ * every redelivery; so do lone surrogates, as PostgreSQL and MySQL store them (see `wellFormed`).
  */
 export function errorToRow(e: ErrorRow): Insertable<Database['errors']> {
-  return { project: e.project, endpoint_id: e.endpointId, time: e.time, request_id: e.requestId, error: e.error.replace(/\0/g, '\uFFFD') };
+  return { project: e.project, endpoint_id: e.endpointId, time: e.time, request_id: e.requestId, error: wellFormed(e.error.replace(/\0/g, '\uFFFD')) };
 }
 
 /** Decodes a row into its record (Error). */
@@ -67,10 +68,51 @@ export function histogramToRow(h: WindowHistogram): Insertable<Database['window_
     category_other: h.categoryOther,
     count: h.count,
     missing: h.missing,
-    sum: h.sum,
-    sum_sq: h.sumSq,
+    sum: saturated(h.sum),
+    sum_sq: saturated(h.sumSq),
     min: finiteOrNull(h.min),
     max: finiteOrNull(h.max),
+  };
+}
+
+/**
+ * A running sum as a double every backend stores: past ±Number.MAX_VALUE (values near it, or their
+ * squares) it stays at ±Number.MAX_VALUE, which MySQL takes where it refuses infinities (and NaN,
+ * what sums overflowing both ways come to, is 0).
+ */
+export function saturated(v: number): number {
+  if (Number.isFinite(v)) return v;
+  return v === Infinity ? Number.MAX_VALUE : v === -Infinity ? -Number.MAX_VALUE : 0;
+}
+
+/** Encodes a record as a row (dead letter). */
+export function deadLetterToRow(d: DeadLetterRow): Insertable<Database['dead_letters']> {
+  return {
+    project: d.project,
+    endpoint_id: d.endpointId,
+    request_id: d.requestId,
+    stream_partition: d.partition,
+    stream_offset: d.offset,
+    time: d.time,
+    reason: d.reason,
+    event: d.event,
+    event_chars: d.eventChars,
+  };
+}
+
+/** Decodes a row into its record (dead letter). */
+export function rowToDeadLetter(r: Row<'dead_letters'>): DeadLetterRow {
+  return {
+    id: num(r.id),
+    project: r.project,
+    endpointId: r.endpoint_id,
+    requestId: r.request_id,
+    partition: num(r.stream_partition),
+    offset: r.stream_offset,
+    time: num(r.time),
+    reason: r.reason,
+    event: r.event,
+    eventChars: num(r.event_chars),
   };
 }
 

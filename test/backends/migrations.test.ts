@@ -83,5 +83,64 @@ for (const backend of selectedBackends()) {
         await db.destroy();
       }
     });
+
+    it('007 drops the predictions key, adds dead letters, and keys monitoring events (duplicates already stored deleted, the first kept)', async () => {
+      const { db, flavor } = open(backend, await dbs.create());
+      try {
+        const to006 = await new Migrator({ db, provider: new InlineMigrationProvider(flavor) }).migrateTo('006-model-training-set');
+        assert.equal(to006.error, undefined);
+        const prediction = (i: number) => ({ project: 'p', endpoint_id: 'e', time: 1000 + i, latency_us: 5, request_id: `r${i}`, row_index: 0, features: '[1]', outputs: '[0]', labels: null });
+        await db.insertInto('predictions').values([0, 1, 2, 3, 4].map(prediction)).execute();
+        // Ids from the table's own sequence, in this order: `time` names each row.
+        const event = (n: number, kind: string, result: string | null, window: number) => ({
+          project: 'p', kind, endpoint_id: 'e', app: 'a', result_name: result, value: null, kind_value: null, status: null, window_start: window, window_end: window + 60_000, message: `m${n}`, time: n,
+        });
+        for (const e of [
+          event(1, 'data-drift-detected', 'general_drift', 0),
+          event(2, 'data-drift-detected', 'general_drift', 0),
+          event(3, 'mm-app-failed', null, 0),
+          event(4, 'mm-app-failed', null, 0),
+          event(5, 'mm-app-failed', null, 60_000),
+        ]) {
+          await db.insertInto('monitoring_events').values(e).execute();
+        }
+        await migrateToLatest(db, flavor);
+
+        // Requests that share an id, and even a row index, are each stored now.
+        await db.insertInto('predictions').values({ ...prediction(0), time: 9999 }).execute();
+        const r0 = await db.selectFrom('predictions').select('time').where('project', '=', 'p').where('endpoint_id', '=', 'e').where('request_id', '=', 'r0').orderBy('time').execute();
+        assert.deepEqual(r0.map((r) => Number(r.time)), [1000, 9999]);
+        assert.equal(Number((await sql<{ n: number }>`select count(*) as n from predictions`.execute(db)).rows[0]?.n), 6);
+        const indexes = await predictionIndexes(db, flavor);
+        assert.ok(indexes.includes('predictions_request'), `indexes: ${indexes.join(', ')}`);
+        assert.ok(!indexes.includes('predictions_request_row'));
+        assert.ok(indexes.includes('predictions_endpoint_time') && indexes.includes('predictions_time'), 'the time indexes are there (SQLite built the table again)');
+
+        const events = await db.selectFrom('monitoring_events').select(['time', 'result_name']).orderBy('id').execute();
+        assert.deepEqual(events.map((e) => [Number(e.time), e.result_name]), [[1, 'general_drift'], [3, ''], [5, '']]);
+        await assert.rejects(db.insertInto('monitoring_events').values(event(6, 'mm-app-failed', '', 0)).execute(), 'the key holds');
+        await db.insertInto('monitoring_events').values(event(7, 'mm-app-failed', '', 120_000)).execute();
+
+        await db
+          .insertInto('dead_letters')
+          .values({ project: 'p', endpoint_id: null, request_id: null, stream_partition: 0, stream_offset: '7', time: 1, reason: 'event is not valid JSON', event: 'x', event_chars: 1 })
+          .execute();
+        assert.equal((await db.selectFrom('dead_letters').selectAll().execute()).length, 1);
+        await migrateToLatest(db, flavor); // nothing left to do
+      } finally {
+        await db.destroy();
+      }
+    });
   });
+}
+
+/** Index names of the predictions table. */
+async function predictionIndexes(db: Kysely<Database>, flavor: SqlFlavor): Promise<string[]> {
+  const q =
+    flavor === 'sqlite'
+      ? sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'predictions'`
+      : flavor === 'postgres'
+        ? sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'predictions'`
+        : sql<{ name: string }>`select distinct index_name as name from information_schema.statistics where table_schema = database() and table_name = 'predictions'`;
+  return (await q.execute(db)).rows.map((r) => r.name);
 }

@@ -453,6 +453,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
         assert.equal((await s.listEvents('p1', { kind: 'mm-app-failed' })).length, 1);
         assert.deepEqual((await s.listEvents('p1', { since: T0 + 120_000 })).map((e) => e.message), ['event 3', 'event 2']);
         assert.deepEqual((await s.listEvents('p1', { limit: 1 })).map((e) => e.message), ['event 3']);
+        // Delivered again (a writer batch after a crash), alone and beside new ones: each recorded once, the first record kept.
+        await s.addEvents([ev(1, { message: 'again', time: T0 + 9e6 }), ev(2, { kind: 'mm-app-failed', resultName: null, value: null, kindValue: null, status: null, message: 'again' })]);
+        await s.addEvents([ev(0, { message: 'again' }), ev(5), ev(5), ev(2, { kind: 'data-drift-suspected', status: 1 })]);
+        assert.deepEqual((await s.listEvents('p1')).map((e) => e.message), ['event 5', 'event 3', 'event 2', 'event 2', 'event 1', 'event 0']);
       }));
 
     it('stores credentials per project', () =>

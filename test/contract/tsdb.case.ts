@@ -251,12 +251,48 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         assert.deepEqual((await t.listResults('p1'))[0]?.extraData, { text, list: [text] });
       }));
 
-    it('skips predictions already stored (same request id and row)', () =>
+    it('stores requests that share an id and row, and finds them all by it', () =>
       withTsdb(async (t) => {
         await t.writeIngestBatch({ predictions: [prediction(1)], errors: [], histograms: [] });
-        await t.writeIngestBatch({ predictions: [prediction(1, { latencyUs: 9 }), prediction(2)], errors: [], histograms: [] });
+        await t.writeIngestBatch({ predictions: [prediction(1, { latencyUs: 9, time: T0 + 1500 }), prediction(2)], errors: [], histograms: [] });
         const rows = await t.readPredictions('p1', 'ep-1', win);
-        assert.deepEqual(rows.map((r) => [r.requestId, r.latencyUs]), [['req-1', 1001], ['req-2', 1002]]);
+        assert.deepEqual(rows.map((r) => [r.requestId, r.latencyUs]), [['req-1', 1001], ['req-1', 9], ['req-2', 1002]]);
+        assert.deepEqual((await t.readPredictionsByRequest('p1', 'ep-1', ['req-1', 'nope'])).map((r) => r.latencyUs), [1001, 9]);
+      }));
+
+    it('skips a batch at or below its checkpoint, and refuses one read before the checkpoint moved', () =>
+      withTsdb(async (t) => {
+        const cp = (offset: string, after: string | null) => ({ consumer: 'stream', partition: 3, offset, after });
+        const letter = { project: 'p1', endpointId: 'ep-1', requestId: 'x', partition: 3, offset: '5', time: T0, reason: 'event request.id is longer than 255 characters', event: '{"v":1}', eventChars: 7 };
+        await t.writeIngestBatch({ predictions: [prediction(1)], errors: [], histograms: [hist('f0', [1])], deadLetters: [letter], checkpoint: cp('5', null) });
+        // Delivered again: skipped whole, histogram counts and dead letters included.
+        await t.writeIngestBatch({ predictions: [prediction(1)], errors: [], histograms: [hist('f0', [1])], deadLetters: [letter], checkpoint: cp('5', null) });
+        // Read when the stored checkpoint was 5, after another consumer's batch up to 9 was written.
+        await t.writeIngestBatch({ predictions: [prediction(2)], errors: [], histograms: [], checkpoint: cp('9', '5') });
+        await assert.rejects(
+          t.writeIngestBatch({ predictions: [prediction(3)], errors: [], histograms: [hist('f0', [1])], checkpoint: cp('12', '5') }),
+          (err: { code?: string }) => err.code === 'stale_checkpoint',
+        );
+        await t.writeIngestBatch({ predictions: [prediction(3)], errors: [], histograms: [hist('f0', [1])], checkpoint: cp('12', '9') });
+        assert.deepEqual((await t.readPredictions('p1', 'ep-1', win)).map((r) => r.requestId), ['req-1', 'req-2', 'req-3']);
+        assert.deepEqual((await t.readWindowHistograms('p1', 'ep-1', win.start, win.end)).map((h) => h.counts), [[2]]);
+        assert.deepEqual(await t.listDeadLetters('p1'), [{ ...letter, id: (await t.listDeadLetters('p1'))[0]?.id }]);
+        assert.equal(await t.getCheckpoint('stream', 3), '12');
+      }));
+
+    it('lists dead letters newest first, by endpoint and time', () =>
+      withTsdb(async (t) => {
+        const letter = (i: number, endpointId: string | null) => ({
+          project: 'p1', endpointId, requestId: null, partition: 0, offset: String(i), time: T0 + i * 1000, reason: `r${i}`, event: `e\uFFFD${i}`, eventChars: 70_000,
+        });
+        await t.writeIngestBatch({ predictions: [], errors: [], histograms: [], deadLetters: [letter(1, 'ep-1'), letter(2, null), letter(3, 'ep-1')] });
+        await t.writeIngestBatch({ predictions: [], errors: [], histograms: [], deadLetters: [{ ...letter(4, 'ep-1'), project: 'p2' }] });
+        const all = await t.listDeadLetters('p1');
+        assert.deepEqual(all.map((d) => d.reason), ['r3', 'r2', 'r1']);
+        assert.deepEqual(all[0], { ...letter(3, 'ep-1'), id: all[0]?.id });
+        assert.deepEqual((await t.listDeadLetters('p1', { endpointId: 'ep-1' })).map((d) => d.reason), ['r3', 'r1']);
+        assert.deepEqual((await t.listDeadLetters('p1', { since: T0 + 2000 })).map((d) => d.reason), ['r3', 'r2']);
+        assert.deepEqual((await t.listDeadLetters('p1', { limit: 1 })).map((d) => d.reason), ['r3']);
       }));
 
     it('writes predictions given as columns (as the stream processor gives them) as it writes rows', () =>
@@ -264,17 +300,21 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         const text = `it's "quoted" \\ back\\slash\ttab\nnew line; é 😀 \\N NULL`;
         // More rows than one chunk of COPY text or one statement, some with text that needs escaping.
         const first = Array.from({ length: 700 }, (_, i) => prediction(i, i % 50 === 0 ? { features: [text, i], outputs: [text], labels: { [text]: text } } : {}));
-        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(first), errors: [], histograms: [] });
-        // Delivered again in part: the rows stored already are skipped, the rest written, the counts recounted.
-        const again = Array.from({ length: 200 }, (_, i) => prediction(600 + i, { latencyUs: 7 }));
-        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(again), errors: [], histograms: [] });
+        const cp = (offset: string, after: string | null) => ({ consumer: 'stream', partition: 0, offset, after });
+        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(first), errors: [], histograms: [], checkpoint: cp('1', null) });
+        // Delivered again: skipped; then the next batch.
+        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(first), errors: [], histograms: [], checkpoint: cp('1', null) });
+        const next = Array.from({ length: 200 }, (_, i) => prediction(700 + i, { latencyUs: 7 }));
+        await t.writeIngestBatch({ predictions: PredictionColumns.fromRows(next), errors: [], histograms: [], checkpoint: cp('2', '1') });
         const all = { start: T0, end: T0 + 1000 * 1000 };
         const rows = await t.readPredictions('p1', 'ep-1', all);
-        assert.equal(rows.length, 800);
+        assert.equal(rows.length, 900);
         assert.deepEqual(rows.slice(0, 700), first);
-        assert.deepEqual(rows.slice(700), again.slice(100));
-        const latencySum = first.reduce((a, r) => a + r.latencyUs, 0) + 100 * 7;
-        assert.deepEqual(await t.predictionSummary('p1', T0), [{ endpointId: 'ep-1', count: 800, latencyAvgUs: latencySum / 800 }]);
+        assert.deepEqual(rows.slice(700), next);
+        const latencySum = first.reduce((a, r) => a + r.latencyUs, 0) + 200 * 7;
+        // MySQL's avg() keeps four decimals.
+        const [summary] = await t.predictionSummary('p1', T0);
+        assert.deepEqual({ ...summary, latencyAvgUs: Math.round((summary?.latencyAvgUs ?? 0) * 1000) / 1000 }, { endpointId: 'ep-1', count: 900, latencyAvgUs: Math.round((latencySum / 900) * 1000) / 1000 });
       }));
 
     it('adds histogram counts across batches and windows', () =>
@@ -340,15 +380,16 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         await assert.rejects(t.predictionSummaries('p1', [Number.NaN]), /finite/);
       }));
 
-    it('summarises exactly whatever the times, across batches, endpoints and rows stored twice', () =>
+    it('summarises exactly whatever the times, across batches, endpoints and a batch delivered twice', () =>
       withTsdb(async (t) => {
         // Predictions every 1.7 s over 20 minutes for three endpoints, in several batches, one of
-        // them delivered twice under another consumer (its rows are stored once).
+        // them delivered again (skipped by its checkpoint).
         const all = Array.from({ length: 700 }, (_, i) =>
           prediction(i, { time: T0 + Math.round(i * 1700), endpointId: `ep-${i % 3}`, latencyUs: 100 + ((i * 37) % 500), requestId: `r-${i}` }),
         );
-        for (let i = 0; i < all.length; i += 150) await t.writeIngestBatch({ predictions: all.slice(i, i + 150), errors: [], histograms: [] });
-        await t.writeIngestBatch({ predictions: all.slice(100, 400), errors: [], histograms: [], checkpoint: { consumer: 'other', partition: 0, offset: '1' } });
+        const cp = (b: number) => ({ consumer: 'stream', partition: 0, offset: String(b + 1), after: b === 0 ? null : String(b) });
+        for (let i = 0; i < all.length; i += 150) await t.writeIngestBatch({ predictions: all.slice(i, i + 150), errors: [], histograms: [], checkpoint: cp(i / 150) });
+        await t.writeIngestBatch({ predictions: all.slice(150, 300), errors: [], histograms: [], checkpoint: cp(1) });
         const sinces = [T0 - 5, T0 + 1, T0 + 9_999, T0 + 10_000, T0 + 123_456, T0 + 5 * MIN + 3, T0 + 19 * MIN + 59_999, T0 + 30 * MIN];
         const want = ['ep-0', 'ep-1', 'ep-2'].map((id) => {
           const mine = all.filter((p) => p.endpointId === id);
@@ -392,6 +433,7 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
             { project: 'p2', endpointId: 'ep-1', time: T0 + 15 * MIN, requestId: 'new', error: 'y' },
           ],
           histograms: [hist('f0', [1]), hist('f1', [1]), hist('f0', [2], w2)],
+          deadLetters: [T0 + 5, T0 + 10 * MIN].map((time, i) => ({ project: 'p1', endpointId: null, requestId: null, partition: 0, offset: String(i), time, reason: 'x', event: 'y', eventChars: 1 })),
         });
         await t.writeResults([result('r', T0), result('r', T0 + 10 * MIN)]);
         const metric = (windowStart: number): MetricRow => {
@@ -401,7 +443,8 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         await t.writeMetrics([metric(T0), metric(T0 + 10 * MIN), metric(T0 + 20 * MIN)]);
 
         const counts = await deleteOlderThan(T0 + 10 * MIN, { batchSize: 3 });
-        assert.deepEqual(counts, { predictions: 10, errors: 1, window_histograms: 2, app_results: 1, metrics: 1, prediction_rollups: 10 });
+        assert.deepEqual(counts, { predictions: 10, errors: 1, window_histograms: 2, app_results: 1, metrics: 1, prediction_rollups: 10, dead_letters: 1 });
+        assert.deepEqual((await t.listDeadLetters('p1')).map((d) => d.time), [T0 + 10 * MIN]);
         const all = { start: 0, end: T0 + 60 * MIN };
         const left = [...(await t.readPredictions('p1', 'ep-1', all)), ...(await t.readPredictions('p1', 'ep-2', all))];
         assert.deepEqual(left.map((p) => p.time).sort((x, y) => x - y), Array.from({ length: 10 }, (_, i) => T0 + (i + 10) * MIN));
@@ -410,7 +453,7 @@ export function runTsdbContract(name: string, open: () => Promise<Tsdb>, opts: T
         assert.deepEqual((await t.readWindowHistograms('p1', 'ep-1', 0, all.end)).map((h) => [h.feature, h.counts]), [['f0', [2]]]);
         assert.deepEqual((await t.listResults('p1')).map((r) => r.windowStart), [T0 + 10 * MIN]);
         assert.deepEqual((await t.listMetrics('p1')).map((r) => r.windowStart), [T0 + 10 * MIN, T0 + 20 * MIN]);
-        assert.deepEqual(await deleteOlderThan(T0 + 10 * MIN), { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0, prediction_rollups: 0 });
+        assert.deepEqual(await deleteOlderThan(T0 + 10 * MIN), { predictions: 0, errors: 0, window_histograms: 0, app_results: 0, metrics: 0, prediction_rollups: 0, dead_letters: 0 });
         assert.deepEqual(
           (await t.predictionSummaries('p1', [T0])).map((x) => [x.endpointId, x.counts]),
           [['ep-1', [5]], ['ep-2', [5]]],

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCredentialsCommands } from './credentials.ts';
+import { registerDeadLetterCommand } from './dead-letters.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerEndpointCommands } from './endpoints.ts';
 import { registerFunctionCommands } from './functions.ts';
@@ -31,5 +32,6 @@ export function registerCommands(program: Command): void {
   registerEndpointCommands(program);
   registerResultCommands(program);
   registerWindowCommands(program);
+  registerDeadLetterCommand(program);
   registerWorkerCommand(program);
 }

@@ -1,17 +1,19 @@
 import { errorMessage } from '../../common/errors.ts';
+import { columnTextProblem, DEAD_LETTER_LIMITS, EVENT_LIMITS, nameProblem, storableText, wellFormed } from '../../common/event-limits.ts';
 import { STREAM_FUNCTION } from '../../common/names.ts';
 import type { EndpointRecord, FeatureStatsMap, InferenceEvent } from '../../common/types.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { EndpointBump, Store } from '../../store/port.ts';
 import { toJson } from '../../store/codec.ts';
 import { PredictionColumns } from '../../store/prediction-columns.ts';
-import type { ErrorRow, IngestBatch, Tsdb } from '../../store/tsdb-port.ts';
+import type { DeadLetterRow, ErrorRow, IngestBatch, Tsdb } from '../../store/tsdb-port.ts';
 import { compareOffsets, topics, type StreamMessage, type Subscription } from '../../stream/port.ts';
 import { windowStartOf, type Worker } from '../worker.ts';
 import { HistogramAccumulator, type WindowRows } from './histogram-accumulator.ts';
 import { recordLateRows } from './late-events.ts';
 import { rowTexts } from './row-text.ts';
 import { EventParser } from './validate-event.ts';
+import { writeFailure } from './write-failure.ts';
 
 export interface StreamProcessorOptions {
   /** Events read and written per batch. @default {@link DEFAULT_BATCH_SIZE} */
@@ -43,6 +45,12 @@ const LINGER_POLL_MS = 5;
 /** Batches one step takes at most while events keep waiting (so that it returns now and then). */
 const MAX_BATCHES_PER_STEP = 8;
 
+/** Tries of an event written on its own before it is dead-lettered (see `writeCarefully`). */
+const SINGLE_EVENT_TRIES = 3;
+
+/** Real time between two tries of a part that failed to write. */
+const RETRY_PAUSE_MS = 100;
+
 /** Per endpoint, what a batch adds to its counters (written with `Store.bumpEndpoints`). */
 type Bumps = Map<string, Required<EndpointBump>>;
 
@@ -58,6 +66,10 @@ interface PartitionDraft {
   partition: number;
   /** The partition's stored checkpoint while the batch's messages are at or below it; then undefined. */
   done: string | undefined;
+  /** The checkpoint the batch's write expects to find (see `IngestCheckpoint.after`). */
+  after: string | null;
+  /** Events of the batch refused (see event-limits.ts), stored as dead letters with it. */
+  deadLetters: DeadLetterRow[];
   /** The partition's last message so far: acknowledged with the batch, its offset the checkpoint written. */
   last: StreamMessage;
   predictions: PredictionColumns;
@@ -106,8 +118,19 @@ export class StreamProcessor implements Worker {
   private readonly batchSize: number;
   private readonly metricsIntervalMs: number;
   private readonly lingerMs: number;
-  /** Events that could not be attributed to any endpoint. */
+  /** Events refused (not an event, beyond the event limits, another project's): dead-lettered. */
   invalidEvents = 0;
+  /** Events that failed to store on their own: dead-lettered. */
+  unstorableEvents = 0;
+  /**
+   * Per partition, the offset up to which the events read went unwritten when a write failed:
+   * they are read again and written in parts (see {@link stepCarefully}).
+   */
+  private suspect = new Map<number, string>();
+  /** Per partition, the last offset read into a batch on this subscription (what the next batch's write expects stored). */
+  private readonly lastSeen = new Map<number, string>();
+  /** Per partition, the checkpoint this processor last wrote on this subscription. */
+  private readonly written = new Map<number, string>();
   processedEvents = 0;
   /** Rows stored after their window was handed out (see late-events.ts). */
   lateRows = 0;
@@ -131,12 +154,55 @@ export class StreamProcessor implements Worker {
    * for the other. Batches are committed and acknowledged in order, one at a time.
    */
   async step(): Promise<number> {
-    const stream = await this.platform.streamFor(this.project);
-    if (!this.sub) {
-      this.sub = await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
-      (await this.platform.tsdbFor(this.project)).prepareIngest?.();
+    for (let round = 1; ; round++) {
+      try {
+        const sub = await this.subscription();
+        return this.suspect.size > 0 ? await this.stepCarefully(sub) : await this.stepBatches(sub);
+      } catch (err) {
+        const unwritten = this.unwritten();
+        // What was read and not written is delivered again to the next subscription: a later
+        // acknowledgement on this one would commit past it.
+        await this.dropSubscription();
+        if (round > 1 || this.suspect.size > 0 || unwritten.size === 0 || writeFailure(err) === 'infrastructure') throw err;
+        this.suspect = unwritten;
+        this.platform.logger.warn(
+          { project: this.project, err: errorMessage(err) },
+          'an ingest batch failed to store; storing its events again in parts, to dead-letter those that fail on their own',
+        );
+      }
     }
+  }
+
+  /** The subscription, taken anew after a failure (see {@link step}). */
+  private async subscription(): Promise<Subscription> {
+    if (this.sub) return this.sub;
+    const stream = await this.platform.streamFor(this.project);
+    this.sub = await stream.subscribe(topics.events(this.project), STREAM_FUNCTION);
+    (await this.platform.tsdbFor(this.project)).prepareIngest?.();
+    return this.sub;
+  }
+
+  /** Closes the subscription: what it handed out and was not acknowledged goes to the next one. */
+  private async dropSubscription(): Promise<void> {
     const sub = this.sub;
+    this.sub = undefined;
+    this.lastSeen.clear();
+    this.written.clear();
+    await sub?.close().catch((err: unknown) => this.platform.logger.warn({ project: this.project, err: errorMessage(err) }, 'could not close the event subscription'));
+  }
+
+  /** Per partition, the last offset read on this subscription and not written. */
+  private unwritten(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const [p, offset] of this.lastSeen) {
+      const w = this.written.get(p);
+      if (w === undefined || compareOffsets(w, offset) < 0) out.set(p, offset);
+    }
+    return out;
+  }
+
+  /** Batches as they come (see {@link step}). */
+  private async stepBatches(sub: Subscription): Promise<number> {
     let first = await sub.fetch(this.readChunk(sub), 0);
     if (first.length === 0) {
       // Only when due: under a trickle of events nearly every other step is idle, and a refresh is
@@ -201,7 +267,7 @@ export class StreamProcessor implements Worker {
    * for up to `lingerMs` (see {@link StreamProcessorOptions.lingerMs}) while more keep arriving.
    * Each message is let go once parsed (see {@link parseChunk}).
    */
-  private async prepare(tsdb: Tsdb, sub: Subscription, first: StreamMessage[]): Promise<PreparedBatch> {
+  private async prepare(tsdb: Tsdb, sub: Subscription | undefined, first: StreamMessage[]): Promise<PreparedBatch> {
     // Endpoints known in a store the project no longer uses register again in the one it does.
     const endpoints = await this.platform.endpointStoreFor(this.project);
     if (endpoints !== this.knownIn) {
@@ -213,12 +279,14 @@ export class StreamProcessor implements Worker {
     const drafts = new Map<number, PartitionDraft>();
     const until = Date.now() + this.lingerMs;
     let chunk = first;
-    const size = this.readChunk(sub);
+    const size = sub === undefined ? first.length : this.readChunk(sub);
     let asked = size;
     let events = 0;
     for (;;) {
       events += chunk.length;
-      await this.parseChunk(tsdb, drafts, chunk, periodMs);
+      // Without a subscription the batch is `first` alone, read again after a failure (see `writeCarefully`).
+      await this.parseChunk(tsdb, drafts, chunk, periodMs, sub !== undefined);
+      if (sub === undefined) break;
       const want = Math.min(size, this.batchSize - events);
       if (want <= 0) break;
       if (chunk.length < asked) {
@@ -238,26 +306,129 @@ export class StreamProcessor implements Worker {
       acks.push(d.last);
       for (const w of d.hist.windowRows()) windows.push(w);
       partitions.push({
-        batch: { predictions: d.predictions, errors: d.errors, histograms: d.hist.rows(), checkpoint: { consumer: this.consumer, partition: d.partition, offset: d.last.offset } },
+        batch: {
+          predictions: d.predictions,
+          errors: d.errors,
+          histograms: d.hist.rows(),
+          deadLetters: d.deadLetters,
+          checkpoint: { consumer: this.consumer, partition: d.partition, offset: d.last.offset, after: d.after },
+        },
         bumps: d.bumps,
       });
     }
     return { partitions, endpoints, acks, events, windows };
   }
 
-  /** Writes a prepared batch partition by partition, then acknowledges it. */
-  private async commit(tsdb: Tsdb, prepared: PreparedBatch): Promise<void> {
+  /** Writes a prepared batch partition by partition, then acknowledges it (unless `ack` is false). */
+  private async commit(tsdb: Tsdb, prepared: PreparedBatch, ack = true): Promise<void> {
     for (const p of prepared.partitions) {
       if (!p.batch) continue;
+      const cp = p.batch.checkpoint;
       const write = tsdb.writeIngestBatch(p.batch);
       p.batch = undefined;
       await write;
+      if (cp) this.written.set(cp.partition, cp.offset);
       await prepared.endpoints.bumpEndpoints(this.project, p.bumps);
       for (const id of p.bumps.keys()) this.touched.add(id);
     }
     await this.countLate(prepared);
+    if (!ack) return;
     await this.sub?.ack(prepared.acks);
     this.processedEvents += prepared.events;
+  }
+
+  /**
+   * Reads again the events a failed write left unwritten (up to {@link suspect}, at most a batch),
+   * writes them with {@link writeCarefully}, then acknowledges them.
+   */
+  private async stepCarefully(sub: Subscription): Promise<number> {
+    const tsdb = await this.platform.tsdbFor(this.project);
+    const list: StreamMessage[] = [];
+    const open = new Map(this.suspect);
+    while (open.size > 0 && list.length < this.batchSize) {
+      const got = await sub.fetch(Math.min(this.readChunk(sub), this.batchSize - list.length), 0);
+      // None left to read here (another processor took the partitions): nothing is suspect any more.
+      if (got.length === 0) open.clear();
+      for (const m of got) {
+        list.push(m);
+        const upTo = open.get(m.partition);
+        if (upTo !== undefined && compareOffsets(m.offset, upTo) >= 0) open.delete(m.partition);
+      }
+    }
+    if (list.length > 0) {
+      await this.writeCarefully(tsdb, list, true);
+      const acks = new Map<number, StreamMessage>();
+      for (const m of list) acks.set(m.partition, m);
+      await sub.ack([...acks.values()]);
+      this.processedEvents += list.length;
+    }
+    this.suspect = open;
+    await this.refreshMetrics(true);
+    return list.length;
+  }
+
+  /**
+   * Writes `list` (messages in the order read) as one batch; when that fails for its data (see
+   * write-failure.ts), tries again once (`retry`), then writes each half the same way, so that the
+   * events that fail are found in a number of writes that grows with the log of the batch. An event
+   * that fails on its own, {@link SINGLE_EVENT_TRIES} times, is dead-lettered with the engine's
+   * error. Infrastructure failures are thrown: nothing is dead-lettered for them.
+   */
+  private async writeCarefully(tsdb: Tsdb, list: StreamMessage[], retry: boolean): Promise<void> {
+    const tries = list.length === 1 ? SINGLE_EVENT_TRIES : retry ? 2 : 1;
+    let failure: unknown;
+    for (let t = 1; t <= tries; t++) {
+      try {
+        await this.commit(tsdb, await this.prepare(tsdb, undefined, [...list]), false);
+        return;
+      } catch (err) {
+        const kind = writeFailure(err);
+        if (kind === 'infrastructure' || (kind === 'timeout' && list.length === 1)) throw err;
+        failure = err;
+        if (kind === 'timeout') break;
+        if (t < tries) await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS * t));
+      }
+    }
+    if (list.length > 1) {
+      const half = list.length >>> 1;
+      await this.writeCarefully(tsdb, list.slice(0, half), false);
+      await this.writeCarefully(tsdb, list.slice(half), false);
+      return;
+    }
+    await this.deadLetterAlone(tsdb, list[0]!, `could not be stored: ${errorMessage(failure)}`);
+  }
+
+  /**
+   * Writes one event as a dead letter, moving its partition's checkpoint past it, and counts it on
+   * its endpoint's errors when the endpoint exists.
+   */
+  private async deadLetterAlone(tsdb: Tsdb, m: StreamMessage, reason: string): Promise<void> {
+    const done = await tsdb.getCheckpoint(this.consumer, m.partition);
+    if (done !== undefined && compareOffsets(m.offset, done) <= 0) return;
+    const parsed = this.events.parse(m.value);
+    const e = parsed.ok ? parsed.event : undefined;
+    const endpointId = e?.endpointId ?? (parsed.ok ? undefined : parsed.endpointId);
+    const requestId = e?.request.id ?? (parsed.ok ? undefined : parsed.requestId);
+    const now = this.platform.clock.now();
+    const letter = deadLetterOf(this.project, m, reason, endpointId, requestId, now);
+    const known = letter.endpointId !== null && (await this.endpointExists(letter.endpointId));
+    const checkpoint = { consumer: this.consumer, partition: m.partition, offset: m.offset, after: done ?? null };
+    try {
+      await tsdb.writeIngestBatch({ predictions: [], errors: [], histograms: [], deadLetters: [letter], checkpoint });
+    } catch (err) {
+      if (writeFailure(err) !== 'data') throw err;
+      // The letter itself refused (some text no engine takes): its event's text as JSON, ASCII-safe.
+      const plain = { ...letter, endpointId: null, requestId: null, event: storableText(JSON.stringify(m.value.slice(0, DEAD_LETTER_LIMITS.eventChars / 8)), DEAD_LETTER_LIMITS.eventChars) };
+      await tsdb.writeIngestBatch({ predictions: [], errors: [], histograms: [], deadLetters: [plain], checkpoint });
+    }
+    this.unstorableEvents++;
+    this.platform.logger.warn({ project: this.project, partition: m.partition, offset: m.offset, endpoint: letter.endpointId, reason: letter.reason }, 'dead-lettered an event that could not be stored');
+    if (known && letter.endpointId !== null) {
+      const bumps: Bumps = new Map();
+      bump(bumps, letter.endpointId, now, true);
+      await (await this.platform.endpointStoreFor(this.project)).bumpEndpoints(this.project, bumps);
+      this.touched.add(letter.endpointId);
+    }
   }
 
   /** Counts the stored batch's rows that came after their window was handed out (see late-events.ts); a failure costs the count, not the batch. */
@@ -273,7 +444,7 @@ export class StreamProcessor implements Worker {
    * Parses fetched messages into their partitions' drafts, taking each out of `messages` as it
    * goes, so that a parsed event's text (flattened by the parse) is not kept to the end of the fetch.
    */
-  private async parseChunk(tsdb: Tsdb, drafts: Map<number, PartitionDraft>, messages: (StreamMessage | undefined)[], periodMs: number): Promise<void> {
+  private async parseChunk(tsdb: Tsdb, drafts: Map<number, PartitionDraft>, messages: (StreamMessage | undefined)[], periodMs: number, pipelined: boolean): Promise<void> {
     for (let k = 0; k < messages.length; k++) {
       const m = messages[k]!;
       messages[k] = undefined;
@@ -283,9 +454,14 @@ export class StreamProcessor implements Worker {
         // batch of this processor still being written may not be in it yet: its offsets are below
         // this batch's, and the write checks the checkpoint again in its transaction.)
         const done = await tsdb.getCheckpoint(this.consumer, m.partition);
+        // Where the write will find the checkpoint: this processor's batch before this one when it
+        // may still be in flight (read on this subscription), else what is stored.
+        const seen = pipelined ? this.lastSeen.get(m.partition) : undefined;
         d = {
           partition: m.partition,
           done,
+          after: (seen !== undefined && (done === undefined || compareOffsets(seen, done) > 0) ? seen : done) ?? null,
+          deadLetters: [],
           last: m,
           predictions: new PredictionColumns(Math.min(this.batchSize, 2048)),
           errors: [],
@@ -295,6 +471,7 @@ export class StreamProcessor implements Worker {
         drafts.set(m.partition, d);
       }
       d.last = m;
+      if (pipelined) this.lastSeen.set(m.partition, m.offset);
       if (d.done !== undefined) {
         // Messages at or below the checkpoint were written before a crash and delivered again.
         // Offsets grow within a partition: once one is past the checkpoint, all after it are.
@@ -304,19 +481,13 @@ export class StreamProcessor implements Worker {
       const raw = m.value;
       const parsed = this.events.parse(raw);
       if (!parsed.ok) {
-        if (parsed.endpointId && parsed.project === this.project && (await this.endpointExists(parsed.endpointId))) {
-          const t = this.platform.clock.now();
-          d.errors.push({ project: this.project, endpointId: parsed.endpointId, time: t, requestId: `invalid-${m.offset}`, error: parsed.error });
-          bump(d.bumps, parsed.endpointId, t, true);
-        } else {
-          this.invalidEvents++;
-          this.platform.logger.warn({ project: this.project, offset: m.offset, error: parsed.error }, 'dropped an event that names no known endpoint');
-        }
+        const ours = parsed.project === undefined || parsed.project === this.project;
+        await this.refuse(d, m, parsed.error, ours ? parsed.endpointId : undefined, parsed.requestId);
         continue;
       }
       const e = parsed.event;
       if (e.project !== this.project) {
-        this.invalidEvents++;
+        await this.refuse(d, m, `event names project ${JSON.stringify(e.project.slice(0, 64))}, not '${this.project}' whose stream it is in`, undefined, e.request.id);
         continue;
       }
       // Known endpoints (nearly every event) are looked up without an await per event.
@@ -324,7 +495,7 @@ export class StreamProcessor implements Worker {
       const ep = cached !== undefined && (cached.featureNames.length > 0 || e.error !== undefined) ? cached : await this.register(e);
       const t = parsed.time;
       if (e.error !== undefined) {
-        d.errors.push({ project: this.project, endpointId: e.endpointId, time: t, requestId: e.request.id, error: e.error });
+        d.errors.push({ project: this.project, endpointId: e.endpointId, time: t, requestId: wellFormed(e.request.id), error: e.error });
         bump(d.bumps, e.endpointId, t, true);
         continue;
       }
@@ -333,6 +504,8 @@ export class StreamProcessor implements Worker {
       // Cut out by the parser when it read the event by position; else out of the text here.
       const texts = this.events.lastTexts ?? rowTexts(raw, inputs.length);
       const latencyUs = Math.round(e.latencyUs);
+      // Stored as PostgreSQL and MySQL store it (SQLite would keep a lone surrogate's bytes).
+      const requestId = wellFormed(e.request.id);
       const labels = e.labels ? toJson(e.labels) : null;
       for (let i = 0; i < inputs.length; i++) {
         const row = inputs[i]!;
@@ -340,11 +513,24 @@ export class StreamProcessor implements Worker {
         const outRow = out === undefined ? [] : Array.isArray(out) ? out : [out];
         // Stored as text (cut out of the event's own where it can be): nothing of the parsed event
         // is kept past this loop (see prediction-columns.ts).
-        d.predictions.add(this.project, e.endpointId, t, latencyUs, e.request.id, i, texts?.features[i] ?? toJson(row), texts?.outputs?.[i] ?? toJson(outRow), labels);
+        d.predictions.add(this.project, e.endpointId, t, latencyUs, requestId, i, texts?.features[i] ?? toJson(row), texts?.outputs?.[i] ?? toJson(outRow), labels);
         d.hist.add(e.endpointId, t, ep, row, outRow);
       }
       bump(d.bumps, e.endpointId, t, false);
     }
+  }
+
+  /**
+   * Refuses an event: a dead letter in its batch, and one more error of its endpoint when the
+   * event names one that exists (`endpointId`: undefined when it names none of this project's).
+   */
+  private async refuse(d: PartitionDraft, m: StreamMessage, reason: string, endpointId: string | undefined, requestId: string | undefined): Promise<void> {
+    const t = this.platform.clock.now();
+    const letter = deadLetterOf(this.project, m, reason, endpointId, requestId, t);
+    d.deadLetters.push(letter);
+    this.invalidEvents++;
+    if (letter.endpointId !== null && (await this.endpointExists(letter.endpointId))) bump(d.bumps, letter.endpointId, t, true);
+    this.platform.logger.warn({ project: this.project, partition: m.partition, offset: m.offset, endpoint: letter.endpointId, reason: letter.reason }, 'dead-lettered an event');
   }
 
   private async basePeriodMs(): Promise<number> {
@@ -465,6 +651,26 @@ function bump(m: Bumps, id: string, t: number, isError: boolean): void {
     b.firstRequest = Math.min(b.firstRequest, t);
     b.lastRequest = Math.max(b.lastRequest, t);
   }
+}
+
+/** Whether `s` is a value of a `max`-character column. */
+function fitsColumn(s: string, max: number): boolean {
+  return s !== '' && columnTextProblem('', s, max) === undefined;
+}
+
+/** The dead letter of message `m`, its ids kept where they fit their columns. */
+function deadLetterOf(project: string, m: StreamMessage, reason: string, endpointId: string | undefined, requestId: string | undefined, time: number): DeadLetterRow {
+  return {
+    project,
+    endpointId: endpointId !== undefined && endpointId !== '' && nameProblem('', endpointId, EVENT_LIMITS.endpointIdChars) === undefined ? endpointId : null,
+    requestId: requestId !== undefined && fitsColumn(requestId, EVENT_LIMITS.requestIdChars) ? wellFormed(requestId) : null,
+    partition: m.partition,
+    offset: m.offset,
+    time,
+    reason: storableText(reason, DEAD_LETTER_LIMITS.reasonChars),
+    event: storableText(m.value, DEAD_LETTER_LIMITS.eventChars),
+    eventChars: m.value.length,
+  };
 }
 
 function generated(prefix: string, n: number): string[] {

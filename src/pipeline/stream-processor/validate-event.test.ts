@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { EVENT_LIMITS } from '../../common/event-limits.ts';
 import { EventEncoder, type EndpointInfo, type EventArgs } from '../../tracking/event.ts';
 import { seededRandom } from '../../tracking/seeded-random.ts';
 import { rowTexts } from './row-text.ts';
@@ -175,5 +176,96 @@ describe('EventParser', () => {
       assert.ok(parsed.ok);
       assert.equal(parsed.time, Date.parse(parsed.event.when), parsed.event.when);
     }
+  });
+});
+
+describe('event limits', () => {
+  const L = EVENT_LIMITS;
+  const x = (n: number, c = 'x'): string => c.repeat(n);
+  const base: EndpointInfo = { endpointId: 'e1', project: 'p', function: 'f', model: 'm', version: '1', tag: 't', modelUri: 'store://models/p/m:latest', featureNames: ['a', 'b'], labelNames: ['y'], labels: { team: 'a' } };
+  const args = (over: Partial<EventArgs> = {}): EventArgs => ({ start: { ns: 0n, ms: T }, latencyUs: 5, requestId: 'r', inputs: [[1, 2]], outputs: [3], ...over });
+
+  /** The event of `info` and `a` refused (`problem` matching what it says) or taken, alike on both paths, the second time by position where it can be. */
+  function check(info: EndpointInfo, a: EventArgs, problem: RegExp | undefined): void {
+    const parser = new EventParser();
+    const raw = new EventEncoder(info).encode(a);
+    // Twice: the second time the head and tail are known and the event is read by position.
+    for (let i = 0; i < 2; i++) {
+      const got = parser.parse(raw);
+      assert.deepEqual(got, parseEvent(raw));
+      if (problem === undefined) assert.ok(got.ok, `refused: ${got.ok ? '' : got.error}`);
+      else {
+        assert.ok(!got.ok, `taken, where ${problem} was expected`);
+        assert.match(got.error, problem);
+      }
+    }
+  }
+
+  it('takes every id and name up to its column size, and refuses one character more, on both paths', () => {
+    const cases: [keyof EndpointInfo, number][] = [
+      ['endpointId', L.endpointIdChars],
+      ['project', L.projectChars],
+      ['function', L.functionChars],
+      ['model', L.modelChars],
+      ['version', L.versionChars],
+      ['tag', L.tagChars],
+      ['modelUri', L.modelUriChars],
+    ];
+    for (const [key, max] of cases) {
+      // The endpoint's name is model:version: the model's own limit is checked without a version.
+      const info = key === 'model' ? { ...base, version: undefined } : base;
+      check({ ...info, [key]: x(max) }, args(), undefined);
+      check({ ...info, [key]: x(max + 1) }, args(), new RegExp(`event ${key} is longer than ${max} characters`));
+      // Characters, not UTF-16 units: astral characters count once, as PostgreSQL and MySQL count them.
+      check({ ...info, [key]: x(max, '😀') }, args(), undefined);
+      check({ ...info, [key]: `${x(max - 1)}\u0000` }, args(), new RegExp(`event ${key} holds a NUL character`));
+    }
+    check({ ...base, model: x(200), version: x(54) }, args(), undefined);
+    check({ ...base, model: x(200), version: x(55) }, args(), /model and version make an endpoint name longer than 255/);
+    check(base, args({ requestId: x(L.requestIdChars) }), undefined);
+    check(base, args({ requestId: x(L.requestIdChars, 'é') }), undefined);
+    check(base, args({ requestId: x(L.requestIdChars + 1) }), /request\.id is longer than 255 characters/);
+    check(base, args({ requestId: x(300, '😀') }), /request\.id is longer than 255 characters/);
+    check(base, args({ requestId: 'a\u0000b' }), /request\.id holds a NUL character/);
+    check({ ...base, featureNames: ['a', x(L.featureNameChars)] }, args(), undefined);
+    check({ ...base, featureNames: ['a', x(L.featureNameChars + 1)] }, args(), /featureNames\[1\] is longer than 255/);
+    check({ ...base, labelNames: [x(L.featureNameChars + 1)] }, args(), /labelNames\[0\] is longer than 255/);
+    check({ ...base, featureNames: ['a', 'b\u0000'] }, args(), /featureNames\[1\] holds a NUL character/);
+  });
+
+  it('refuses more rows, values, names and labels than the limits, and texts beyond them', () => {
+    const wide = Array.from({ length: L.featuresPerRow }, (_, i) => i);
+    check(base, args({ inputs: [wide], outputs: [1] }), undefined);
+    check(base, args({ inputs: [[...wide, 1]], outputs: [1] }), new RegExp(`inputs\\[0\\] has ${L.featuresPerRow + 1} values, more than ${L.featuresPerRow}`));
+    const names = wide.map((i) => `f${i}`);
+    check({ ...base, featureNames: names }, args(), undefined);
+    check({ ...base, featureNames: [...names, 'z'] }, args(), new RegExp(`featureNames has ${L.featuresPerRow + 1} names`));
+    const rows = Array.from({ length: L.rowsPerEvent }, () => [1]);
+    check(base, args({ inputs: rows, outputs: undefined }), undefined);
+    check(base, args({ inputs: [...rows, [1]], outputs: undefined }), new RegExp(`has ${L.rowsPerEvent + 1} rows, more than ${L.rowsPerEvent}`));
+    const labels = Object.fromEntries(Array.from({ length: L.labels }, (_, i) => [`k${i}`, 'v']));
+    check({ ...base, labels }, args(), undefined);
+    check({ ...base, labels: { ...labels, one: 'more' } }, args(), new RegExp(`more than ${L.labels} labels`));
+    check({ ...base, labels: { [x(L.labelKeyChars + 1)]: 'v' } }, args(), /label key is longer than 255/);
+    check({ ...base, labels: { k: x(L.labelValueChars + 1) } }, args(), /label "k" is longer than 4096/);
+    check(base, args({ error: x(L.errorChars), inputs: [] }), undefined);
+    check(base, args({ error: x(L.errorChars + 1), inputs: [] }), new RegExp(`error is longer than ${L.errorChars}`));
+    check(base, args({ latencyUs: Number.MAX_SAFE_INTEGER }), undefined);
+    check(base, args({ latencyUs: 2 ** 60 }), /latencyUs must be at most/);
+    // The whole text: one long string value brings the event past the limit.
+    const raw = new EventEncoder(base).encode(args({ inputs: [['s']] }));
+    const filler = x(L.eventChars - raw.length + 1);
+    check(base, args({ inputs: [[`s${filler.slice(1)}`]] }), undefined);
+    check(base, args({ inputs: [[`s${filler}`]] }), new RegExp(`event text is ${L.eventChars + 1} characters, more than ${L.eventChars}`));
+  });
+
+  it('takes request ids of lone surrogates and control characters other than NUL, and refuses names of lone surrogates', () => {
+    check(base, args({ requestId: '\ud800' }), undefined);
+    check(base, args({ requestId: 'tab\there\u001b[31m' }), undefined);
+    check({ ...base, endpointId: 'é\udfff' }, args(), /endpointId is not well-formed Unicode/);
+    check({ ...base, model: '\ud800x' }, args(), /model is not well-formed Unicode/);
+    check({ ...base, featureNames: ['a', '\udc00'] }, args(), /featureNames\[1\] is not well-formed Unicode/);
+    // A pair is one character, not two lone halves.
+    check({ ...base, model: '😀' }, args(), undefined);
   });
 });

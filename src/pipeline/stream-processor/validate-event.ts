@@ -1,8 +1,11 @@
+import { columnTextProblem, EVENT_LIMITS as L, exceedsChars, nameProblem } from '../../common/event-limits.ts';
 import type { InferenceEvent } from '../../common/types.ts';
 import { parseRow, readMiddle, type RowTexts } from './row-text.ts';
 
 /** What {@link parseEvent} makes of an event. */
-export type ParsedEvent = { ok: true; event: InferenceEvent; time: number } | { ok: false; error: string; endpointId?: string; project?: string };
+export type ParsedEvent =
+  | { ok: true; event: InferenceEvent; time: number }
+  | { ok: false; error: string; endpointId?: string; project?: string; requestId?: string };
 
 /**
  * Checks an event from the stream and parses its time (epoch ms). Bad events are counted as
@@ -17,7 +20,18 @@ export function parseEvent(raw: string): ParsedEvent {
     return { ok: false, error: 'event is not valid JSON' };
   }
   if (typeof o !== 'object' || o === null) return { ok: false, error: 'event is not an object' };
+  if (raw.length > L.eventChars) return tooLarge(raw.length, o as Record<string, unknown>);
   return checkEvent(o as Record<string, unknown>, Date.parse);
+}
+
+/** An event whose text is past {@link EVENT_LIMITS.eventChars}, with the endpoint it names when it names one. */
+function tooLarge(chars: number, e: Record<string, unknown>): ParsedEvent {
+  return {
+    ok: false,
+    error: `event text is ${chars} characters, more than ${L.eventChars}`,
+    endpointId: typeof e.endpointId === 'string' ? e.endpointId : undefined,
+    project: typeof e.project === 'string' ? e.project : undefined,
+  };
 }
 
 /** Checks a parsed event object; `parseTime` reads its `when`. */
@@ -33,11 +47,13 @@ function checkEventAt(e: Record<string, unknown>, time: number): ParsedEvent {
     const req = e.request as Record<string, unknown>;
     return { ok: true, event: { ...(e as unknown as InferenceEvent), request: { id: req.id as string, inputs: Array.isArray(req.inputs) ? (req.inputs as unknown[][]) : [] } }, time };
   }
+  const req = e.request as Record<string, unknown> | null | undefined;
   return {
     ok: false,
     error,
     endpointId: typeof e.endpointId === 'string' ? e.endpointId : undefined,
     project: typeof e.project === 'string' ? e.project : undefined,
+    requestId: typeof req === 'object' && req !== null && typeof req.id === 'string' ? req.id : undefined,
   };
 }
 
@@ -46,24 +62,88 @@ const ERROR_EVENT = '';
 
 /** What is wrong with a parsed event; undefined for a good prediction event, {@link ERROR_EVENT} for a good error event. */
 function problemOf(e: Record<string, unknown>, time: number): string | undefined {
-  if (typeof e.endpointId !== 'string' || !e.endpointId) return 'event has no endpointId';
-  if (typeof e.project !== 'string' || !e.project) return 'event has no project';
-  if (typeof e.model !== 'string' || !e.model) return 'event has no model';
-  if (typeof e.function !== 'string') return 'event has no function';
+  const head = headProblem(e);
+  if (head !== undefined) return head;
   if (Number.isNaN(time)) return `event time ${JSON.stringify(e.when)} is not an ISO time`;
   if (typeof e.latencyUs !== 'number' || !Number.isFinite(e.latencyUs) || e.latencyUs < 0) return 'event latencyUs must be a non-negative number';
+  if (e.latencyUs > L.latencyUs) return `event latencyUs must be at most ${L.latencyUs}`;
   const req = e.request as Record<string, unknown> | undefined;
   if (!req || typeof req !== 'object') return 'event has no request';
   if (typeof req.id !== 'string') return 'event request has no id';
-  if (e.error !== undefined) return typeof e.error !== 'string' ? 'event error must be a string' : ERROR_EVENT;
+  const id = columnTextProblem('event request.id', req.id, L.requestIdChars);
+  if (id !== undefined) return id;
+  const names = namesProblem(e);
+  if (names !== undefined) return names;
+  if (e.error !== undefined) {
+    if (typeof e.error !== 'string') return 'event error must be a string';
+    return e.error.length > L.errorChars ? `event error is longer than ${L.errorChars} characters` : ERROR_EVENT;
+  }
   if (!Array.isArray(req.inputs) || req.inputs.length === 0) return 'event request.inputs must be a non-empty list of rows';
   const inputs = req.inputs as unknown[];
+  if (inputs.length > L.rowsPerEvent) return `event request.inputs has ${inputs.length} rows, more than ${L.rowsPerEvent}`;
   for (let i = 0; i < inputs.length; i++) {
-    if (!Array.isArray(inputs[i])) return `event request.inputs[${i}] is not a row (array)`;
+    const row = inputs[i];
+    if (!Array.isArray(row)) return `event request.inputs[${i}] is not a row (array)`;
+    if (row.length > L.featuresPerRow) return `event request.inputs[${i}] has ${row.length} values, more than ${L.featuresPerRow}`;
   }
   const res = e.response as Record<string, unknown> | undefined;
   const outputs = res && Array.isArray(res.outputs) ? (res.outputs as unknown[]) : [];
   if (outputs.length !== 0 && outputs.length !== inputs.length) return `event has ${inputs.length} input rows but ${outputs.length} outputs`;
+  return undefined;
+}
+
+/** What is wrong with the fields that name an event's endpoint (its head, see {@link EventParser}); undefined when nothing. */
+function headProblem(e: Record<string, unknown>): string | undefined {
+  if (typeof e.endpointId !== 'string' || !e.endpointId) return 'event has no endpointId';
+  if (typeof e.project !== 'string' || !e.project) return 'event has no project';
+  if (typeof e.model !== 'string' || !e.model) return 'event has no model';
+  if (typeof e.function !== 'string') return 'event has no function';
+  const version = optionalString(e, 'version');
+  const tag = optionalString(e, 'tag');
+  const uri = optionalString(e, 'modelUri');
+  if (version === null || tag === null || uri === null) return `event ${version === null ? 'version' : tag === null ? 'tag' : 'modelUri'} must be a string`;
+  return (
+    nameProblem('event endpointId', e.endpointId, L.endpointIdChars) ??
+    nameProblem('event project', e.project, L.projectChars) ??
+    nameProblem('event function', e.function, L.functionChars) ??
+    nameProblem('event model', e.model, L.modelChars) ??
+    (version === undefined ? undefined : nameProblem('event version', version, L.versionChars)) ??
+    (version !== undefined && exceedsChars(`${e.model}:${version}`, L.modelChars) ? `event model and version make an endpoint name longer than ${L.modelChars} characters` : undefined) ??
+    (tag === undefined ? undefined : nameProblem('event tag', tag, L.tagChars)) ??
+    (uri === undefined ? undefined : nameProblem('event modelUri', uri, L.modelUriChars))
+  );
+}
+
+/** A field that may be absent (or null): its text, undefined when absent, null when it is something else. */
+function optionalString(e: Record<string, unknown>, key: string): string | undefined | null {
+  const v = e[key];
+  if (v === undefined || v === null) return undefined;
+  return typeof v === 'string' ? v : null;
+}
+
+/** What is wrong with an event's names and labels (its tail, see {@link EventParser}); undefined when nothing. */
+function namesProblem(e: Record<string, unknown>): string | undefined {
+  for (const key of ['featureNames', 'labelNames'] as const) {
+    const names = e[key];
+    if (names === undefined || names === null) continue;
+    if (!Array.isArray(names)) return `event ${key} must be a list of names`;
+    if (names.length > L.featuresPerRow) return `event ${key} has ${names.length} names, more than ${L.featuresPerRow}`;
+    for (let i = 0; i < names.length; i++) {
+      const n: unknown = names[i];
+      if (typeof n !== 'string') return `event ${key}[${i}] is not a string`;
+      const p = nameProblem(`event ${key}[${i}]`, n, L.featureNameChars);
+      if (p !== undefined) return p;
+    }
+  }
+  const labels = e.labels;
+  if (labels === undefined || labels === null) return undefined;
+  if (typeof labels !== 'object' || Array.isArray(labels)) return 'event labels must be an object';
+  let n = 0;
+  for (const [k, v] of Object.entries(labels)) {
+    if (++n > L.labels) return `event has more than ${L.labels} labels`;
+    if (exceedsChars(k, L.labelKeyChars)) return `event label key is longer than ${L.labelKeyChars} characters`;
+    if (typeof v === 'string' && exceedsChars(v, L.labelValueChars)) return `event label ${JSON.stringify(k.slice(0, 64))} is longer than ${L.labelValueChars} characters`;
+  }
   return undefined;
 }
 
@@ -93,6 +173,8 @@ interface Tail {
   text: string;
   /** Its fields, frozen: every event of the endpoint shares them. */
   fields: Record<string, unknown>;
+  /** Its fields pass every check of an event's names and labels (so only the event's own need checking). */
+  valid: boolean;
   /** {@link eventTemplate}s of the head this tail was learned for. */
   withResponse?: Record<string, unknown>;
   withoutResponse?: Record<string, unknown>;
@@ -130,6 +212,7 @@ export class EventParser {
 
   parse(raw: string): ParsedEvent {
     this.lastTexts = undefined;
+    if (raw.length > L.eventChars) return parseEvent(raw);
     const w = raw.indexOf(WHEN);
     if (w < 0) return parseEvent(raw);
     // Looked up by the beginning (which holds the endpoint id), then compared whole: hashing the
@@ -177,24 +260,32 @@ export class EventParser {
    * parses it, and says what is wrong). Sets {@link lastTexts}.
    */
   private readOwnFields(raw: string, from: number, end: number, head: Head, tail: Tail): ParsedEvent | undefined {
-    if (!head.valid) return undefined;
+    if (!head.valid || !tail.valid) return undefined;
     const m = readMiddle(raw, from, end);
     if (m === undefined || !JSON_NUMBER.test(m.latency)) return undefined;
     const latencyUs = Number(m.latency);
     const time = this.time(m.when);
-    if (!(latencyUs >= 0) || !Number.isFinite(latencyUs) || Number.isNaN(time)) return undefined;
+    if (!(latencyUs >= 0) || !(latencyUs <= L.latencyUs) || Number.isNaN(time)) return undefined;
+    // The id holds no NUL (`readMiddle` takes no control character); its length is checked here.
+    if (exceedsChars(m.requestId, L.requestIdChars)) return undefined;
     const rows = m.features;
+    if (rows.length > L.rowsPerEvent) return undefined;
     const inputs = new Array<unknown[]>(rows.length);
     let outputs: unknown[] | undefined;
     try {
-      for (let i = 0; i < rows.length; i++) inputs[i] = parseRow(rows[i]!);
+      for (let i = 0; i < rows.length; i++) {
+        const row = parseRow(rows[i]!);
+        if (row.length > L.featuresPerRow) return undefined;
+        inputs[i] = row;
+      }
       if (m.outputsList !== undefined) outputs = JSON.parse(m.outputsList) as unknown[];
     } catch {
       return undefined;
     }
-    // What `problemOf` would check, the head's fields apart (checked once, `head.valid`): the
-    // request's id is a string, its rows are lists (each parsed out of a `[…]`), latency and time are
-    // checked above; no error field (the head and the tail have none, the middle ends at the outputs).
+    // What `problemOf` would check, the head's and the tail's fields apart (checked once each,
+    // `head.valid` and `tail.valid`): the request's id is a string within its limits, its rows are
+    // lists (each parsed out of a `[…]`) within theirs, latency and time are checked above; no error
+    // field (the head and the tail have none, the middle ends at the outputs).
     if (rows.length === 0 || (outputs !== undefined && outputs.length !== 0 && outputs.length !== rows.length)) return undefined;
     const request = { id: m.requestId, inputs };
     // The key order of JSON.parse of the whole: head, own fields, tail.
@@ -265,13 +356,7 @@ function learnHead(text: string): Head | undefined {
     if (v !== null && typeof v === 'object') return undefined;
   }
   const valid =
-    typeof fields.endpointId === 'string' &&
-    fields.endpointId !== '' &&
-    typeof fields.project === 'string' &&
-    fields.project !== '' &&
-    typeof fields.model === 'string' &&
-    fields.model !== '' &&
-    typeof fields.function === 'string' &&
+    headProblem(fields) === undefined &&
     !('when' in fields || 'latencyUs' in fields || 'request' in fields || 'response' in fields || 'error' in fields);
   return { text, fields, valid };
 }
@@ -294,7 +379,7 @@ function learnTail(raw: string, rest: Record<string, unknown>): Tail | undefined
   // Without names there is nothing to leave out (and a bare `}` would match every event after).
   if (text === '') return undefined;
   text += '}';
-  return raw.endsWith(text) ? { text, fields: Object.freeze(fields) } : undefined;
+  return raw.endsWith(text) ? { text, fields: Object.freeze(fields), valid: namesProblem(fields) === undefined } : undefined;
 }
 
 function deepFreeze<T>(v: T): T {

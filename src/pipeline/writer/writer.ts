@@ -34,8 +34,21 @@ export class Writer implements Worker {
 
   async step(): Promise<number> {
     const stream = await this.platform.streamFor(this.project);
-    this.sub ??= await stream.subscribe(topics.writer(this.project), WRITER_FUNCTION);
-    const messages = await this.sub.fetch(this.batchSize, 0);
+    const sub = (this.sub ??= await stream.subscribe(topics.writer(this.project), WRITER_FUNCTION));
+    try {
+      return await this.writeFrom(sub);
+    } catch (err) {
+      // What was fetched and not written goes to the next subscription: an acknowledgement of a later
+      // batch on this one would commit past it.
+      this.sub = undefined;
+      await sub.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Fetches a batch, writes it and acknowledges it; returns its messages. */
+  private async writeFrom(sub: Subscription): Promise<number> {
+    const messages = await sub.fetch(this.batchSize, 0);
     if (messages.length === 0) return 0;
     const byProject = new Map<string, WriterMessage[]>();
     for (const m of messages) {
@@ -51,7 +64,7 @@ export class Writer implements Worker {
       else byProject.set(msg.project, [msg]);
     }
     for (const [project, list] of byProject) await this.writeBatch(project, list);
-    await this.sub.ack(messages);
+    await sub.ack(messages);
     this.written += messages.length;
     return messages.length;
   }

@@ -7,6 +7,7 @@ import { analysisClaimsMigration } from './003-analysis-claims.ts';
 import { predictionRollupsMigration } from './004-prediction-rollups.ts';
 import { windowCategoriesMigration } from './005-window-categories.ts';
 import { modelTrainingSetMigration } from './006-model-training-set.ts';
+import { ingestReliabilityMigration } from './007-ingest-reliability.ts';
 import { apiTokensMigration } from './008-api-tokens.ts';
 import { windowWatermarksMigration } from './009-window-watermarks.ts';
 
@@ -22,6 +23,7 @@ export function migrations(flavor: SqlFlavor): Record<string, Migration> {
     '004-prediction-rollups': predictionRollupsMigration(flavor),
     '005-window-categories': windowCategoriesMigration(flavor),
     '006-model-training-set': modelTrainingSetMigration(flavor),
+    '007-ingest-reliability': ingestReliabilityMigration(flavor),
     '008-api-tokens': apiTokensMigration(flavor),
     '009-window-watermarks': windowWatermarksMigration(flavor),
   };

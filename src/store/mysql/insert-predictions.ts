@@ -9,13 +9,12 @@ type PredictionInsert = Insertable<Database['predictions']>;
 const COLUMNS = ['project', 'endpoint_id', 'time', 'latency_us', 'request_id', 'row_index', 'features', 'outputs', 'labels'] as const satisfies readonly (keyof PredictionInsert)[];
 
 const HEAD = `insert into predictions (${COLUMNS.map((c) => `\`${c}\``).join(', ')}) values `;
-const TAIL = ' on duplicate key update `project` = `project`';
-const STATEMENT = `${HEAD}?${TAIL}`;
+const STATEMENT = `${HEAD}?`;
 
 /**
- * Inserts predictions inside the caller's transaction `tx` on MySQL/MariaDB, skipping
- * (request id, row) pairs already stored: multi-row `INSERT ... ON DUPLICATE KEY UPDATE` (a no-op
- * update) of up to the statement limits of {@link MYSQL_TRAITS}. Columns (the stream processor's
+ * Inserts predictions inside the caller's transaction `tx` on MySQL/MariaDB: multi-row `INSERT`s
+ * of up to the statement limits of {@link MYSQL_TRAITS} (rows have no unique key: the batch's
+ * checkpoint keeps them from being written twice, see `writeIngestBatchTx`). Columns (the stream processor's
  * batches) are written as statement text directly (see {@link valuesStatements}); rows go to mysql2
  * as one nested-array parameter (`VALUES ?`), which it escapes in one pass, rather than as one
  * Kysely placeholder per value (compiling tens of thousands of placeholders costs more than the
@@ -73,7 +72,7 @@ export function* valuesStatements(columns: PredictionColumns, traits: DialectTra
   };
   const maxRows = Math.max(1, Math.floor(traits.maxParams / COLUMNS.length));
   const maxBytes = traits.maxStatementBytes ?? Number.POSITIVE_INFINITY;
-  const frame = HEAD.length + TAIL.length;
+  const frame = HEAD.length;
   // The pieces of the statement's tuples, joined once per statement (a template string per row
   // made a tree of some twenty pieces, each an object of its own, that the join then walked).
   let parts: string[] = [];
@@ -96,7 +95,7 @@ export function* valuesStatements(columns: PredictionColumns, traits: DialectTra
     const texts = id.length + features.length + outputs.length + (labels?.length ?? 4);
     const size = fixed + (plain ? texts + 8 : Buffer.byteLength(id) + Buffer.byteLength(features) + Buffer.byteLength(outputs) + (labels === null ? 4 : Buffer.byteLength(labels)));
     if (rows > 0 && (rows >= maxRows || bytes + size > maxBytes)) {
-      yield { sql: HEAD + parts.join('') + TAIL, rows };
+      yield { sql: HEAD + parts.join(''), rows };
       parts = [];
       rows = 0;
       bytes = frame;
@@ -112,5 +111,5 @@ export function* valuesStatements(columns: PredictionColumns, traits: DialectTra
     rows += 1;
     bytes += size;
   }
-  if (rows > 0) yield { sql: HEAD + parts.join('') + TAIL, rows };
+  if (rows > 0) yield { sql: HEAD + parts.join(''), rows };
 }

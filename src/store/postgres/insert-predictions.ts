@@ -1,35 +1,24 @@
-import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import { emptyColumnRow, PredictionColumns } from '../prediction-columns.ts';
 import type { Database } from '../schema.ts';
 import { COPY_SPECIAL, copyData, copyText, copyValue, CopyData } from './copy.ts';
-import { PREDICTION_COLUMN_TYPES, unnestInsertIgnore } from './unnest-insert.ts';
+import { PREDICTION_COLUMN_TYPES } from './unnest-insert.ts';
 
 const COLUMNS = Object.keys(PREDICTION_COLUMN_TYPES);
-const UNIQUE_VIOLATION = '23505';
 
 /** Rows per piece of a COPY made from columns (about 150 KB of text for rows of 10 features). */
 const ROWS_PER_PIECE = 512;
 
 /**
- * Inserts predictions inside the caller's transaction `tx`, skipping (request id, row) pairs
- * already stored. The rows go in with `COPY` under a savepoint — the raw insert rate, since a
- * batch is new nearly always; when some row exists (a batch delivered again after a crash) the
- * COPY fails with a unique violation, the savepoint undoes it, and the rows go in through
- * `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING`. `tx` must come from
- * `openPostgresDatabase` (its pool runs COPY). Returns the number of rows inserted.
+ * Inserts predictions inside the caller's transaction `tx` with `COPY`, the raw insert rate (rows
+ * have no unique key: the batch's checkpoint keeps them from being written twice, see
+ * `writeIngestBatchTx`). `tx` must come from `openPostgresDatabase` (its pool runs COPY). Returns
+ * the number of rows inserted.
  */
 export async function insertPredictionsPostgres(tx: Kysely<Database>, predictions: readonly Insertable<Database['predictions']>[] | PredictionColumns): Promise<number> {
   if (predictions.length === 0) return 0;
-  const columns = predictions instanceof PredictionColumns ? predictions : undefined;
-  await sql`savepoint mw_copy_predictions`.execute(tx);
-  try {
-    const data = columns ? new CopyData(copyPieces(columns), columns.length) : copyText(COLUMNS, predictions as readonly Record<string, unknown>[]);
-    return await copyData(tx as Kysely<unknown>, 'predictions', COLUMNS, data);
-  } catch (err) {
-    if ((err as { code?: unknown } | null)?.code !== UNIQUE_VIOLATION) throw err;
-    await sql`rollback to savepoint mw_copy_predictions`.execute(tx);
-    return unnestInsertIgnore(tx, 'predictions', PREDICTION_COLUMN_TYPES, columns ? columns.toInsertRows() : (predictions as readonly Insertable<Database['predictions']>[]));
-  }
+  const data = predictions instanceof PredictionColumns ? new CopyData(copyPieces(predictions), predictions.length) : copyText(COLUMNS, predictions as readonly Record<string, unknown>[]);
+  return copyData(tx as Kysely<unknown>, 'predictions', COLUMNS, data);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { PredictionColumns, type PackedPredictions } from '../prediction-columns.ts';
-import type { ErrorRow, IngestBatch, WindowHistogram } from '../tsdb-port.ts';
+import type { DeadLetterRow, ErrorRow, IngestBatch, WindowHistogram } from '../tsdb-port.ts';
 
 /*
  * An ingest batch on its way to the SQLite writer thread (ingest-writer.ts). Posting the batch as it
@@ -14,6 +14,7 @@ export interface PackedIngestBatch {
   predictions: PackedPredictions;
   errors: ErrorRow[];
   histograms: WindowHistogram[];
+  deadLetters?: DeadLetterRow[];
   checkpoint?: IngestBatch['checkpoint'];
 }
 
@@ -21,7 +22,7 @@ export interface PackedIngestBatch {
 export function packIngestBatch(batch: IngestBatch): PackedIngestBatch {
   const p = batch.predictions;
   const columns = p instanceof PredictionColumns ? p : PredictionColumns.fromRows(p);
-  return { predictions: columns.packed(), errors: batch.errors, histograms: batch.histograms, checkpoint: batch.checkpoint };
+  return { predictions: columns.packed(), errors: batch.errors, histograms: batch.histograms, deadLetters: batch.deadLetters, checkpoint: batch.checkpoint };
 }
 
 /**
@@ -29,5 +30,5 @@ export function packIngestBatch(batch: IngestBatch): PackedIngestBatch {
  * @throws when the columns do not add up (a message that is not a packed batch)
  */
 export function unpackIngestBatch(m: PackedIngestBatch): IngestBatch {
-  return { predictions: PredictionColumns.fromPacked(m.predictions), errors: m.errors, histograms: m.histograms, checkpoint: m.checkpoint };
+  return { predictions: PredictionColumns.fromPacked(m.predictions), errors: m.errors, histograms: m.histograms, deadLetters: m.deadLetters, checkpoint: m.checkpoint };
 }

@@ -49,21 +49,25 @@ function histogram(endpoint: number, feature: string, counts: number[], over: Pa
   };
 }
 
-/** Batches covering what a write does: rows (some stored before), rollups, errors, histograms added to stored ones, checkpoints, a batch delivered again. */
+/** Batches covering what a write does: rows (some sharing a request id), rollups, errors, dead letters, histograms added to stored ones, checkpoints, a batch delivered again. */
 function batches(): IngestBatch[] {
   const out: IngestBatch[] = [];
   for (let b = 0; b < 4; b++) {
     out.push({
-      // Rows 0..59, then 40..99 (20 stored before), …
-      predictions: Array.from({ length: 60 }, (_, k) => prediction(b * 40 + k)),
+      // Rows 0..59, then 60..119, …, and a second request with the id of each batch's first.
+      predictions: [...Array.from({ length: 60 }, (_, k) => prediction(b * 60 + k)), prediction(b * 60, { time: T0 + b * 60 * 997 + 1 })],
       errors: [{ project: 'p1', endpointId: 'ep-1', time: T0 + b, requestId: `e${b}`, error: `bad\u0000input ${b}` }],
+      deadLetters: [
+        { project: 'p1', endpointId: b % 2 ? 'ep-1' : null, requestId: null, partition: b % 2, offset: String(10 + b), time: T0 + b, reason: `refused ${b}`, event: `{"x":"\uFFFD${b}"}`, eventChars: 70_000 },
+      ],
       histograms: [
         histogram(0, 'f0', [b, 1, 2]),
         histogram(0, 'f1', [1, b], { atMax: b }),
         histogram(b % 2, 'f0', [3, 0, 1]),
         histogram(0, 'origin', [], { atMax: 0, categories: b % 2 ? { USA: b, 'it\'s "x"': 1 } : { Japan: 2 }, categoryOther: b, count: b + 3, min: null, max: null }),
       ],
-      checkpoint: { consumer: 'stream', partition: b % 2, offset: String(10 + b) },
+      // Partition 0 takes offsets 10 and 12, partition 1 11 and 13.
+      checkpoint: { consumer: 'stream', partition: b % 2, offset: String(10 + b), after: b < 2 ? null : String(8 + b) },
     });
   }
   // Delivered again after a crash: at or below the checkpoint, so skipped whole.
@@ -80,6 +84,7 @@ function dump(file: string): Record<string, unknown[]> {
       predictions: all('SELECT project, endpoint_id, time, latency_us, request_id, row_index, features, outputs, labels FROM predictions ORDER BY project, endpoint_id, request_id, row_index'),
       rollups: all('SELECT * FROM prediction_rollups ORDER BY project, endpoint_id, bucket_start'),
       errors: all('SELECT project, endpoint_id, time, request_id, error FROM errors ORDER BY request_id'),
+      deadLetters: all('SELECT project, endpoint_id, request_id, stream_partition, stream_offset, time, reason, event, event_chars FROM dead_letters ORDER BY id'),
       histograms: all('SELECT * FROM window_histograms ORDER BY project, endpoint_id, window_start, feature'),
       checkpoints: all('SELECT * FROM ingest_checkpoints ORDER BY consumer, stream_partition'),
     };
@@ -124,7 +129,9 @@ describe('SQLite ingest writer thread', () => {
         await inline.tsdb.writeIngestBatch(b);
       }
       const got = dump(threaded.file);
-      assert.equal(got.predictions!.length, 180, 'rows 0–179: the first 20 of each batch were stored by the one before');
+      assert.equal(got.predictions!.length, 244, 'rows 0–239, and each batch\'s second request with the id of its first');
+      assert.equal((got.predictions as { request_id: string }[]).filter((p) => p.request_id === 'réq-60-✓').length, 2, 'requests that share an id are each stored');
+      assert.deepEqual((got.deadLetters as { reason: string }[]).map((d) => d.reason), ['refused 0', 'refused 1', 'refused 2', 'refused 3']);
       assert.ok(!(got.predictions as { request_id: string }[]).some((p) => p.request_id === 'req-1000'), 'the batch delivered again is skipped');
       assert.equal(got.checkpoints!.length, 2);
       const origin = (got.histograms as { endpoint_id: string; feature: string; categories: string; category_other: number; at_max: number }[]).find((h) => h.feature === 'origin');
@@ -133,6 +140,10 @@ describe('SQLite ingest writer thread', () => {
       const f1 = (got.histograms as { feature: string; at_max: number }[]).find((h) => h.feature === 'f1');
       assert.equal(f1?.at_max, 6, 'values at the maximum added up');
       assert.deepEqual(got, dump(inline.file));
+      // A batch read before another consumer moved the checkpoint: refused whole, on either path.
+      const stale: IngestBatch = { predictions: [prediction(5000)], errors: [], histograms: [], checkpoint: { consumer: 'stream', partition: 0, offset: '20', after: '10' } };
+      for (const t of [threaded.tsdb, inline.tsdb]) await assert.rejects(t.writeIngestBatch(stale), (err: { code?: string }) => err.code === 'stale_checkpoint');
+      assert.deepEqual(dump(threaded.file), got, 'nothing of it stored');
     } finally {
       await threaded.tsdb.close();
       await inline.tsdb.close();

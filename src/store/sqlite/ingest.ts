@@ -1,10 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { compareOffsets } from '../../stream/port.ts';
 import { finiteOrNull, toJson } from '../codec.ts';
+import { checkpointDone } from '../checkpoint.ts';
 import { PredictionColumns } from '../prediction-columns.ts';
 import type { IngestBatch, WindowHistogram } from '../tsdb-port.ts';
 import { RollupAccumulator } from '../rollups.ts';
-import { mergeByKey, mergeHistograms, rowToHistogram } from '../tsdb-rows.ts';
+import { deadLetterToRow, errorToRow, mergeByKey, mergeHistograms, rowToHistogram, saturated } from '../tsdb-rows.ts';
 
 /*
  * The SQLite ingest path: the statements of `writeIngestBatchTx` prepared once per database handle
@@ -20,6 +20,7 @@ interface Statements {
   saveCheckpoint: BetterSqlite3.Statement<[string, number, string]>;
   prediction: BetterSqlite3.Statement<unknown[]>;
   error: BetterSqlite3.Statement<unknown[]>;
+  deadLetter: BetterSqlite3.Statement<unknown[]>;
   /** Every stored feature histogram of one endpoint's window. */
   window: BetterSqlite3.Statement<[string, string, number], Parameters<typeof rowToHistogram>[0]>;
   saveHistogram: BetterSqlite3.Statement<unknown[]>;
@@ -40,9 +41,13 @@ function statements(db: BetterSqlite3.Database): Statements {
       ),
       prediction: db.prepare(
         `INSERT INTO predictions (project, endpoint_id, time, latency_us, request_id, row_index, features, outputs, labels)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       error: db.prepare('INSERT INTO errors (project, endpoint_id, time, request_id, error) VALUES (?, ?, ?, ?, ?)'),
+      deadLetter: db.prepare(
+        `INSERT INTO dead_letters (project, endpoint_id, request_id, stream_partition, stream_offset, time, reason, event, event_chars)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       window: db.prepare('SELECT * FROM window_histograms WHERE project = ? AND endpoint_id = ? AND window_start = ?'),
       saveHistogram: db.prepare(
         `INSERT INTO window_histograms (project, endpoint_id, window_start, window_end, feature, counts, at_max, categories, category_other, count, missing, sum, sum_sq, min, max)
@@ -78,19 +83,22 @@ export function writeIngestBatchSqlite(db: BetterSqlite3.Database, batch: Ingest
 
 function writeBatch(s: Statements, batch: IngestBatch): void {
   const cp = batch.checkpoint;
-  if (cp) {
-    const done = s.checkpoint.get(cp.consumer, cp.partition);
-    if (done && compareOffsets(done.stream_offset, cp.offset) >= 0) return;
-  }
-  // Rows stored before (the insert changes nothing) are not counted again in the rollups.
+  if (cp && checkpointDone(cp, s.checkpoint.get(cp.consumer, cp.partition)?.stream_offset)) return;
   const rollups = new RollupAccumulator();
   const p = batch.predictions;
   (p instanceof PredictionColumns ? p : PredictionColumns.fromRows(p)).forEach((r) => {
-    const done = s.prediction.run(r.project, r.endpointId, r.time, r.latencyUs, r.requestId, r.rowIndex, r.featuresJson, r.outputsJson, r.labelsJson);
-    if (done.changes > 0) rollups.add(r.project, r.endpointId, r.time, r.latencyUs);
+    s.prediction.run(r.project, r.endpointId, r.time, r.latencyUs, r.requestId, r.rowIndex, r.featuresJson, r.outputsJson, r.labelsJson);
+    rollups.add(r.project, r.endpointId, r.time, r.latencyUs);
   });
   for (const r of rollups.rows()) s.addRollup.run(r.project, r.endpoint_id, r.bucket_start, r.predictions, r.latency_us_sum);
-  for (const e of batch.errors) s.error.run(e.project, e.endpointId, e.time, e.requestId, e.error.replace(/\0/g, '\uFFFD'));
+  for (const e of batch.errors) {
+    const r = errorToRow(e);
+    s.error.run(r.project, r.endpoint_id, r.time, r.request_id, r.error);
+  }
+  for (const d of batch.deadLetters ?? []) {
+    const r = deadLetterToRow(d);
+    s.deadLetter.run(r.project, r.endpoint_id, r.request_id, r.stream_partition, r.stream_offset, r.time, r.reason, r.event, r.event_chars);
+  }
   addHistograms(s, batch.histograms);
   if (cp) s.saveCheckpoint.run(cp.consumer, cp.partition, cp.offset);
 }
@@ -125,8 +133,8 @@ function saveHistogram(s: Statements, m: WindowHistogram): void {
     m.categoryOther,
     m.count,
     m.missing,
-    m.sum,
-    m.sumSq,
+    saturated(m.sum),
+    saturated(m.sumSq),
     finiteOrNull(m.min),
     finiteOrNull(m.max),
   );
