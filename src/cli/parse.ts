@@ -53,3 +53,34 @@ export function timeArg(value: string): number {
     throw new InvalidArgumentError('must be an ISO-8601 time or epoch milliseconds');
   }
 }
+
+/** `--shutdown-timeout-seconds`: how long a graceful stop may take, from 0.1 s to an hour. */
+export function shutdownSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1 || n > 3600) throw new InvalidArgumentError('must be a number of seconds from 0.1 to 3600');
+  return n;
+}
+
+/**
+ * The graceful-stop deadline in milliseconds: `--shutdown-timeout-seconds`, else the environment's
+ * MODELWATCH_SHUTDOWN_TIMEOUT_SECONDS (how `up` tells its workers), else undefined (the default, 10 s).
+ */
+export function shutdownDeadlineMs(seconds: number | undefined, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  let s = seconds;
+  const fromEnv = env.MODELWATCH_SHUTDOWN_TIMEOUT_SECONDS;
+  if (s === undefined && fromEnv) {
+    try {
+      s = shutdownSeconds(fromEnv);
+    } catch {
+      throw new UsageError(`MODELWATCH_SHUTDOWN_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 3600, got '${fromEnv}'`);
+    }
+  }
+  return s === undefined ? undefined : Math.round(s * 1000);
+}
+
+/** `--max-upload-mb`: megabytes (MiB), from 1 to 512 (a JSON body is read as one string, and V8 strings stop short of 1 GB). */
+export function uploadMegabytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1 || n > 512) throw new InvalidArgumentError('must be a number of megabytes from 1 to 512');
+  return n;
+}

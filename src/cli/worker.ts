@@ -26,6 +26,8 @@ export interface WorkerOptions {
   appsRefreshMs?: number;
   /** Stops the worker when aborted (tests); SIGTERM and SIGINT always do. */
   signal?: AbortSignal;
+  /** How long a serving function may take to answer its requests in flight and flush tracking once told to stop. @default 10_000 */
+  shutdownDeadlineMs?: number;
   /** A serving function whose spec names no port: the port it had before, tried first (see `listenOnChosenPort`). */
   servingPort?: number;
 }
@@ -106,7 +108,9 @@ async function runFunction(platform: Platform, name: string, opts: WorkerOptions
     }
   } finally {
     heartbeat.stop();
-    await stopWorker(worker, log);
+    // A serving function stops accepting, answers what is in flight, then flushes its tracking itself.
+    if (rec.kind === 'serving') await worker.close?.(opts.shutdownDeadlineMs !== undefined ? { deadlineMs: opts.shutdownDeadlineMs } : {});
+    else await stopWorker(worker, log);
   }
   await heartbeat.stopped(name);
   log.info('worker stopped');

@@ -19,6 +19,18 @@ export const LIMITS = {
 /** Shape of {@link LIMITS}: what can be overridden per server. */
 export type InputLimits = { -readonly [K in keyof typeof LIMITS]: number };
 
+/** Ranges of the monitoring settings: a number beyond them is refused (400), not stored. */
+export const SETTING_LIMITS = {
+  /** Longest base period: one week, in minutes. */
+  basePeriodMinutes: 10_080,
+  /** Longest grace for late events: one day, in seconds. */
+  graceSeconds: 86_400,
+  /** Most windows the controller catches up on per tick. */
+  maxWindowsPerTick: 10_000,
+  /** Longest a deploy may wait for its function to run, in seconds (less than REST's idle timeout). */
+  deployTimeoutSeconds: 600,
+} as const;
+
 /** Largest bodies of the HTTP servers, in bytes. */
 export const BODY_LIMITS = {
   /** REST routes that take options, not data (a project, a function spec, credentials). */
@@ -53,7 +65,7 @@ export interface HttpTimeouts {
 }
 
 /** Timeouts of the REST server; the request timeout leaves room for an upload at the largest body. */
-export const REST_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 120_000, keepAliveMs: 72_000, idleMs: 600_000 };
+export const REST_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 120_000, keepAliveMs: 72_000, idleMs: 900_000 };
 
 /** Timeouts of a serving function's server: inference bodies are small and models answer quickly. */
 export const SERVING_TIMEOUTS: HttpTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 72_000, idleMs: 120_000 };

@@ -13,7 +13,8 @@ export interface Worker {
   step(): Promise<number>;
   /** Pushes out anything buffered (tracking queues); called before a drain and on stop. */
   flush?(): Promise<void>;
-  close?(): Promise<void>;
+  /** Stops, finishing the work in flight within `deadlineMs` where the worker has such work (serving: its requests). */
+  close?(opts?: { deadlineMs?: number }): Promise<void>;
   /** Called on every heartbeat of `modelwatch worker`: what to record in the function's status beside it. */
   heartbeat?(): Partial<FunctionStatus>;
 }

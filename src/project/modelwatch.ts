@@ -84,8 +84,13 @@ export class Modelwatch {
     await this.runtime.runUntilIdle();
   }
 
-  async close(): Promise<void> {
-    await this.runtime.close();
+  /**
+   * Stops every function running in this process and closes the backends. Serving functions stop
+   * gracefully: they stop accepting, answer the requests in flight and flush their tracking, within
+   * `deadlineMs` (default 10 s).
+   */
+  async close(opts: { deadlineMs?: number } = {}): Promise<void> {
+    await this.runtime.close(opts);
     await this.platform.close();
   }
 }

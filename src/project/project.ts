@@ -11,6 +11,7 @@ import {
 } from '../common/names.ts';
 import { resolveUnder, safeFileName } from '../common/safe-path.ts';
 import type { EndpointRecord } from '../common/types.ts';
+import { SETTING_LIMITS } from '../common/limits.ts';
 import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
 import { computeFeatureStats } from '../stats/feature-stats.ts';
 import { writeParquetTable } from '../data/parquet-table.ts';
@@ -107,7 +108,9 @@ export class Project {
 
   async enableModelMonitoring(opts: EnableMonitoringOptions = {}): Promise<ProjectRecord['monitoring']> {
     const basePeriod = opts.basePeriod ?? 10;
-    if (!Number.isInteger(basePeriod) || basePeriod < 1) throw new ValidationError(`basePeriod must be a whole number of minutes ≥ 1, got ${basePeriod}`);
+    if (!Number.isInteger(basePeriod) || basePeriod < 1 || basePeriod > SETTING_LIMITS.basePeriodMinutes) {
+      throw new ValidationError(`basePeriod must be a whole number of minutes from 1 to ${SETTING_LIMITS.basePeriodMinutes} (a week), got ${basePeriod}`);
+    }
     if (basePeriod < 10) this.platform.logger.warn({ project: this.name, basePeriod }, 'basePeriod below 10 minutes: fine for tests and demos, costly in production');
     if (opts.histogramDataDriftOptions !== undefined) resolveHistogramDataDriftOptions(opts.histogramDataDriftOptions);
     const p = await this.record();
@@ -123,8 +126,12 @@ export class Project {
       maxWindowsPerTick: opts.maxWindowsPerTick ?? p.monitoring?.maxWindowsPerTick ?? 12,
       enabledAt: p.monitoring?.enabled ? p.monitoring.enabledAt : this.platform.clock.now(),
     };
-    if (settings.graceSeconds < 0) throw new ValidationError('graceSeconds must be ≥ 0');
-    if (!Number.isInteger(settings.maxWindowsPerTick) || settings.maxWindowsPerTick < 1) throw new ValidationError('maxWindowsPerTick must be a whole number ≥ 1');
+    if (!(settings.graceSeconds >= 0 && settings.graceSeconds <= SETTING_LIMITS.graceSeconds)) {
+      throw new ValidationError(`graceSeconds must be from 0 to ${SETTING_LIMITS.graceSeconds} (a day), got ${settings.graceSeconds}`);
+    }
+    if (!Number.isInteger(settings.maxWindowsPerTick) || settings.maxWindowsPerTick < 1 || settings.maxWindowsPerTick > SETTING_LIMITS.maxWindowsPerTick) {
+      throw new ValidationError(`maxWindowsPerTick must be a whole number from 1 to ${SETTING_LIMITS.maxWindowsPerTick}, got ${settings.maxWindowsPerTick}`);
+    }
     await this.platform.store.updateProject(this.name, { monitoring: settings });
     for (const name of [STREAM_FUNCTION, WRITER_FUNCTION, CONTROLLER_FUNCTION]) {
       const existing = await this.platform.store.getFunction(this.name, name);
@@ -349,7 +356,9 @@ export class Project {
     if (!rec) throw new NotFoundError('function', name);
     const wait = !this.runtime && (opts.wait ?? true);
     const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_DEPLOY_TIMEOUT_SECONDS;
-    if (!(timeoutSeconds > 0)) throw new ValidationError(`timeoutSeconds must be a number of seconds > 0, got ${String(opts.timeoutSeconds)}`);
+    if (!(timeoutSeconds > 0 && timeoutSeconds <= SETTING_LIMITS.deployTimeoutSeconds)) {
+      throw new ValidationError(`timeoutSeconds must be a number of seconds > 0 and ≤ ${SETTING_LIMITS.deployTimeoutSeconds}, got ${String(opts.timeoutSeconds)}`);
+    }
     // Nothing would start it: say so before marking it deployed.
     if (wait && !(await supervisorRunning(this.platform))) throw noSupervisorError(this.name, name);
     const now = this.platform.clock.now();

@@ -135,14 +135,15 @@ export class InProcessRuntime {
     }
   }
 
-  async undeploy(project: string, name: string): Promise<void> {
+  /** Stops a function running here; a serving function answers its requests in flight within `deadlineMs` (default 10 s). */
+  async undeploy(project: string, name: string, opts: { deadlineMs?: number } = {}): Promise<void> {
     const r = this.running.get(key(project, name));
     if (!r) return;
     this.running.delete(key(project, name));
     r.abort.abort();
     await r.loop;
     await r.worker.flush?.().catch(() => undefined);
-    await r.worker.close?.();
+    await r.worker.close?.(opts);
     // Still deployed (the intent stays), but no longer running in this process.
     await this.platform.store.updateFunctionStatus(project, name, { state: 'stopped' }).catch(() => undefined);
   }
@@ -168,10 +169,11 @@ export class InProcessRuntime {
     throw new Error(`workers were still busy after ${maxRounds} rounds`);
   }
 
-  async close(): Promise<void> {
+  /** Stops every function running here; serving functions answer their requests in flight within `deadlineMs`. */
+  async close(opts: { deadlineMs?: number } = {}): Promise<void> {
     for (const k of [...this.running.keys()]) {
       const [project, name] = k.split('\u0000') as [string, string];
-      await this.undeploy(project, name);
+      await this.undeploy(project, name, opts);
     }
   }
 }
@@ -192,6 +194,6 @@ function serialized(w: Worker): Worker {
     name: w.name,
     step: () => run(() => w.step()),
     flush: w.flush ? () => run(() => w.flush!()) : undefined,
-    close: w.close ? () => run(() => w.close!()) : undefined,
+    close: w.close ? (o?: { deadlineMs?: number }) => run(() => w.close!(o)) : undefined,
   });
 }

@@ -6,6 +6,8 @@ import type { Platform } from './platform.ts';
 import { checkServingExposure } from './functions.ts';
 import { invokeAuthorizer } from '../auth/verifier.ts';
 import type { Worker } from '../pipeline/worker.ts';
+import { SHUTDOWN_DEADLINE_MS } from '../common/limits.ts';
+import { typesFromFeatureStats } from '../serving/input-schema.ts';
 import { ensureLoaded, loadModelClass, type ModelClass } from '../serving/model.ts';
 import { listenOnChosenPort } from '../serving/listen-port.ts';
 import { createServingServer, type ServedModel } from '../serving/server.ts';
@@ -157,6 +159,8 @@ export class ServingWorker implements Worker {
       ...(m.modelUri ? { modelUri: m.modelUri } : {}),
       featureNames: init.featureNames,
       labelNames: init.labelNames,
+      // The training set tells numeric from categorical columns: what each feature takes.
+      ...withInputTypes(typesFromFeatureStats(init.featureNames, record?.featureStats)),
     };
   }
 
@@ -189,16 +193,30 @@ export class ServingWorker implements Worker {
     return { tracking };
   }
 
-  async close(): Promise<void> {
-    await this.server?.close();
-    await this.tracker?.flush().catch(() => undefined);
-    await this.tracker?.close();
+  /**
+   * Stops gracefully within `deadlineMs` (default 10 s): stops accepting, answers the requests in
+   * flight, then flushes their tracking events to the stream. A fifth of the deadline (at most 2 s)
+   * is kept for the flush; events still queued at the deadline are dropped and counted.
+   */
+  async close(opts: { deadlineMs?: number } = {}): Promise<void> {
+    const deadlineMs = opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS;
+    const started = Date.now();
+    const report = await this.server?.close({ deadlineMs: deadlineMs - Math.min(2000, deadlineMs / 5) });
+    if (report?.cutConnections) this.platform.logger.warn({ function: this.fn.name, connections: report.cutConnections }, 'requests still open at the shutdown deadline were cut off');
+    const dropped = this.tracker?.stats().dropped ?? 0;
+    await this.tracker?.close({ timeoutMs: Math.max(1, deadlineMs - (Date.now() - started)) });
+    const lost = (this.tracker?.stats().dropped ?? 0) - dropped;
+    if (lost > 0) this.platform.logger.warn({ function: this.fn.name, events: lost }, 'tracking events could not be flushed before the shutdown deadline');
     await this.platform.store.updateFunctionStatus(this.fn.project, this.fn.name, { state: 'stopped' }).catch(() => undefined);
   }
 }
 
 function listeningPort(addr: string | { port: number } | null): number | undefined {
   return typeof addr === 'object' && addr !== null ? addr.port : undefined;
+}
+
+function withInputTypes(types: ServedModel['inputTypes']): Pick<ServedModel, 'inputTypes'> {
+  return types ? { inputTypes: types } : {};
 }
 
 /** Reads a logged model from its `store://models/{project}/{key}[:{tag}]` URI. */

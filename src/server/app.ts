@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { installGracefulClose, timeoutOptions } from '../common/http-server.ts';
+import { BODY_LIMITS, REST_TIMEOUTS, type HttpTimeouts } from '../common/limits.ts';
 import type { Logger } from '../common/logger.ts';
 import { supervisorRunning } from '../project/deploy-state.ts';
 import type { Platform } from '../project/platform.ts';
@@ -8,6 +10,7 @@ import { installTokenAuth } from './auth.ts';
 import { installEmptyBodyAsObject } from './body.ts';
 import { installCrossSiteChecks } from './cross-site.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { installQueryChecks, schemaErrorFormatter } from './query.ts';
 import { registerDeadLetterRoutes } from './routes/dead-letters.ts';
 import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFunctionRoutes } from './routes/functions.ts';
@@ -31,6 +34,10 @@ export interface ServerOptions {
   logger?: Logger | false;
   /** Log one line per request. @default false */
   requestLogging?: boolean;
+  /** Largest body of `POST /models/:key` (a model file and its training set), in bytes. @default BODY_LIMITS.uploadBytes (32 MiB) */
+  maxUploadBytes?: number;
+  /** Header, request and idle timeouts (ms). @default REST_TIMEOUTS */
+  timeouts?: Partial<HttpTimeouts>;
 }
 
 /** Every REST route lives under this prefix. */
@@ -56,11 +63,17 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     // Misspelt options must fail (400), not vanish, and `"5"` is not a number: Fastify's
     // defaults strip unknown properties and coerce types. Query strings parse their own numbers.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    schemaErrorFormatter,
+    // Routes that take data (uploads, invoke) raise their own limit.
+    bodyLimit: BODY_LIMITS.restBytes,
+    ...timeoutOptions({ ...REST_TIMEOUTS, ...opts.timeouts }),
   };
   const app = (logger
     ? Fastify({ ...common, loggerInstance: logger as FastifyBaseLogger })
     : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
+  installGracefulClose(app);
+  installQueryChecks(app);
   if (opts.auth ?? true) installTokenAuth(app, new TokenVerifier(opts.platform.store));
   installCrossSiteChecks(app);
   installErrorHandler(app);
@@ -73,7 +86,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
       registerProjectRoutes(api, opts.platform);
       registerMonitoringRoutes(api, opts.platform);
       registerFunctionRoutes(api, opts.platform);
-      registerModelRoutes(api, opts.platform);
+      registerModelRoutes(api, opts.platform, { maxUploadBytes: opts.maxUploadBytes ?? BODY_LIMITS.uploadBytes });
       registerEndpointRoutes(api, opts.platform);
       registerDeadLetterRoutes(api, opts.platform);
       registerLateWindowRoutes(api, opts.platform);

@@ -7,6 +7,19 @@ const stringMap = { type: 'object', additionalProperties: { type: 'string' } } a
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 /** Query strings are text (types are not coerced); `parseLimit` turns this into a number. */
 const positiveIntegerText = { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } as const;
+/** An endpoint id or a model tag: the rule of names that become one path segment (see common/safe-path.ts). */
+const segmentText = { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$' } as const;
+/** A function (monitoring application) name, as `checkFunctionName` takes it. */
+const functionNameText = { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$' } as const;
+/** A result or metric name. */
+const resultNameText = { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]{0,127}$' } as const;
+/** A monitoring event kind (`data-drift-detected`, `mm-app-failed`). */
+const eventKindText = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,63}$' } as const;
+/** Epoch milliseconds or ISO-8601, read by `parseTimeParam`, which says what is wrong. */
+const timeText = { type: 'string', maxLength: 64 } as const;
+
+/** The query string of a route that takes no parameters (every route without a schema of its own). */
+export const noQuerystring = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 export const projectParams = {
   type: 'object',
@@ -117,11 +130,11 @@ export const seriesQuerystring = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    endpoint: { type: 'string' },
-    app: { type: 'string' },
-    name: { type: 'string' },
-    start: { type: 'string' },
-    end: { type: 'string' },
+    endpoint: segmentText,
+    app: functionNameText,
+    name: resultNameText,
+    start: timeText,
+    end: timeText,
     limit: positiveIntegerText,
   },
 } as const;
@@ -129,16 +142,16 @@ export const seriesQuerystring = {
 export const latestQuerystring = {
   type: 'object',
   additionalProperties: false,
-  properties: { endpoint: { type: 'string' }, app: { type: 'string' } },
+  properties: { endpoint: segmentText, app: functionNameText },
 } as const;
 
 export const eventsQuerystring = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    endpoint: { type: 'string' },
-    kind: { type: 'string' },
-    since: { type: 'string' },
+    endpoint: segmentText,
+    kind: eventKindText,
+    since: timeText,
     limit: positiveIntegerText,
   },
 } as const;
@@ -166,7 +179,7 @@ export const endpointsQuerystring = {
 export const modelQuerystring = {
   type: 'object',
   additionalProperties: false,
-  properties: { tag: { type: 'string' } },
+  properties: { tag: segmentText },
 } as const;
 
 /** `POST /tokens`: whose token, its role, and the one project it reaches (none: every project). */

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { errorMessage } from '../common/errors.ts';
+import { SHUTDOWN_DEADLINE_MS } from '../common/limits.ts';
 import { moduleUrl, nodeArgs } from '../common/module-url.ts';
 import { RepeatedWarning } from '../common/logger.ts';
 import { redactSecrets } from '../common/redact.ts';
@@ -20,7 +21,12 @@ export interface SupervisorOptions {
   maxBackoffMs?: number;
   /** A child that ran this long before crashing starts again from the first delay. @default 60_000 */
   healthyAfterMs?: number;
-  /** Time between SIGTERM and SIGKILL. @default 10_000 */
+  /**
+   * How long a worker may take to stop gracefully (a serving function answers its requests in
+   * flight and flushes tracking); told to it as MODELWATCH_SHUTDOWN_TIMEOUT_SECONDS. @default 10_000
+   */
+  workerShutdownMs?: number;
+  /** Time between SIGTERM and SIGKILL. @default workerShutdownMs + 5000 */
   stopTimeoutMs?: number;
   /**
    * How long the supervisor lease lasts without renewal. One supervisor per store runs the
@@ -93,7 +99,8 @@ export class Supervisor {
       initialBackoffMs: opts.initialBackoffMs ?? 1000,
       maxBackoffMs: opts.maxBackoffMs ?? 30_000,
       healthyAfterMs: opts.healthyAfterMs ?? 60_000,
-      stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
+      workerShutdownMs: opts.workerShutdownMs ?? SHUTDOWN_DEADLINE_MS,
+      stopTimeoutMs: opts.stopTimeoutMs ?? (opts.workerShutdownMs ?? SHUTDOWN_DEADLINE_MS) + 5000,
       leaseMs: opts.leaseMs ?? 15_000,
       env: opts.env,
       onOutput: opts.onOutput,
@@ -191,6 +198,7 @@ export class Supervisor {
         MODELWATCH_TSDB_URL: opts.tsdbUrl,
         MODELWATCH_STREAM_URL: opts.streamUrl,
         MODELWATCH_ARTIFACT_PATH: opts.artifactPath,
+        MODELWATCH_SHUTDOWN_TIMEOUT_SECONDS: String(this.o.workerShutdownMs / 1000),
         ...this.o.env,
       },
       // The IPC channel lets the worker notice when this process dies and exit with it.

@@ -1,5 +1,6 @@
 import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
 import { requestUuid } from '../common/ids.ts';
+import { LIMITS, type InputLimits } from '../common/limits.ts';
 import { elapsedUs, type EventArgs, type RequestStart } from '../tracking/event.ts';
 import { trackRequest, type TrackerSink } from '../tracking/tracker.ts';
 import type { ModelEntry } from './served-models.ts';
@@ -32,7 +33,7 @@ export interface InferOutcome {
  * bodies (400), a model not ready (503) and model exceptions (500) come back as outcomes,
  * after being counted on the endpoint and tracked as error events.
  */
-export async function runInference(entry: ModelEntry, body: unknown, start: RequestStart, sinks: InferSinks): Promise<InferOutcome> {
+export async function runInference(entry: ModelEntry, body: unknown, start: RequestStart, sinks: InferSinks, limits: InputLimits = LIMITS): Promise<InferOutcome> {
   entry.counters.requests += 1;
   const bodyId = typeof (body as { id?: unknown } | null)?.id === 'string' ? (body as { id: string }).id : undefined;
   if (entry.state !== 'ready') {
@@ -42,7 +43,7 @@ export async function runInference(entry: ModelEntry, body: unknown, start: Requ
 
   let parsed;
   try {
-    parsed = parseInferenceRequest(body, { featureNames: entry.served.featureNames });
+    parsed = parseInferenceRequest(body, { featureNames: entry.served.featureNames, schema: entry.inputs, modelName: entry.served.name, limits });
   } catch (err) {
     const message = err instanceof ValidationError ? err.message : `bad request body: ${errorMessage(err)}`;
     return endpointError(entry, sinks, start, bodyId, [], 400, 'validation_error', message);

@@ -19,6 +19,15 @@ export interface ModelClass {
    * booleans BOOL and strings BYTES, whatever their values.
    */
   readonly outputDatatype?: V2Datatype;
+  /**
+   * The V2 datatype its inputs take: one for every feature, or one per feature in feature order.
+   * Values that do not fit get 400 before `predict` is called. Without it, a model logged with a
+   * training set takes numbers for its numeric columns and strings for its categorical ones, and
+   * any other model any number, string or boolean.
+   */
+  readonly inputDatatype?: V2Datatype | readonly V2Datatype[];
+  /** Whether `null` (a missing value) may reach `predict`. @default true */
+  readonly allowsMissing?: boolean;
 }
 
 /** Where a model class lives: a module file and its export (SPEC section 2, `addModel`). */

@@ -2,6 +2,7 @@ import { ValidationError, errorMessage } from '../common/errors.ts';
 import { endpointId } from '../common/ids.ts';
 import { checkFunctionName, checkProjectName } from '../common/names.ts';
 import { EventEncoder, type EndpointInfo } from '../tracking/event.ts';
+import { resolveInputSchema, type FeatureType, type InputSchema } from './input-schema.ts';
 import { ensureLoaded, isModelClass, type ModelClass } from './model.ts';
 import { V2_DATATYPES, isV2Datatype } from './v2-datatype.ts';
 
@@ -13,6 +14,11 @@ export interface ServedModel {
   modelUri?: string;
   featureNames?: string[];
   labelNames?: string[];
+  /**
+   * What each feature takes, in feature order, when the model declares no `inputDatatype`: the
+   * serving worker reads them off the logged model's training set (see `typesFromFeatureStats`).
+   */
+  inputTypes?: readonly FeatureType[];
   /** @default 'latest' (in the endpoint id) */
   tag?: string;
   labels?: Record<string, string>;
@@ -36,6 +42,8 @@ export interface ModelEntry {
   state: 'loading' | 'ready' | 'failed';
   loadError?: string;
   counters: ModelCounters;
+  /** What its requests' values must fit. */
+  inputs: InputSchema;
 }
 
 const SEGMENT_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -81,6 +89,10 @@ export class ModelRegistry {
       seen.add(key);
       const featureNames = checkNames(m.featureNames, 'featureNames', m.name);
       const labelNames = checkNames(m.labelNames, 'labelNames', m.name);
+      if (m.inputTypes !== undefined && featureNames && m.inputTypes.length !== featureNames.length) {
+        throw new ValidationError(`model '${m.name}' has ${m.inputTypes.length} input types for ${featureNames.length} features`);
+      }
+      const inputs = resolveInputSchema(m.model, { name: m.name, ...(featureNames ? { featureNames } : {}), ...(m.inputTypes ? { trainingTypes: m.inputTypes } : {}) });
       const endpoint: EndpointInfo = {
         endpointId: endpointId({ project, function: functionName, tag: m.tag, model: m.name, version: m.version }),
         project,
@@ -93,7 +105,7 @@ export class ModelRegistry {
         ...(labelNames ? { labelNames } : {}),
         ...(m.labels ? { labels: m.labels } : {}),
       };
-      return { served: m, endpoint, encoder: new EventEncoder(endpoint), state: 'loading' as const, counters: { requests: 0, predictions: 0, errors: 0, latencyUsTotal: 0 } };
+      return { served: m, endpoint, encoder: new EventEncoder(endpoint), state: 'loading' as const, counters: { requests: 0, predictions: 0, errors: 0, latencyUsTotal: 0 }, inputs };
     });
     this.loaded = Promise.all(
       this.entries.map((e) =>

@@ -1,11 +1,14 @@
 import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { systemClock, type Clock } from '../common/clock.ts';
+import { closeGracefully, installGracefulClose, timeoutOptions, type CloseReport } from '../common/http-server.ts';
+import { BODY_LIMITS, LIMITS, SERVING_TIMEOUTS, SHUTDOWN_DEADLINE_MS, type HttpTimeouts, type InputLimits } from '../common/limits.ts';
 import { ModelwatchError, ValidationError } from '../common/errors.ts';
 import { isJsonContentType } from '../common/media-type.ts';
 import { startRequest, type RequestStart } from '../tracking/event.ts';
 import type { TrackerSink } from '../tracking/tracker.ts';
 import { endpointError, runInference, type RequestErrorInfo } from './infer.ts';
+import { featureType, metadataDatatype } from './input-schema.ts';
 import { ModelRegistry, type ModelCounters, type ModelEntry, type ServedModel } from './served-models.ts';
 
 export type { ServedModel } from './served-models.ts';
@@ -27,8 +30,12 @@ export interface ServingServerOptions {
   clock?: Clock;
   /** A pino-compatible logger. @default no logging */
   logger?: FastifyBaseLogger;
-  /** Largest request body; bigger ones get 413. @default 8 MiB */
+  /** Largest request body; bigger ones get 413. @default BODY_LIMITS.inferBytes (8 MiB) */
   bodyLimitBytes?: number;
+  /** Rows per request, values per row, string lengths (bigger get 400). @default LIMITS */
+  limits?: Partial<InputLimits>;
+  /** Header, request and idle timeouts (ms). @default SERVING_TIMEOUTS */
+  timeouts?: Partial<HttpTimeouts>;
   /** Told about every request counted as an endpoint error (4xx bodies, 5xx model failures). */
   onRequestError?(info: RequestErrorInfo): void;
   /**
@@ -48,8 +55,11 @@ export interface ServingServer {
   app: FastifyInstance;
   /** Starts listening and returns the base URL. @default host 127.0.0.1, port 0 (any free port) */
   listen(host?: string, port?: number): Promise<string>;
-  /** Stops the HTTP server (not the tracker, which the caller owns). */
-  close(): Promise<void>;
+  /**
+   * Stops the HTTP server gracefully (not the tracker, which the caller owns): stops accepting,
+   * answers the requests in flight, cuts off what is left after `deadlineMs` (default 10 s).
+   */
+  close(opts?: { deadlineMs?: number }): Promise<CloseReport>;
   /** Resolves once every model has loaded or failed to. */
   modelsLoaded(): Promise<void>;
   stats(): ServingStats;
@@ -77,16 +87,19 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
     throw new ValidationError('durable tracking needs a tracker with trackRequestDurable (the Tracker class has it)');
   }
   const sinks = { tracker: opts.tracker, durable: opts.durableTracking === true, onRequestError: opts.onRequestError };
+  const limits: InputLimits = { ...LIMITS, ...opts.limits };
+  const http = { bodyLimit: opts.bodyLimitBytes ?? BODY_LIMITS.inferBytes, ...timeoutOptions({ ...SERVING_TIMEOUTS, ...opts.timeouts }) };
   // With a logger, fastify would make a child logger (binding the request id) for every request;
   // serving logs only failures, so those lines carry `reqId` themselves and requests share the logger.
   const app = (opts.logger
     ? Fastify({
         loggerInstance: opts.logger,
-        bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024,
+        ...http,
         logController: new LogController({ disableRequestLogging: true }),
         childLoggerFactory: (logger) => logger,
       })
-    : Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024 })) as unknown as FastifyInstance;
+    : Fastify({ logger: false, ...http })) as unknown as FastifyInstance;
+  installGracefulClose(app);
   const starts = new WeakMap<FastifyRequest, RequestStart>();
   const startOf = (req: FastifyRequest): RequestStart => starts.get(req) ?? startRequest(clock);
 
@@ -135,8 +148,8 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
       name: served.name,
       versions: registry.versions(served.name),
       platform: 'modelwatch',
-      // Feature types are not declared by model classes; FP64 is the usual case.
-      inputs: (served.featureNames ?? []).map((f) => ({ name: f, datatype: 'FP64', shape: [-1] })),
+      // What each feature takes (the model's declaration, its training set), else FP64, the usual case.
+      inputs: (served.featureNames ?? []).map((f, c) => ({ name: f, datatype: metadataDatatype(featureType(entry.inputs, c)), shape: [-1] })),
       // What every response answers: the declared datatype, else FP64 (numbers, as most models answer).
       outputs: [{ name: 'predict', datatype: served.model.outputDatatype ?? 'FP64', shape: labels.length > 1 ? [-1, labels.length] : [-1] }],
       parameters: {
@@ -164,7 +177,7 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
   const infer = async (req: FastifyRequest, reply: FastifyReply) => {
     const entry = lookup(req.params as Params, reply);
     if (!entry) return reply;
-    const outcome = await runInference(entry, req.body, startOf(req), sinks);
+    const outcome = await runInference(entry, req.body, startOf(req), sinks, limits);
     if (outcome.status >= 500) req.log.warn({ reqId: req.id, model: entry.served.name, status: outcome.status }, 'inference failed');
     return reply.code(outcome.status).send(outcome.body);
   };
@@ -200,7 +213,7 @@ export function createServingServer(opts: ServingServerOptions): ServingServer {
       const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       return `http://${h}:${addr.port}`;
     },
-    close: () => app.close(),
+    close: (o = {}) => closeGracefully(app, { deadlineMs: o.deadlineMs ?? SHUTDOWN_DEADLINE_MS }),
     modelsLoaded: () => registry.loaded,
     stats: () => servingStats(registry),
   };

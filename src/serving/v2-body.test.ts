@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ValidationError } from '../common/errors.ts';
-import { buildV2Response, parseInferenceRequest } from './v2-body.ts';
+import { LIMITS } from '../common/limits.ts';
+import { resolveInputSchema, typesFromFeatureStats, type InputSchema } from './input-schema.ts';
+import { buildV2Response, parseInferenceRequest, type ParseOptions } from './v2-body.ts';
 import type { V2Datatype } from './v2-datatype.ts';
 
 const bad = (body: unknown, message: string | RegExp, featureNames?: string[]) =>
@@ -108,6 +110,86 @@ describe('parseInferenceRequest: short forms', () => {
     bad({ id: 7, inputs: [[1]] }, "'id' must be a string, got 7");
     bad({ inputs: [[1, 2]] }, 'rows have 2 values per row but the model has 3 features (a, b, c)', ['a', 'b', 'c']);
     bad({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP64', data: [1, 2] }] }, /inputs\[0\] has 2 values per row but the model has 3 features/, ['a', 'b', 'c']);
+  });
+});
+
+describe('parseInferenceRequest: what the model takes', () => {
+  // A model logged with a training set of a numeric 'temp' and a categorical 'city'.
+  const training: InputSchema = resolveInputSchema({}, { name: 'm', featureNames: ['temp', 'city'], trainingTypes: ['FP64', 'CATEGORY'] });
+  const opts: ParseOptions = { featureNames: ['temp', 'city'], schema: training, modelName: 'm' };
+  const refuse = (body: unknown, message: string | RegExp, o: ParseOptions = opts) =>
+    assert.throws(
+      () => parseInferenceRequest(body, o),
+      (err: unknown) => err instanceof ValidationError && (typeof message === 'string' ? err.message === message : message.test(err.message)),
+    );
+
+  it('takes numbers for numeric columns, strings, numbers and booleans for categorical ones, null anywhere', () => {
+    assert.deepEqual(parseInferenceRequest({ inputs: [[1.5, 'oslo'], [null, 3], [-2, null], [0, true]] }, opts).rows, [[1.5, 'oslo'], [null, 3], [-2, null], [0, true]]);
+    assert.deepEqual(parseInferenceRequest({ inputs: [{ temp: 2, city: 'rome' }] }, opts).rows, [[2, 'rome']]);
+    const tensors = { inputs: [{ name: 'city', shape: [2], datatype: 'BYTES', data: ['a', null] }, { name: 'temp', shape: [2, 1], datatype: 'FP64', data: [[1], [null]] }] };
+    assert.deepEqual(parseInferenceRequest(tensors, opts).rows, [[1, 'a'], [null, null]]);
+  });
+
+  it('answers a value of the wrong type with its place and what the feature takes', () => {
+    refuse({ inputs: [[1, 'a'], ['warm', 'b']] }, `inputs[1][0] is "warm", but feature 'temp' takes a number that fits FP64 (a numeric column in the training set)`);
+    refuse({ inputs: [[true, 'a']] }, /^inputs\[0\]\[0\] is true, but feature 'temp' takes a number/);
+    refuse({ inputs: [[1, { a: 1 }]] }, `inputs[0][1] is {"a":1}, but feature 'city' takes a string, number or boolean (a categorical column in the training set)`);
+    refuse({ inputs: [[1, [1, 2]]] }, /^inputs\[0\]\[1\] is \[1,2\], but feature 'city' takes/);
+    refuse({ inputs: [{ temp: '3', city: 'x' }] }, /^inputs\[0\]\.temp is "3", but feature 'temp' takes a number/);
+    // BYTES where the model's feature is numeric: the tensor is consistent, the model does not take it.
+    refuse({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'BYTES', data: ['1', 'a'] }] }, /^inputs\[0\]\.data\[0\] \(row 0\) is "1", but feature 'temp' takes a number that fits FP64/);
+    refuse({ inputs: [{ name: 'x', shape: [2, 2], datatype: 'BYTES', data: [['1', 'a'], ['b', 'c']] }] }, /^inputs\[0\]\.data\[0\]\[0\] is "1"/);
+    refuse({ inputs: [{ name: 'temp', shape: [1], datatype: 'BYTES', data: ['hot'] }, { name: 'city', shape: [1], datatype: 'BYTES', data: ['x'] }] }, /^inputs\[0\]\.data\[0\] is "hot", but feature 'temp'/);
+  });
+
+  it('refuses numbers beyond FP64 (1e400 parses to Infinity) whatever the model takes', () => {
+    const body = JSON.parse('{"inputs": [[1e400, "a"]]}') as unknown;
+    refuse(body, /^inputs\[0\]\[0\] is a number beyond the range of FP64 \(±1\.8e308\)/);
+    refuse(JSON.parse('{"inputs": [[-1e400]]}') as unknown, /^inputs\[0\]\[0\] is a number beyond the range of FP64/, {});
+    refuse(JSON.parse('{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e400]}]}') as unknown, /inputs\[0\]\.data\[0\] is a number beyond the range of FP64/, {});
+  });
+
+  it('without a schema takes any number, string, boolean or null, never objects or arrays in a row', () => {
+    assert.deepEqual(parseInferenceRequest({ inputs: [[1, 'a', true, null]] }).rows, [[1, 'a', true, null]]);
+    refuse({ inputs: [[1, { a: 1 }]] }, 'inputs[0][1] is {"a":1}, but feature 1 takes a number, string, boolean or null', {});
+    refuse({ inputs: [[[1], 2]] }, /^inputs\[0\]\[0\] is \[1\], but feature 0 takes/, {});
+  });
+
+  it('follows the model\'s own declaration: one datatype, or one per feature; missing values refused when it says so', () => {
+    const ints = resolveInputSchema({ inputDatatype: 'INT32', allowsMissing: false }, { name: 'm', trainingTypes: ['FP64'] });
+    assert.equal(ints.source, 'model');
+    assert.deepEqual(parseInferenceRequest({ inputs: [[1, 2]] }, { schema: ints, modelName: 'm' }).rows, [[1, 2]]);
+    refuse({ inputs: [[1, 2.5]] }, 'inputs[0][1] is 2.5, but feature 1 takes a number that fits INT32 (as the model declares)', { schema: ints, modelName: 'm' });
+    refuse({ inputs: [[1, null]] }, "inputs[0][1] is null (a missing value), which model 'm' does not take (feature 1)", { schema: ints, modelName: 'm' });
+    const each = resolveInputSchema({ inputDatatype: ['BOOL', 'BYTES'] }, { name: 'm', featureNames: ['on', 'tag'] });
+    assert.deepEqual(parseInferenceRequest({ inputs: [[true, 'x'], [null, null]] }, { featureNames: ['on', 'tag'], schema: each }).rows, [[true, 'x'], [null, null]]);
+    refuse({ inputs: [[1, 'x']] }, "inputs[0][0] is 1, but feature 'on' takes true or false (as the model declares)", { featureNames: ['on', 'tag'], schema: each, modelName: 'm' });
+    assert.throws(() => resolveInputSchema({ inputDatatype: 'FLOAT' }, { name: 'm' }), /declares inputDatatype "FLOAT": use a V2 datatype/);
+    assert.throws(() => resolveInputSchema({ inputDatatype: ['FP64'] }, { name: 'm', featureNames: ['a', 'b'] }), /declares 1 input datatypes for 2 features/);
+    assert.throws(() => resolveInputSchema({ allowsMissing: 'no' }, { name: 'm' }), /allowsMissing "no"/);
+  });
+
+  it('reads numeric and categorical columns off reference statistics', () => {
+    const stats = { a: { count: 3, missing: 0, mean: 1, hist: { counts: [3], edges: [0, 1] } }, b: { count: 3, missing: 0, categories: { x: 3 } }, c: { count: 0, missing: 3 } };
+    assert.deepEqual(typesFromFeatureStats(['a', 'b', 'c'], stats), ['FP64', 'CATEGORY', 'ANY']);
+    assert.equal(typesFromFeatureStats(['a', 'z'], stats), undefined, 'a feature without stats: nothing is known');
+    assert.equal(typesFromFeatureStats([], stats), undefined);
+  });
+
+  it('holds requests to the limits: rows, values per row, string and name lengths, the id', () => {
+    const small = { ...LIMITS, rowsPerRequest: 3, featuresPerRow: 2, stringChars: 5, featureNameChars: 4, requestIdChars: 6 };
+    const o: ParseOptions = { limits: small };
+    refuse({ inputs: [[1], [2], [3], [4]] }, 'inputs has 4 rows; a request takes at most 3', o);
+    refuse({ inputs: [[1, 2, 3]] }, 'rows have 3 values per row; a row takes at most 2', o);
+    refuse({ inputs: [{ a: 1, b: 2, c: 3 }] }, 'row objects have 3 values per row; a row takes at most 2', o);
+    refuse({ inputs: [{ abcde: 1 }] }, 'a key of inputs[0] is a name of 5 characters; at most 4 are taken', o);
+    refuse({ inputs: [['abcdef']] }, 'inputs[0][0] is a string of 6 characters; at most 5 are taken', o);
+    refuse({ id: 'abcdefg', inputs: [[1]] }, "'id' has 7 characters; at most 6 are taken", o);
+    refuse({ inputs: [{ name: 'x', shape: [4], datatype: 'FP64', data: [1, 2, 3, 4] }] }, 'inputs[0].shape [4] has 4 rows; a request takes at most 3', o);
+    refuse({ inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP64', data: [1, 2, 3] }] }, 'inputs[0].shape [1,3] has 3 values per row; a row takes at most 2', o);
+    refuse({ inputs: ['a', 'b', 'c'].map((name) => ({ name, shape: [1], datatype: 'FP64', data: [1] })) }, 'inputs has 3 tensors, i.e. 3 values per row; a row takes at most 2', o);
+    refuse({ inputs: [{ name: 'xxxxx', shape: [1], datatype: 'FP64', data: [1] }] }, 'inputs[0].name is a name of 5 characters; at most 4 are taken', o);
+    assert.deepEqual(parseInferenceRequest({ id: 'abcdef', inputs: [['abcde', 1], [2, 3], [4, 5]] }, o).rows, [['abcde', 1], [2, 3], [4, 5]]);
   });
 });
 

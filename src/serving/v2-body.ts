@@ -1,4 +1,6 @@
 import { ValidationError } from '../common/errors.ts';
+import { LIMITS, type InputLimits } from '../common/limits.ts';
+import { OPEN_SCHEMA, checkRows, type InputSchema } from './input-schema.ts';
 import { V2_DATATYPES, fitsDatatype, isV2Datatype, type V2Datatype } from './v2-datatype.ts';
 
 /** A parsed inference request: rows of feature values, in feature order. */
@@ -16,7 +18,16 @@ export interface ParsedInferenceRequest {
 export interface ParseOptions {
   /** The model's feature names: fixes the row width and the order of named inputs. */
   featureNames?: readonly string[];
+  /** What each feature takes. @default OPEN_SCHEMA: any number, string, boolean or null */
+  schema?: InputSchema;
+  /** For messages. @default 'model' */
+  modelName?: string;
+  /** @default LIMITS */
+  limits?: InputLimits;
 }
+
+/** Where a value of the parsed rows sits in the request body, for messages. */
+type Where = (r: number, c: number) => string;
 
 /** One output tensor of a V2 response. */
 export interface V2OutputTensor {
@@ -41,6 +52,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 // that is an object is a row object. A row with features named `data` and `shape` is not expected.
 const isTensor = (v: unknown): v is Json => isObject(v) && 'data' in v && ('datatype' in v || 'shape' in v);
 const show = (v: unknown): string => {
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'a number beyond the range of FP64 (±1.8e308)';
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 };
@@ -53,12 +65,18 @@ const show = (v: unknown): string => {
  *   (reordered to the model's feature order when the model declares feature names);
  * - the short form `{ inputs: [[...], ...] }` (rows of values);
  * - row objects `{ inputs: [{ feature: value, ... }, ...] }`.
- * @throws ValidationError naming what is wrong (e.g. `inputs[0].shape [2,3] needs 6 values, got 5`).
+ *
+ * Then every value is checked against the model's {@link InputSchema} (`null` is a missing value),
+ * and the request against the {@link LIMITS} (rows, features, string lengths).
+ * @throws ValidationError naming what is wrong and where (e.g. `inputs[0].shape [2,3] needs 6 values, got 5`,
+ *   `inputs[3][1] is "abc", but feature 'temp' takes a number that fits FP64`).
  */
 export function parseInferenceRequest(body: unknown, opts: ParseOptions = {}): ParsedInferenceRequest {
   if (!isObject(body)) throw new ValidationError(`the request body must be a JSON object with 'inputs', got ${show(body)}`);
+  const limits = opts.limits ?? LIMITS;
   const { id, inputs, parameters } = body;
   if (id !== undefined && typeof id !== 'string') throw new ValidationError(`'id' must be a string, got ${show(id)}`);
+  if (id !== undefined && id.length > limits.requestIdChars) throw new ValidationError(`'id' has ${id.length} characters; at most ${limits.requestIdChars} are taken`);
   if (parameters !== undefined && !isObject(parameters)) throw new ValidationError(`'parameters' must be an object`);
   if (!Array.isArray(inputs) || inputs.length === 0) {
     throw new ValidationError(`'inputs' must be a non-empty array (tensors, rows or row objects)`);
@@ -76,9 +94,22 @@ export function parseInferenceRequest(body: unknown, opts: ParseOptions = {}): P
     if (k !== kind) throw new ValidationError(`inputs[${i}] is not a ${kind} like inputs[0]: use one form for all inputs`);
   });
 
-  const parsed =
-    kind === 'tensor' ? fromTensors(inputs as Json[], opts) : kind === 'row' ? fromRows(inputs as unknown[][], opts) : fromObjects(inputs as Json[], opts);
+  if (kind !== 'tensor' && inputs.length > limits.rowsPerRequest) {
+    throw new ValidationError(`inputs has ${inputs.length} rows; a request takes at most ${limits.rowsPerRequest}`);
+  }
+  const { where, ...parsed }: { rows: unknown[][]; featureNames?: string[]; where: Where } =
+    kind === 'tensor' ? fromTensors(inputs as Json[], opts, limits) : kind === 'row' ? fromRows(inputs as unknown[][], opts, limits) : fromObjects(inputs as Json[], opts, limits);
+  const names = parsed.featureNames ?? opts.featureNames;
+  checkRows(parsed.rows, opts.schema ?? OPEN_SCHEMA, { modelName: opts.modelName ?? 'model', where, limits, ...(names && names.length > 0 ? { featureNames: names } : {}) });
   return { ...(id !== undefined ? { id } : {}), ...parsed, ...(parameters ? { parameters } : {}) };
+}
+
+function checkFeatureCount(width: number, limits: InputLimits, what: string): void {
+  if (width > limits.featuresPerRow) throw new ValidationError(`${what} ${width} values per row; a row takes at most ${limits.featuresPerRow}`);
+}
+
+function checkFeatureName(name: string, limits: InputLimits, what: string): void {
+  if (name.length > limits.featureNameChars) throw new ValidationError(`${what} is a name of ${name.length} characters; at most ${limits.featureNameChars} are taken`);
 }
 
 function checkWidth(width: number, opts: ParseOptions, what: string): void {
@@ -88,19 +119,22 @@ function checkWidth(width: number, opts: ParseOptions, what: string): void {
   }
 }
 
-function fromRows(rows: unknown[][], opts: ParseOptions): { rows: unknown[][] } {
+function fromRows(rows: unknown[][], opts: ParseOptions, limits: InputLimits): { rows: unknown[][]; where: Where } {
   const width = rows[0]!.length;
+  checkFeatureCount(width, limits, 'rows have');
   rows.forEach((row, i) => {
     if (row.length === 0) throw new ValidationError(`inputs[${i}] is an empty row`);
     if (row.length !== width) throw new ValidationError(`inputs[${i}] has ${row.length} values, inputs[0] has ${width}`);
   });
   checkWidth(width, opts, 'rows have');
-  return { rows };
+  return { rows, where: (r, c) => `inputs[${r}][${c}]` };
 }
 
-function fromObjects(objects: Json[], opts: ParseOptions): { rows: unknown[][]; featureNames: string[] } {
+function fromObjects(objects: Json[], opts: ParseOptions, limits: InputLimits): { rows: unknown[][]; featureNames: string[]; where: Where } {
   const names = opts.featureNames && opts.featureNames.length > 0 ? [...opts.featureNames] : Object.keys(objects[0]!);
   if (names.length === 0) throw new ValidationError(`inputs[0] is an empty row object`);
+  checkFeatureCount(names.length, limits, 'row objects have');
+  for (const n of names) checkFeatureName(n, limits, 'a key of inputs[0]');
   const rows = objects.map((obj, i) => {
     const unknown = Object.keys(obj).filter((k) => !names.includes(k));
     if (unknown.length > 0) throw new ValidationError(`inputs[${i}] has unknown features ${unknown.join(', ')} (features: ${names.join(', ')})`);
@@ -109,18 +143,21 @@ function fromObjects(objects: Json[], opts: ParseOptions): { rows: unknown[][]; 
       return obj[n];
     });
   });
-  return { rows, featureNames: names };
+  return { rows, featureNames: names, where: (r, c) => `inputs[${r}].${names[c]!}` };
 }
 
 interface Tensor {
   name: string;
   shape: number[];
   values: unknown[];
+  /** Its data came nested (`[[1, 2], [3, 4]]`) rather than flat. */
+  nested: boolean;
 }
 
-function readTensor(t: Json, i: number): Tensor {
+function readTensor(t: Json, i: number, limits: InputLimits): Tensor {
   const at = `inputs[${i}]`;
   if (typeof t.name !== 'string' || t.name === '') throw new ValidationError(`${at}.name must be a non-empty string`);
+  checkFeatureName(t.name, limits, `${at}.name`);
   if (!isV2Datatype(t.datatype)) {
     const got = t.datatype === undefined ? 'is missing' : `${show(t.datatype)} is not a V2 datatype`;
     throw new ValidationError(`${at}.datatype ${got} (one of ${V2_DATATYPES.join(', ')})`);
@@ -134,8 +171,11 @@ function readTensor(t: Json, i: number): Tensor {
   }
   if (!Array.isArray(data)) throw new ValidationError(`${at}.data must be an array`);
   const dims = shape as number[];
+  if (dims[0]! > limits.rowsPerRequest) throw new ValidationError(`${at}.shape ${show(dims)} has ${dims[0]} rows; a request takes at most ${limits.rowsPerRequest}`);
+  if (dims[1] !== undefined) checkFeatureCount(dims[1], limits, `${at}.shape ${show(dims)} has`);
   const values: unknown[] = [];
-  if (data.some(Array.isArray)) {
+  const nested = data.some(Array.isArray);
+  if (nested) {
     // Nested data must have exactly the tensor's shape, so rows are never silently re-cut.
     walkNested(data, 0, '', { at, dims, datatype, values });
   } else {
@@ -144,13 +184,14 @@ function readTensor(t: Json, i: number): Tensor {
     // A plain loop with the path built only for the message: this runs for every value of every request.
     for (let k = 0; k < data.length; k++) {
       const v: unknown = data[k];
-      if (!fitsDatatype(v, datatype)) throw new ValidationError(`${at}.data[${k}] is ${show(v)}, which does not fit ${datatype}`);
+      // null is a missing value, whatever the datatype; the model's schema says whether it is taken.
+      if (v !== null && !fitsDatatype(v, datatype)) throw new ValidationError(`${at}.data[${k}] is ${show(v)}, which does not fit ${datatype}`);
       values.push(v);
     }
   }
   if (dims[0] === 0) throw new ValidationError(`${at}.shape ${show(dims)} has no rows`);
   if (dims[1] === 0) throw new ValidationError(`${at}.shape ${show(dims)} has no features`);
-  return { name: t.name, shape: dims, values };
+  return { name: t.name, shape: dims, values, nested };
 }
 
 /** Walks nested tensor data against the shape, collecting the values in row-major order. */
@@ -158,7 +199,7 @@ function walkNested(node: unknown, dim: number, path: string, t: { at: string; d
   const { at, dims } = t;
   if (dim === dims.length) {
     if (Array.isArray(node)) throw new ValidationError(`${at}.data${path} is an array but shape ${show(dims)} has ${dims.length} dimensions`);
-    if (!fitsDatatype(node, t.datatype)) throw new ValidationError(`${at}.data${path} is ${show(node)}, which does not fit ${t.datatype}`);
+    if (node !== null && !fitsDatatype(node, t.datatype)) throw new ValidationError(`${at}.data${path} is ${show(node)}, which does not fit ${t.datatype}`);
     t.values.push(node);
     return;
   }
@@ -169,15 +210,18 @@ function walkNested(node: unknown, dim: number, path: string, t: { at: string; d
   for (let k = 0; k < node.length; k++) walkNested(node[k], dim + 1, `${path}[${k}]`, t);
 }
 
-function fromTensors(items: Json[], opts: ParseOptions): { rows: unknown[][]; featureNames?: string[] } {
-  const tensors = items.map(readTensor);
+function fromTensors(items: Json[], opts: ParseOptions, limits: InputLimits): { rows: unknown[][]; featureNames?: string[]; where: Where } {
+  checkFeatureCount(items.length, limits, `inputs has ${items.length} tensors, i.e.`);
+  const tensors = items.map((t, i) => readTensor(t, i, limits));
   if (tensors.length === 1) {
     const t = tensors[0]!;
     const n = t.shape[0]!;
     const width = t.shape[1] ?? 1;
     checkWidth(width, opts, `inputs[0] has`);
     const rows = Array.from({ length: n }, (_, r) => t.values.slice(r * width, (r + 1) * width));
-    return { rows };
+    const oneD = t.shape.length === 1;
+    const where: Where = t.nested ? (r, c) => `inputs[0].data[${r}]${oneD ? '' : `[${c}]`}` : (r, c) => `inputs[0].data[${r * width + c}] (row ${r})`;
+    return { rows, where };
   }
 
   const n = tensors[0]!.shape[0]!;
@@ -203,7 +247,11 @@ function fromTensors(items: Json[], opts: ParseOptions): { rows: unknown[][]; fe
     order = model.map((f) => tensors.find((t) => t.name === f)!);
   }
   const rows = Array.from({ length: n }, (_, r) => order.map((t) => t.values[r]));
-  return { rows, featureNames: order.map((t) => t.name) };
+  const where: Where = (r, c) => {
+    const t = order[c]!;
+    return `inputs[${tensors.indexOf(t)}].data[${r}]${t.nested && t.shape.length === 2 ? '[0]' : ''}`;
+  };
+  return { rows, featureNames: order.map((t) => t.name), where };
 }
 
 /**

@@ -3,8 +3,9 @@ import { globalOptions, platformOptions } from '../context.ts';
 import { ModelwatchError } from '../../common/errors.ts';
 import { isLoopbackHost } from '../../common/loopback.ts';
 import type { Platform } from '../../project/platform.ts';
+import { BODY_LIMITS, REST_TIMEOUTS, SHUTDOWN_DEADLINE_MS } from '../../common/limits.ts';
 import { UsageError } from '../errors.ts';
-import { collect, wholeNumber } from '../parse.ts';
+import { collect, shutdownSeconds, uploadMegabytes, wholeNumber } from '../parse.ts';
 
 /** What `--code-root` means, for `up` and `worker`. */
 export const CODE_ROOT_HELP =
@@ -20,8 +21,20 @@ export function registerUpCommand(program: Command): void {
     .option('--port <port>', 'port (0: any free port)', (v: string) => (v === '0' ? 0 : wholeNumber(v)), 8080)
     .option('--no-workers', 'serve the API only; run functions with `modelwatch worker` elsewhere')
     .option('--log-requests', 'log one line per request')
+    .option(
+      '--max-upload-mb <n>',
+      'largest body of a model upload with its training set (POST /models/:key), in MiB; other REST bodies take 1 MiB, inference bodies 8 MiB',
+      uploadMegabytes,
+      BODY_LIMITS.uploadBytes / MIB,
+    )
+    .option(
+      '--shutdown-timeout-seconds <s>',
+      'on SIGTERM/SIGINT, how long the API and each serving function get to answer the requests in flight (and flush tracking) before what is left is cut off',
+      shutdownSeconds,
+      SHUTDOWN_DEADLINE_MS / 1000,
+    )
     .option('--code-root <dir>', CODE_ROOT_HELP, collect, [])
-    .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean; codeRoot: string[] }, cmd: Command) => {
+    .action(async (o: { host: string; port: number; workers: boolean; logRequests?: boolean; maxUploadMb: number; shutdownTimeoutSeconds: number; codeRoot: string[] }, cmd: Command) => {
       const g = globalOptions(cmd);
       if (g.url) throw new UsageError('up starts a server; --url is for talking to one');
       if (g.tokenFile) throw new UsageError('up takes no token: it checks the API tokens in its store (`modelwatch tokens`); --token-file is for commands sent to a server with --url');
@@ -41,8 +54,12 @@ export function registerUpCommand(program: Command): void {
         await platform.close();
         throw err;
       }
-      const app = createServer({ platform, logger, requestLogging: o.logRequests ?? false });
-      const supervisor = o.workers ? new Supervisor(platform) : undefined;
+      const shutdownMs = Math.round(o.shutdownTimeoutSeconds * 1000);
+      const maxUploadBytes = Math.round(o.maxUploadMb * MIB);
+      // The request timeout leaves an upload of the largest body at least 256 KiB/s.
+      const timeouts = { requestMs: Math.max(REST_TIMEOUTS.requestMs, Math.ceil(maxUploadBytes / (256 * 1024)) * 1000) };
+      const app = createServer({ platform, maxUploadBytes, timeouts, logger, requestLogging: o.logRequests ?? false });
+      const supervisor = o.workers ? new Supervisor(platform, { workerShutdownMs: shutdownMs }) : undefined;
       try {
         await app.listen({ host: o.host, port: o.port });
       } catch (err) {
@@ -69,8 +86,12 @@ export function registerUpCommand(program: Command): void {
           stopping = true;
           logger.info({ signal: sig }, 'shutting down');
           void (async () => {
+            // The API first (its requests may need the workers, an invoke say), then every worker,
+            // each answering its own requests in flight within the deadline.
+            const { closeGracefully } = await import('../../common/http-server.ts');
+            const { cutConnections } = await closeGracefully(app, { deadlineMs: shutdownMs });
+            if (cutConnections > 0) logger.warn({ connections: cutConnections }, 'requests still open at the shutdown deadline were cut off');
             await supervisor?.stop();
-            await app.close();
             await platform.close();
             resolve();
           })();
@@ -81,6 +102,8 @@ export function registerUpCommand(program: Command): void {
       process.stdout.write('modelwatch stopped\n');
     });
 }
+
+const MIB = 1024 * 1024;
 
 /**
  * Seals secrets an earlier version stored in the clear, then says whether the API checks tokens

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { bearerToken } from '../../auth/verifier.ts';
 import { ValidationError } from '../../common/errors.ts';
+import { BODY_LIMITS } from '../../common/limits.ts';
 import type { DeployOptions } from '../../project/deploy-state.ts';
 import type { Platform } from '../../project/platform.ts';
 import type { ServingSpec } from '../../project/serving-worker.ts';
@@ -80,7 +81,7 @@ export function registerFunctionRoutes(app: FastifyInstance, platform: Platform)
     return undeployFunction(platform, req.params.project, req.params.name);
   });
 
-  app.post<{ Params: FnParams; Body: { path: string; body?: unknown } }>('/projects/:project/functions/:name/invoke', { schema: { body: invokeBody } }, async (req, reply) => {
+  app.post<{ Params: FnParams; Body: { path: string; body?: unknown } }>('/projects/:project/functions/:name/invoke', { schema: { body: invokeBody }, bodyLimit: BODY_LIMITS.inferBytes }, async (req, reply) => {
     const project = await openProject(platform, req.params.project);
     // The caller's token goes on to a function that requires one.
     const token = bearerToken(req.headers.authorization);

@@ -19,11 +19,8 @@ export interface LogModelBody extends Omit<LogModelOptions, 'modelFile' | 'train
 /** Folder of the artifact path where uploads wait while a model is logged (no project can be named so). */
 const UPLOADS_FOLDER = '.uploads';
 
-/** Training sets up to this size travel in one request body. */
-const MODEL_BODY_LIMIT = 256 * 1024 * 1024;
-
-/** Logged models: list, get, log. */
-export function registerModelRoutes(app: FastifyInstance, platform: Platform): void {
+/** Logged models: list, get, log (a model file and its training set in one body of at most `maxUploadBytes`). */
+export function registerModelRoutes(app: FastifyInstance, platform: Platform, opts: { maxUploadBytes: number }): void {
   app.get<{ Params: { project: string } }>('/projects/:project/models', async (req) => {
     await openProject(platform, req.params.project);
     return platform.store.listModels(req.params.project);
@@ -37,7 +34,7 @@ export function registerModelRoutes(app: FastifyInstance, platform: Platform): v
 
   app.post<{ Params: { project: string; key: string }; Body: LogModelBody }>(
     '/projects/:project/models/:key',
-    { schema: { body: logModelBody }, bodyLimit: MODEL_BODY_LIMIT },
+    { schema: { body: logModelBody }, bodyLimit: opts.maxUploadBytes },
     async (req, reply) => {
       const project = await openProject(platform, req.params.project);
       const { modelFile, trainingSet, ...rest } = req.body;
