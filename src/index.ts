@@ -67,6 +67,8 @@ export type { ServingSpec, ModelSpec } from './project/serving-worker.ts';
 export type { TabularInput } from './data/tabular.ts';
 export type { AppLogger } from './apps/context.ts';
 export { RemoteProject, type ConnectOptions, type FetchLike } from './project/client.ts';
+// API tokens, as RemoteClient.createToken, listTokens and revokeToken take and answer them.
+export type { Role, TokenRecord, TokenView, CreatedToken } from './auth/tokens.ts';
 
 // Tracking from a service of one's own (Fastify, Express, Hono, ...): a stream, a tracker on the
 // project's events topic, and predict functions wrapped by trackedPredict.

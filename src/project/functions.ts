@@ -184,7 +184,7 @@ function checkModuleReference(application: string): void {
 export function checkServingExposure(spec: Pick<ServingSpec, 'host' | 'requireToken'>): void {
   if (spec.host === undefined || isLoopbackHost(spec.host) || spec.requireToken) return;
   throw new ValidationError(
-    `spec.host '${spec.host}' is reachable from other machines, so the function must require a token: call fn.requireToken() (spec.requireToken: true), ` +
+    `spec.host '${spec.host}' is reachable from other machines, so the function must require a token (fn.requireToken(), spec.requireToken: true over REST, --require-token in the CLI); ` +
       'then callers send Authorization: Bearer <token> with a token from `modelwatch tokens create --role invoker --project <project>`',
   );
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, childEnv, ok, runCli, tempHome } from '../server/helpers.ts';
+import { CLI, childEnv, ok, runCli, tempHome, waitFor } from '../server/helpers.ts';
 
 /*
  * The operator's path: `modelwatch tokens create --role admin` against the home makes the first
@@ -91,6 +92,8 @@ describe('modelwatch tokens and up beyond this machine', { timeout: 180_000 }, (
     const admin = (await fs.readFile(path.join(home, 'admin.token'), 'utf8')).trim();
     const started = await startUp(['--home', home, '--host', '0.0.0.0']);
     up = started.child;
+    // The banner's next lines may come a moment after the first.
+    await waitFor('the authentication line', async () => (/authentication: /.test(started.output()) ? true : undefined), 10_000);
     assert.match(started.output(), /authentication: on \(1 active API token\)/);
     const url = started.url;
     assert.equal((await fetch(`${url}/api/v1/projects`)).status, 401);
@@ -114,5 +117,16 @@ describe('modelwatch tokens and up beyond this machine', { timeout: 180_000 }, (
     assert.equal(after.code, 1);
     assert.match(after.stderr, /not valid/);
     for (const out of [started.output(), after.stderr, after.stdout]) assert.ok(!out.includes(viewer.token.slice(21)) && !out.includes(admin.slice(21)), 'no token in any output');
+  });
+
+  test('a serving function listens beyond this machine only if it requires a token', async () => {
+    // In the CLI's code root (its working folder, the temp folder), outside the home; it need not exist until deployed.
+    const set = (...extra: string[]) =>
+      runCli(['--home', home, 'functions', 'set', 'serve', '--project', 'p1', '--kind', 'serving', '--model', `m=${path.join(os.tmpdir(), 'mw-tokens-model.js')}:M`, '--host', '0.0.0.0', ...extra]);
+    const refused = await set();
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /reachable from other machines.*--require-token/);
+    const made = JSON.parse(ok(await set('--require-token', '--json')).stdout) as { spec: { host: string; requireToken: boolean } };
+    assert.deepEqual([made.spec.host, made.spec.requireToken], ['0.0.0.0', true]);
   });
 });

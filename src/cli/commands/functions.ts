@@ -23,6 +23,8 @@ interface SetFlags {
   samplingPercentage?: number;
   durableTracking?: boolean;
   port?: number;
+  host?: string;
+  requireToken?: boolean;
   deploy?: boolean;
   wait: boolean;
   timeout?: number;
@@ -70,6 +72,8 @@ export function registerFunctionCommands(program: Command): void {
     .option('--sampling-percentage <pct>', 'serving: share of requests tracked (default 100)', Number)
     .option('--durable-tracking', 'serving: answer a prediction only once its event is in the stream (with --tracking)')
     .option('--port <port>', 'serving: port to listen on (default: any free port)', wholeNumber)
+    .option('--host <host>', 'serving: interface to listen on (default 127.0.0.1); another one needs --require-token')
+    .option('--require-token', 'serving: every request but the health checks needs an API token of the project whose role may invoke (invoker, editor, admin)')
     .option('--deploy', 'deploy it too, and wait until it runs (needs `modelwatch up`)')
     .option('--no-wait', 'with --deploy: only mark it deployed, do not wait for it to run')
     .option('--timeout <seconds>', 'with --deploy: how long to wait for it to run (default 60)', wholeNumber)
@@ -83,7 +87,7 @@ export function registerFunctionCommands(program: Command): void {
           rec = await project.saveFunction(await servingFunction(project.name, name, o), { labels: stringPairs(o.label, 'label') });
         } else if (kind === 'monitoring-application') {
           if (!o.application) throw new UsageError('functions set needs --application FILE (a monitoring app) or --kind serving with --model');
-          if (o.model?.length || o.source || o.tracking) throw new UsageError('--model, --source and --tracking are for --kind serving');
+          if (o.model?.length || o.source || o.tracking || o.host || o.requireToken) throw new UsageError('--model, --source, --tracking, --host and --require-token are for --kind serving');
           rec = await project.setModelMonitoringFunction({
             name,
             application: o.application,
@@ -240,6 +244,8 @@ async function servingFunction(project: string, name: string, o: SetFlags): Prom
   const fn = new ServingFunction(project, name, {
     ...(o.source ? { source: o.source } : {}),
     ...(o.port !== undefined ? { port: o.port } : {}),
+    ...(o.host !== undefined ? { host: o.host } : {}),
+    ...(o.requireToken ? { requireToken: true } : {}),
   });
   const uris = stringPairs(o.modelUri, 'model URI');
   for (const m of o.model) {
