@@ -6,7 +6,7 @@
  * Setup (not timed): see `bench/lib/controller-fixture.ts`; then table statistics are brought
  * up to date (`VACUUM ANALYZE` / `ANALYZE`), as on a database that has been running a while. Timed, one stage after the other
  * so that each has its own figure: the controller tick (dispatches the window jobs), the app
- * runner (builds each context, runs the app, publishes to the writer) and the writer (stores
+ * runner (reads each window, runs the app in its thread, publishes to the writer) and the writer (stores
  * results, metrics, events and the endpoints' drift status).
  *
  * Arguments: `--backend sqlite+embedded|postgres+nats|mysql+nats` (default sqlite+embedded),
@@ -15,8 +15,9 @@
  * Ratio: the measured seconds (absolute target: 5 s embedded, 10 s on a server backend).
  */
 import { HISTOGRAM_DRIFT_APP } from '../src/common/names.ts';
+import { startAppThread } from '../src/apps/app-host.ts';
+import { DEFAULT_RUN_LIMITS } from '../src/apps/run-limits.ts';
 import { ApplicationRunner } from '../src/apps/runner.ts';
-import { HistogramDataDriftApplication } from '../src/apps/histogram-data-drift.ts';
 import { Controller } from '../src/pipeline/controller/controller.ts';
 import type { Worker } from '../src/pipeline/worker.ts';
 import { Writer } from '../src/pipeline/writer/writer.ts';
@@ -72,7 +73,9 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     // The window has closed: end + grace (60 s) has passed.
     clock.set(WINDOW_START + periodMs + 61_000);
     const controller = new Controller(platform, PROJECT, { holder: 'bench' });
-    const runner = new ApplicationRunner(platform, PROJECT, HISTOGRAM_DRIFT_APP, new HistogramDataDriftApplication(), { options: {} });
+    // In its own thread, as deployed.
+    const host = await startAppThread({ appName: HISTOGRAM_DRIFT_APP, source: { builtin: HISTOGRAM_DRIFT_APP }, options: {}, artifactPath: platform.options.artifactPath, logger: platform.logger, limits: DEFAULT_RUN_LIMITS });
+    const runner = new ApplicationRunner(platform, PROJECT, HISTOGRAM_DRIFT_APP, host, { options: {} });
     const writer = new Writer(platform, PROJECT);
     // Subscriptions are opened before the clock starts (a running deployment has them open).
     await runner.step();

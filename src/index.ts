@@ -7,6 +7,7 @@ export { MonitoringApplication, type MonitoringApplicationClass } from './apps/b
 export type { MonitoringApplicationContext, EndpointInfo, WindowSample, ReferenceData } from './apps/context.ts';
 export { result, metric, type ApplicationOutput, type ResultInput } from './apps/results.ts';
 export { HistogramDataDriftApplication, type HistogramDataDriftOptions } from './apps/histogram-data-drift.ts';
+export { DEFAULT_RUN_LIMITS, type RunLimits } from './apps/run-limits.ts';
 export { ResultKind, ResultStatus, type FeatureStats, type FeatureStatsMap, type InferenceEvent, type EndpointRecord } from './common/types.ts';
 export { ManualClock, systemClock, type Clock } from './common/clock.ts';
 export {

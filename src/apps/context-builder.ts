@@ -5,16 +5,15 @@ import { checkPathSegment, resolveUnder } from '../common/safe-path.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Tsdb, WindowHistogram, PredictionRow } from '../store/tsdb-port.ts';
 import { categoricalWindowStats, currentStatsOnReference } from '../stats/feature-stats.ts';
-import type { MonitoringApplicationContext, ReferenceData, WindowSample } from './context.ts';
+import type { EndpointInfo, MonitoringApplicationContext, ReferenceData, WindowSample } from './context.ts';
 
-export interface BuildContextInput {
+/** What the window's data is read for. */
+export interface ContextDataInput {
   appName: string;
   endpoint: EndpointRecord;
   windowStart: number;
   windowEnd: number;
   tsdb: Tsdb;
-  artifactPath: string;
-  logger: Logger;
   options: Record<string, unknown>;
   /** Reservoir size for `sample`. @default 10_000 */
   sampleSize?: number;
@@ -26,16 +25,56 @@ export interface BuildContextInput {
    * match the window, and `ctx.sample` throws. @default true
    */
   withSample?: boolean;
+}
+
+/**
+ * The data of one (endpoint, window) context: plain values, so that it can be handed to the
+ * thread an application runs in (structured clone).
+ */
+export interface ContextData {
+  applicationName: string;
+  project: string;
+  endpoint: EndpointInfo;
+  startMs: number;
+  endMs: number;
+  /** Undefined when the rows were not read (`withSample: false`). */
+  sample: WindowSample | undefined;
+  sampleStats: FeatureStatsMap;
+  featureStats: FeatureStatsMap;
+  options: Record<string, unknown>;
+}
+
+/** What a context does besides holding its data, on the thread where the app runs. */
+export interface ContextServices {
+  artifactPath: string;
+  log: (level: 'info' | 'warn' | 'error', msg: string, data: Record<string, unknown> | undefined) => void;
+  /** The training set of a model by its URI, for `ctx.reference()`. */
+  trainingSet: (modelUri: string) => Promise<ReferenceData | undefined>;
+}
+
+export interface BuildContextInput extends ContextDataInput {
+  artifactPath: string;
+  logger: Logger;
   /** The training set of a model by its URI, for `ctx.reference()` (see `TrainingSets`); without it there is none. */
   trainingSet?: (modelUri: string) => Promise<ReferenceData | undefined>;
 }
 
-/**
- * Builds the context an application sees for one (endpoint, window). The window's rows are
- * read only when they are needed: for `sample` (unless `withSample` is false) or when no
- * histograms kept at ingest match the window.
- */
+/** Builds the context an application sees for one (endpoint, window), on the calling thread. */
 export async function buildContext(input: BuildContextInput): Promise<MonitoringApplicationContext> {
+  const data = await buildContextData(input);
+  return contextFromData(data, {
+    artifactPath: input.artifactPath,
+    log: contextLog(input.logger, data),
+    trainingSet: input.trainingSet ?? (() => Promise.resolve(undefined)),
+  });
+}
+
+/**
+ * Reads what an application sees of one (endpoint, window). The window's rows are read only
+ * when they are needed: for `sample` (unless `withSample` is false) or when no histograms kept at
+ * ingest match the window.
+ */
+export async function buildContextData(input: ContextDataInput): Promise<ContextData> {
   const { endpoint: ep, tsdb, windowStart, windowEnd } = input;
   const window = { start: windowStart, end: windowEnd };
   const hists = await tsdb.readWindowHistograms(ep.project, ep.id, windowStart, windowEnd);
@@ -46,8 +85,6 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
   const rows = input.withSample !== false || !histsMatch ? await tsdb.readPredictions(ep.project, ep.id, window) : undefined;
   const sampleStats = histsMatch ? statsFromHistograms(hists, ep.featureStats) : currentStatsOnReference(ep.featureStats, toSample(ep, rows ?? [], rows?.length ?? 0).columns);
   const sample = rows ? toSample(ep, reservoir(rows, input.sampleSize ?? 10_000, input.random ?? Math.random), rows.length) : undefined;
-  let reference: Promise<ReferenceData | undefined> | undefined;
-  const logger = input.logger.child({ app: input.appName, endpoint: ep.id, windowStart: new Date(windowStart).toISOString() });
   return {
     applicationName: input.appName,
     project: ep.project,
@@ -63,26 +100,49 @@ export async function buildContext(input: BuildContextInput): Promise<Monitoring
     },
     startMs: windowStart,
     endMs: windowEnd,
-    windowStart: new Date(windowStart),
-    windowEnd: new Date(windowEnd),
-    get sample(): WindowSample {
-      if (!sample) throw new ApplicationError(input.appName, 'reads ctx.sample but declares usesSample = false, so the window rows were not loaded; drop that declaration to get them');
-      return sample;
-    },
+    sample,
     sampleStats,
     featureStats: ep.featureStats,
-    reference: () => (reference ??= input.trainingSet ? input.trainingSet(ep.modelUri) : Promise.resolve(undefined)),
     options: input.options,
+  };
+}
+
+/** The log lines of an app on a window, on `logger`, tagged with the app, endpoint and window. */
+export function contextLog(logger: Logger, data: Pick<ContextData, 'applicationName' | 'endpoint' | 'startMs'>): ContextServices['log'] {
+  const child = logger.child({ app: data.applicationName, endpoint: data.endpoint.id, windowStart: new Date(data.startMs).toISOString() });
+  return (level, msg, extra) => child[level](extra ?? {}, msg);
+}
+
+/** The context an application's `doTracking` gets, from the window's data. */
+export function contextFromData(data: ContextData, services: ContextServices): MonitoringApplicationContext {
+  const { sample, endpoint: ep } = data;
+  let reference: Promise<ReferenceData | undefined> | undefined;
+  return {
+    applicationName: data.applicationName,
+    project: data.project,
+    endpoint: ep,
+    startMs: data.startMs,
+    endMs: data.endMs,
+    windowStart: new Date(data.startMs),
+    windowEnd: new Date(data.endMs),
+    get sample(): WindowSample {
+      if (!sample) throw new ApplicationError(data.applicationName, 'reads ctx.sample but declares usesSample = false, so the window rows were not loaded; drop that declaration to get them');
+      return sample;
+    },
+    sampleStats: data.sampleStats,
+    featureStats: data.featureStats,
+    reference: () => (reference ??= services.trainingSet(ep.modelUri)),
+    options: data.options,
     logger: {
-      info: (msg, data) => logger.info(data ?? {}, msg),
-      warn: (msg, data) => logger.warn(data ?? {}, msg),
-      error: (msg, data) => logger.error(data ?? {}, msg),
+      info: (msg, extra) => services.log('info', msg, extra),
+      warn: (msg, extra) => services.log('warn', msg, extra),
+      error: (msg, extra) => services.log('error', msg, extra),
     },
     logArtifact: async (name, body, opts) => {
       checkPathSegment('artifact name', name);
       const format = opts?.format ?? (typeof body === 'string' ? (body.trimStart().startsWith('<') ? 'html' : 'csv') : 'json');
       // Every part is a checked name: an endpoint id from the stream cannot lead out of the folder.
-      const dir = resolveUnder(input.artifactPath, ep.project, 'apps', input.appName, ep.id, String(windowStart));
+      const dir = resolveUnder(services.artifactPath, data.project, 'apps', data.applicationName, ep.id, String(data.startMs));
       const file = resolveUnder(dir, name.includes('.') ? name : `${name}.${format}`);
       await fs.mkdir(dir, { recursive: true });
       await fs.writeFile(file, typeof body === 'string' ? body : JSON.stringify(body, null, 2));

@@ -6,6 +6,7 @@ import { MonitoringApplication } from './base.ts';
 import type { MonitoringApplicationContext } from './context.ts';
 import { histogramDrift, resolveThresholds } from './histogram-drift-core.ts';
 import type { ApplicationOutput } from './results.ts';
+import { RUN_LIMIT_OPTIONS, runLimits } from './run-limits.ts';
 
 /** Options of the built-in app; thresholds are configurable (the peer hard-coded them). */
 export interface HistogramDataDriftOptions {
@@ -31,7 +32,7 @@ const OPTION_NAMES: readonly string[] = ['potentialThreshold', 'detectedThreshol
  * histogramDataDriftOptions })`, `setModelMonitoringFunction({ options })` or the CLI's
  * `--histogram-option`) and returns them with their defaults.
  *
- * @throws ValidationError for an option the app does not know, thresholds outside
+ * @throws ValidationError for an option the app does not know, a bad run limit, thresholds outside
  *   0 ≤ potential ≤ detected ≤ 1, a binning other than `reference` or `mlrun`, or a minSamples
  *   that is not a whole number ≥ 0.
  */
@@ -41,7 +42,9 @@ export function resolveHistogramDataDriftOptions(options: unknown): Required<His
     throw new ValidationError(`histogram-data-drift options must be an object, got ${JSON.stringify(options)}`);
   }
   const o = options as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !OPTION_NAMES.includes(k));
+  // The run limits every app takes (run-limits.ts) belong to the platform: checked, then left alone.
+  runLimits(o);
+  const unknown = Object.keys(o).filter((k) => !OPTION_NAMES.includes(k) && !RUN_LIMIT_OPTIONS.includes(k));
   if (unknown.length > 0) {
     throw new ValidationError(`histogram-data-drift has no option ${unknown.map((k) => `'${k}'`).join(', ')}; its options are ${OPTION_NAMES.join(', ')}`);
   }

@@ -28,6 +28,14 @@ export class TrainingSets {
    * @throws ValidationError when the kept file cannot be read (the next call tries again).
    */
   async get(modelUri: string): Promise<ReferenceData | undefined> {
+    return (await this.lookup(modelUri))?.table;
+  }
+
+  /**
+   * As {@link get}, with the version of the table (it changes when the model is logged again), so
+   * that a copy held elsewhere (an app's thread) is sent again only when it is out of date.
+   */
+  async lookup(modelUri: string): Promise<{ version: string; table: Promise<ReferenceData> } | undefined> {
     if (!modelUri) return undefined;
     const model = await findModel(this.platform.store, modelUri);
     if (!model?.trainingSet) {
@@ -36,7 +44,7 @@ export class TrainingSets {
     }
     const version = `${model.createdAt}:${model.trainingSet}`;
     const cached = this.byUri.get(modelUri);
-    if (cached?.version === version) return cached.table;
+    if (cached?.version === version) return cached;
     const file = path.join(this.platform.options.artifactPath, model.trainingSet);
     const table = toColumns({ path: file }, { format: 'parquet' }).then((t) => ({ ...t, modelUri }));
     const entry: Entry = { version, table };
@@ -45,6 +53,6 @@ export class TrainingSets {
       if (this.byUri.get(modelUri) === entry) this.byUri.delete(modelUri);
     });
     this.byUri.set(modelUri, entry);
-    return table;
+    return entry;
   }
 }

@@ -1,3 +1,4 @@
+import { ApplicationRunner } from '../apps/runner.ts';
 import { errorMessage } from '../common/errors.ts';
 import type { PlatformOptions } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
@@ -138,6 +139,8 @@ async function runApps(platform: Platform, opts: WorkerOptions, signal: AbortSig
   const stopApp = async (name: string, r: RunningApp): Promise<void> => {
     running.delete(name);
     r.abort.abort();
+    // An app in the middle of a long run (an endless loop, say) is stopped, not waited for.
+    if (r.worker instanceof ApplicationRunner) r.worker.interrupt();
     await r.loop;
     await stopWorker(r.worker, log.child({ function: name }));
     await heartbeat.stopped(name);
@@ -158,9 +161,10 @@ async function runApps(platform: Platform, opts: WorkerOptions, signal: AbortSig
         await stopApp(name, r);
       }
     }
-    for (const f of deployed) {
+    // Started side by side: each app loads in a thread of its own, and one slow to load holds up no other.
+    const start = async (f: FunctionRecord): Promise<void> => {
       const spec = JSON.stringify(f.spec);
-      if (running.has(f.name) || failed.get(f.name) === spec || signal.aborted) continue;
+      if (running.has(f.name) || failed.get(f.name) === spec || signal.aborted) return;
       const appLog = log.child({ function: f.name });
       let worker: Worker;
       try {
@@ -169,14 +173,15 @@ async function runApps(platform: Platform, opts: WorkerOptions, signal: AbortSig
         failed.set(f.name, spec);
         appLog.error({ err: errorMessage(err) }, 'could not start the application');
         await platform.store.updateFunctionStatus(opts.project, f.name, failedStatus(err, f.updatedAt)).catch(() => undefined);
-        continue;
+        return;
       }
       failed.delete(f.name);
       const abort = new AbortController();
       running.set(f.name, { worker, spec, abort, loop: runLoop(worker, abort.signal, appLog, 100) });
       await heartbeat.started(f.name, f.updatedAt).catch((err: unknown) => appLog.warn({ err: errorMessage(err) }, 'could not record the running state'));
       appLog.info('application running');
-    }
+    };
+    await Promise.all(deployed.map(start));
   };
 
   await sync();

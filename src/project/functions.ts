@@ -6,6 +6,7 @@ import { checkFunctionName, HISTOGRAM_DRIFT_APP } from '../common/names.ts';
 import type { MonitoringApplication, MonitoringApplicationClass } from '../apps/base.ts';
 import { resolveHistogramDataDriftOptions } from '../apps/histogram-data-drift.ts';
 import { BUILTIN_APPLICATIONS, isBuiltinApplication } from '../apps/builtin.ts';
+import { runLimits } from '../apps/run-limits.ts';
 import type { ModelClass } from '../serving/model.ts';
 import type { ApplicationSpec } from './runtime.ts';
 import type { ModelInit, ModelSpec, ServingSpec } from './serving-worker.ts';
@@ -119,7 +120,11 @@ export interface MonitoringFunctionOptions {
   className?: string;
   /** Alias of className, as the peer calls it. */
   handler?: string;
-  /** Handed to the app's constructor and context (thresholds and the like). */
+  /**
+   * Handed to the app's constructor and context (thresholds and the like), except `timeoutSeconds`
+   * (default 60) and `memoryLimitMb` (default 512), the platform's limits on each run of the app
+   * (see `RunLimits`).
+   */
   options?: Record<string, unknown>;
   labels?: Record<string, string>;
 }
@@ -140,6 +145,7 @@ export class MonitoringFunction {
     this.name = opts.name;
     this.labels = opts.labels ?? {};
     const className = opts.className ?? opts.handler;
+    runLimits(opts.options);
     if (typeof opts.application === 'string' && isBuiltinApplication(opts.application)) {
       if (className) throw new ValidationError(`the built-in application '${opts.application}' takes no className`);
       if (opts.application === HISTOGRAM_DRIFT_APP) resolveHistogramDataDriftOptions(opts.options);

@@ -1,9 +1,10 @@
-import { ApplicationError, ModelwatchError, ValidationError, errorMessage } from '../common/errors.ts';
+import { ValidationError } from '../common/errors.ts';
 import { resolveDataFile, type CodeRoots } from '../common/code-roots.ts';
 import { CONTROLLER_FUNCTION, DATA_DRIFT_REPORT_APP, STREAM_FUNCTION, WRITER_FUNCTION } from '../common/names.ts';
-import { importUserModule } from '../common/user-module.ts';
+import { inProcessHost, startAppThread, type AppHost } from '../apps/app-host.ts';
+import { construct } from '../apps/app-loader.ts';
 import { isApplicationClass, type MonitoringApplication, type MonitoringApplicationClass } from '../apps/base.ts';
-import { BUILTIN_APPLICATIONS } from '../apps/builtin.ts';
+import { appOptions, runLimits } from '../apps/run-limits.ts';
 import { ApplicationRunner } from '../apps/runner.ts';
 import { Controller } from '../pipeline/controller/controller.ts';
 import { StreamProcessor } from '../pipeline/stream-processor/stream-processor.ts';
@@ -51,8 +52,8 @@ export async function createWorker(platform: Platform, fn: FunctionRecord, regis
   }
   const given = fn.spec as ApplicationSpec;
   const spec = platform.codeRoots ? { ...given, options: await serverAppOptions(platform, given) } : given;
-  const app = await loadApplication(fn, spec, registry, platform.codeRoots);
-  return new ApplicationRunner(platform, fn.project, fn.name, app, { options: spec.options ?? {} });
+  const host = await appHost(platform, fn, spec, registry, platform.codeRoots);
+  return new ApplicationRunner(platform, fn.project, fn.name, host, { options: appOptions(spec.options) });
 }
 
 /**
@@ -66,39 +67,21 @@ async function serverAppOptions(platform: Platform, spec: ApplicationSpec): Prom
   return { ...options, referencePath: await resolveDataFile('referencePath', options.referencePath, platform.options) };
 }
 
-async function loadApplication(fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry, codeRoots: CodeRoots | undefined): Promise<MonitoringApplication> {
-  if (spec.builtin !== undefined) {
-    const Builtin = BUILTIN_APPLICATIONS[spec.builtin];
-    if (!Builtin) throw new ValidationError(`application '${fn.name}' names the built-in '${spec.builtin}', which does not exist (${Object.keys(BUILTIN_APPLICATIONS).join(', ')})`);
-    return construct(fn.name, () => new Builtin(spec.options ?? {}));
-  }
+/**
+ * Where the app runs (see app-host.ts): a built-in or a module file in a thread of its own, within
+ * its run limits; a class or instance handed over in embedded mode in this process.
+ */
+async function appHost(platform: Platform, fn: FunctionRecord, spec: ApplicationSpec, registry: InProcessRegistry, codeRoots: CodeRoots | undefined): Promise<AppHost> {
+  const options = appOptions(spec.options);
+  const common = { appName: fn.name, artifactPath: platform.options.artifactPath, logger: platform.logger, limits: runLimits(spec.options) };
+  if (spec.builtin !== undefined) return startAppThread({ ...common, source: { builtin: spec.builtin }, options });
   const given = registry.apps.get(`${fn.project}/${fn.name}`);
-  if (given) return isApplicationClass(given) ? construct(fn.name, () => new given(spec.options ?? {})) : given;
+  if (given) return inProcessHost(isApplicationClass(given) ? construct(fn.name, () => new given(options)) : given, common);
   if (spec.inProcess) throw new ValidationError(`application '${fn.name}' was given as an in-process class; run it from the same process or name its module`);
   if (!spec.application) throw new ValidationError(`application '${fn.name}' names no module`);
   // The real path is what is judged and then imported.
   const file = codeRoots ? await codeRoots.resolveFile('application', spec.application) : spec.application;
-  let mod: Record<string, unknown>;
-  try {
-    mod = await importUserModule(file);
-  } catch (err) {
-    throw new ApplicationError(fn.name, `could not import module '${spec.application}': ${errorMessage(err)}`, err);
-  }
-  const exported = spec.className ? mod[spec.className] : (mod.default ?? Object.values(mod).find(isApplicationClass));
-  if (!isApplicationClass(exported)) {
-    throw new ValidationError(`'${spec.application}' exports no monitoring application class${spec.className ? ` named '${spec.className}'` : ''}`);
-  }
-  return construct(fn.name, () => new exported(spec.options ?? {}));
-}
-
-/** An app's constructor that throws (bad options, say) fails as that app's error. */
-function construct(app: string, make: () => MonitoringApplication): MonitoringApplication {
-  try {
-    return make();
-  } catch (err) {
-    if (err instanceof ModelwatchError) throw err;
-    throw new ApplicationError(app, errorMessage(err), err);
-  }
+  return startAppThread({ ...common, source: { module: file, as: spec.application, ...(spec.className ? { className: spec.className } : {}) }, options });
 }
 
 interface Running {
@@ -141,6 +124,8 @@ export class InProcessRuntime {
     if (!r) return;
     this.running.delete(key(project, name));
     r.abort.abort();
+    // An app in the middle of a long run (an endless loop, say) is stopped, not waited for.
+    if (r.worker instanceof ApplicationRunner) r.worker.interrupt();
     await r.loop;
     await r.worker.flush?.().catch(() => undefined);
     await r.worker.close?.(opts);
