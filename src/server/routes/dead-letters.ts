@@ -9,8 +9,8 @@ const deadLettersQuerystring = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    /** An endpoint id as dead letters store it (any text of up to 128 characters). */
-    endpoint: { type: 'string', minLength: 1, maxLength: 128 },
+    /** An endpoint id as dead letters store it: any text of up to 128 characters but NUL (which no backend stores). */
+    endpoint: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\u0000]+$' },
     /** Epoch milliseconds or ISO-8601, read by `parseTimeParam`. */
     since: { type: 'string', maxLength: 64 },
     limit: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
