@@ -96,6 +96,8 @@ export class Tracker {
   private inflight = 0;
   private counters = { sent: 0, dropped: 0, failed: 0, sampledOut: 0 };
   private timer: NodeJS.Timeout | undefined;
+  /** A publish planned for this turn of the event loop (durable events waiting). */
+  private immediate: NodeJS.Immediate | undefined;
   private timerDueMs = 0;
   private draining: Promise<unknown> | undefined;
   private attempt = 0;
@@ -313,6 +315,16 @@ export class Tracker {
     if (this.timer) {
       if (this.attempt > 0 || due >= this.timerDueMs) return; // never cut a retry backoff short
       clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (delayMs === 0 && this.waiters.size > 0) {
+      // A durable request waits: publish in this turn of the event loop, after the requests that
+      // came in it (a timer of 0 would wait a millisecond, as long as the publish itself).
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        void this.startDrain(false);
+      });
+      return;
     }
     this.timerDueMs = due;
     this.timer = setTimeout(() => {
@@ -330,6 +342,8 @@ export class Tracker {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
   }
 
   /** Runs one drain; resolves to its error (or undefined), never rejects, then plans the next one. */
