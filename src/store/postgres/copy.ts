@@ -33,6 +33,11 @@ export function copyCapablePool(pool: pg.Pool): PostgresPool {
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let w = wrappers.get(client);
     if (!w) {
+      // The pool listens for errors of idle clients only: a session the server ends while it is
+      // checked out (a shutdown between two statements of a transaction) would otherwise be an
+      // uncaught 'error' event and end the process. Its next query fails instead, and the pool
+      // drops it when it comes back.
+      client.on('error', () => undefined);
       const query = (sqlOrCursor: unknown, parameters?: readonly unknown[]): unknown => {
         const data = parameters?.length === 1 ? parameters[0] : undefined;
         if (typeof sqlOrCursor === 'string' && data instanceof CopyData) return runCopy(client, sqlOrCursor, data);
