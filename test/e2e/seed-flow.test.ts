@@ -145,7 +145,12 @@ function flowCases(combo: Combination): void {
     assert.match(((await bad.json()) as { message: string }).message, /needs 2 values/);
     const unknown = await fetch(new URL('/v2/models/nope/infer', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":[[1,2]]}' });
     assert.equal(unknown.status, 404);
-    const failing = await fetch(new URL('/v2/models/linear/infer', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":[["a","b"]]}' });
+    // Text where the training set had numbers is refused before the model sees it.
+    const wrongType = await fetch(new URL('/v2/models/linear/infer', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":[["a","b"]]}' });
+    assert.equal(wrongType.status, 400);
+    assert.match(((await wrongType.json()) as { message: string }).message, /inputs\[0\]\[0\] is "a"/);
+    // A missing value is allowed through; this model throws on it: its own error is a 500.
+    const failing = await fetch(new URL('/v2/models/linear/infer', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":[[null,1]]}' });
     assert.equal(failing.status, 500);
     assert.match(((await failing.json()) as { message: string }).message, /must be a number/);
   });
@@ -163,7 +168,7 @@ function flowCases(combo: Combination): void {
     assert.equal(ep.name, 'linear');
     assert.deepEqual(ep.featureNames, ['x0', 'x1']);
     assert.deepEqual(ep.labelNames, ['y']);
-    assert.equal(ep.errorCount, 2, 'the bad body and the model exception are endpoint errors');
+    assert.equal(ep.errorCount, 3, 'the bad body, the wrong input type and the model exception are endpoint errors');
     assert.equal(ep.metrics.predictions1h, 400);
     assert.ok(ep.metrics.latencyAvg1hUs! > 0);
 
