@@ -93,3 +93,39 @@ export function ok(r: CliRun): CliRun {
 export async function issueTestToken(platform: Platform, role: Role, opts: { project?: string; name?: string } = {}): Promise<string> {
   return (await issueToken(platform.store, { name: opts.name ?? `test ${role}`, role, project: opts.project ?? null, now: Date.now() })).token;
 }
+
+/** What {@link hostileRestServer}'s `call` answers: the status and the parsed JSON body. */
+export interface RestAnswer {
+  status: number;
+  body: { error?: string; message?: string } & Record<string, unknown>;
+}
+
+/**
+ * A REST server on a fresh home holding project `p`, for tests that throw many requests at it:
+ * `call` sends a raw body text (JSON content type on every POST) over a pooled real HTTP client.
+ */
+export async function hostileRestServer(prefix: string): Promise<{ platform: Platform; call: (method: 'GET' | 'POST', path: string, body?: string) => Promise<RestAnswer>; close: () => Promise<void> }> {
+  const { Agent, request } = await import('undici');
+  const t = await tempHome(prefix);
+  const platform = await openPlatform(t.home);
+  const { app, url } = await startServer(platform);
+  const agent = new Agent({ connections: 4 });
+  const call = async (method: 'GET' | 'POST', p: string, body?: string): Promise<RestAnswer> => {
+    const res = await request(`${url}/api/v1${p}`, {
+      method,
+      dispatcher: agent,
+      ...(method !== 'GET' ? { headers: { 'content-type': 'application/json' } } : {}),
+      ...(body !== undefined ? { body } : {}),
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, body: text ? (JSON.parse(text) as RestAnswer['body']) : {} };
+  };
+  assert.equal((await call('POST', '/projects', '{"name":"p"}')).status, 201);
+  const close = async (): Promise<void> => {
+    await app.close();
+    await platform.close();
+    await agent.close();
+    await t.cleanup();
+  };
+  return { platform, call, close };
+}

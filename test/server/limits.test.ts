@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import type { Platform } from '../../src/project/platform.ts';
-import { CLI, childEnv, openPlatform, startServer, tempHome } from './helpers.ts';
+import { CLI, childEnv, hostileRestServer, tempHome, type RestAnswer } from './helpers.ts';
 
 const MIB = 1024 * 1024;
 
@@ -21,11 +20,11 @@ function rssMb(pid: number): number {
 
 /**
  * Over a plain socket, sends a request declaring `declared` bytes of body (or chunked), writes
- * `send` bytes of it, then waits for the answer and resolves with its status. The server answers
+ * `send` bytes of it, then waits for the answer and resolves with its status and body. The server answers
  * 413 without reading past its limit and closes the connection; a client still writing then would
  * get a write error that drops the answer unread, so this one writes once and then only reads.
  */
-function sendBig(url: string, declared: number | 'chunked', send: number): Promise<number> {
+function sendBig(url: string, declared: number | 'chunked', send: number): Promise<{ status: number; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(u.port), u.hostname);
@@ -33,11 +32,11 @@ function sendBig(url: string, declared: number | 'chunked', send: number): Promi
     const timer = setTimeout(() => socket.destroy(new Error('no answer within 30 s')), 30_000);
     socket.on('data', (d: Buffer) => {
       answer += d.toString('latin1');
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(answer);
-      if (m) {
+      const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\ncontent-length: (\d+)\r\n[^]*?\r\n\r\n/i.exec(answer);
+      if (m && answer.length >= m[0].length + Number(m[2])) {
         clearTimeout(timer);
         socket.destroy();
-        resolve(Number(m[1]));
+        resolve({ status: Number(m[1]), body: answer.slice(m[0].length) });
       }
     });
     socket.on('error', () => undefined); // a reset once the server has answered
@@ -98,10 +97,10 @@ describe('modelwatch up: body limits', { timeout: 120_000 }, () => {
     // Declared bodies over the limit are refused on their Content-Length, before a byte is read: 1 GB
     // to the upload route (limit 2 MiB), 2 MiB to a route of the 1 MiB default. Chunked bodies are
     // read up to the limit, then refused.
-    for (let i = 0; i < 5; i++) assert.equal(await sendBig(`${api}/projects/p/models/m`, 1024 * MIB, 0), 413);
-    assert.equal(await sendBig(`${api}/projects/p/monitoring/enable`, 2 * MIB, 0), 413);
-    for (let i = 0; i < 5; i++) assert.equal(await sendBig(`${api}/projects/p/models/m`, 'chunked', 2 * MIB + 64 * 1024), 413);
-    assert.equal(await sendBig(`${api}/projects/p/monitoring/enable`, 'chunked', MIB + 64 * 1024), 413);
+    for (let i = 0; i < 5; i++) assert.equal((await sendBig(`${api}/projects/p/models/m`, 1024 * MIB, 0)).status, 413);
+    assert.equal((await sendBig(`${api}/projects/p/monitoring/enable`, 2 * MIB, 0)).status, 413);
+    for (let i = 0; i < 5; i++) assert.equal((await sendBig(`${api}/projects/p/models/m`, 'chunked', 2 * MIB + 64 * 1024)).status, 413);
+    assert.equal((await sendBig(`${api}/projects/p/monitoring/enable`, 'chunked', MIB + 64 * 1024)).status, 413);
     const grown = rssMb(up.pid!) - before;
     assert.ok(grown < 40, `RSS grew by ${grown.toFixed(1)} MB for 5 GB declared and 12 MB sent of refused bodies`);
 
@@ -111,9 +110,9 @@ describe('modelwatch up: body limits', { timeout: 120_000 }, () => {
     assert.ok(body.length > 1.5 * MIB && body.length < 2 * MIB, String(body.length));
     const logged = await request(`${api}/projects/p/models/m`, { method: 'POST', headers: json, body });
     assert.equal(logged.statusCode, 201, await logged.body.text());
-    const too = await request(`${api}/projects/p/models/m2`, { method: 'POST', headers: json, body: JSON.stringify({ trainingSet: rows, pad: 'x'.repeat(MIB) }) });
-    assert.equal(too.statusCode, 413);
-    assert.deepEqual(await too.body.json(), { error: 'payload_too_large', message: 'Request body is too large' });
+    const too = await sendBig(`${api}/projects/p/models/m2`, body.length + MIB, 0);
+    assert.equal(too.status, 413);
+    assert.deepEqual(JSON.parse(too.body), { error: 'payload_too_large', message: 'Request body is too large' });
 
     up.kill('SIGTERM');
     const [code] = (await once(up, 'exit')) as [number | null];
@@ -146,37 +145,13 @@ const SQLISH = ["a' OR '1'='1", "1; DROP TABLE projects; --", '../../etc/passwd'
 const hostileText = fc.oneof(fc.constantFrom(...SQLISH), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 8 }), fc.integer().map(String));
 describe('REST API: hostile payloads and query strings (fast-check, real HTTP)', { timeout: 300_000 }, () => {
   let platform: Platform;
-  let app: FastifyInstance;
-  let cleanup: () => Promise<void>;
-  let base: string;
-  const agent = new Agent({ connections: 4 });
+  let call: (method: 'GET' | 'POST', path: string, body?: string) => Promise<RestAnswer>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const t = await tempHome('mw-hostile-');
-    cleanup = t.cleanup;
-    platform = await openPlatform(t.home);
-    const s = await startServer(platform);
-    app = s.app;
-    base = `${s.url}/api/v1`;
-    assert.equal((await call('POST', '/projects', '{"name":"p"}')).status, 201);
+    ({ platform, call, close } = await hostileRestServer('mw-hostile-'));
   });
-  after(async () => {
-    await app.close();
-    await platform.close();
-    await agent.close();
-    await cleanup();
-  });
-
-  async function call(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; body: { error?: string; message?: string } & Record<string, unknown> }> {
-    const res = await request(`${base}${path}`, {
-      method,
-      dispatcher: agent,
-      ...(body !== undefined || method !== 'GET' ? { headers: { 'content-type': 'application/json' } } : {}),
-      ...(body !== undefined ? { body } : {}),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, body: text ? (JSON.parse(text) as { error?: string }) : {} };
-  }
+  after(() => close());
 
   /** A query string of known and unknown parameters with hostile values, sometimes repeated. */
   const query = (known: string[]) =>

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { Agent, request } from 'undici';
 import { SETTING_LIMITS } from '../../src/common/limits.ts';
 import type { Platform } from '../../src/project/platform.ts';
-import { openPlatform, startServer, tempHome } from '../server/helpers.ts';
+import { hostileRestServer, type RestAnswer } from '../server/helpers.ts';
 
 /*
  * Hostile REST bodies, 1,000 cases per entry point, through the real server and a real HTTP client:
@@ -25,37 +23,13 @@ const numberText = fc.oneof(
 
 describe('REST API: hostile bodies (fast-check, real HTTP)', { timeout: 600_000 }, () => {
   let platform: Platform;
-  let app: FastifyInstance;
-  let cleanup: () => Promise<void>;
-  let base: string;
-  const agent = new Agent({ connections: 4 });
+  let call: (method: 'GET' | 'POST', path: string, body?: string) => Promise<RestAnswer>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const t = await tempHome('mw-hostile-');
-    cleanup = t.cleanup;
-    platform = await openPlatform(t.home);
-    const s = await startServer(platform);
-    app = s.app;
-    base = `${s.url}/api/v1`;
-    assert.equal((await call('POST', '/projects', '{"name":"p"}')).status, 201);
+    ({ platform, call, close } = await hostileRestServer('mw-hostile-'));
   });
-  after(async () => {
-    await app.close();
-    await platform.close();
-    await agent.close();
-    await cleanup();
-  });
-
-  async function call(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; body: { error?: string; message?: string } & Record<string, unknown> }> {
-    const res = await request(`${base}${path}`, {
-      method,
-      dispatcher: agent,
-      ...(method !== 'GET' ? { headers: { 'content-type': 'application/json' } } : {}),
-      ...(body !== undefined ? { body } : {}),
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, body: text ? (JSON.parse(text) as { error?: string }) : {} };
-  }
+  after(() => close());
 
   it('POST monitoring/enable and monitoring/controller: 1,000 hostile bodies each; out-of-range numbers get 400 and are never stored', async () => {
     const field = fc.constantFrom('basePeriod', 'graceSeconds', 'maxWindowsPerTick', 'rebuild', 'deployHistogramDataDriftApp', 'basePeriodMinutes', '__proto__');
