@@ -73,7 +73,8 @@ export interface InferenceEvent {
   when: string;
   /** Microseconds, never wrapping at one second. */
   latencyUs: number;
-  request: { id: string; inputs: unknown[][] };
+  /** `firstRow`: the index in its request of the first of `inputs`, on each event of a request tracked as several (absent: 0). */
+  request: { id: string; firstRow?: number; inputs: unknown[][] };
   response?: { outputs: unknown[] };
   featureNames?: string[];
   labelNames?: string[];

@@ -1,6 +1,7 @@
 import type { OutgoingMessage } from '../stream/port.ts';
 import { EventEncoder, hasKeys, PLAIN_TEXT, type EndpointInfo, type EventArgs } from './event.ts';
 import { latin1, Latin1Writer } from './latin1-writer.ts';
+import { MAX_EVENT_BYTES } from './request-events.ts';
 
 /*
  * Tracking's events in a compact form, so that the work of writing them as JSON text can leave the
@@ -69,6 +70,10 @@ const KEYS = 1 << (30 - CHUNK_BITS);
 const SPARE_CHUNKS = 2;
 /** An event with more numbers than this is encoded as text at once instead. */
 const MAX_EVENT_NUMBERS = 4096;
+/** Most UTF-8 bytes a number takes in an event, its comma included (`-1.2345678901234567e-308,`). */
+const NUMBER_BYTES = 26;
+/** Most UTF-8 bytes of an event's middle besides its numbers, row brackets and request id (`when`, latency, keys). */
+const MIDDLE_BYTES = 256;
 /** Bytes of request ids per store chunk. */
 const ID_BYTES = 1 << 18;
 /** A request id longer than this is encoded as text at once instead. */
@@ -130,8 +135,9 @@ export class NumericEventStore {
   /**
    * The place of the request, kept as numbers, or undefined when it is not one this form holds:
    * inputs that are not a non-empty rectangle of numbers, outputs that are not numbers (one per
-   * row, or a rectangle of rows), an error, metrics, feature names other than the endpoint's, or
-   * too many numbers. Those are encoded as text at once.
+   * row, or a rectangle of rows), an error, metrics, feature names other than the endpoint's, too
+   * many numbers, or an event that might pass `MAX_EVENT_BYTES` (a bound counted from the endpoint's
+   * own text and the numbers, not the event's text). Those are encoded as text at once.
    */
   add(encoder: EventEncoder, args: EventArgs): number | undefined {
     const { inputs, outputs, requestId } = args;
@@ -150,6 +156,8 @@ export class NumericEventStore {
     const size = NUMERIC_HEAD + rows * cols + (outKind === OUT_ROWS ? outRows * outCols : outRows);
     const idLength = requestId.length;
     if (size > MAX_EVENT_NUMBERS || idLength > MAX_ID_LENGTH) return undefined;
+    // An event that might be too large for one is encoded at once, and split if it is (request-events.ts).
+    if (encoder.fixedBytes + NUMBER_BYTES * size + 3 * (rows + outRows) + 6 * idLength + MIDDLE_BYTES > MAX_EVENT_BYTES) return undefined;
     let chunk = this.current;
     if (!chunk || chunk.usedNums + size > CHUNK || chunk.usedIds + idLength > ID_BYTES) {
       chunk = this.newChunk();

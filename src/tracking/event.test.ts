@@ -23,6 +23,7 @@ describe('EventEncoder', () => {
     { start, latencyUs: 7, requestId: 'r5', inputs: [[1]], outputs: [2], metrics: { tokens: 3, cost: 0.25 } },
     { start, latencyUs: 7, requestId: 'r6', inputs: [[1]], outputs: [2], metrics: {} },
     { start, latencyUs: 7, requestId: 'r7', inputs: [[undefined, () => 1]], outputs: [undefined] },
+    { start, latencyUs: 7, requestId: 'r8', firstRow: 5000, inputs: [[1], [2]], outputs: [2, 4] },
   ];
 
   it('writes exactly the JSON of the built event, for every kind of endpoint and request', () => {

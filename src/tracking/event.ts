@@ -65,6 +65,11 @@ export function buildInferenceEvent(
     requestId: string;
     inputs: unknown[][];
     outputs?: unknown[];
+    /**
+     * Index in its request of the event's first row: set on each event of a request the tracker
+     * splits into several (see `splitRequest`), so that rows keep their places when stored.
+     */
+    firstRow?: number;
     featureNames?: string[];
     metrics?: Record<string, number>;
     error?: string;
@@ -78,7 +83,7 @@ export function buildInferenceEvent(
   if (endpoint.modelUri !== undefined) event.modelUri = endpoint.modelUri;
   event.when = whenIso(args.start.ms);
   event.latencyUs = args.latencyUs;
-  event.request = { id: args.requestId, inputs: args.inputs };
+  event.request = args.firstRow === undefined ? { id: args.requestId, inputs: args.inputs } : { id: args.requestId, firstRow: args.firstRow, inputs: args.inputs };
   if (args.outputs !== undefined) event.response = { outputs: args.outputs };
   const featureNames = args.featureNames ?? endpoint.featureNames;
   if (featureNames && featureNames.length > 0) event.featureNames = featureNames;
@@ -115,6 +120,7 @@ export class EventEncoder {
   private readonly featureNamesField: string;
   private readonly endpointTail: string;
   private json: string | undefined;
+  private fixed: number | undefined;
 
   constructor(readonly endpoint: EndpointInfo) {
     const fixed: Record<string, unknown> = { v: 1, endpointId: endpoint.endpointId, project: endpoint.project, function: endpoint.function, model: endpoint.model };
@@ -134,6 +140,12 @@ export class EventEncoder {
   get endpointJson(): string {
     this.json ??= JSON.stringify(this.endpoint);
     return this.json;
+  }
+
+  /** UTF-8 bytes of what every event of a request as {@link plainTail} describes holds besides `middle(args)` (made once). */
+  get fixedBytes(): number {
+    this.fixed ??= Buffer.byteLength(this.head) + Buffer.byteLength(this.plainTail);
+    return this.fixed;
   }
 
   /** Whether `names` are the endpoint's feature names (then `encode` writes the field kept for them). */
@@ -172,8 +184,9 @@ export class EventEncoder {
    * request as {@link plainTail} describes, `encode(args)` is `head + middle(args) + plainTail`.
    * @throws whatever JSON.stringify throws for the inputs or outputs
    */
-  middle(args: Pick<EventArgs, 'start' | 'latencyUs' | 'requestId' | 'inputs' | 'outputs'>): string {
+  middle(args: Pick<EventArgs, 'start' | 'latencyUs' | 'requestId' | 'inputs' | 'outputs' | 'firstRow'>): string {
     let s = `${whenIso(args.start.ms)}","latencyUs":${jsonNumber(args.latencyUs)},"request":{"id":${jsonString(args.requestId)}`;
+    if (args.firstRow !== undefined) s += `,"firstRow":${jsonNumber(args.firstRow)}`;
     if (args.inputs !== undefined) s += `,"inputs":${JSON.stringify(args.inputs)}`;
     s += '}';
     if (args.outputs !== undefined) s += `,"response":{"outputs":${JSON.stringify(args.outputs)}}`;

@@ -4,6 +4,7 @@ import type { OutgoingMessage } from '../stream/port.ts';
 import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
 import { EventBatchBuilder, NumericEventStore, type StoreView } from './event-batch.ts';
 import { EventQueue } from './event-queue.ts';
+import { fitsOneEvent, splitRequest } from './request-events.ts';
 import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
 
 export type { TrackerOptions } from './tracker-options.ts';
@@ -29,7 +30,10 @@ export function trackRequest(tracker: TrackerSink, encoder: EventEncoder, args: 
   }
 }
 
-/** Counters of a {@link Tracker}. */
+/**
+ * Counters of a {@link Tracker}. They count events: a request too large for one event is tracked
+ * as several (see {@link Tracker.trackRequest}), each counted as sent or dropped on its own.
+ */
 export interface TrackerStats {
   /** Events published. */
   sent: number;
@@ -155,16 +159,19 @@ export class Tracker {
    * Queues the event of one request that `encoder` writes for `args` (the same as
    * `trackEncoded(endpointId, isError, () => encoder.encode(args))`). For a stream that encodes
    * events itself (`publishEvents`: the embedded log, on its writer thread, and NATS), a request whose inputs
-   * and outputs are plain numbers is kept as those numbers, copied now, and written as JSON text only
-   * there (see event-batch.ts); any other request, and every request for other streams, is encoded
-   * now. Synchronous; never throws.
+   * and outputs are plain numbers, and whose event is surely small enough for one, is kept as those
+   * numbers, copied now, and written as JSON text only there (see event-batch.ts); any other
+   * request, and every request for other streams, is encoded now. A request whose text is too large
+   * for one event (more than 1 MiB less 2 KiB, see request-events.ts) is queued as several, its rows
+   * split in order, each piece with the request's id, time, latency and names; sampling keeps or
+   * leaves out the request whole. Synchronous; never throws.
    */
   trackRequest(encoder: EventEncoder, args: EventArgs): void {
     try {
       if (!this.admit(args.error !== undefined)) return;
       const place = this.numbers?.add(encoder, args);
       if (place !== undefined) this.enqueue(place);
-      else this.enqueueEncoded(encoder.endpoint.endpointId, () => encoder.encode(args));
+      else for (const entry of this.encodedRequest(encoder, args)) this.enqueue(entry);
     } catch (err) {
       this.counters.dropped += 1;
       this.report(err);
@@ -182,6 +189,8 @@ export class Tracker {
    * was full, the tracker is closed, or the stream is down (after a failed publish, new durable
    * events are refused at once until a retry gets through, one of them at a time being let wait
    * for that retry). Such events count as dropped. A request left out by sampling resolves at once.
+   * A request tracked as several events (see {@link trackRequest}) resolves once all of them are in
+   * the stream, and rejects as soon as one of them is refused (its other pieces may be stored).
    */
   trackRequestDurable(encoder: EventEncoder, args: EventArgs): Promise<void> {
     try {
@@ -195,10 +204,15 @@ export class Tracker {
         this.counters.dropped += 1;
         return Promise.reject(this.unavailable('the stream is not taking events'));
       }
-      const entry = this.numbers?.add(encoder, args) ?? this.encoded(encoder.endpoint.endpointId, () => encoder.encode(args));
-      if (entry === undefined) return Promise.reject(new TrackingUnavailableError('the event could not be encoded'));
-      const done = new Promise<void>((resolve, reject) => this.waiters.set(entry, { resolve, reject }));
-      this.enqueue(entry);
+      const place = this.numbers?.add(encoder, args);
+      const entries: Queued[] = place !== undefined ? [place] : this.encodedRequest(encoder, args);
+      if (entries.length === 0) return Promise.reject(new TrackingUnavailableError('the event could not be encoded'));
+      const done = new Promise<void>((resolve, reject) => {
+        let left = entries.length;
+        const waiter: Waiter = { resolve: () => --left === 0 && resolve(), reject };
+        for (const e of entries) this.waiters.set(e, waiter);
+      });
+      for (const e of entries) this.enqueue(e);
       return done;
     } catch (err) {
       this.counters.dropped += 1;
@@ -267,17 +281,29 @@ export class Tracker {
 
   /** Encodes an event at once and queues it; one whose encoding throws is dropped and counted. */
   private enqueueEncoded(key: string, encode: () => string): void {
-    const entry = this.encoded(key, encode);
-    if (entry) this.enqueue(entry);
-  }
-
-  /** An event encoded at once; undefined (dropped and counted) when its encoding throws. */
-  private encoded(key: string, encode: () => string): Entry | undefined {
+    let value: string;
     try {
-      return { message: { key, value: encode() } };
+      value = encode();
     } catch (err) {
       this.drop({ message: { key, value: '' } }, err);
-      return undefined;
+      return;
+    }
+    this.enqueue({ message: { key, value } });
+  }
+
+  /**
+   * A request's event(s), encoded at once: one, or several for a request too large for one (see
+   * request-events.ts); none (dropped and counted) when its encoding throws.
+   */
+  private encodedRequest(encoder: EventEncoder, args: EventArgs): Entry[] {
+    const key = encoder.endpoint.endpointId;
+    try {
+      const text = encoder.encode(args);
+      if (fitsOneEvent(text)) return [{ message: { key, value: text } }];
+      return splitRequest(encoder, args, text).map((value) => ({ message: { key, value } }));
+    } catch (err) {
+      this.drop({ message: { key, value: '' } }, err);
+      return [];
     }
   }
 

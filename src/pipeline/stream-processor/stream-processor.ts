@@ -507,13 +507,15 @@ export class StreamProcessor implements Worker {
       // Stored as PostgreSQL and MySQL store it (SQLite would keep a lone surrogate's bytes).
       const requestId = wellFormed(e.request.id);
       const labels = e.labels ? toJson(e.labels) : null;
+      // The place of the event's rows in their request, when the request came as several events.
+      const firstRow = e.request.firstRow ?? 0;
       for (let i = 0; i < inputs.length; i++) {
         const row = inputs[i]!;
         const out = outputs[i];
         const outRow = out === undefined ? [] : Array.isArray(out) ? out : [out];
         // Stored as text (cut out of the event's own where it can be): nothing of the parsed event
         // is kept past this loop (see prediction-columns.ts).
-        d.predictions.add(this.project, e.endpointId, t, latencyUs, requestId, i, texts?.features[i] ?? toJson(row), texts?.outputs?.[i] ?? toJson(outRow), labels);
+        d.predictions.add(this.project, e.endpointId, t, latencyUs, requestId, firstRow + i, texts?.features[i] ?? toJson(row), texts?.outputs?.[i] ?? toJson(outRow), labels);
         d.hist.add(e.endpointId, t, ep, row, outRow);
       }
       bump(d.bumps, e.endpointId, t, false);

@@ -250,6 +250,11 @@ describe('event limits', () => {
     check({ ...base, labels: { k: x(L.labelValueChars + 1) } }, args(), /label "k" is longer than 4096/);
     check(base, args({ error: x(L.errorChars), inputs: [] }), undefined);
     check(base, args({ error: x(L.errorChars + 1), inputs: [] }), new RegExp(`error is longer than ${L.errorChars}`));
+    // A piece of a request tracked as several events: its rows are rows of that request.
+    check(base, args({ firstRow: 0 }), undefined);
+    check(base, args({ firstRow: L.rowsPerEvent - 1 }), undefined);
+    check(base, args({ firstRow: L.rowsPerEvent - 1, inputs: [[1, 2], [3, 4]], outputs: [3, 7] }), new RegExp(`firstRow ${L.rowsPerEvent - 1} puts its rows past row ${L.rowsPerEvent}`));
+    for (const bad of [-1, 1.5, Number.NaN]) check(base, args({ firstRow: bad }), /request\.firstRow must be a non-negative integer/);
     check(base, args({ latencyUs: Number.MAX_SAFE_INTEGER }), undefined);
     check(base, args({ latencyUs: 2 ** 60 }), /latencyUs must be at most/);
     // The whole text: one long string value brings the event past the limit.

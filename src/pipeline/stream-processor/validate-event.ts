@@ -72,6 +72,8 @@ function problemOf(e: Record<string, unknown>, time: number): string | undefined
   if (typeof req.id !== 'string') return 'event request has no id';
   const id = columnTextProblem('event request.id', req.id, L.requestIdChars);
   if (id !== undefined) return id;
+  const firstRow = req.firstRow;
+  if (firstRow !== undefined && (typeof firstRow !== 'number' || !Number.isInteger(firstRow) || firstRow < 0)) return 'event request.firstRow must be a non-negative integer';
   const names = namesProblem(e);
   if (names !== undefined) return names;
   if (e.error !== undefined) {
@@ -81,6 +83,10 @@ function problemOf(e: Record<string, unknown>, time: number): string | undefined
   if (!Array.isArray(req.inputs) || req.inputs.length === 0) return 'event request.inputs must be a non-empty list of rows';
   const inputs = req.inputs as unknown[];
   if (inputs.length > L.rowsPerEvent) return `event request.inputs has ${inputs.length} rows, more than ${L.rowsPerEvent}`;
+  // The rows of a request tracked as several events (see tracking/request-events.ts) are rows of that request.
+  if (typeof firstRow === 'number' && firstRow + inputs.length > L.rowsPerEvent) {
+    return `event request.firstRow ${firstRow} puts its rows past row ${L.rowsPerEvent} of the request`;
+  }
   for (let i = 0; i < inputs.length; i++) {
     const row = inputs[i];
     if (!Array.isArray(row)) return `event request.inputs[${i}] is not a row (array)`;
