@@ -87,6 +87,16 @@ export class CodeRoots {
     return real;
   }
 
+  /**
+   * Where a code path given by a client lies: an absolute path as it is; a relative one is taken
+   * from the roots, the first that holds the file (else the first root), so that clients name
+   * modules as they lie in the roots, wherever the client runs.
+   */
+  locate(file: string): string {
+    if (path.isAbsolute(file)) return path.resolve(file);
+    return this.roots.map((r) => path.resolve(r, file)).find((f) => fs.existsSync(f)) ?? path.resolve(this.roots[0]!, file);
+  }
+
   /** The roots, for messages and banners. */
   toString(): string {
     return this.roots.join(', ');
@@ -98,7 +108,7 @@ export class CodeRoots {
     if (!CODE_EXTENSIONS.includes(path.extname(file).toLowerCase())) {
       throw this.refused(what, file, `a module file ends in ${CODE_EXTENSIONS.join(', ')}`);
     }
-    return path.resolve(file);
+    return this.locate(file);
   }
 
   private judge(what: string, file: string, real: string): string {

@@ -41,7 +41,7 @@ export class ServingFunction {
   ) {
     checkFunctionName(name);
     this.spec = {
-      ...(spec?.source ? { source: path.resolve(spec.source) } : {}),
+      ...(spec?.source ? { source: spec.source } : {}),
       models: spec?.models ?? [],
       tracking: spec?.tracking ?? { enabled: false, samplingPercentage: 100 },
       ...(spec?.host ? { host: spec.host } : {}),
@@ -59,7 +59,7 @@ export class ServingFunction {
     if (opts.className) m.className = opts.className;
     if (opts.modelUri) m.modelUri = opts.modelUri;
     if (opts.modelPath?.startsWith('store://')) m.modelUri = opts.modelPath;
-    else if (opts.modelPath) m.modelPath = path.resolve(opts.modelPath);
+    else if (opts.modelPath) m.modelPath = opts.modelPath;
     if (opts.model) {
       m.inProcess = true;
       this.inProcessModels.set(name, opts.model);
@@ -153,7 +153,7 @@ export class MonitoringFunction {
       this.inProcess = undefined;
     } else if (typeof opts.application === 'string') {
       checkModuleReference(opts.application);
-      this.spec = { application: path.resolve(opts.application), ...(className ? { className } : {}), options: opts.options ?? {} };
+      this.spec = { application: opts.application, ...(className ? { className } : {}), options: opts.options ?? {} };
       this.inProcess = undefined;
     } else if (opts.application && (typeof opts.application === 'function' || typeof opts.application === 'object')) {
       this.spec = { inProcess: true, options: opts.options ?? {} };
@@ -180,6 +180,18 @@ function checkModuleReference(application: string): void {
     `application '${application}' is neither a built-in app (${Object.keys(BUILTIN_APPLICATIONS).join(', ')}) nor a module file; name a file such as ./apps/my-app.js`,
     { application, builtins: Object.keys(BUILTIN_APPLICATIONS) },
   );
+}
+
+/**
+ * The spec with its module files located by `codePath` (the platform's, where the function is
+ * registered): clients send paths as they name them, and the store keeps where they lie.
+ */
+export function locateServingCode(spec: ServingSpec, codePath: (file: string) => string): ServingSpec {
+  return {
+    ...spec,
+    ...(spec.source ? { source: codePath(spec.source) } : {}),
+    models: spec.models.map((m) => (m.modelPath ? { ...m, modelPath: codePath(m.modelPath) } : m)),
+  };
 }
 
 /**

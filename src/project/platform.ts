@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { systemClock, type Clock } from '../common/clock.ts';
 import { compilePlatformOptions, type CompiledPlatformOptions, type PlatformOptions } from '../common/config.ts';
 import { CodeRoots } from '../common/code-roots.ts';
@@ -116,6 +117,14 @@ export class Platform {
       this.streams.set(url, s);
     }
     return s;
+  }
+
+  /**
+   * Where a code path named in a function spec lies: from the code roots (see `CodeRoots.locate`),
+   * or, without roots (embedded mode), from the working folder.
+   */
+  codePath(file: string): string {
+    return this.codeRoots ? this.codeRoots.locate(file) : path.resolve(file);
   }
 
   async close(): Promise<void> {

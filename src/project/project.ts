@@ -22,7 +22,7 @@ import type { Credentials, FunctionRecord, LateWindow, LateWindowQuery, ModelRec
 import type { DeadLetterQuery, DeadLetterRow, MetricRow, ResultRow, SeriesQuery } from '../store/tsdb-port.ts';
 import type { Platform } from './platform.ts';
 import { listLateWindows, reanalyzeWindows, type ReanalyzedWindow, type ReanalyzeOptions } from '../pipeline/controller/reanalyze.ts';
-import { MonitoringFunction, ServingFunction, checkServingExposure, type MonitoringFunctionOptions } from './functions.ts';
+import { MonitoringFunction, ServingFunction, checkServingExposure, locateServingCode, type MonitoringFunctionOptions } from './functions.ts';
 import type { InProcessRuntime } from './runtime.ts';
 import { endpointSummary, type ListEndpointsOptions } from './endpoint-summary.ts';
 import { checkLogModelCall } from './log-model-checks.ts';
@@ -201,7 +201,8 @@ export class Project {
       if (!this.runtime) throw new ValidationError('a class can be passed directly only in embedded mode; name the module file instead');
       this.runtime.registry.apps.set(`${this.name}/${fn.name}`, fn.inProcess);
     }
-    await this.putFunction({ name: fn.name, kind: 'monitoring-application', spec: fn.spec as Record<string, unknown>, labels: { ...fn.labels, 'mw-type': 'monitoring-application' } });
+    const spec = fn.spec.application ? { ...fn.spec, application: this.platform.codePath(fn.spec.application) } : fn.spec;
+    await this.putFunction({ name: fn.name, kind: 'monitoring-application', spec: spec as Record<string, unknown>, labels: { ...fn.labels, 'mw-type': 'monitoring-application' } });
     if (existing?.deployed) await this.deployFunction(fn.name, { wait: false });
     return fn;
   }
@@ -346,7 +347,7 @@ export class Project {
         this.runtime.registry.models.set(`${this.name}/${fn.name}`, fn.inProcessModels);
       }
       checkServingExposure(fn.spec);
-      const spec = await this.platform.secrets.sealServingSpec(fn.spec, (await this.platform.store.getFunction(this.name, name))?.spec);
+      const spec = await this.platform.secrets.sealServingSpec(locateServingCode(fn.spec, (f) => this.platform.codePath(f)), (await this.platform.store.getFunction(this.name, name))?.spec);
       await this.putFunction({ name, kind: 'serving', spec: spec as unknown as Record<string, unknown>, labels: {} });
     } else {
       await this.setModelMonitoringFunction({ name: fn.name, application: fn.inProcess ?? fn.applicationRef!, ...(fn.spec.className ? { className: fn.spec.className } : {}), options: fn.spec.options ?? {}, labels: fn.labels });

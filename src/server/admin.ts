@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError, ValidationError } from '../common/errors.ts';
 import { RESERVED_FUNCTION_NAMES, checkFunctionName, checkProjectName } from '../common/names.ts';
-import { ServingFunction, checkServingExposure } from '../project/functions.ts';
+import { ServingFunction, checkServingExposure, locateServingCode } from '../project/functions.ts';
 import type { Platform } from '../project/platform.ts';
 import { Project } from '../project/project.ts';
 import type { ModelSpec, ServingSpec } from '../project/serving-worker.ts';
@@ -68,7 +68,8 @@ export async function saveServingFunction(platform: Platform, project: string, n
     });
   }
   // After the SDK's own checks, so that both modes word those alike.
-  await checkServingPaths(platform, fn.spec);
+  const located = locateServingCode(fn.spec, (f) => platform.codePath(f));
+  await checkServingPaths(platform, located);
   const existing = await platform.store.getFunction(project, name);
   if (existing && existing.kind !== 'serving') throw new ConflictError(`function '${name}' exists and is a ${existing.kind} function`);
   const now = platform.clock.now();
@@ -76,7 +77,7 @@ export async function saveServingFunction(platform: Platform, project: string, n
     project,
     name,
     kind: 'serving',
-    spec: (await platform.secrets.sealServingSpec(fn.spec, existing?.spec)) as unknown as Record<string, unknown>,
+    spec: (await platform.secrets.sealServingSpec(located, existing?.spec)) as unknown as Record<string, unknown>,
     labels,
     deployed: existing?.deployed ?? false,
     status: existing?.deployed ? { ...existing.status, state: 'starting' } : (existing?.status ?? { state: 'not-deployed' }),

@@ -46,7 +46,7 @@ export async function checkServingPaths(platform: Platform, spec: ServingSpec): 
 /** A monitoring application's module file, and the data-drift-report app's `referencePath`. */
 export async function checkApplicationPaths(platform: Platform, application: string, options: Record<string, unknown> | undefined): Promise<void> {
   if (!isBuiltinApplication(application)) {
-    await restCodeRoots(platform).check('application', path.resolve(application));
+    await restCodeRoots(platform).check('application', application);
     return;
   }
   const ref = options?.referencePath;

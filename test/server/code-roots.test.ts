@@ -94,6 +94,21 @@ describe('code roots: a server loads code only from the folders its operator nam
     assert.deepEqual(out.outputs[0]!.data, [3]);
   });
 
+  test('a relative modelPath is taken from the code roots, not from the client\'s working folder, and stored where it lies', async () => {
+    assert.notEqual(process.cwd(), code);
+    const fn = await project.setFunction('sum-relative');
+    fn.addModel('sum', { modelPath: 'sum-model.mjs', className: 'SumModel' });
+    await project.deployFunction(fn);
+    const out = (await fn.invoke('/v2/models/sum/infer', { inputs: [[2, 5]] })) as { outputs: { data: number[] }[] };
+    assert.deepEqual(out.outputs[0]!.data, [7]);
+    const stored = await platform.store.getFunction('roots', 'sum-relative');
+    assert.equal((stored!.spec as { models: { modelPath: string }[] }).models[0]!.modelPath, path.join(code, 'sum-model.mjs'));
+    // A relative path that leaves the roots is refused like any other.
+    const out2 = await project.setFunction('sum-up');
+    out2.addModel('sum', { modelPath: '../outside/evil.mjs', className: 'SumModel' });
+    await assert.rejects(project.deployFunction(out2), /is outside the code roots/);
+  });
+
   test('an uploaded model file is data: naming it as modelPath is refused, and a record that names it anyway does not load', async () => {
     const model = await project.logModel('evil', { trainingSet: ROWS, modelFile: evilFile('evil-upload.mjs') });
     const uploaded = path.join(home, 'artifacts', model.modelFile!);
