@@ -24,6 +24,7 @@ export {
   WorkerExitedError,
   type FunctionStateDetails,
   TrackingUnavailableError,
+  EventTooLargeError,
 } from './common/errors.ts';
 export type { ModelClass } from './serving/model.ts';
 export { Tracker } from './tracking/tracker.ts';

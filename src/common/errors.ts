@@ -135,6 +135,26 @@ export class TrackingUnavailableError extends ModelwatchError {
   }
 }
 
+/**
+ * An event too large ever to be stored, so that sending it again gives the same answer: a stream
+ * message larger than the stream takes (NATS: its server's max_payload; Kafka: the broker's
+ * MESSAGE_TOO_LARGE), or, with durable tracking, a request with rows whose event alone is larger
+ * than one event holds (the request is answered 413 and counted as an endpoint error). A stream's
+ * `publish` that rejects with it has stored every other message of the call; `indexes` are the
+ * places of the refused ones in the call's messages.
+ */
+export class EventTooLargeError extends ModelwatchError {
+  constructor(message: string, details: { indexes?: number[]; bytes?: number; maxBytes?: number } = {}) {
+    super('event_too_large', message, { httpStatus: 413, details });
+  }
+
+  /** The places of the refused messages in the publish that refused them (undefined when not a publish's). */
+  get indexes(): number[] | undefined {
+    const i = this.details?.indexes;
+    return Array.isArray(i) ? (i as number[]) : undefined;
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => ModelwatchError;
 
 /**
@@ -154,6 +174,7 @@ const ERROR_CLASSES: Readonly<Record<string, [ErrorClass, number]>> = {
   deploy_timeout: [DeployTimeoutError, 504],
   worker_exited: [WorkerExitedError, 500],
   tracking_unavailable: [TrackingUnavailableError, 503],
+  event_too_large: [EventTooLargeError, 413],
 };
 
 /**

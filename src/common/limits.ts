@@ -2,8 +2,8 @@
  * The limits every input must meet, in one table: serving checks them on each request (answering
  * 400 or 413) and ingest on each event, so that ingest takes the event of every request serving
  * accepts. Size apart: a request whose event would pass the event's 1 MiB (EVENT_LIMITS.eventChars)
- * is tracked as several events, its rows split (tracking/request-events.ts), and only a single row
- * too large for an event of its own is still refused by ingest (dead-lettered).
+ * is tracked as several events, its rows split (tracking/request-events.ts); a single row too
+ * large for an event of its own is tracked as an error event of its request instead.
  * Extend this table rather than writing a limit down in a second place.
  */
 export const LIMITS = {

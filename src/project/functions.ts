@@ -74,8 +74,9 @@ export class ServingFunction {
   /**
    * Turns tracking on: every request becomes an inference event on the monitoring stream. With
    * `durable`, a prediction is answered only once its event is in the stream (a request whose event
-   * cannot be stored gets 503 `tracking_unavailable`), so a worker killed at any moment loses no
-   * answered prediction; it costs each request about one publish to the stream.
+   * cannot be stored gets 503 `tracking_unavailable`, one whose event never can, a row of it too
+   * large for an event, 413 `event_too_large`), so a worker killed at any moment loses no answered
+   * prediction; it costs each request about one publish to the stream.
    */
   setTracking(opts: { streamPath?: string; samplingPercentage?: number; enabled?: boolean; durable?: boolean } = {}): this {
     const pct = opts.samplingPercentage ?? 100;

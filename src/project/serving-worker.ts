@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ModelError, ValidationError, NotFoundError, errorMessage } from '../common/errors.ts';
+import { EventTooLargeError, ModelError, ValidationError, NotFoundError, errorMessage } from '../common/errors.ts';
 import { RepeatedWarning } from '../common/logger.ts';
 import type { FunctionRecord, FunctionStatus } from '../store/port.ts';
 import type { Platform } from './platform.ts';
@@ -91,8 +91,12 @@ export class ServingWorker implements Worker {
         stream,
         topic: topics.events(this.fn.project),
         samplingPercentage: spec.tracking.samplingPercentage,
-        // Retried about once a second while the stream is down: logged with growing gaps.
-        onError: (err) => publishFailures.warn({ function: this.fn.name, err: errorMessage(err) }),
+        // Retried about once a second while the stream is down: logged with growing gaps. Events
+        // too large are told once per endpoint by the tracker, and are no publish failure.
+        onError: (err) =>
+          err instanceof EventTooLargeError
+            ? this.platform.logger.warn({ function: this.fn.name, err: errorMessage(err) }, 'tracking: events too large for the stream were not published as they are')
+            : publishFailures.warn({ function: this.fn.name, err: errorMessage(err) }),
       });
     }
     this.server = createServingServer({

@@ -1,4 +1,4 @@
-import { ModelError, ValidationError, errorMessage } from '../common/errors.ts';
+import { EventTooLargeError, ModelError, ValidationError, errorMessage } from '../common/errors.ts';
 import { requestUuid } from '../common/ids.ts';
 import { LIMITS, type InputLimits } from '../common/limits.ts';
 import { elapsedUs, type EventArgs, type RequestStart } from '../tracking/event.ts';
@@ -76,7 +76,9 @@ export async function runInference(entry: ModelEntry, body: unknown, start: Requ
     try {
       await sinks.tracker.trackRequestDurable(entry.encoder, args);
     } catch (err) {
-      // Not stored, so not answered: the client may send it again (the error is tracked, not durably).
+      // Not stored, so not answered (the error is tracked, not durably): the client may send it
+      // again, unless it can never be stored (rows too large for an event of their own).
+      if (err instanceof EventTooLargeError) return endpointError(entry, sinks, start, requestId, parsed.rows, err.httpStatus, err.code, err.message);
       return endpointError(entry, sinks, start, requestId, parsed.rows, 503, 'tracking_unavailable', errorMessage(err));
     }
   } else track(sinks, entry, args);

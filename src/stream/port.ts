@@ -7,6 +7,18 @@ import type { EventBatch } from '../tracking/event-batch.ts';
  */
 export interface Stream {
   readonly url: string;
+  /**
+   * Largest event, in bytes of UTF-8, that one message of this stream holds, where the stream takes
+   * less than ingest does (NATS: its server's max_payload less the pack's framing); the tracker
+   * splits requests into events of at most this (see tracking/request-events.ts). Absent: no limit
+   * of its own below ingest's.
+   */
+  readonly maxEventBytes?: number;
+  /**
+   * Appends the messages. A message the stream can never take (larger than its server allows)
+   * makes it reject with `EventTooLargeError` once every other message of the call is stored,
+   * `indexes` naming the refused ones; any other failure is worth retrying.
+   */
   publish(topic: string, messages: OutgoingMessage[]): Promise<void>;
   /**
    * Publishes tracked events handed over as numbers (see tracking/event-batch.ts): the same as

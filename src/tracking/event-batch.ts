@@ -132,11 +132,14 @@ export class NumericEventStore {
   private current: Chunk | undefined;
   private nextKey = 0;
 
+  /** `maxEventBytes`: the largest event the tracker publishes (see request-events.ts); a request whose event might be larger is not held. */
+  constructor(private readonly maxEventBytes = MAX_EVENT_BYTES) {}
+
   /**
    * The place of the request, kept as numbers, or undefined when it is not one this form holds:
    * inputs that are not a non-empty rectangle of numbers, outputs that are not numbers (one per
    * row, or a rectangle of rows), an error, metrics, feature names other than the endpoint's, too
-   * many numbers, or an event that might pass `MAX_EVENT_BYTES` (a bound counted from the endpoint's
+   * many numbers, or an event that might pass `maxEventBytes` (a bound counted from the endpoint's
    * own text and the numbers, not the event's text). Those are encoded as text at once.
    */
   add(encoder: EventEncoder, args: EventArgs): number | undefined {
@@ -157,7 +160,7 @@ export class NumericEventStore {
     const idLength = requestId.length;
     if (size > MAX_EVENT_NUMBERS || idLength > MAX_ID_LENGTH) return undefined;
     // An event that might be too large for one is encoded at once, and split if it is (request-events.ts).
-    if (encoder.fixedBytes + NUMBER_BYTES * size + 3 * (rows + outRows) + 6 * idLength + MIDDLE_BYTES > MAX_EVENT_BYTES) return undefined;
+    if (encoder.fixedBytes + NUMBER_BYTES * size + 3 * (rows + outRows) + 6 * idLength + MIDDLE_BYTES > this.maxEventBytes) return undefined;
     let chunk = this.current;
     if (!chunk || chunk.usedNums + size > CHUNK || chunk.usedIds + idLength > ID_BYTES) {
       chunk = this.newChunk();

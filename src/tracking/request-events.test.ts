@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TrackingUnavailableError } from '../common/errors.ts';
+import { EventTooLargeError, TrackingUnavailableError } from '../common/errors.ts';
 import { EVENT_LIMITS } from '../common/event-limits.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import { parseEvent } from '../pipeline/stream-processor/validate-event.ts';
@@ -156,34 +156,105 @@ describe('Tracker: a request too large for one event', () => {
     }
   });
 
-  it('publishes a row too large for an event alone as one event, as it is (ingest dead-letters it); the rows beside it fit', async () => {
+  it('publishes an error event in place of a row too large for an event alone, and every other event, at once; the rows beside it are stored', async () => {
     const stream = freshStream();
     try {
-      const tracker = new Tracker({ stream, topic: 't' });
+      const told: string[] = [];
+      const tracker = new Tracker({ stream, topic: 't', onError: (err) => told.push(String(err)) });
       const u = seededRandom(3);
       const huge = Array.from({ length: 60_000 }, () => u() * 1e-3);
-      const one: EventArgs = { start: START, latencyUs: 1, requestId: 'one-huge-row', inputs: [huge], outputs: [1] };
+      const one: EventArgs = { start: START, latencyUs: 17, requestId: 'one-huge-row', inputs: [huge], outputs: [1] };
       const three: EventArgs = { start: START, latencyUs: 1, requestId: 'three', inputs: [[1, 2], huge, [3, 4]], outputs: [1, 2, 3] };
       tracker.trackRequest(encoder, one);
       tracker.trackRequest(encoder, three);
+      for (let i = 0; i < 100; i++) tracker.trackRequest(encoder, request(`small-${i}`, 2));
       await tracker.flush();
       const texts = await readAll(stream);
-      assert.equal(texts.length, 4);
-      assert.equal(texts[0], encoder.encode(one));
-      assert.ok(texts[0]!.length > EVENT_LIMITS.eventChars);
+      assert.equal(texts.length, 1 + 3 + 100);
+      // Nothing published is larger than an event holds, and ingest takes every event.
+      for (const t of texts) {
+        assert.ok(Buffer.byteLength(t) <= MAX_EVENT_BYTES);
+        const parsed = parseEvent(t);
+        assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+      }
+      // The request of one huge row: one error event, with its endpoint, id, when and latency.
+      const oneBytes = Buffer.byteLength(encoder.encode(one));
+      assert.equal(
+        texts[0],
+        encoder.encode({ start: START, latencyUs: 17, requestId: 'one-huge-row', inputs: [], featureNames: [], error: `the request's event is ${oneBytes} bytes, more than one event holds (${MAX_EVENT_BYTES} bytes); its rows are not monitored` }),
+      );
+      const error = parseEvent(texts[0]!);
+      assert.ok(error.ok && error.event.endpointId === 'ep1' && error.event.when === '2026-05-01T12:00:00.000250Z' && error.event.latencyUs === 17);
+      // Its rows beside the huge one are stored in their places; an error event stands for the huge one.
+      const rowBytes = Buffer.byteLength(encoder.encode({ ...three, inputs: [huge], outputs: [2], firstRow: 1 }));
       assert.deepEqual(
-        eventsOf(texts, 'three').map((e) => [e.request.firstRow, e.request.inputs.length]),
+        eventsOf(texts, 'three').map((e) => [e.request.firstRow, e.request.inputs, e.error]),
         [
-          [0, 1],
-          [1, 1],
-          [2, 1],
+          [0, [[1, 2]], undefined],
+          [undefined, [], `row 1 of the request makes an event of ${rowBytes} bytes, more than one event holds (${MAX_EVENT_BYTES} bytes); that row is not monitored`],
+          [2, [[3, 4]], undefined],
         ],
       );
-      assert.ok(texts[1]!.length < 1000 && texts[3]!.length < 1000 && texts[2]!.length > EVENT_LIMITS.eventChars);
-      assert.match(parseEvent(texts[2]!).ok ? '' : (parseEvent(texts[2]!) as { error: string }).error, /event text is \d+ characters, more than 1048576/);
+      // The small requests, every one, in order, as they always were.
+      assert.deepEqual(
+        texts.slice(4),
+        Array.from({ length: 100 }, (_, i) => encoder.encode(request(`small-${i}`, 2))),
+      );
+      // Counters count events: the error events are sent, nothing is dropped or retried.
+      assert.deepEqual(tracker.stats(), { sent: 104, dropped: 0, failed: 0, sampledOut: 0, queued: 0 });
+      // Told once for the endpoint, not per request.
+      assert.equal(told.length, 1, told.join('\n'));
+      assert.match(told[0]!, /endpoint ep1: rows too large for one event tracked as an error event: the request's event is \d+ bytes/);
       await tracker.close();
     } finally {
       await stream.close();
+    }
+  });
+
+  it('durable: refuses a request with a row too large for an event alone at once, publishing nothing of it; the others are stored', async () => {
+    const stream = freshStream();
+    try {
+      const tracker = new Tracker({ stream, topic: 't', onError: () => undefined });
+      const u = seededRandom(4);
+      const huge = Array.from({ length: 60_000 }, () => u() * 1e-3);
+      const big: EventArgs = { start: START, latencyUs: 1, requestId: 'durable-huge-row', inputs: [[1, 2], huge], outputs: [1, 2] };
+      const refused = tracker.trackRequestDurable(encoder, big);
+      const stored = Array.from({ length: 20 }, (_, i) => tracker.trackRequestDurable(encoder, request(`durable-${i}`, 2)));
+      await assert.rejects(refused, (err: unknown) => err instanceof EventTooLargeError && err.code === 'event_too_large' && err.httpStatus === 413 && /^row 1 of the request makes an event of \d+ bytes/.test(err.message));
+      await Promise.all(stored);
+      const texts = await readAll(stream);
+      assert.equal(eventsOf(texts, 'durable-huge-row').length, 0);
+      assert.equal(texts.length, 20);
+      assert.deepEqual(tracker.stats(), { sent: 20, dropped: 1, failed: 0, sampledOut: 0, queued: 0 });
+      await tracker.close();
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("keeps to the stream's own maxEventBytes when it is lower: pieces within it, a row over it an error event", async () => {
+    const log = freshStream();
+    try {
+      const maxEventBytes = 256 * 1024 - 2048;
+      // The embedded log, saying it takes events of 254 KiB at most (as a NATS server of a max_payload of 256 KiB does).
+      const stream = { maxEventBytes, publish: log.publish.bind(log), publishEvents: log.publishEvents.bind(log) };
+      const tracker = new Tracker({ stream, topic: 't', onError: () => undefined });
+      const big = request('big-for-256k', 2000);
+      assert.ok(Buffer.byteLength(encoder.encode(big)) > 256 * 1024 && Buffer.byteLength(encoder.encode(big)) < MAX_EVENT_BYTES);
+      const u = seededRandom(5);
+      const row = Array.from({ length: 15_000 }, () => u() * 1e-3);
+      const oneRow: EventArgs = { start: START, latencyUs: 1, requestId: 'row-over-256k', inputs: [row], outputs: [1] };
+      assert.ok(Buffer.byteLength(encoder.encode(oneRow)) > maxEventBytes && Buffer.byteLength(encoder.encode(oneRow)) < MAX_EVENT_BYTES);
+      tracker.trackRequest(encoder, big);
+      tracker.trackRequest(encoder, oneRow);
+      await tracker.flush();
+      const texts = await readAll(log);
+      for (const t of texts) assert.ok(Buffer.byteLength(t) <= maxEventBytes, `an event of ${Buffer.byteLength(t)} bytes`);
+      assertPiecesOf(texts, big);
+      assert.match(eventsOf(texts, 'row-over-256k')[0]?.error ?? '', new RegExp(`^the request's event is \\d+ bytes, more than one event holds \\(${maxEventBytes} bytes\\)`));
+      await tracker.close();
+    } finally {
+      await log.close();
     }
   });
 
@@ -198,6 +269,25 @@ describe('Tracker: a request too large for one event', () => {
       assert.deepEqual(texts, [encoder.encode({ ...failed, inputs: [] })]);
       const parsed = parseEvent(texts[0]!);
       assert.ok(parsed.ok && parsed.event.error === 'model failed' && parsed.event.request.id === 'failed');
+      await tracker.close();
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it('sends an error event too large even without its rows (an error text of megabytes) as an error event saying so', async () => {
+    const stream = freshStream();
+    try {
+      const tracker = new Tracker({ stream, topic: 't', onError: () => undefined });
+      const failed: EventArgs = { start: START, latencyUs: 9, requestId: 'long-error', inputs: [[1, 2]], error: `model failed: ${'x'.repeat(2_000_000)}` };
+      tracker.trackRequest(encoder, failed);
+      await tracker.flush();
+      const texts = await readAll(stream);
+      assert.equal(texts.length, 1);
+      const parsed = parseEvent(texts[0]!);
+      assert.ok(parsed.ok && parsed.event.request.id === 'long-error' && parsed.event.latencyUs === 9, texts[0]!.slice(0, 300));
+      assert.match(parsed.event.error!, /^the request's error event is \d+ bytes, more than one event holds \(\d+ bytes\); its error begins: model failed: x{986}$/);
+      assert.deepEqual(tracker.stats(), { sent: 1, dropped: 0, failed: 0, sampledOut: 0, queued: 0 });
       await tracker.close();
     } finally {
       await stream.close();

@@ -5,8 +5,8 @@ import type { Stream } from '../stream/port.ts';
 
 /** Options of the {@link Tracker} (all but `stream` and `topic` optional). */
 export interface TrackerOptions {
-  /** Where events go: `publish`, and `publishEvents` where the stream has it. */
-  stream: Pick<Stream, 'publish' | 'publishEvents'>;
+  /** Where events go: `publish`, and `publishEvents` and `maxEventBytes` where the stream has them. */
+  stream: Pick<Stream, 'publish' | 'publishEvents' | 'maxEventBytes'>;
   /** Topic for every event, or a function of the event (e.g. `topics.events(event.project)`). */
   topic: string | ((event: InferenceEvent) => string);
   /** Share of successful predictions sent, 0–100. Error events are always sent. @default 100 */

@@ -1,10 +1,10 @@
-import { TrackingUnavailableError, errorMessage } from '../common/errors.ts';
+import { EventTooLargeError, TrackingUnavailableError, errorMessage } from '../common/errors.ts';
 import type { InferenceEvent } from '../common/types.ts';
 import type { OutgoingMessage } from '../stream/port.ts';
 import { buildInferenceEvent, type EventArgs, type EventEncoder } from './event.ts';
 import { EventBatchBuilder, NumericEventStore, type StoreView } from './event-batch.ts';
 import { EventQueue } from './event-queue.ts';
-import { fitsOneEvent, splitRequest } from './request-events.ts';
+import { MAX_EVENT_BYTES, requestEvents, type RequestEvents } from './request-events.ts';
 import { compileTrackerOptions, type CompiledTrackerOptions, type TrackerOptions } from './tracker-options.ts';
 
 export type { TrackerOptions } from './tracker-options.ts';
@@ -37,7 +37,10 @@ export function trackRequest(tracker: TrackerSink, encoder: EventEncoder, args: 
 export interface TrackerStats {
   /** Events published. */
   sent: number;
-  /** Events lost: queue full, not serializable, or still queued at close. */
+  /**
+   * Events lost: queue full, not serializable, still queued at close, or refused by the stream as
+   * larger than it ever takes (see {@link Tracker}); durable requests refused.
+   */
   dropped: number;
   /**
    * Publish attempts that failed, or did not settle within `publishTimeoutMs`. A failed publish is
@@ -87,6 +90,11 @@ type Queued = Entry | number;
  * stream. Once a probe goes through, full batches follow at once, so events tracked after the
  * stream is back are published within about one retry delay instead of being pushed out of the
  * full queue.
+ *
+ * A publish the stream refuses because messages are larger than it ever takes (it rejects with
+ * {@link EventTooLargeError}, having stored the others) is no failure: those events are dropped
+ * (counted, told to `onError` once per endpoint) and everything else goes on without delay.
+ * Requests are split so that this does not happen (see {@link trackRequest}).
  */
 export class Tracker {
   private readonly opts: CompiledTrackerOptions;
@@ -122,10 +130,16 @@ export class Tracker {
   private lastError: unknown;
   /** The last publish failed, and none has gone through since (set as it fails, before any retry is planned). */
   private failing = false;
+  /** The largest event published whole: the stream's own limit where it is lower than ingest's. */
+  private readonly maxEventBytes: number;
+  /** Kinds of event too large, with their endpoint, already told to `onError` (once each, not per event). */
+  private readonly toldTooLarge = new Set<string>();
 
   constructor(options: TrackerOptions) {
     this.opts = compileTrackerOptions(options);
-    this.numbers = typeof this.opts.stream.publishEvents === 'function' && typeof this.opts.topic === 'string' ? new NumericEventStore() : undefined;
+    const streamMax = this.opts.stream.maxEventBytes;
+    this.maxEventBytes = typeof streamMax === 'number' && streamMax > 0 ? Math.min(MAX_EVENT_BYTES, streamMax) : MAX_EVENT_BYTES;
+    this.numbers = typeof this.opts.stream.publishEvents === 'function' && typeof this.opts.topic === 'string' ? new NumericEventStore(this.maxEventBytes) : undefined;
     this.sliceSize = Math.min(FIRST_SLICE, this.opts.batchSize);
   }
 
@@ -162,16 +176,24 @@ export class Tracker {
    * and outputs are plain numbers, and whose event is surely small enough for one, is kept as those
    * numbers, copied now, and written as JSON text only there (see event-batch.ts); any other
    * request, and every request for other streams, is encoded now. A request whose text is too large
-   * for one event (more than 1 MiB less 2 KiB, see request-events.ts) is queued as several, its rows
-   * split in order, each piece with the request's id, time, latency and names; sampling keeps or
-   * leaves out the request whole. Synchronous; never throws.
+   * for one event (more than 1 MiB less 2 KiB, or the stream's `maxEventBytes` when lower, see
+   * request-events.ts) is queued as several, its rows split in order, each piece with the request's
+   * id, time, latency and names; sampling keeps or leaves out the request whole. Rows whose event
+   * alone is still too large are not published: an error event of the request says so in their
+   * place (told to `onError` once per endpoint). Synchronous; never throws.
    */
   trackRequest(encoder: EventEncoder, args: EventArgs): void {
     try {
       if (!this.admit(args.error !== undefined)) return;
       const place = this.numbers?.add(encoder, args);
-      if (place !== undefined) this.enqueue(place);
-      else for (const entry of this.encodedRequest(encoder, args)) this.enqueue(entry);
+      if (place !== undefined) {
+        this.enqueue(place);
+        return;
+      }
+      const events = this.encodedRequest(encoder, args);
+      if (events === undefined) return;
+      if (events.tooLarge) this.rowsTooLarge(encoder, events.tooLarge);
+      for (const value of events.texts) this.enqueue({ message: { key: encoder.endpoint.endpointId, value } });
     } catch (err) {
       this.counters.dropped += 1;
       this.report(err);
@@ -191,6 +213,10 @@ export class Tracker {
    * for that retry). Such events count as dropped. A request left out by sampling resolves at once.
    * A request tracked as several events (see {@link trackRequest}) resolves once all of them are in
    * the stream, and rejects as soon as one of them is refused (its other pieces may be stored).
+   * Rejects at once with {@link EventTooLargeError}, publishing nothing, when rows of the request
+   * are too large for an event of their own (where `trackRequest` would publish an error event in
+   * their place: the caller, answering an error, tracks one), and so when the stream refuses one of
+   * its events as too large.
    */
   trackRequestDurable(encoder: EventEncoder, args: EventArgs): Promise<void> {
     try {
@@ -205,8 +231,19 @@ export class Tracker {
         return Promise.reject(this.unavailable('the stream is not taking events'));
       }
       const place = this.numbers?.add(encoder, args);
-      const entries: Queued[] = place !== undefined ? [place] : this.encodedRequest(encoder, args);
-      if (entries.length === 0) return Promise.reject(new TrackingUnavailableError('the event could not be encoded'));
+      let entries: Queued[] = [];
+      if (place !== undefined) entries = [place];
+      else {
+        const events = this.encodedRequest(encoder, args);
+        if (events === undefined) return Promise.reject(new TrackingUnavailableError('the event could not be encoded'));
+        if (events.tooLarge) {
+          this.counters.dropped += 1;
+          this.tellTooLarge('rows', encoder.endpoint.endpointId, `rows too large for one event refused (durable tracking): ${events.tooLarge.error}`);
+          return Promise.reject(new EventTooLargeError(events.tooLarge.error, { bytes: events.tooLarge.bytes, maxBytes: this.maxEventBytes }));
+        }
+        const key = encoder.endpoint.endpointId;
+        entries = events.texts.map((value) => ({ message: { key, value } }));
+      }
       const done = new Promise<void>((resolve, reject) => {
         let left = entries.length;
         const waiter: Waiter = { resolve: () => --left === 0 && resolve(), reject };
@@ -293,18 +330,33 @@ export class Tracker {
 
   /**
    * A request's event(s), encoded at once: one, or several for a request too large for one (see
-   * request-events.ts); none (dropped and counted) when its encoding throws.
+   * request-events.ts); undefined (dropped and counted) when its encoding throws.
    */
-  private encodedRequest(encoder: EventEncoder, args: EventArgs): Entry[] {
-    const key = encoder.endpoint.endpointId;
+  private encodedRequest(encoder: EventEncoder, args: EventArgs): RequestEvents | undefined {
     try {
-      const text = encoder.encode(args);
-      if (fitsOneEvent(text)) return [{ message: { key, value: text } }];
-      return splitRequest(encoder, args, text).map((value) => ({ message: { key, value } }));
+      return requestEvents(encoder, args, this.maxEventBytes);
     } catch (err) {
-      this.drop({ message: { key, value: '' } }, err);
-      return [];
+      this.drop({ message: { key: encoder.endpoint.endpointId, value: '' } }, err);
+      return undefined;
     }
+  }
+
+  /** Rows of a request too large for an event of their own: an error event stands for them (else, when even that is too large, they are dropped). */
+  private rowsTooLarge(encoder: EventEncoder, tooLarge: NonNullable<RequestEvents['tooLarge']>): void {
+    if (!tooLarge.tracked) this.counters.dropped += 1;
+    const what = tooLarge.tracked ? 'tracked as an error event' : 'dropped (even its error event is too large)';
+    this.tellTooLarge('rows', encoder.endpoint.endpointId, `rows too large for one event ${what}: ${tooLarge.error}`);
+  }
+
+  /**
+   * Tells `onError` about events of `endpoint` too large (an {@link EventTooLargeError}, so that it
+   * is told apart from publish failures), once per kind and endpoint: a flood of them says it once.
+   */
+  private tellTooLarge(kind: 'rows' | 'stream', endpoint: string | undefined, message: string): void {
+    const key = `${kind}\0${String(endpoint)}`;
+    if (this.toldTooLarge.has(key) || this.toldTooLarge.size >= MAX_TOLD) return;
+    this.toldTooLarge.add(key);
+    this.report(new EventTooLargeError(`tracking of endpoint ${String(endpoint)}: ${message} (said once for this endpoint)`, { maxBytes: this.maxEventBytes }));
   }
 
   private enqueue(entry: Queued): void {
@@ -489,6 +541,8 @@ export class Tracker {
           withTimeout(publish, timeoutMs, `publish to '${topic}'`).then(
             () => this.published(ready, views),
             (err: unknown) => {
+              const refused = refusedAsTooLarge(err, ready.length);
+              if (refused) return this.publishedBut(ready, refused, err);
               this.counters.failed += 1;
               this.report(err);
               if (err instanceof PublishTimeout) inDoubt.push({ publish, ready, views });
@@ -507,6 +561,30 @@ export class Tracker {
       this.requeue(this.refuseDurable([...failed.flat(), ...unstarted], firstError));
       throw firstError;
     }
+  }
+
+  /**
+   * A publish the stream refused in part, as events larger than it ever takes (`refused`, places in
+   * `ready`): the others are stored, those dropped (durable ones refused), none retried.
+   */
+  private publishedBut(ready: Queued[], refused: ReadonlySet<number>, err: unknown): void {
+    const lost = ready.filter((_, i) => refused.has(i));
+    for (const e of lost) {
+      this.counters.dropped += 1;
+      const endpoint = this.endpointOf(e);
+      const why = `the stream takes no event this large: ${errorMessage(err)}`;
+      this.tellTooLarge('stream', endpoint, `events dropped: ${why}`);
+      const w = this.waiters.get(e);
+      if (w) {
+        this.waiters.delete(e);
+        w.reject(new EventTooLargeError(`tracking could not store the event: ${why}`, { maxBytes: this.maxEventBytes }));
+      }
+      this.release(e);
+    }
+    this.published(
+      ready.filter((_, i) => !refused.has(i)),
+      undefined,
+    );
   }
 
   /** Events whose publish went through: counted, durable ones answered, their numbers let go. */
@@ -541,6 +619,12 @@ export class Tracker {
         this.published(d.ready, d.views);
       },
       (late: unknown) => {
+        const refused = refusedAsTooLarge(late, d.ready.length);
+        if (refused) {
+          this.inflight -= d.ready.length;
+          this.publishedBut(d.ready, refused, late);
+          return;
+        }
         this.report(late);
         const retry = d.ready.filter((e) => !answered.has(e));
         for (const e of answered) {
@@ -557,7 +641,9 @@ export class Tracker {
 
   /**
    * Publishes batches of the store's events in place, in order, each handed back to the store once
-   * its own publish has settled (a publish that timed out may still be reading the numbers).
+   * its own publish has settled (a publish that timed out may still be reading the numbers). Events
+   * refused as too large (see {@link refusedAsTooLarge}) are named by their places among all the
+   * views' events, which follow one another.
    */
   private publishViews(topic: string, views: StoreView[]): Promise<void> {
     const store = this.numbers!;
@@ -568,7 +654,25 @@ export class Tracker {
       p.then(settled, settled);
       return p;
     });
-    return all.length === 1 ? all[0]! : Promise.all(all).then(() => undefined);
+    if (all.length === 1) return all[0]!;
+    return Promise.allSettled(all).then((results) => {
+      const refused: number[] = [];
+      let first: unknown;
+      let at = 0;
+      for (let i = 0; i < results.length; i++) {
+        const r = results[i]!;
+        const count = views[i]!.count;
+        if (r.status === 'rejected') {
+          const places = refusedAsTooLarge(r.reason, count);
+          // Any other failure: the slice is retried whole.
+          if (!places) throw r.reason;
+          for (const p of places) refused.push(at + p);
+          first ??= r.reason;
+        }
+        at += count;
+      }
+      if (refused.length > 0) throw new EventTooLargeError(errorMessage(first), { indexes: refused });
+    });
   }
 
   /**
@@ -639,8 +743,13 @@ export class Tracker {
   private drop(entry: Queued, err: unknown): void {
     this.counters.dropped += 1;
     this.fail(entry, `the event could not be published: ${errorMessage(err)}`);
-    const endpoint = typeof entry === 'number' ? this.numbers?.endpointOf(entry)?.endpointId : (entry.event?.endpointId ?? entry.message?.key);
+    const endpoint = this.endpointOf(entry);
     this.report(new Error(`event of endpoint ${String(endpoint)} dropped: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** The endpoint id of a queued event, when known. */
+  private endpointOf(entry: Queued): string | undefined {
+    return typeof entry === 'number' ? this.numbers?.endpointOf(entry)?.endpointId : (entry.event?.endpointId ?? entry.message?.key);
   }
 
   /** Puts failed events back at the head, keeping the newest of them if the queue filled meanwhile. */
@@ -732,6 +841,8 @@ const SLICE_BUDGET_MS = 0.5;
 const MIN_SLICE = 16;
 /** Events per slice before any publish has been timed. */
 const FIRST_SLICE = 64;
+/** Endpoints (per kind) told about events too large, at most: past that, no more is told. */
+const MAX_TOLD = 1000;
 /** Events a retry publishes to find out whether the stream is back. */
 const PROBE_EVENTS = 1;
 /** Longest wait for a probe: a stream that cannot take one event in this time counts as down. */
@@ -749,6 +860,16 @@ function settles(fn: () => Promise<void>): Promise<void> {
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/**
+ * The places of the events a publish of `count` refused as larger than the stream ever takes (its
+ * EventTooLargeError's `indexes`, every other event of it stored), or undefined for any other error.
+ */
+function refusedAsTooLarge(err: unknown, count: number): ReadonlySet<number> | undefined {
+  const indexes = err instanceof EventTooLargeError ? err.indexes : undefined;
+  if (!indexes || indexes.length === 0 || !indexes.every((i) => Number.isInteger(i) && i >= 0 && i < count)) return undefined;
+  return new Set(indexes);
 }
 
 /** A publish (or close) that did not settle in time; the publish itself may still settle later. */

@@ -1,5 +1,7 @@
 /** The NATS JetStream server of the backend tests: reachability, namespaces of their own, clean-up. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -33,6 +35,32 @@ export async function canConnect(hostPort: string): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+/** The nats-server program that tests start servers of their own with: MODELWATCH_NATS_SERVER_BIN or /usr/sbin/nats-server. */
+export const NATS_SERVER_BIN = process.env.MODELWATCH_NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
+
+/** Why a test cannot start a NATS server of its own, or undefined when it can. */
+export function natsServerBinMissing(): string | undefined {
+  return fs.existsSync(NATS_SERVER_BIN) ? undefined : `no ${NATS_SERVER_BIN} to start a private server (set MODELWATCH_NATS_SERVER_BIN)`;
+}
+
+/**
+ * Starts a JetStream server of the test's own on 127.0.0.1:`port`, storing in `dir`, with `args`
+ * besides (`-c FILE` for a configuration), and waits until it accepts connections. The caller
+ * stops it (`kill('SIGTERM')`).
+ */
+export async function startNatsServer(port: number, dir: string, args: string[] = []): Promise<ChildProcess> {
+  const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir, ...args], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  while (!(await canConnect(`127.0.0.1:${port}`))) {
+    if (Date.now() > until || child.exitCode !== null) {
+      child.kill('SIGTERM');
+      throw new Error(`nats-server did not start on port ${port}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return child;
 }
 
 /** A namespace of its own for one test's NATS streams (see {@link natsUrl} and {@link deleteNatsNamespace}). */

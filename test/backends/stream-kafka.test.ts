@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it as nodeIt } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
+import { EventTooLargeError } from '../../src/common/errors.ts';
 import { openStream } from '../../src/stream/connect.ts';
 import { KafkaStream, type KafkaStreamOptions } from '../../src/stream/kafka/kafka-stream.ts';
 import { partitionFor } from '../../src/stream/partition.ts';
@@ -73,6 +74,32 @@ describe('KafkaStream', () => {
       }
     } finally {
       await h.cleanup();
+    }
+  });
+
+  it('refuses a message larger than the topic takes, publishing the other messages of the call, and says which (EventTooLargeError)', async () => {
+    const ns = `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+    namespaces.push(ns);
+    // The topic made first, taking messages of 256 KiB at most.
+    const admin = new Kafka({ brokers: [BROKER!], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: `${ns}.t`, numPartitions: 3, configEntries: [{ name: 'max.message.bytes', value: '262144' }] }], waitForLeaders: true });
+    await admin.disconnect();
+    const s = await KafkaStream.connect({ url: `kafka://${BROKER}?partitions=3`, namespace: ns, ...FAST });
+    try {
+      const huge = 'h'.repeat(300_000);
+      const messages = [
+        { key: 'k1', value: 'first' },
+        { key: 'k1', value: huge },
+        { key: 'k2', value: 'second' },
+        { key: 'k1', value: 'last' },
+      ];
+      await assert.rejects(s.publish('t', messages), (err: unknown) => err instanceof EventTooLargeError && JSON.stringify(err.indexes) === '[1]');
+      const sub = await s.subscribe('t', 'g');
+      const got = await fetchN(sub, 3, 10_000);
+      assert.deepEqual(got.map((m) => m.value).sort(), ['first', 'last', 'second']);
+    } finally {
+      await s.close();
     }
   });
 

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it as nodeIt } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders } from '@nats-io/transport-node';
-import { ValidationError } from '../../src/common/errors.ts';
+import { EventTooLargeError, ValidationError } from '../../src/common/errors.ts';
 import { openStream } from '../../src/stream/connect.ts';
 import { StreamUnavailableError } from '../../src/stream/errors.ts';
 import type { ThreadClient } from '../../src/common/worker-thread.ts';
@@ -18,7 +17,7 @@ import { partitionFor } from '../../src/stream/partition.ts';
 import { EventEncoder, type EventArgs } from '../../src/tracking/event.ts';
 import { Tracker } from '../../src/tracking/tracker.ts';
 import { fetchN, runStreamContract } from '../contract/stream.case.ts';
-import { canConnect, NATS_SERVER as SERVER, natsUnavailableReason } from './nats.ts';
+import { NATS_SERVER as SERVER, natsServerBinMissing, natsUnavailableReason, startNatsServer } from './nats.ts';
 
 /**
  * NATS JetStream backend: the shared stream contract plus NATS specifics. Needs a JetStream server
@@ -27,7 +26,6 @@ import { canConnect, NATS_SERVER as SERVER, natsUnavailableReason } from './nats
  */
 const skip = await natsUnavailableReason();
 const reachable = skip === undefined;
-const NATS_SERVER = process.env.MODELWATCH_NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 const FAST = { leaseTtlMs: 1500, heartbeatMs: 150, joinWaitMs: 60, tickMs: 50, pullExpiresMs: 1000 } satisfies Partial<NatsStreamOptions>;
 
 const namespaces: string[] = [];
@@ -185,6 +183,69 @@ describe('NatsStream', () => {
         got.map((m) => m.value),
         texts,
       );
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it("refuses a message larger than the server's max_payload takes, publishing the other messages of the call, and says which (EventTooLargeError)", async () => {
+    const h = harness();
+    try {
+      const s = await h.open();
+      const nc = await connect({ servers: SERVER });
+      const maxPayload = nc.info!.max_payload;
+      await nc.close();
+      assert.equal(s.maxEventBytes, maxPayload - 2048);
+      // An event of maxEventBytes is published (its pack of one fits); one of max_payload cannot be.
+      const fits = 'a'.repeat(s.maxEventBytes);
+      const huge = 'h'.repeat(maxPayload);
+      const messages = [
+        { key: 'k1', value: 'first' },
+        { key: 'k1', value: huge },
+        { key: 'k2', value: fits },
+        { key: 'k1', value: 'last' },
+        { key: 'k3', value: `${huge}!` },
+      ];
+      await assert.rejects(s.publish('t', messages), (err: unknown) => err instanceof EventTooLargeError && err.code === 'event_too_large' && JSON.stringify(err.indexes) === '[1,4]');
+      const sub = await s.subscribe('t', 'g');
+      const got = await fetchN(sub, 3, 5000);
+      assert.deepEqual(
+        got.map((m) => m.value).sort(),
+        ['first', fits, 'last'].sort(),
+      );
+      assert.deepEqual(await sub.fetch(1, 200), [], 'nothing more');
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('a tracker drops the events the server refuses as too large, once told per endpoint, and publishes every other event at once', async () => {
+    const h = harness();
+    try {
+      const s = await h.open();
+      const told: string[] = [];
+      const tracker = new Tracker({ stream: s, topic: 'mw.p.events', onError: (err) => told.push(String(err)) });
+      const encoder = new EventEncoder({ endpointId: 'ep', project: 'p', function: 'f', model: 'm', featureNames: ['a'] });
+      // Events encoded by the caller are not split by the tracker: these are larger than the server takes.
+      const huge = encoder.encode({ start: { ns: 0n, ms: 1_790_000_000_000 }, latencyUs: 1, requestId: 'huge', inputs: [['x'.repeat(1_100_000)]], outputs: [1] });
+      const texts: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        if (i % 100 === 0) tracker.trackEncoded('ep', false, () => huge);
+        const args: EventArgs = { start: { ns: 0n, ms: 1_790_000_000_000 + i }, latencyUs: i, requestId: `r-${i}`, inputs: [[i]], outputs: [i * 2] };
+        tracker.trackRequest(encoder, args);
+        texts.push(encoder.encode(args));
+      }
+      const started = Date.now();
+      await tracker.flush();
+      assert.ok(Date.now() - started < 5000, `flushed in ${Date.now() - started} ms`);
+      assert.deepEqual(tracker.stats(), { sent: 300, dropped: 3, failed: 0, sampledOut: 0, queued: 0 });
+      assert.equal(told.length, 1, told.join('\n'));
+      assert.match(told[0]!, /endpoint ep: events dropped: the stream takes no event this large: a stream message larger than the NATS server's max_payload/);
+      const sub = await s.subscribe('mw.p.events', 'g');
+      const got = await fetchN(sub, texts.length, 5000);
+      assert.deepEqual(got.map((m) => m.value).sort(), [...texts].sort());
+      assert.deepEqual(await sub.fetch(1, 200), [], 'nothing more');
+      await tracker.close();
     } finally {
       await h.cleanup();
     }
@@ -357,11 +418,11 @@ describe('NatsStream', () => {
     }
   });
 
-  const noServerBin = fs.existsSync(NATS_SERVER) ? undefined : `no ${NATS_SERVER} to start a private server (set MODELWATCH_NATS_SERVER_BIN)`;
+  const noServerBin = natsServerBinMissing();
   nodeIt('rides out a server restart: publishes retry, the member keeps its partitions and loses nothing', { skip: skip ?? noServerBin ?? false }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-nats-'));
     const port = 14_000 + Math.floor(Math.random() * 1000);
-    let server = await startServer(port, dir);
+    let server = await startNatsServer(port, dir);
     const opts = { url: `nats://127.0.0.1:${port}?partitions=2`, leaseTtlMs: 4000, heartbeatMs: 200, joinWaitMs: 50, tickMs: 50, pullExpiresMs: 1000 };
     const producer = await NatsStream.connect(opts);
     const consumer = await NatsStream.connect(opts);
@@ -375,7 +436,7 @@ describe('NatsStream', () => {
       await new Promise((r) => server.once('exit', r));
       const publishing = producer.publish('t', batch(50));
       await new Promise((r) => setTimeout(r, 500));
-      server = await startServer(port, dir);
+      server = await startNatsServer(port, dir);
       await publishing;
       const rest = await fetchN(sub, 50, 10_000);
       await sub.ack(rest);
@@ -486,17 +547,6 @@ describe('NatsStream', () => {
     }
   });
 });
-
-/** Starts a private JetStream server (for the restart test) and waits until it accepts connections. */
-async function startServer(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
-  const until = Date.now() + 10_000;
-  while (!(await canConnect(`127.0.0.1:${port}`))) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`nats-server did not start on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return child;
-}
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;

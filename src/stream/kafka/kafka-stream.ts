@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { Kafka, logLevel, type Admin, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
-import { ValidationError } from '../../common/errors.ts';
+import { EventTooLargeError, ValidationError } from '../../common/errors.ts';
 import { byPartition, checkMessages, cutRuns } from '../batching.ts';
 import { StreamClosedError, StreamGroupBusyError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
 import type { OutgoingMessage, PartitionProgress, Stream, SubscribeOptions, Subscription } from '../port.ts';
-import { toKafkaError, type KafkaLogger } from './kafka-errors.ts';
+import { isMessageTooLarge, toKafkaError, type KafkaLogger } from './kafka-errors.ts';
 import { kafkaName, modelwatchPartitioner } from './kafka-partitioner.ts';
 import { KafkaSubscription, type KafkaConsumerTimings } from './kafka-subscription.ts';
 import { parseKafkaUrl, type KafkaUrl } from './kafka-url.ts';
@@ -128,7 +128,10 @@ export class KafkaStream implements Stream {
   /**
    * Appends the messages; resolves once every in-sync replica has them. Per partition, messages
    * are sent in order in requests of bounded size. Not atomic across requests: when it rejects,
-   * some messages may be stored (the idempotent producer never stores one request twice).
+   * some messages may be stored (the idempotent producer never stores one request twice). A request
+   * the broker refuses as too large is sent again in halves; a message it refuses alone is left
+   * out, the others are published, then the call rejects with EventTooLargeError naming the
+   * refused ones (`indexes`).
    */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     this.checkOpen();
@@ -137,17 +140,43 @@ export class KafkaStream implements Stream {
     if (messages.length === 0) return;
     const n = await this.ensureTopic(name);
     const producer = await this.getProducer();
-    const parts = byPartition(messages, (key) => partitionFor(key, n));
+    const parts = byPartition(
+      messages.map((m, i) => ({ key: m.key, value: m.value, i })),
+      (key) => partitionFor(key, n),
+    );
+    const refused: number[] = [];
     try {
       await Promise.all(
         [...parts].map(async ([partition, list]) => {
-          for (const run of cutRuns(list, this.maxBatchEvents, this.maxBatchBytes)) {
-            await producer.send({ topic: name, acks: -1, messages: run.map((m) => ({ key: m.key, value: m.value, partition })) });
-          }
+          for (const run of cutRuns(list, this.maxBatchEvents, this.maxBatchBytes)) await this.send(producer, name, partition, run, refused);
         }),
       );
     } catch (err) {
       throw toKafkaError(err, `publishing to '${topic}'`);
+    }
+    if (refused.length > 0) {
+      refused.sort((a, b) => a - b);
+      throw new EventTooLargeError(
+        `${refused.length === 1 ? 'a stream message' : `${refused.length} stream messages`} larger than the Kafka broker takes (MESSAGE_TOO_LARGE) cannot be published ` +
+          `(the first: ${Buffer.byteLength(messages[refused[0]!]!.value)} bytes); the others were`,
+        { indexes: refused },
+      );
+    }
+  }
+
+  /** Sends one run of a partition's messages, in halves when the broker finds it too large; the place of a message refused alone goes to `refused`. */
+  private async send(producer: Producer, topic: string, partition: number, run: { key: string; value: string; i: number }[], refused: number[]): Promise<void> {
+    try {
+      await producer.send({ topic, acks: -1, messages: run.map((m) => ({ key: m.key, value: m.value, partition })) });
+    } catch (err) {
+      if (!isMessageTooLarge(err)) throw err;
+      if (run.length === 1) {
+        refused.push(run[0]!.i);
+        return;
+      }
+      const half = Math.ceil(run.length / 2);
+      await this.send(producer, topic, partition, run.slice(0, half), refused);
+      await this.send(producer, topic, partition, run.slice(half), refused);
     }
   }
 

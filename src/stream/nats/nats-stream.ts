@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { ValidationError } from '../../common/errors.ts';
+import { EventTooLargeError, ValidationError } from '../../common/errors.ts';
 import { byPartition, checkMessages } from '../batching.ts';
 import { StreamClosedError, StreamGroupBusyError } from '../errors.ts';
 import { partitionFor } from '../partition.ts';
@@ -14,7 +14,7 @@ import { startStreamRetention, type StreamRetention } from '../retention.ts';
 import { NatsSubscription, type MemberTimings } from './nats-subscription.ts';
 import { parseNatsUrl } from './nats-url.ts';
 import type { ReaderLogger } from './partition-reader.ts';
-import { SubjectWriter, type PackLimits } from './subject-writer.ts';
+import { fitsAlone, maxBodyBytes, SubjectWriter, type PackLimits } from './subject-writer.ts';
 import { decodeEventBatch, type EventBatch } from '../../tracking/event-batch.ts';
 import { ThreadClient } from '../../common/worker-thread.ts';
 import { StreamUnavailableError } from '../errors.ts';
@@ -75,6 +75,11 @@ const DEFAULT_TIMINGS: MemberTimings = {
  */
 export class NatsStream implements Stream {
   readonly url: string;
+  /**
+   * The largest event one message holds: the server's max_payload less 2 KiB, room for the
+   * message's headers and the index of a pack of one event (see `fitsAlone`), each under 1 KiB.
+   */
+  readonly maxEventBytes: number;
   readonly ownerId: string;
   private readonly link: NatsLink;
   private readonly namespace: string | undefined;
@@ -111,6 +116,7 @@ export class NatsStream implements Stream {
       maxPayload,
       publishTimeoutMs: positive('publishTimeoutMs', opts.publishTimeoutMs ?? 30_000),
     };
+    this.maxEventBytes = Math.max(1, maxPayload - 2048);
     this.logger = opts.logger;
     this.usePackThread = opts.packThread ?? true;
     this.stopRetention = startStreamRetention(this, opts.retention);
@@ -151,16 +157,32 @@ export class NatsStream implements Stream {
   /**
    * Appends the messages; resolves once the server stored every one. Per key, order is kept
    * (within one call and across calls made one after another). Not atomic across partitions: when
-   * it rejects, some messages may be stored, and a retry can store them again.
+   * it rejects, some messages may be stored, and a retry can store them again. A message too large
+   * for a message of the server's max_payload alone is never sent: the others are published, then
+   * the call rejects with EventTooLargeError naming the refused ones (`indexes`).
    */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     this.checkOpen();
     const place = placeTopic(topic, this.namespace);
     checkMessages(topic, messages, (msg) => new ValidationError(msg));
     if (messages.length === 0) return;
-    const n = await this.catalog.partitionsOf(place);
-    const parts = byPartition(messages, (key) => partitionFor(key, n));
-    await Promise.all([...parts].map(([p, list]) => this.writerFor(place, p).write(list)));
+    const refused: number[] = [];
+    for (let i = 0; i < messages.length; i++) if (!fitsAlone(messages[i]!, this.limits.maxPayload)) refused.push(i);
+    const out = new Set(refused);
+    const send = refused.length === 0 ? messages : messages.filter((_, i) => !out.has(i));
+    if (send.length > 0) {
+      const n = await this.catalog.partitionsOf(place);
+      const parts = byPartition(send, (key) => partitionFor(key, n));
+      await Promise.all([...parts].map(([p, list]) => this.writerFor(place, p).write(list)));
+    }
+    if (refused.length > 0) {
+      const first = messages[refused[0]!]!;
+      throw new EventTooLargeError(
+        `${refused.length === 1 ? 'a stream message' : `${refused.length} stream messages`} larger than the NATS server's max_payload (${this.limits.maxPayload} bytes) allows ` +
+          `cannot be published (the first: ${Buffer.byteLength(first.value)} bytes, key '${first.key.slice(0, 128)}'); the others were`,
+        { indexes: refused, maxBytes: this.maxEventBytes },
+      );
+    }
   }
 
   /**
@@ -181,7 +203,7 @@ export class NatsStream implements Stream {
     const place = placeTopic(topic, this.namespace);
     if (batch.count === 0) return;
     const n = await this.catalog.partitionsOf(place);
-    const req: NatsPackRequest = { batch, partitions: n, limits: { maxEvents: this.limits.maxEvents, maxChars: this.limits.maxBytes }, maxBodyBytes: this.limits.maxPayload - 1024 };
+    const req: NatsPackRequest = { batch, partitions: n, limits: { maxEvents: this.limits.maxEvents, maxChars: this.limits.maxBytes }, maxBodyBytes: maxBodyBytes(this.limits.maxPayload) };
     // The batch is copied to the thread, numbers in shared memory excepted (read there, before the
     // answer): the caller's own numbers stay readable here for the decoded fallback.
     const packer = this.startPacker();
