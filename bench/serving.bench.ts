@@ -1,127 +1,51 @@
 /**
- * `serving` benchmark (issue 5): requests/s and p50/p99 latency of `POST /v2/models/m/infer`
- * with tracking on vs off. One serving process (`bench/lib/serving-target.ts`) runs one KServe V2
- * server whose tracker publishes to a real stream (the embedded SQLite log, or NATS with
- * `--backend postgres+nats`); the load comes from another process, a fixed number of connections:
- * autocannon (`bench/lib/http-load.ts`, one load process for the whole benchmark) in every round,
- * and wrk (`bench/lib/wrk-load.ts`), where it is installed, in a round of its own after each
- * autocannon round.
+ * `serving` benchmark (issue 24): what monitoring costs the service it watches, measured on the
+ * deployments users run. Each arm is a fresh server process on a fresh temp home, started the way a
+ * user starts it (no arm reuses a process or a home of another):
+ * - `off`: `Modelwatch.open` (background workers, the default) with the serving function deployed,
+ *   no tracking, monitoring not enabled;
+ * - `tracking`: the same with `fn.setTracking()`: events go to the embedded stream, nothing reads it;
+ * - `embedded`: the same with `project.enableModelMonitoring()` as well (1-minute windows, 5 s grace,
+ *   the histogram drift app): the stream processor, writer, controller and app run in the serving process;
+ * - `up`: `modelwatch up` (the CLI, from the sources through tsx) with its worker processes,
+ *   monitoring enabled the same way, the serving function deployed through `connect()`.
+ * Every arm serves the same logged model (a linear model of 4 features) and takes the same body
+ * (one row). The embedded arms run in `bench/lib/serving-arm.ts`, forked.
  *
- * Each round is one load run that goes on for the whole round, while the server switches its
- * tracking on and off at planned times. A round has `--duration` seconds per side (8) in phases of
- * `--phase-ms` (250): 32 phases per side, 64 in all, in pairs ordered ABBA: off, on, on, off, off,
- * on, on, off, … (the next round starts with on), so that a drift of the machine weighs the same on
- * both sides, and each side follows the other as often as it follows itself (work one phase leaves
- * to the next, such as the log's checkpoints or an old-generation GC, lands on both sides alike).
- * The parent plans the phases on the wall clock (`performance.timeOrigin + performance.now()`, read
- * alike by the three processes of one machine): phase 0 starts 700 ms after the parent starts the
- * load, so that autocannon's connections are up, and the load goes on 200 ms past the last phase.
- * It sends the plan to the load process and to the serving process together; a switch is then a
- * timer in the serving process, with no load restarted and no message waited for between phases.
- * Tracking is off before phase 0 and after the last phase.
+ * Arms alternate, off tracking embedded up, off tracking embedded up, …, `--runs` (3) of each. Per
+ * arm and run, from another process: `--warmup` s (5) of wrk, then `--duration` s (10) of wrk
+ * (`-t1 -c32 --latency`, a Lua script posting the body; autocannon where wrk is missing, and the
+ * result says so): req/s, p50/p99 at saturation, and the CPU the server's whole process tree
+ * (/proc utime + stime of the server and every process below it) spent between the load's start
+ * and end over the requests answered; then `--open-duration` s (default `--duration`) of open-loop
+ * load (`bench/lib/open-loop.ts`, after 2 s of it unmeasured) at half the `off` arm's req/s of the first run (`--rate` sets it):
+ * p50/p99 from the intended send times. App results stored before and after the saturated run are
+ * counted, which tells whether a window closed and the drift app ran while it was measured.
  *
- * What is measured, per side and round:
- * - req/s: the load process places each 2xx response in the phase it completed in (by its
- *   completion time) and counts it there unless it completed in the phase's first `--guard-ms`
- *   (20): a response completing that soon may have been served before the switch. The serving
- *   process reports how late each switch ran (its timers never run early); a phase whose switch ran
- *   more than `guardMs / 2` late is left out (`phases_dropped_late`, and `-` among the phase rates
- *   of the log). A side's req/s is its counted responses over its phases' counted time,
- *   `phases × (phaseMs − guardMs)`.
- * - p50 and p99: of the latencies of the side's counted responses (the load process cannot tell a
- *   late phase, so those of phases left out are in).
- * - the serving process's CPU time per request, every thread's and the main thread's (Linux), and
- *   GC time per request: summed over all of the side's phases, from one switch to the next as the
- *   serving process took them, over the requests the server took in between them (its own count).
- *   These follow the switches as they ran, so a late switch does not mix the sides here.
- * - event-loop delay (p99 and max), from a 1 ms interval timer of the serving process whose gaps
- *   count for the side of the phase they end in.
- * After each round the tracker is flushed (its counters printed), outside the timed part: its CPU
- * time is in no phase.
- *
- * Known bias: the log's writer thread writes what the tracker hands it once per flush interval
- * (100 ms), so the writing of the events tracked near the end of an 'on' phase (up to one flush
- * interval of them) runs in the next phase, which is 'off' in half the cases: there its CPU time
- * counts for the 'off' side and it slows the 'off' side's requests, which flatters the 'on' side by
- * a part of the writer thread's share (the writer thread costs about 1 µs per event of the ~50 µs a
- * request costs). The last phase of every other round is 'on', and its part runs after the round,
- * where nothing counts it.
- *
- * wrk rounds: the same phases in the other ABBA order, under wrk (same connections, body and
- * headers). wrk reports totals only, so a phase's req/s is the server's own count: the requests it
- * took in from one switch to the next, over the time between those switches as they ran (nothing to
- * leave out for a late switch). Printed per side: req/s and the server's CPU per request.
- *
- * Headline (`throughput_ratio_pairs_median`, target ≥ 0.95): the median over all rounds of on/off
- * req/s within each pair of adjacent phases of the ABBA sequence (phases 0 and 1, 2 and 3, …; each
- * pair holds one of each side), pairs with a phase left out skipped: 96 pairs, each comparing the
- * two sides a quarter of a second apart. Taken from the wrk rounds where wrk is installed
- * (`load_generator`), else from the autocannon rounds; both are printed
- * (`wrk_throughput_ratio_pairs_median`, `autocannon_throughput_ratio_pairs_median`). Why wrk's:
- * the load generator runs on the server's machine, and what it takes of this 2-core machine is
- * taken from the server's own threads (the log's writer thread, V8's helpers), which clients on
- * other machines would not do. autocannon took 24–34 µs of CPU per request in these runs, wrk
- * 17–21 (`autocannon_cpu_us_per_req`, `wrk_cpu_us_per_req`). Ratios of the same runs, autocannon
- * against wrk: 0.948/0.980, 0.960/0.979, 0.946/0.959, 0.955/0.970 with tracking, 0.996/0.999 and
- * 0.986/1.010 in A/A checks; so some of autocannon's lower ratio is its own (its A/A is lower too)
- * and the rest comes with tracking's threads. The server's CPU per request on each side is printed
- * for both (`tracking_cpu_us_per_req`, `wrk_tracking_cpu_us_per_req`), but its differences are
- * within what the A/A checks show with tracking never on (−1.3 to +0.5 µs), so they tell little;
- * the `tracking` benchmark, with no HTTP and no load generator, measures what tracking costs per
- * event (1.45–1.75 µs, 0.39–0.49 µs of it on the main thread).
- * Latency (p50, p99, and the p99 added, target ≤ 1 ms) is autocannon's: wrk cannot tell which
- * phase a response's latency belongs to.
- * Why pairs: on this 2-core virtual machine the speed changes a lot from one phase to the next
- * (250 ms phases of one run ranged from 8k to 24k req/s; the standard deviation of ln(req/s) is
- * about 0.29, its correlation from one phase to the next about 0.65), and
- * the pairs' median is the figure that such swings move least: in seven A/A checks under
- * autocannon it stayed within 0.977–1.008 (six of them within 0.994–1.008), where the median of
- * the rounds' ratios went from 0.979 to 1.070; under wrk, 0.999 and 1.010.
- * Also printed: `throughput_ratio_on_off`, the median over rounds of (on req/s) / (off req/s)
- * within each round (the headline before); `throughput_ratio_of_medians`;
- * `throughput_ratio_trend_adjusted`, the ratio with a steady drift of the machine across the phases
- * of all rounds taken out (see {@link trendAdjustedRatio}); the p99 added by tracking (target ≤ 1 ms).
- * A/A checks (`--aa`, tracking never on) of earlier designs: two servers in one process, one
- * tracking and one not, 4 runs of 2 s: rounds 0.85–1.10; one server with tracking switched between
- * separate load runs of 0.5 s (16 per side per round, each restarting autocannon, with messages
- * waited for between runs): rounds 0.98–1.01 in one check, 0.88–1.06 in later ones.
- * Nothing is pinned to a core.
- *
- * Arguments: `--duration S` (per side per round, default 8), `--phase-ms N` (250; `--duration` must
- * be a whole number of phases), `--guard-ms N` (20, below `--phase-ms`), `--rounds N` (3; each
- * is an autocannon round and, with wrk, a wrk round), `--load auto|wrk|autocannon` (`auto`: wrk
- * rounds where wrk is on PATH, or named by `MODELWATCH_WRK`; `autocannon`: none; `wrk`: fail
- * without it),
- * `--connections N` (32), `--warmup S` (3; plain load runs, tracking off, then on), `--rows N` (rows
- * per request, 1), `--features N` (4), `--backend embedded|postgres+nats|…` (see
- * bench/lib/backends.ts), `--profile [DIR]` (run the serving process under `node --cpu-prof`,
- * profile written to DIR at the end, with the phase switches in `DIR/switches.json`: `node --import
- * tsx bench/lib/cpu-profile.ts PROFILE --split DIR/switches.json` then sets the main thread's
- * functions in the 'on' phases against the 'off' ones, what tracking costs the event loop as the
- * profiler saw it, both sides sampled under the same machine conditions), `--aa` (an A/A check: tracking is never turned on, so every
- * ratio should be 1 and what it is not is the benchmark's own noise; written to `serving.aa.json`).
+ * Headline: the embedded arm's median req/s over the off arm's (target ≥ 0.85); the issue's other
+ * targets are figures with MET / NOT MET. `--arms a,b,…` runs some arms only; `--aa` runs two off
+ * arms against each other, the method's own noise (`serving.aa.json`); `--profile [DIR]` writes a
+ * CPU profile of each embedded server process (`node --cpu-prof`, read with bench/lib/cpu-profile.ts);
+ * `--align-window 0` skips the wait that puts a window's close inside each monitored arm's measured run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { TrackerStats } from '../src/tracking/tracker.ts';
-import { backendName, openBenchBackend } from './lib/backends.ts';
-import { LoadProcess, type LoadSpec, type SideLatency } from './lib/http-load.ts';
-import type { LoopDelay, PhaseSample, TargetCommand, TargetReply } from './lib/serving-target.ts';
-import { processCpuMs } from './lib/thread-cpu.ts';
+import { connect, type RemoteProject } from '../src/project/client.ts';
+import { UpProcess } from '../test/soak/lib/up-process.ts';
+import { LoadProcess } from './lib/http-load.ts';
+import { runOpenLoop, type OpenLoopSummary } from './lib/open-loop.ts';
+import { deployServing, FUNCTION, INFER_PATH, PROJECT, requestBody, writeModel, type Arm, type ArmCommand, type ArmReply } from './lib/serving-arm.ts';
+import { treeCpu, treeCpuSince } from './lib/thread-cpu.ts';
 import { findWrk, runWrk } from './lib/wrk-load.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const TARGET = path.join(HERE, 'lib', 'serving-target.ts');
-/** From starting a round's load to its phase 0 (autocannon's connections come up), and past its last phase. */
-const LEAD_MS = 700;
-const TAIL_MS = 200;
-
-const epochNow = (): number => performance.timeOrigin + performance.now();
+const ARM_PROGRAM = path.join(HERE, 'lib', 'serving-arm.ts');
+const ALL_ARMS: Arm[] = ['off', 'tracking', 'embedded', 'up'];
 
 function whole(args: BenchArgs, key: string, dflt: number, min = 1): number {
   const v = args[key] === undefined ? dflt : Number(args[key]);
@@ -132,440 +56,273 @@ function whole(args: BenchArgs, key: string, dflt: number, min = 1): number {
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const met = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
-/** The serving process: fork, wait for its URL, talk over IPC. */
-class Target {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-    readonly inferPath: string,
-  ) {}
+/** A running server of one arm. */
+interface ArmServer {
+  address: string;
+  /** Root of its process tree. */
+  pid: number;
+  /** App results stored so far. */
+  results(): Promise<number>;
+  stop(): Promise<void>;
+}
 
-  static async start(args: string[], profileDir?: string): Promise<Target> {
-    const execArgv = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])];
-    const child = fork(TARGET, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ready = await Target.next(child);
-    if (ready.cmd !== 'ready') {
-      child.kill();
-      throw new Error(`serving process failed to start: ${ready.cmd === 'error' ? ready.message : ready.cmd}`);
-    }
-    return new Target(child, ready.url, ready.inferPath);
-  }
-
-  private static next(child: ChildProcess): Promise<TargetReply> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`serving process exited (${String(code)})`));
+/** An embedded arm: `bench/lib/serving-arm.ts` forked on a fresh home. */
+async function startEmbedded(arm: Arm, dir: string, profileDir?: string): Promise<ArmServer> {
+  const child: ChildProcess = fork(ARM_PROGRAM, ['--arm', arm, '--home', path.join(dir, 'home'), '--code', path.join(dir, 'code')], {
+    cwd: dir,
+    // tsx resolved here: the arm's working folder is its temp folder.
+    execArgv: ['--import', import.meta.resolve('tsx'), ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [])],
+    env: { ...process.env, MODELWATCH_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const next = (): Promise<ArmReply> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`the ${arm} server exited (${String(code)})`));
       child.once('exit', onExit);
-      child.once('message', (m: TargetReply) => {
+      child.once('message', (m: ArmReply) => {
         child.off('exit', onExit);
         resolve(m);
       });
     });
+  const ready = await next();
+  if (ready.cmd !== 'ready') {
+    child.kill('SIGKILL');
+    throw new Error(`the ${arm} server did not start: ${ready.cmd === 'error' ? ready.message : ready.cmd}`);
   }
-
-  async flush(): Promise<TrackerStats> {
-    const reply = Target.next(this.child);
-    this.child.send({ cmd: 'flush' } satisfies TargetCommand);
-    const m = await reply;
-    if (m.cmd !== 'flushed') throw new Error(`tracker flush failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
-    return m.stats;
-  }
-
-  /** Turns the server's tracking on or off (it stays off in an A/A check). */
-  async track(on: boolean): Promise<void> {
-    const reply = Target.next(this.child);
-    this.child.send({ cmd: 'track', on } satisfies TargetCommand);
-    const m = await reply;
-    if (m.cmd !== 'tracking') throw new Error(`turning tracking ${on ? 'on' : 'off'} failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
-  }
-
-  /** Runs a round's phases (tracking switched at planned times) and answers what each spent. */
-  async phases(startEpochMs: number, phaseMs: number, pattern: boolean[]): Promise<Extract<TargetReply, { cmd: 'phased' }>> {
-    const reply = Target.next(this.child);
-    this.child.send({ cmd: 'phases', startEpochMs, phaseMs, pattern } satisfies TargetCommand);
-    const m = await reply;
-    if (m.cmd !== 'phased') throw new Error(`the serving process's phases failed: ${m.cmd === 'error' ? m.message : m.cmd}`);
-    return m;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.send({ cmd: 'stop' } satisfies TargetCommand);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-/** One side of one round. */
-interface Side extends ServerCosts {
-  requestsPerS: number;
-  /** req/s of each of the side's phases in order; undefined where the phase was left out for a late switch. */
-  phaseRates: (number | undefined)[];
-  p50Ms: number;
-  p99Ms: number;
-  loopDelay: LoopDelay;
-}
-
-/** The phases of one side of a round's pattern. */
-function sidePhases(pattern: readonly boolean[], side: 'on' | 'off'): number[] {
-  return pattern.flatMap((p, i) => (p === (side === 'on') ? [i] : []));
-}
-
-/** What the serving process spent over some phases (`idx`), per request it took in during them. */
-interface ServerCosts {
-  /** Requests the server took in (its own count). */
-  serverRequests: number;
-  cpuUsPerRequest: number;
-  mainUsPerRequest: number | undefined;
-  gcUsPerRequest: number;
-  gcMinor: number;
-  gcMajor: number;
-}
-
-function serverCosts(phases: readonly PhaseSample[], idx: readonly number[], what: string): ServerCosts {
-  const sum = (f: (p: PhaseSample) => number): number => idx.reduce((a, i) => a + f(phases[i]!), 0);
-  const serverRequests = sum((p) => p.requests);
-  if (serverRequests === 0) throw new Error(`the server took in no request in ${what}`);
-  const main = idx.every((i) => phases[i]!.mainCpuUs !== undefined) ? sum((p) => p.mainCpuUs!) : undefined;
   return {
-    serverRequests,
-    cpuUsPerRequest: sum((p) => p.cpuUs) / serverRequests,
-    mainUsPerRequest: main === undefined ? undefined : main / serverRequests,
-    gcUsPerRequest: (sum((p) => p.gcMs) * 1000) / serverRequests,
-    gcMinor: sum((p) => p.gcMinor),
-    gcMajor: sum((p) => p.gcMajor),
+    address: ready.address,
+    pid: child.pid!,
+    async results() {
+      const reply = next();
+      child.send({ cmd: 'results' } satisfies ArmCommand);
+      const m = await reply;
+      if (m.cmd !== 'results') throw new Error(`the ${arm} server did not count its results: ${m.cmd === 'error' ? m.message : m.cmd}`);
+      return m.count;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.send({ cmd: 'stop' } satisfies ArmCommand);
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(killer);
+    },
   };
 }
 
-/** One side of one wrk round, as the server counted it: requests over the time between its switches. */
-interface ServerSide extends ServerCosts {
-  requestsPerS: number;
-  phaseRates: number[];
+/** The `up` arm: `modelwatch up` on a fresh home, the serving function deployed through `connect()`. */
+async function startUp(dir: string, port: number): Promise<ArmServer> {
+  const code = path.join(dir, 'code');
+  const modelFile = writeModel(code);
+  const up = await UpProcess.start(port, ['--home', path.join(dir, 'home'), '--code-root', code], { MODELWATCH_LOG_LEVEL: 'warn' }, dir);
+  try {
+    const project: RemoteProject = await connect({ url: up.url }).createProject(PROJECT);
+    const address = await deployServing(project, 'up', modelFile);
+    return { address, pid: up.pid, results: async () => (await project.listResults({ limit: 100_000 })).length, stop: () => up.stop() };
+  } catch (err) {
+    await up.stop();
+    throw err;
+  }
 }
 
-function serverSide(phases: readonly PhaseSample[], seconds: readonly number[], pattern: readonly boolean[], side: 'on' | 'off'): ServerSide {
-  const idx = sidePhases(pattern, side);
-  const costs = serverCosts(phases, idx, `the ${side} phases`);
-  return {
-    ...costs,
-    requestsPerS: costs.serverRequests / idx.reduce((a, i) => a + seconds[i]!, 0),
-    phaseRates: idx.map((i) => phases[i]!.requests / seconds[i]!),
-  };
-}
+/** Monitoring's windows: a minute, closed 5 s after their end (`deployServing`). */
+const WINDOW_MS = 60_000;
+const GRACE_MS = 5_000;
 
 /**
- * The on/off throughput ratio with a steady drift of the machine taken out: least squares of
- * ln(req/s) on the phase's place in the sequence of all rounds' phases and whether it tracked
- * (`exp` of that coefficient). Taken over every phase kept; printed beside the headline (the
- * median of the rounds' own ratios) to show how much a drift through the whole benchmark weighs.
+ * Waits until a warm-up of `warmupS` then a measured run of `durationS` puts a window's close (its
+ * end plus the grace, plus the controller's 1 s idle tick) inside the measured run, with events of
+ * the warm-up in that window.
  */
-function trendAdjustedRatio(points: readonly { t: number; on: boolean; requestsPerS: number }[]): number {
-  // Normal equations of y = b0 + b1·t + b2·x, solved by Cramer's rule (3×3).
-  const rows = points.filter((p) => p.requestsPerS > 0).map((p) => [1, p.t, p.on ? 1 : 0, Math.log(p.requestsPerS)] as const);
-  const m = [0, 1, 2].map((i) => [0, 1, 2].map((j) => rows.reduce((a, r) => a + r[i]! * r[j]!, 0)));
-  const v = [0, 1, 2].map((i) => rows.reduce((a, r) => a + r[i]! * r[3], 0));
-  const det = (a: number[][]): number =>
-    a[0]![0]! * (a[1]![1]! * a[2]![2]! - a[1]![2]! * a[2]![1]!) - a[0]![1]! * (a[1]![0]! * a[2]![2]! - a[1]![2]! * a[2]![0]!) + a[0]![2]! * (a[1]![0]! * a[2]![1]! - a[1]![1]! * a[2]![0]!);
-  const d = det(m);
-  if (Math.abs(d) < 1e-12) return Number.NaN; // too few phases of one side: no trend to take out
-  const withTracking = m.map((row, i) => row.map((x, j) => (j === 2 ? v[i]! : x)));
-  return Math.exp(det(withTracking) / d);
+async function untilWindowClose(durationS: number, warmupS: number, log: (line: string) => void): Promise<void> {
+  const offsetMs = Math.max(0, GRACE_MS + 1000 - (durationS * 1000) / 2);
+  let boundary = Math.ceil(Date.now() / WINDOW_MS) * WINDOW_MS;
+  while (boundary + offsetMs - warmupS * 1000 < Date.now() + 500) boundary += WINDOW_MS;
+  const waitMs = boundary + offsetMs - warmupS * 1000 - Date.now();
+  log(`waiting ${Math.round(waitMs / 1000)} s: the window ending ${new Date(boundary).toISOString().slice(11, 19)} closes within the measured run`);
+  await new Promise((r) => setTimeout(r, waitMs));
 }
 
-/** The ABBA order of a round's phases (true: tracking on), starting with `first`. */
-function phasePattern(perSide: number, first: boolean): boolean[] {
-  return Array.from({ length: perSide }, (_, i) => (i % 2 === 0 ? [first, !first] : [!first, first])).flat();
+/** The role of a process in a server's tree: `serving`, another worker's function name, or `main`. */
+function role(cmdline: string): string {
+  const m = / worker .*--function (\S+)/.exec(cmdline);
+  return m ? (m[1] === FUNCTION ? 'serving' : m[1]!) : 'main';
 }
 
-function requestBody(rows: number, features: number): string {
-  const data = Array.from({ length: rows * features }, (_, i) => Math.round(((i * 7919) % 1000) / 10) / 10);
-  return JSON.stringify({ inputs: [{ name: 'x', shape: [rows, features], datatype: 'FP64', data }] });
+/** What one saturated load run measured. */
+interface Saturated {
+  requests: number;
+  requestsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU of the server's tree per request, and by process role (`up`). */
+  cpuUsPerReq: number;
+  cpuUsPerReqByRole: Record<string, number>;
+}
+
+/** One arm's run. */
+interface ArmRun {
+  saturated: Saturated;
+  halfRate: OpenLoopSummary;
+  halfRateCpuUsPerReq: number;
+  resultsDuringRun: number;
 }
 
 async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
-  if (args.runs !== undefined) throw new Error('--runs is gone: each round is one load run with tracking switched every --phase-ms');
-  const duration = whole(args, 'duration', 8);
-  const phaseMs = whole(args, 'phase-ms', 250);
-  const guardMs = whole(args, 'guard-ms', 20, 0);
-  const rounds = whole(args, 'rounds', 3);
+  const runs = whole(args, 'runs', 3);
+  const duration = whole(args, 'duration', 10);
+  const warmup = whole(args, 'warmup', 5, 0);
+  const openDuration = whole(args, 'open-duration', duration);
   const connections = whole(args, 'connections', 32);
-  const warmup = whole(args, 'warmup', 3, 0);
-  const rows = whole(args, 'rows', 1);
-  const features = whole(args, 'features', 4);
-  if (guardMs >= phaseMs) throw new Error(`--guard-ms (${guardMs}) must be below --phase-ms (${phaseMs})`);
-  const loadChoice = args.load ?? 'auto';
-  if (!['auto', 'wrk', 'autocannon'].includes(loadChoice)) throw new Error(`--load must be auto, wrk or autocannon, got '${loadChoice}'`);
-  const wrk = loadChoice === 'autocannon' ? undefined : findWrk();
-  if (loadChoice === 'wrk' && !wrk) throw new Error('--load wrk: wrk is not on PATH (Debian: apt-get install wrk; or name it in MODELWATCH_WRK)');
-  if ((duration * 1000) % phaseMs !== 0) throw new Error(`--duration (${duration} s) must be a whole number of phases of --phase-ms (${phaseMs} ms)`);
-  const perSide = (duration * 1000) / phaseMs;
-  const countedS = (phaseMs - guardMs) / 1000; // seconds of a phase whose responses count
-  const backend = await openBenchBackend(backendName(args.backend), 'mw-bench-serving-');
+  const openConnections = whole(args, 'open-connections', 64);
+  let port = whole(args, 'port', 15820);
+  const aa = args.aa !== undefined;
+  const profileDir = args.profile === undefined ? undefined : path.resolve(args.profile === 'true' ? 'serving-profiles' : args.profile);
+  const alignWindow = whole(args, 'align-window', 1, 0) === 1;
+  const arms: string[] = aa ? ['off', 'off-b'] : args.arms ? args.arms.split(',') : ALL_ARMS;
+  for (const a of arms) if (!ALL_ARMS.includes(a as Arm) && a !== 'off-b') throw new Error(`unknown arm '${a}'; arms: ${ALL_ARMS.join(', ')}`);
+  if (arms[0] !== 'off') throw new Error('the off arm comes first: the half rate is taken from it');
+  const kind = (a: string): Arm => (a === 'off-b' ? 'off' : (a as Arm));
+
+  const wrk = (args.load ?? 'auto') === 'autocannon' ? undefined : findWrk();
+  if (args.load === 'wrk' && !wrk) throw new Error('wrk is not installed (apt-get install -y wrk)');
+  if (!wrk) log('wrk not found: saturated runs use autocannon, which takes more of the machine per request');
+  const loader = wrk ? undefined : LoadProcess.start();
+  const body = requestBody();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mw-bench-serving-'));
+  let rate = args.rate === undefined ? undefined : whole(args, 'rate', 1);
+  const loadBefore = os.loadavg()[0]!;
+  const results: Record<string, ArmRun[]> = Object.fromEntries(arms.map((a) => [a, []]));
+
+  const saturate = async (server: ArmServer, durationS: number): Promise<Saturated> => {
+    const spec = { url: `${server.address}${INFER_PATH}`, method: 'POST' as const, body, headers: { 'content-type': 'application/json' }, connections, durationS };
+    const before = treeCpu(server.pid);
+    const s = wrk ? await runWrk(wrk, spec, scratch) : await loader!.run(spec);
+    const byRole = treeCpuSince(before, treeCpu(server.pid), role);
+    const ok = wrk ? s.requests - (s as { non2xx: number }).non2xx : (s as { ok: number }).ok;
+    if (ok === 0 || s.non2xx > 0 || s.errors > 0) throw new Error(`load on ${server.address}: ${ok} ok, ${s.non2xx} non-2xx, ${s.errors} errors`);
+    const cpuMs = Object.values(byRole).reduce((a, x) => a + x, 0);
+    return {
+      requests: ok,
+      requestsPerS: s.requestsPerS,
+      p50Ms: s.p50Ms,
+      p99Ms: s.p99Ms,
+      cpuUsPerReq: (cpuMs * 1000) / ok,
+      cpuUsPerReqByRole: Object.fromEntries(Object.entries(byRole).map(([k, v]) => [k, (v * 1000) / ok])),
+    };
+  };
+
+  try {
+    for (let run = 1; run <= runs; run++) {
+      for (const arm of arms) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mw-bench-serving-${arm}-`));
+        const server = kind(arm) === 'up' ? await startUp(dir, port++) : await startEmbedded(kind(arm), dir, profileDir && path.join(profileDir, `${arm}-run${run}`));
+        try {
+          if (alignWindow && (kind(arm) === 'embedded' || kind(arm) === 'up')) await untilWindowClose(duration, warmup, log);
+          if (warmup > 0) await saturate(server, warmup);
+          const resultsBefore = await server.results();
+          const saturated = await saturate(server, duration);
+          const resultsDuringRun = (await server.results()) - resultsBefore;
+          rate ??= Math.max(1, Math.round(saturated.requestsPerS / 2));
+          const origin = new URL(server.address).origin;
+          const before = treeCpu(server.pid);
+          const halfRate = await runOpenLoop({ origin, path: INFER_PATH, body, rate, durationS: openDuration, warmupS: 2, connections: openConnections });
+          const halfCpuMs = Object.values(treeCpuSince(before, treeCpu(server.pid), role)).reduce((a, x) => a + x, 0);
+          results[arm]!.push({ saturated, halfRate, halfRateCpuUsPerReq: (halfCpuMs * 1000) / Math.max(1, halfRate.ok), resultsDuringRun });
+          const roles = Object.entries(saturated.cpuUsPerReqByRole);
+          log(
+            `run ${run} ${arm}: ${r1(saturated.requestsPerS)} req/s, ${r1(saturated.cpuUsPerReq)} µs CPU/req` +
+              (roles.length > 1 ? ` (${roles.map(([k, v]) => `${k} ${r1(v)}`).join(', ')})` : '') +
+              `, p50 ${r3(saturated.p50Ms)} p99 ${r3(saturated.p99Ms)} ms; at ${rate}/s open loop p50 ${r3(halfRate.p50Ms)} p99 ${r3(halfRate.p99Ms)} ms` +
+              ` (${halfRate.failed} failed, ${halfRate.unanswered} unanswered, sender lag ≤ ${r1(halfRate.maxSendLagMs)} ms); app results during the run: ${resultsDuringRun}`,
+          );
+        } finally {
+          await server.stop();
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  } finally {
+    await loader?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+
   const figures: Record<string, Figure> = {
-    backend: backend.describe,
+    method: 'a fresh server process and home per arm and run, arms alternated; load from other processes',
+    load_generator: wrk ? 'wrk -t1 --latency' : 'autocannon (wrk not installed)',
     connections,
+    runs,
     duration_s: duration,
-    phase_ms: phaseMs,
-    guard_ms: guardMs,
-    phases_per_side_per_round: perSide,
-    rows_per_request: rows,
-    features,
+    warmup_s: warmup,
+    half_rate_req_per_s: rate!,
+    half_rate_duration_s: openDuration,
+    half_rate_connections: openConnections,
+    monitoring: 'basePeriod 1 min, grace 5 s, histogram-data-drift app (embedded and up arms)',
   };
   const baseline: Record<string, Figure> = {};
-  let target: Target | undefined;
-  const loader = LoadProcess.start();
-  try {
-    const profile = args.profile === undefined ? undefined : path.resolve(args.profile === 'true' ? 'bench/results/serving-profile' : args.profile);
-    if (profile) {
-      fs.mkdirSync(profile, { recursive: true });
-      log(`profiling the serving process (node --cpu-prof) into ${profile}; its phase switches go to switches.json there, for cpu-profile.ts --split`);
+  const med = (arm: string, f: (r: ArmRun) => number): number => median(results[arm]!.map(f));
+  for (const arm of arms) {
+    const out = arm === 'off' ? baseline : figures;
+    const rs = results[arm]!;
+    out[`${arm}_req_per_s`] = r1(med(arm, (r) => r.saturated.requestsPerS));
+    out[`${arm}_req_per_s_runs`] = rs.map((r) => Math.round(r.saturated.requestsPerS)).join(' / ');
+    out[`${arm}_cpu_us_per_req`] = r1(med(arm, (r) => r.saturated.cpuUsPerReq));
+    out[`${arm}_cpu_us_per_req_runs`] = rs.map((r) => r1(r.saturated.cpuUsPerReq)).join(' / ');
+    out[`${arm}_p50_ms`] = r3(med(arm, (r) => r.saturated.p50Ms));
+    out[`${arm}_p99_ms`] = r3(med(arm, (r) => r.saturated.p99Ms));
+    out[`${arm}_half_rate_p50_ms`] = r3(med(arm, (r) => r.halfRate.p50Ms));
+    out[`${arm}_half_rate_p99_ms`] = r3(med(arm, (r) => r.halfRate.p99Ms));
+    out[`${arm}_half_rate_p99_ms_runs`] = rs.map((r) => r3(r.halfRate.p99Ms)).join(' / ');
+    out[`${arm}_half_rate_cpu_us_per_req`] = r1(med(arm, (r) => r.halfRateCpuUsPerReq));
+    out[`${arm}_app_results_during_saturated_runs`] = rs.map((r) => r.resultsDuringRun).join(' / ');
+    if (arm !== 'off') {
+      const offRuns = results.off!;
+      out[`${arm}_ratio_to_off`] = r3((out[`${arm}_req_per_s`] as number) / (baseline.off_req_per_s as number));
+      out[`${arm}_ratio_to_off_runs`] = rs.map((r, i) => r3(r.saturated.requestsPerS / offRuns[i]!.saturated.requestsPerS)).join(' / ');
+      out[`${arm}_half_rate_p99_added_ms`] = r3((out[`${arm}_half_rate_p99_ms`] as number) - (baseline.off_half_rate_p99_ms as number));
     }
-    const aa = args.aa !== undefined;
-    if (aa) log('A/A check: tracking is never turned on; the ratios measure what the benchmark itself tells apart (ideally 1)');
-    figures.aa = aa ? 1 : 0;
-    target = await Target.start(
-      [
-        '--home',
-        backend.home,
-        '--features',
-        String(features),
-        ...(backend.streamUrl ? ['--stream', backend.streamUrl] : []),
-        ...(aa ? ['--untracked-on'] : []),
-        ...(profile ? ['--switches', path.join(profile, 'switches.json')] : []),
-      ],
-      profile,
-    );
-    const t = target;
-    const body = requestBody(rows, features);
-    const spec = (durationS: number): LoadSpec => ({
-      url: `${t.url}${t.inferPath}`,
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json' },
-      connections,
-      durationS,
-    });
-    const checkLoad = (what: string, s: { ok: number; non2xx: number; errors: number }): void => {
-      if (s.ok === 0 || s.non2xx > 0 || s.errors > 0) throw new Error(`${what}: ${s.ok} ok, ${s.non2xx} non-2xx, ${s.errors} errors`);
-    };
-
-    if (warmup > 0) {
-      log(`warm-up: ${warmup} s with tracking off, then on`);
-      for (const on of [false, true]) {
-        await t.track(on);
-        checkLoad(`warm-up, tracking ${on ? 'on' : 'off'}`, await loader.run(spec(warmup)));
-        await t.flush();
-        await t.track(false);
-      }
-    }
-    const before = await t.flush();
-    const on: Side[] = [];
-    const off: Side[] = [];
-    const trendPoints: { t: number; on: boolean; requestsPerS: number }[] = [];
-    const pairRatios: number[] = [];
-    let dropped = 0;
-    let eventsTracked = 0;
-    // The load generators' own CPU time and requests, to show what each takes of the machine.
-    const loadCpu = { autocannon: { ms: 0, requests: 0 }, wrk: { ms: 0, requests: 0 } };
-    const wrkPairRatios: number[] = [];
-    const wrkSides: { on: ServerSide[]; off: ServerSide[] } = { on: [], off: [] };
-    /**
-     * One round under wrk: the same phases, counted by the server (requests it took in from one
-     * switch to the next, over the time between them, so a late switch mixes nothing).
-     */
-    const wrkRound = async (r: number, bin: string): Promise<void> => {
-      // The other order than the autocannon round before it, so that both orders weigh alike here too.
-      const pattern = phasePattern(perSide, r % 2 === 1);
-      const startEpochMs = Math.ceil(epochNow()) + LEAD_MS;
-      const durationS = Math.ceil((LEAD_MS + pattern.length * phaseMs + TAIL_MS) / 1000);
-      const [w, phased] = await Promise.all([runWrk(bin, spec(durationS), backend.home), t.phases(startEpochMs, phaseMs, pattern)]);
-      const stats = await t.flush();
-      if (w.requests === 0 || w.non2xx > 0 || w.errors > 0) throw new Error(`wrk round ${r}: ${w.requests} requests, ${w.non2xx} non-2xx, ${w.errors} socket errors\n${w.report}`);
-      if (w.cpuMs !== undefined) {
-        loadCpu.wrk.ms += w.cpuMs;
-        loadCpu.wrk.requests += w.requests;
-      }
-      const phases = phased.phases;
-      const late = phases.map((p) => p.lateMs);
-      const seconds = phases.map((_, i) => (phaseMs + (i + 1 < phases.length ? late[i + 1]! : phased.endLateMs) - late[i]!) / 1000);
-      const rate = (i: number): number => phases[i]!.requests / seconds[i]!;
-      const ratios: number[] = [];
-      for (let i = 0; i + 1 < pattern.length; i += 2) {
-        const [iOn, iOff] = pattern[i] ? [i, i + 1] : [i + 1, i];
-        ratios.push(rate(iOn) / rate(iOff));
-      }
-      wrkPairRatios.push(...ratios);
-      eventsTracked += phases.reduce((a, p) => a + (p.tracking ? p.requests : 0), 0);
-      const sides = { on: serverSide(phases, seconds, pattern, 'on'), off: serverSide(phases, seconds, pattern, 'off') };
-      for (const side of ['on', 'off'] as const) {
-        const x = sides[side];
-        wrkSides[side].push(x);
-        figures[`wrk_round${r}_${side}_req_per_s`] = r1(x.requestsPerS);
-        log(
-          `wrk round ${r} tracking ${side.padEnd(3)}: ${r1(x.requestsPerS)} req/s (phases ${x.phaseRates.map((v) => String(Math.round(v))).join(' ')}); ` +
-            `server ${r1(x.cpuUsPerRequest)} µs CPU/req${x.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(x.mainUsPerRequest)})`} (tracker sent ${stats.sent}, dropped ${stats.dropped})`,
-        );
-      }
-      figures[`wrk_round${r}_ratio_pairs_median`] = r3(median(ratios));
-      log(`wrk round ${r}: ${r1(w.requestsPerS)} req/s over the whole run (wrk's count); pairs median ${r3(median(ratios))}`);
-    };
-    for (let r = 1; r <= rounds; r++) {
-      // ABBA: off, on, on, off, ... (the next round on, off, off, on, ...).
-      const pattern = phasePattern(perSide, r % 2 === 0);
-      const startEpochMs = Math.ceil(epochNow()) + LEAD_MS;
-      const durationS = (LEAD_MS + pattern.length * phaseMs + TAIL_MS) / 1000;
-      const cpuBefore = loader.pid === undefined ? undefined : processCpuMs(loader.pid);
-      const [load, phased] = await Promise.all([
-        loader.run({ ...spec(durationS), phases: { startEpochMs, phaseMs, guardMs, pattern } }),
-        t.phases(startEpochMs, phaseMs, pattern),
-      ]);
-      const cpuAfter = loader.pid === undefined ? undefined : processCpuMs(loader.pid);
-      if (cpuBefore !== undefined && cpuAfter !== undefined) {
-        loadCpu.autocannon.ms += cpuAfter - cpuBefore;
-        loadCpu.autocannon.requests += load.requests;
-      }
-      // The tracker's flush of what the round left: outside the timed part.
-      const stats = await t.flush();
-      checkLoad(`round ${r}`, load);
-      if (!load.phases) throw new Error('the load process answered no phases');
-      const counts = load.phases.counts;
-      const phases: PhaseSample[] = phased.phases;
-      const kept = phases.map((p) => p.lateMs <= guardMs / 2);
-      const droppedHere = kept.filter((k) => !k).length;
-      dropped += droppedHere;
-      const rate = (k: number): number => counts[k]! / countedS;
-      kept.forEach((k, i) => {
-        if (k) trendPoints.push({ t: (r - 1) * pattern.length + i, on: pattern[i]!, requestsPerS: rate(i) });
-      });
-      for (let i = 0; i + 1 < pattern.length; i += 2) {
-        if (!kept[i] || !kept[i + 1]) continue;
-        const [iOn, iOff] = pattern[i] ? [i, i + 1] : [i + 1, i];
-        pairRatios.push(rate(iOn) / rate(iOff));
-      }
-      eventsTracked += phases.reduce((a, p) => a + (p.tracking ? p.requests : 0), 0);
-      const late = phases.map((p) => p.lateMs);
-      log(
-        `round ${r}: ${pattern.length} phases of ${phaseMs} ms, ${droppedHere} left out for a switch more than ${guardMs / 2} ms late ` +
-          `(switches late by median ${r3(median(late))} ms, max ${r3(Math.max(...late, phased.endLateMs))} ms); load ${r1(load.requestsPerS)} req/s over the whole run`,
-      );
-
-      const sideOf = (side: 'on' | 'off', latency: SideLatency): Side => {
-        const idx = sidePhases(pattern, side);
-        const keptIdx = idx.filter((i) => kept[i]);
-        if (keptIdx.length === 0) throw new Error(`round ${r}: every ${side} phase was left out for a late switch`);
-        const okCounted = keptIdx.reduce((a, i) => a + counts[i]!, 0);
-        if (okCounted === 0) throw new Error(`round ${r}: no response counted in the ${side} phases`);
-        return {
-          requestsPerS: okCounted / (keptIdx.length * countedS),
-          phaseRates: idx.map((i) => (kept[i] ? rate(i) : undefined)),
-          p50Ms: latency.p50Ms,
-          p99Ms: latency.p99Ms,
-          ...serverCosts(phases, idx, `round ${r}'s ${side} phases`),
-          loopDelay: phased.loopDelay[side],
-        };
-      };
-      const sides = { on: sideOf('on', load.phases.on), off: sideOf('off', load.phases.off) };
-      on.push(sides.on);
-      off.push(sides.off);
-      for (const side of ['on', 'off'] as const) {
-        const s = sides[side];
-        figures[`round${r}_${side}_req_per_s`] = r1(s.requestsPerS);
-        figures[`round${r}_${side}_p50_ms`] = r3(s.p50Ms);
-        figures[`round${r}_${side}_p99_ms`] = r3(s.p99Ms);
-        figures[`round${r}_${side}_server_cpu_us_per_req`] = r1(s.cpuUsPerRequest);
-        if (s.mainUsPerRequest !== undefined) figures[`round${r}_${side}_main_thread_cpu_us_per_req`] = r1(s.mainUsPerRequest);
-        figures[`round${r}_${side}_gc_us_per_req`] = r3(s.gcUsPerRequest);
-        log(
-          `round ${r} tracking ${side.padEnd(3)}: ${r1(s.requestsPerS)} req/s (phases ${s.phaseRates.map((x) => (x === undefined ? '-' : String(Math.round(x)))).join(' ')}), ` +
-            `p50 ${r3(s.p50Ms)} ms, p99 ${r3(s.p99Ms)} ms; ` +
-            `server ${r1(s.cpuUsPerRequest)} µs CPU/req${s.mainUsPerRequest === undefined ? '' : ` (main thread ${r1(s.mainUsPerRequest)})`} (GC ${r3(s.gcUsPerRequest)} µs/req: ${s.gcMinor} minor, ${s.gcMajor} major), ` +
-            `loop delay p99 ${r3(s.loopDelay.p99Ms)} max ${r3(s.loopDelay.maxMs)} ms (tracker sent ${stats.sent}, dropped ${stats.dropped})`,
-        );
-      }
-      figures[`round${r}_ratio_on_off`] = r3(sides.on.requestsPerS / sides.off.requestsPerS);
-      if (wrk) await wrkRound(r, wrk);
-    }
-    const after = await t.flush();
-
-    const rpsOn = median(on.map((s) => s.requestsPerS));
-    const rpsOff = median(off.map((s) => s.requestsPerS));
-    const p99On = median(on.map((s) => s.p99Ms));
-    const p99Off = median(off.map((s) => s.p99Ms));
-    figures.phases_dropped_late = dropped;
-    if (dropped > 0) log(`${dropped} of ${rounds * 2 * perSide} phases left out: their switch ran more than ${guardMs / 2} ms late`);
-    figures.on_req_per_s = r1(rpsOn);
-    figures.on_p50_ms = r3(median(on.map((s) => s.p50Ms)));
-    figures.on_p99_ms = r3(p99On);
-    figures.p99_added_ms = r3(p99On - p99Off);
-    figures.p50_added_ms = r3(median(on.map((s) => s.p50Ms)) - median(off.map((s) => s.p50Ms)));
-    const ratio = median(on.map((s, i) => s.requestsPerS / off[i]!.requestsPerS));
-    figures.throughput_ratio_on_off = r3(ratio);
-    figures.throughput_ratio_of_medians = r3(rpsOn / rpsOff);
-    const autocannonHeadline = pairRatios.length > 0 ? median(pairRatios) : Number.NaN;
-    // Under wrk where it ran (see the file's comment), else under autocannon.
-    const headline = wrkPairRatios.length > 0 ? median(wrkPairRatios) : autocannonHeadline;
-    figures.load_generator = wrk ? 'wrk' : 'autocannon';
-    figures.throughput_ratio_pairs_median = r3(headline);
-    figures.autocannon_throughput_ratio_pairs_median = r3(autocannonHeadline);
-    if (wrk) {
-      figures.wrk_throughput_ratio_pairs_median = r3(median(wrkPairRatios));
-      const wOn = median(wrkSides.on.map((x) => x.requestsPerS));
-      const wOff = median(wrkSides.off.map((x) => x.requestsPerS));
-      figures.wrk_on_req_per_s = r1(wOn);
-      baseline.wrk_off_req_per_s = r1(wOff);
-      figures.wrk_throughput_ratio_of_medians = r3(wOn / wOff);
-      figures.wrk_tracking_cpu_us_per_req = r1(median(wrkSides.on.map((x) => x.cpuUsPerRequest)) - median(wrkSides.off.map((x) => x.cpuUsPerRequest)));
-      if ([...wrkSides.on, ...wrkSides.off].every((x) => x.mainUsPerRequest !== undefined)) {
-        figures.wrk_tracking_main_thread_cpu_us_per_req = r1(median(wrkSides.on.map((x) => x.mainUsPerRequest!)) - median(wrkSides.off.map((x) => x.mainUsPerRequest!)));
-      }
-    } else {
-      log('wrk is not on PATH (Debian: apt-get install wrk): the headline is the ratio under autocannon, whose own CPU time competes more with the server on a small machine');
-    }
-    for (const [name, c] of Object.entries(loadCpu)) if (c.requests > 0) figures[`${name}_cpu_us_per_req`] = r1((c.ms * 1000) / c.requests);
-    figures.throughput_ratio_trend_adjusted = r3(trendAdjustedRatio(trendPoints));
-    const cpuOn = median(on.map((s) => s.cpuUsPerRequest));
-    const cpuOff = median(off.map((s) => s.cpuUsPerRequest));
-    figures.on_server_cpu_us_per_req = r1(cpuOn);
-    figures.tracking_cpu_us_per_req = r1(cpuOn - cpuOff);
-    if (on.every((s) => s.mainUsPerRequest !== undefined) && off.every((s) => s.mainUsPerRequest !== undefined)) {
-      // What tracking costs the event loop that serves (the log's writer thread runs beside it).
-      const mainOn = median(on.map((s) => s.mainUsPerRequest!));
-      const mainOff = median(off.map((s) => s.mainUsPerRequest!));
-      figures.on_main_thread_cpu_us_per_req = r1(mainOn);
-      figures.tracking_main_thread_cpu_us_per_req = r1(mainOn - mainOff);
-      baseline.off_main_thread_cpu_us_per_req = r1(mainOff);
-    }
-    figures.on_loop_delay_p99_ms = r3(median(on.map((s) => s.loopDelay.p99Ms)));
-    figures.events_tracked = eventsTracked;
-    figures.events_sent = after.sent - before.sent;
-    figures.events_dropped = after.dropped - before.dropped;
-    figures.publish_failures = after.failed - before.failed;
-    baseline.off_req_per_s = r1(rpsOff);
-    baseline.off_p50_ms = r3(median(off.map((s) => s.p50Ms)));
-    baseline.off_p99_ms = r3(p99Off);
-    baseline.off_server_cpu_us_per_req = r1(cpuOff);
-    baseline.off_loop_delay_p99_ms = r3(median(off.map((s) => s.loopDelay.p99Ms)));
-    baseline.p99_added_target_ms = 1;
-    if (figures.events_dropped !== 0) log(`warning: the tracker dropped ${String(figures.events_dropped)} events; the 'on' figures are flattered`);
-    const streamFile = path.join(backend.home, 'stream.db');
-    if (fs.existsSync(streamFile)) figures.stream_db_mb = r1(fs.statSync(streamFile).size / 1e6);
-    return { figures, baseline, ratio: r3(headline), target: 0.95, better: 'higher' };
-  } finally {
-    await loader.stop();
-    await target?.stop();
-    await backend.cleanup();
   }
+  if (arms.includes('up')) {
+    const byRole = (r: ArmRun, pick: (k: string) => boolean): number => Object.entries(r.saturated.cpuUsPerReqByRole).reduce((a, [k, v]) => a + (pick(k) ? v : 0), 0);
+    figures.up_serving_worker_cpu_us_per_req = r1(med('up', (r) => byRole(r, (k) => k === 'serving')));
+    figures.up_main_process_cpu_us_per_req = r1(med('up', (r) => byRole(r, (k) => k === 'main')));
+    // Each request is one event (one row); the pipeline's workers are the processes other than `up` itself and the serving worker.
+    figures.up_pipeline_workers_cpu_us_per_event = r1(med('up', (r) => byRole(r, (k) => k !== 'serving' && k !== 'main')));
+  }
+  const has = (a: string): boolean => arms.includes(a);
+  if (has('tracking')) {
+    figures.tracking_cpu_us_per_req_added = r1((figures.tracking_cpu_us_per_req as number) - (baseline.off_cpu_us_per_req as number));
+    figures.target_tracking_adds_at_most_5_us = met((figures.tracking_cpu_us_per_req_added as number) <= 5);
+    for (const a of ['embedded', 'up'].filter(has)) {
+      figures[`${a}_pipeline_cpu_us_per_event_est`] = r1((figures[`${a}_cpu_us_per_req`] as number) - (figures.tracking_cpu_us_per_req as number));
+      figures[`target_${a}_pipeline_at_most_12_us_per_event`] = met((figures[`${a}_pipeline_cpu_us_per_event_est`] as number) <= 12);
+    }
+  }
+  if (has('embedded')) {
+    const runRatios = String(figures.embedded_ratio_to_off_runs).split(' / ').map(Number);
+    figures.target_embedded_median_at_least_0_85 = met((figures.embedded_ratio_to_off as number) >= 0.85);
+    figures.target_embedded_no_run_below_0_75 = met(Math.min(...runRatios) >= 0.75);
+  }
+  if (has('up')) figures.target_up_at_least_0_85 = met((figures.up_ratio_to_off as number) >= 0.85);
+  for (const a of ['tracking', 'embedded', 'up'].filter(has)) figures[`target_${a}_half_rate_p99_added_at_most_1_ms`] = met((figures[`${a}_half_rate_p99_added_ms`] as number) <= 1);
+  figures.load_average_1m = `${r1(loadBefore)} before, ${r1(os.loadavg()[0]!)} after`;
+  baseline.target_embedded_ratio = 0.85;
+
+  const headlineArm = aa ? 'off-b' : has('embedded') ? 'embedded' : arms[arms.length - 1]!;
+  const ratio = headlineArm === 'off' ? 1 : (figures[`${headlineArm}_ratio_to_off`] as number);
+  return { figures, baseline, ratio, target: aa ? 1 : 0.85, better: 'higher' };
 }
 
 /** The `serving` benchmark. */
 export const bench: Benchmark = {
   name: 'serving',
-  description: 'V2 infer req/s and p50/p99 with tracking on vs off (same serving process switching tracking in fixed phases under one continuous load from another process: autocannon, and wrk where installed)',
+  description:
+    'serving req/s, server-tree CPU per request and p50/p99 (saturated under wrk, and open loop at half the off capacity) of fresh server processes: off, tracking, embedded platform with monitoring, modelwatch up; arms alternated',
   run: runBench,
 };

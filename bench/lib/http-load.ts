@@ -6,19 +6,10 @@
  * autocannon's own histogram keeps whole milliseconds; the latency percentiles here come from
  * every response's time (float milliseconds from `process.hrtime`), so sub-millisecond
  * differences between two runs show.
- *
- * With {@link LoadSpec.phases}, a run is also cut into the phases the serving process switches
- * tracking at: each 2xx response is placed, by the time it completed here (wall clock,
- * `performance.timeOrigin + performance.now()`, the clock the serving process plans by), in the
- * phase it completed in, and counted there unless it completed within the phase's first `guardMs`
- * (which may hold requests the server answered in the phase before); its latency joins the list of
- * the phase's side. Responses before the first phase or after the last are counted in the totals
- * only.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 /** One load run. */
@@ -29,35 +20,15 @@ export interface LoadSpec {
   headers?: Record<string, string>;
   connections: number;
   durationS: number;
-  /** Phases to count responses in (see the file's comment); the run should cover them all. */
-  phases?: LoadPhases;
 }
 
-/** Planned phases of a run: phase `i` runs from `startEpochMs + i·phaseMs` for `phaseMs`, tracking on where `pattern[i]`. */
-export interface LoadPhases {
-  /** Wall-clock start of phase 0 (ms since the epoch). */
-  startEpochMs: number;
-  phaseMs: number;
-  /** Responses completing within this long of a phase's start are not counted in it. */
-  guardMs: number;
-  pattern: boolean[];
-}
-
-/** Latency of one side's counted 2xx responses. */
-export interface SideLatency {
+/** Latency of 2xx responses. */
+interface Latency {
   ok: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
   meanMs: number;
-}
-
-/** What a run with phases measured in them. */
-export interface PhasesSummary {
-  /** 2xx responses counted in each phase (past its guard). */
-  counts: number[];
-  on: SideLatency;
-  off: SideLatency;
 }
 
 /** What one load run measured. */
@@ -73,8 +44,6 @@ export interface LoadSummary {
   p90Ms: number;
   p99Ms: number;
   meanMs: number;
-  /** With {@link LoadSpec.phases}: what the phases saw. */
-  phases?: PhasesSummary;
 }
 
 // The part of autocannon used here (the package ships no types).
@@ -114,7 +83,7 @@ class Latencies {
     this.values[this.n++] = ms;
   }
 
-  summary(): SideLatency {
+  summary(): Latency {
     const sorted = this.values.subarray(0, this.n).sort();
     let sum = 0;
     for (let i = 0; i < this.n; i++) sum += sorted[i] as number;
@@ -125,9 +94,6 @@ class Latencies {
 async function load(spec: LoadSpec): Promise<LoadSummary> {
   const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
   const all = new Latencies();
-  const phases = spec.phases;
-  const counts = phases ? new Array<number>(phases.pattern.length).fill(0) : [];
-  const side = { on: new Latencies(), off: new Latencies() };
   const instance = autocannon({
     url: spec.url,
     method: spec.method,
@@ -139,14 +105,6 @@ async function load(spec: LoadSpec): Promise<LoadSummary> {
   instance.on('response', (_client, statusCode, _bytes, ms) => {
     if (statusCode < 200 || statusCode >= 300) return;
     all.push(ms);
-    if (phases) {
-      const since = performance.timeOrigin + performance.now() - phases.startEpochMs;
-      const k = Math.floor(since / phases.phaseMs);
-      if (k >= 0 && k < phases.pattern.length && since - k * phases.phaseMs >= phases.guardMs) {
-        counts[k]! += 1;
-        side[phases.pattern[k] ? 'on' : 'off'].push(ms);
-      }
-    }
   });
   const [result] = (await Promise.race([once(instance as unknown as NodeJS.EventEmitter, 'done'), once(instance as unknown as NodeJS.EventEmitter, 'error').then(([e]) => Promise.reject(e as Error))])) as [AutocannonResult];
   const total = all.summary();
@@ -162,7 +120,6 @@ async function load(spec: LoadSpec): Promise<LoadSummary> {
     p90Ms: total.p90Ms,
     p99Ms: total.p99Ms,
     meanMs: total.meanMs,
-    ...(phases ? { phases: { counts, on: side.on.summary(), off: side.off.summary() } } : {}),
   };
 }
 

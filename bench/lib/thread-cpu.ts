@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time of this process's main thread so far (ms), from Linux's per-thread schedstat; undefined
@@ -26,4 +26,54 @@ export function processCpuMs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU time (ms) of a process and every process below it, by pid, with each one's command line. */
+export interface TreeCpu {
+  byPid: Map<number, { cpuMs: number; cmdline: string }>;
+}
+
+/**
+ * A reading of `rootPid`'s whole process tree from /proc (Linux): a server's worker processes
+ * spend CPU that `process.cpuUsage()` of any one of them does not show.
+ */
+export function treeCpu(rootPid: number): TreeCpu {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
+  const byPid = new Map<number, { cpuMs: number; cmdline: string }>();
+  for (const pid of tree) {
+    const cpuMs = processCpuMs(pid);
+    if (cpuMs === undefined) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\u0000').join(' ').trim();
+    } catch {
+      // Gone meanwhile.
+    }
+    byPid.set(pid, { cpuMs, cmdline });
+  }
+  return { byPid };
+}
+
+/**
+ * CPU (ms) each process of the tree spent between two readings, summed by `label` (a process
+ * that started between them counts from zero; one that ended is lost).
+ */
+export function treeCpuSince(before: TreeCpu, after: TreeCpu, label: (cmdline: string, pid: number) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [pid, a] of after.byPid) {
+    const k = label(a.cmdline, pid);
+    out[k] = (out[k] ?? 0) + a.cpuMs - (before.byPid.get(pid)?.cpuMs ?? 0);
+  }
+  return out;
 }

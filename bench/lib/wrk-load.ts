@@ -4,10 +4,8 @@
  * given by a small Lua script (method, body, headers). It takes about a third less CPU per request
  * than autocannon (measured by the serving benchmark: 17–21 µs against 24–34 µs), which on a 2-core
  * machine leaves more of the second core to the server's own threads (the embedded log's writer
- * thread, V8's helpers), as clients on other machines would.
- *
- * wrk reports totals only: where requests fall in time is counted by the server itself (see
- * bench/serving.bench.ts).
+ * thread, V8's helpers), as clients on other machines would. Run with `--latency`: its p50 and p99
+ * are read from the report.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +24,8 @@ export interface WrkSummary {
   errors: number;
   /** CPU time wrk used (user + system), where Linux tells it; the last reading, at most 250 ms before it ended. */
   cpuMs: number | undefined;
+  p50Ms: number;
+  p99Ms: number;
   /** wrk's own report, for an error message. */
   report: string;
 }
@@ -56,11 +56,19 @@ function writeScript(spec: LoadSpec, dir: string): string {
   return file;
 }
 
-/** Runs wrk with `spec` (its `phases` are not used: wrk counts no phases) and reads its report. */
+/** A latency of wrk's report (`850.00us`, `1.23ms`, `2.01s`) in ms. */
+function latencyMs(report: string, percentile: string): number {
+  const m = new RegExp(`^\\s*${percentile}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(report);
+  if (!m) return Number.NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as 'us' | 'ms' | 's' | 'm'];
+  return Number(m[1]) * scale;
+}
+
+/** Runs wrk with `spec` and reads its report. */
 export function runWrk(bin: string, spec: LoadSpec, scratchDir: string): Promise<WrkSummary> {
   const script = writeScript(spec, scratchDir);
   const durationS = Math.max(1, Math.ceil(spec.durationS));
-  const args = ['-t1', `-c${spec.connections}`, `-d${durationS}s`, '--timeout', '10s', '-s', script, spec.url];
+  const args = ['-t1', `-c${spec.connections}`, '--latency', `-d${durationS}s`, '--timeout', '10s', '-s', script, spec.url];
   return new Promise<WrkSummary>((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -86,7 +94,7 @@ export function runWrk(bin: string, spec: LoadSpec, scratchDir: string): Promise
       const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       const errors = socket ? socket.slice(1, 5).reduce((a, x) => a + Number(x), 0) : 0;
       const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-      resolve({ requests, seconds, requestsPerS: requests / seconds, non2xx, errors, cpuMs, report: out.trim() });
+      resolve({ requests, seconds, requestsPerS: requests / seconds, non2xx, errors, cpuMs, p50Ms: latencyMs(out, '50'), p99Ms: latencyMs(out, '99'), report: out.trim() });
     });
   });
 }

@@ -45,6 +45,11 @@ export class UpProcess {
     return new UpProcess(child, url, lines);
   }
 
+  /** Its process id (its workers are its children). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   /** Stops it with SIGTERM (it stops its workers) and waits for it to exit. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
