@@ -222,8 +222,9 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
     for (let run = 1; run <= runs; run++) {
       for (const arm of arms) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mw-bench-serving-${arm}-`));
-        const server = kind(arm) === 'up' ? await startUp(dir, port++) : await startEmbedded(kind(arm), dir, profileDir && path.join(profileDir, `${arm}-run${run}`));
+        let server: ArmServer | undefined;
         try {
+          server = kind(arm) === 'up' ? await startUp(dir, port++) : await startEmbedded(kind(arm), dir, profileDir && path.join(profileDir, `${arm}-run${run}`));
           if (alignWindow && (kind(arm) === 'embedded' || kind(arm) === 'up')) await untilWindowClose(duration, warmup, log);
           if (warmup > 0) await saturate(server, warmup);
           const resultsBefore = await server.results();
@@ -243,7 +244,7 @@ async function runBench(args: BenchArgs, log: (line: string) => void): Promise<B
               ` (${halfRate.failed} failed, ${halfRate.unanswered} unanswered, sender lag ≤ ${r1(halfRate.maxSendLagMs)} ms); app results during the run: ${resultsDuringRun}`,
           );
         } finally {
-          await server.stop();
+          await server?.stop();
           fs.rmSync(dir, { recursive: true, force: true });
         }
       }
