@@ -15,13 +15,14 @@ const uuidPool = Buffer.alloc(16 * 256);
 let uuidPoolAt = uuidPool.length;
 const HEX_DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 /** Character codes of the next id: the dashes stay, the digits are written over. */
-const uuidCodes: number[] = Array.from('xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx', (c) => c.charCodeAt(0));
+const uuidCodes: number[] = Array.from('xxxxxxxx-xxxx-7xxx-yxxx-xxxxxxxxxxxx', (c) => c.charCodeAt(0));
 
 /**
- * A random (version 4) UUID, as `crypto.randomUUID()` makes one, for requests that bring no id.
- * The string is made in one piece: `randomUUID` joins some twenty pieces, a tree of strings that
- * whatever reads its characters first must copy into one (tracking does, to keep the id; measured
- * in the serving benchmark's profile: 0.5 µs per request on the event loop, more than making it).
+ * A time-ordered (version 7) UUID for requests that bring no id: 48 bits of Unix milliseconds, then
+ * random bits. Ids made one after another sort together, so the index that finds predictions by
+ * request id grows at its end; random (version 4) ids landed on a random page each, which cost the
+ * SQLite writer about four times the CPU per row. Made in one piece, not joined from parts (tracking
+ * keeps the id, and a joined string must first be flattened).
  */
 export function requestUuid(): string {
   if (uuidPoolAt === uuidPool.length) {
@@ -29,10 +30,11 @@ export function requestUuid(): string {
     uuidPoolAt = 0;
   }
   const codes = uuidCodes;
+  const ms = Date.now();
   let k = 0;
   for (let i = 0; i < 16; i++) {
-    let b = uuidPool[uuidPoolAt + i]!;
-    if (i === 6) b = (b & 0x0f) | 0x40; // version 4
+    let b = i < 6 ? Math.floor(ms / 2 ** (8 * (5 - i))) & 0xff : uuidPool[uuidPoolAt + i]!;
+    if (i === 6) b = (b & 0x0f) | 0x70; // version 7
     else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10xx
     if (i === 4 || i === 6 || i === 8 || i === 10) k += 1; // a dash
     codes[k++] = HEX_DIGITS[b >> 4]!;
