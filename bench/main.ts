@@ -3,10 +3,11 @@
  * [NAME...]` the named ones (extra `--key value` arguments are handed to the benchmarks).
  * Each benchmark module exports `bench: Benchmark`; the runner prints a table per benchmark
  * and writes `bench/results/NAME.json` (`NAME.BACKEND.json` with `--backend`):
- * `{ name, date, cores, figures, baseline, ratio, target, better }`.
+ * `{ name, date, commit, cores, figures, baseline, ratio, target, better }`.
  *
  * Numbers are targets for the benchmarks, never assertions in `npm test`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,20 @@ export interface Benchmark {
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The commit a result measured: HEAD, with `+changes` when the working tree differed from it
+ * (tracked files only), or `unknown` outside a git checkout.
+ */
+export function measuredCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: HERE, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Prints figures as an aligned two-column table. */
 export function printTable(title: string, rows: Record<string, Figure>): void {
@@ -93,6 +108,8 @@ async function main(): Promise<void> {
   }
   const selected = names.length > 0 ? names : available;
   const summary: Record<string, Figure> = {};
+  // Read before any benchmark runs (some write result files, which would count as changes).
+  const commit = measuredCommit();
   let failed = false;
   for (const name of selected) {
     const mod = (await import(pathToFileURL(path.join(HERE, `${name}.bench.ts`)).href)) as { bench?: Benchmark };
@@ -104,7 +121,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n== ${name}: ${mod.bench.description}\n`);
     try {
       const r = await mod.bench.run(args, (line) => process.stdout.write(`  ${line}\n`));
-      const record = { name, date: new Date().toISOString(), cores: os.cpus().length, ...(args.backend ? { backend: args.backend } : {}), ...r };
+      const record = { name, date: new Date().toISOString(), commit, cores: os.cpus().length, ...(args.backend ? { backend: args.backend } : {}), ...r };
       await mkdir(path.join(HERE, 'results'), { recursive: true });
       await writeFile(path.join(HERE, 'results', resultFile(name, args)), `${JSON.stringify(record, null, 2)}\n`);
       printTable(`${name}: figures`, r.figures);
