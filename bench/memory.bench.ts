@@ -3,11 +3,12 @@
  * (a) the RSS of the stream processor, in a child process of its own, while `--events`
  *     (1,000,000) inference events of 100 endpoints × 20 features pass through it; the parent
  *     publishes them to the project's stream (at most `--lag` events ahead of the processor)
- *     and reads the child's VmRSS from /proc every second. Figures: peak RSS, RSS after warm-up
+ *     and reads the child's VmRSS from /proc every second. Figures: peak RSS (the kernel's VmHWM,
+ *     read before the child stops; the peak of the samples beside it), RSS after warm-up
  *     and at the end, the slope of RSS over events after warm-up (MB per 100k events), events/s.
  * (b) a tracker under steady load (`--rate` events/s, default 5,000) whose stream is down for
  *     `--down-seconds` (30): every publish rejects (`--down-mode reject`, default) or hangs
- *     (`hang`). RSS each second, peak, largest queue, and the tracker's counters (dropped,
+ *     (`hang`). RSS each second, peak (the child's maxRSS, the kernel's VmHWM), largest queue, and the tracker's counters (dropped,
  *     failed, sent); around the outage: events dropped after the stream came back, drops beyond
  *     what the queue bound forces (tracked while down minus `maxQueue`), and the time from the
  *     stream coming back to the first publish going through.
@@ -45,9 +46,9 @@ function whole(args: BenchArgs, key: string, def: number, min = 1): number {
 }
 
 /** Resident set size of a process in MB, from /proc/<pid>/status; undefined once it is gone. */
-export function rssMb(pid: number): number | undefined {
+export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number | undefined {
   try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : undefined;
   } catch {
     return undefined;
@@ -174,6 +175,8 @@ async function streamPart(args: BenchArgs, log: (line: string) => void, figures:
     }
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
+    // The kernel's peak (VmHWM), read while the process lives: samples a second apart can miss it.
+    const peak = rssMb(pid, 'VmHWM') ?? Number.NaN;
     child.kill('SIGTERM');
     await exited(child);
     child = undefined;
@@ -181,7 +184,6 @@ async function streamPart(args: BenchArgs, log: (line: string) => void, figures:
 
     const warmAt = Math.min(100_000, Math.round(events / 10));
     const after = samples.filter((s) => s.processed >= warmAt);
-    const peak = Math.max(...samples.map((s) => s.rss));
     const warm = after[0] ?? samples.at(-1);
     const end = samples.at(-1);
     const perHundredK = slope(after.map((s) => s.processed / 100_000), after.map((s) => s.rss));
@@ -190,6 +192,7 @@ async function streamPart(args: BenchArgs, log: (line: string) => void, figures:
     figures.stream_seconds = r1(seconds);
     figures.stream_events_per_s = Math.round(events / seconds);
     figures.stream_peak_rss_mb = r1(peak);
+    figures.stream_sampled_peak_rss_mb = r1(Math.max(...samples.map((s) => s.rss)));
     figures.stream_rss_after_warmup_mb = r1(warm?.rss ?? Number.NaN);
     figures.stream_rss_at_end_mb = r1(end?.rss ?? Number.NaN);
     figures.stream_rss_slope_mb_per_100k_events = Math.round(perHundredK * 100) / 100;
@@ -220,10 +223,10 @@ async function trackerPart(args: BenchArgs, log: (line: string) => void, figures
     log(`(b) tracker at ${rate} events/s: ${warm} s up, ${down} s down (${mode}), ${after} s up, then close ...`);
     child = forkChild('memory-tracker-child.ts', [bp.home, bp.urls.streamUrl, String(rate), String(warm), String(down), String(after), mode, String(maxQueue)]);
     const pid = child.pid as number;
-    let last: { phase: string; stats: TrackerStats; tracked: number; outage: OutageReport } | undefined;
+    let last: { phase: string; stats: TrackerStats; tracked: number; outage: OutageReport; peakMb: number } | undefined;
     let maxQueued = 0;
     let maxQueuedUp = 0;
-    child.on('message', (m: { phase: string; stats: TrackerStats; tracked: number; outage: OutageReport }) => {
+    child.on('message', (m: { phase: string; stats: TrackerStats; tracked: number; outage: OutageReport; peakMb: number }) => {
       last = m;
       maxQueued = Math.max(maxQueued, m.stats.queued);
       if (m.phase === 'up') maxQueuedUp = Math.max(maxQueuedUp, m.stats.queued);
@@ -244,7 +247,8 @@ async function trackerPart(args: BenchArgs, log: (line: string) => void, figures
     figures.tracker_down_seconds = down;
     figures.tracker_down_mode = mode;
     figures.tracker_max_queue = maxQueue;
-    figures.tracker_peak_rss_mb = r1(Math.max(...rss.map((s) => s.mb)));
+    figures.tracker_peak_rss_mb = r1(last.peakMb);
+    figures.tracker_sampled_peak_rss_mb = r1(Math.max(...rss.map((s) => s.mb)));
     figures.tracker_rss_before_outage_mb = r1(Math.max(...beforeDown.map((s) => s.mb)));
     figures.tracker_rss_down_peak_mb = r1(Math.max(0, ...rss.filter((s) => s.phase === 'down').map((s) => s.mb)));
     figures.tracker_largest_queue = maxQueued;

@@ -86,7 +86,8 @@ const load = setInterval(() => {
   }
 }, 10);
 const report = (): void => {
-  if (process.connected) process.send?.({ phase, stats: tracker.stats(), tracked, outage });
+  // maxRSS is the kernel's peak resident set (VmHWM), so the last report holds the true peak.
+  if (process.connected) process.send?.({ phase, stats: tracker.stats(), tracked, outage, peakMb: process.resourceUsage().maxRSS / 1024 });
 };
 const ticker = setInterval(report, 1000);
 const sleep = (s: number): Promise<void> => new Promise((r) => setTimeout(r, s * 1000));
