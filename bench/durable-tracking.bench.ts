@@ -25,6 +25,7 @@ import { UpProcess } from '../test/soak/lib/up-process.ts';
 import { backendName, openBenchBackend } from './lib/backends.ts';
 import { LoadProcess, type LoadSummary } from './lib/http-load.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+import { median, r1, r3, whole } from './lib/figures.ts';
 
 const MODEL = `export class LinearModel {
   predict(rows) { return rows.map((r) => r.reduce((a, x, i) => a + x / (i + 1), 0)); }
@@ -33,19 +34,6 @@ const MODEL = `export class LinearModel {
 const MODES = ['plain', 'durable'] as const;
 type Mode = (typeof MODES)[number];
 
-function whole(args: BenchArgs, key: string, dflt: number, min = 1): number {
-  const v = args[key] === undefined ? dflt : Number(args[key]);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${key} must be a whole number >= ${min}, got '${String(args[key])}'`);
-  return v;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const r1 = (x: number): number => Math.round(x * 10) / 10;
-const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 async function runBench(args: BenchArgs, log: (line: string) => void): Promise<BenchResult> {
   const duration = whole(args, 'duration', 2);

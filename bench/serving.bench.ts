@@ -42,24 +42,12 @@ import { deployServing, FUNCTION, INFER_PATH, PROJECT, requestBody, writeModel, 
 import { treeCpu, treeCpuSince } from './lib/thread-cpu.ts';
 import { findWrk, runWrk } from './lib/wrk-load.ts';
 import type { BenchArgs, BenchResult, Benchmark, Figure } from './main.ts';
+import { median, r1, r3, whole } from './lib/figures.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ARM_PROGRAM = path.join(HERE, 'lib', 'serving-arm.ts');
 const ALL_ARMS: Arm[] = ['off', 'tracking', 'embedded', 'up'];
 
-function whole(args: BenchArgs, key: string, dflt: number, min = 1): number {
-  const v = args[key] === undefined ? dflt : Number(args[key]);
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${key} must be a whole number >= ${min}, got '${String(args[key])}'`);
-  return v;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const r1 = (x: number): number => Math.round(x * 10) / 10;
-const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const met = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
 
 /** A running server of one arm. */
